@@ -1,0 +1,1 @@
+"""Registry of Vietnam's public-sector personnel and the targets set for them."""

@@ -1,0 +1,75 @@
+"""One mapping from domain errors to HTTP, one body shape: RFC 9457 problem details."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    PreconditionRequired,
+    Unauthenticated,
+)
+from app.services.persons import pydantic_errors
+
+log = logging.getLogger("registry.errors")
+
+STATUS: dict[type[DomainError], int] = {
+    NotFound: 404, Conflict: 409, InvalidInput: 422, PreconditionFailed: 412, PreconditionRequired: 428,
+    Unauthenticated: 401, Forbidden: 403, PayloadTooLarge: 413,
+}
+TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+          409: "Conflict", 412: "Precondition failed", 413: "Payload too large", 415: "Unsupported media type",
+          422: "Unprocessable content", 428: "Precondition required", 500: "Internal server error"}
+
+
+def problem(status: int, code: str, detail: str, request: Request, **extra: Any) -> JSONResponse:
+    body = {"type": f"urn:registry:error:{code}", "title": TITLES.get(status, "Error"), "status": status,
+            "code": code, "detail": detail, "instance": str(request.url.path), **extra}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+        extra = {"errors": exc.errors} if isinstance(exc, InvalidInput) else {}
+        return problem(status, exc.code, exc.detail, request, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = pydantic_errors(exc)
+        for err in errors:  # locations start with body/query/path/header: keep them, they help
+            err["field"] = err["field"].replace("body.", "", 1) if err["field"].startswith("body.") else err["field"]
+        return problem(422, "invalid_input", "the request does not match the schema", request, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}.get(exc.status_code, "http_error")
+        return problem(exc.status_code, code, str(exc.detail), request)
+
+    @app.exception_handler(IntegrityError)
+    def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "constraint violated"
+        return problem(409, "constraint_violation", f"rejected by the database: {reason}", request)
+
+    @app.exception_handler(DBAPIError)
+    def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
+        log.exception("database error")
+        return problem(503, "database_unavailable", "the database could not answer; try again", request)
+
+    @app.exception_handler(Exception)
+    def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return problem(500, "internal_error", "an unexpected error occurred; it has been logged", request)

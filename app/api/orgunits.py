@@ -1,0 +1,115 @@
+"""Org units: list, read (now or as recorded at a past moment), create, replace, patch, close."""
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+
+from app.api.deps import SessionDep, allow, etag, parse_if_match
+from app.errors import Conflict, InvalidInput, PreconditionFailed
+from app.schemas.common import AppSchema, IsoDate
+from app.schemas.interchange import OrgUnitRecord
+from app.services import codelists, history, orgunits, tree
+from app.services.context import Actor
+from app.services.persons import pydantic_errors
+
+router = APIRouter(prefix="/org-units", tags=["org units"])
+Reader = Annotated[Actor, allow("org_units:read")]
+Writer = Annotated[Actor, allow("org_units:write")]
+
+
+class CloseRequest(AppSchema):
+    on: IsoDate
+
+
+def _rev(session: SessionDep, code: str) -> int:
+    from sqlalchemy import select
+
+    from app.models import OrgUnit
+
+    return session.scalar(select(OrgUnit.rev).where(OrgUnit.code == code)) or 0
+
+
+def _check_rev(session: SessionDep, code: str, if_match: str | None) -> None:
+    wanted = parse_if_match(if_match)
+    if wanted is not None and _rev(session, code) != wanted:
+        raise PreconditionFailed(f"org unit {code!r} has changed since you read it")
+
+
+@router.get("")
+def list_org_units(session: SessionDep, actor: Reader, under: str | None = None, as_of: date | None = None,
+                   kind: str | None = None, tier: str | None = None, q: str | None = None,
+                   after: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+    """Units in code order; `under` = the subtree on `as_of` (default today); `q` ignores diacritics."""
+    items, nxt = orgunits.list_page(session, actor, under=under, as_of=as_of, kind=kind, tier=tier, q=q,
+                                    after=after, limit=limit)
+    return {"items": items, "next": nxt}
+
+
+@router.post("", status_code=201)
+def create_org_unit(payload: OrgUnitRecord, session: SessionDep, actor: Writer, response: Response) -> dict[str, Any]:
+    """Create a unit; 409 if the code exists (codes are never reused)."""
+    if tree.unit_ids(session, {payload.code}):
+        raise Conflict(f"org unit {payload.code!r} exists; codes are never reused (PUT replaces)", code="duplicate_code")
+    outcome = orgunits.upsert(session, actor, payload, codelists.load(session))
+    response.headers["ETag"] = etag(_rev(session, payload.code))
+    return outcome.record
+
+
+@router.get("/{code}")
+def get_org_unit(code: str, session: SessionDep, actor: Reader, response: Response,
+                 known_at: datetime | None = None) -> dict[str, Any]:
+    """One unit, now or as the registry recorded it at `known_at`."""
+    record = orgunits.get_record(session, code, history.txn_cut(session, known_at))
+    response.headers["ETag"] = etag(_rev(session, code))
+    return record
+
+
+@router.get("/{code}/children")
+def list_children(code: str, session: SessionDep, actor: Reader, as_of: date | None = None) -> dict[str, Any]:
+    """The unit's children in the tree as it stood on `as_of` (default today)."""
+    day = as_of or date.today()
+    snapshot = tree.Tree(session)
+    root = tree.unit_id(session, code)
+    kids = sorted((u for u in snapshot.units if u != root and snapshot.parent_on(u, day) == root),
+                  key=lambda u: snapshot.units[u].code)
+    recs = orgunits.records(session, kids)
+    return {"as_of": day.isoformat(), "items": [recs[k] for k in kids]}
+
+
+@router.put("/{code}")
+def replace_org_unit(code: str, payload: OrgUnitRecord, session: SessionDep, actor: Writer, response: Response,
+                     if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    """Create or replace a unit (the previous state stays in the history)."""
+    if payload.code != code:
+        raise InvalidInput("code mismatch", errors=[
+            {"field": "code", "message": f"body says {payload.code!r}, URL says {code!r}"}])
+    _check_rev(session, code, if_match)
+    outcome = orgunits.upsert(session, actor, payload, codelists.load(session))
+    response.headers["ETag"] = etag(_rev(session, code))
+    return outcome.record
+
+
+@router.patch("/{code}")
+def patch_org_unit(code: str, payload: dict[str, Any], session: SessionDep, actor: Writer, response: Response,
+                   if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    """Change some fields of a unit; fields left out keep their value."""
+    from pydantic import ValidationError
+
+    _check_rev(session, code, if_match)
+    merged = orgunits.get_record(session, code) | payload | {"code": code}
+    try:
+        record = OrgUnitRecord.model_validate(merged)
+    except ValidationError as exc:
+        raise InvalidInput("org unit is invalid", errors=pydantic_errors(exc)) from None
+    outcome = orgunits.upsert(session, actor, record, codelists.load(session))
+    response.headers["ETag"] = etag(_rev(session, code))
+    return outcome.record
+
+
+@router.post("/{code}/close")
+def close_org_unit(code: str, payload: CloseRequest, session: SessionDep, actor: Writer,
+                   if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    """Close a unit on a date (its last day); history is kept, nothing is deleted."""
+    _check_rev(session, code, if_match)
+    return orgunits.close(session, actor, code, payload.on).record

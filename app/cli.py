@@ -1,0 +1,112 @@
+"""The `registry` command line: migrate, serve, import, export, tokens."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Registry of Vietnam's public-sector personnel.", no_args_is_help=True)
+tokens_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
+
+KINDS = ("org-units", "persons", "statistics")
+
+
+def _url(url: str | None) -> str:
+    from app.config import get_settings
+
+    return url or get_settings().database_url
+
+
+@app.command()
+def migrate(database_url: Annotated[str | None, typer.Option(envvar="DATABASE_URL")] = None) -> None:
+    """Bring the database to the newest schema and seed the reference data."""
+    from app import migrate as migrations
+    from app.db import build_engine
+    from app.services import seed
+
+    url = _url(database_url)
+    migrations.upgrade(url)
+    engine = build_engine(url)
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session, session.begin():
+        added = seed.reference_data(session)
+    engine.dispose()
+    typer.echo(f"migrated {url.split('@')[-1]}; reference data added: {added}")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Run the HTTP service."""
+    import uvicorn
+
+    uvicorn.run("app.main:app", host=host, port=port, workers=workers, proxy_headers=True)
+
+
+@app.command("import")
+def import_file(path: Path, kind: Annotated[str, typer.Option(help="org-units | persons | statistics")],
+                dry_run: bool = False) -> None:
+    """Import a JSON Lines file directly into the database (as the system actor)."""
+    from app.db import get_session_factory
+    from app.services import imports
+    from app.services.context import Actor
+
+    if kind not in KINDS:
+        raise typer.BadParameter(f"kind must be one of {', '.join(KINDS)}")
+    actor = Actor(name="cli", role="admin", source="import")
+    report = imports.Report(kind, dry_run)
+    factory = get_session_factory()
+    lines = [imports.Line(n, raw.rstrip(b"\r\n")) for n, raw in enumerate(path.open("rb"), 1) if raw.strip()]
+    step = 500 if kind != "org-units" else max(len(lines), 1)
+    with typer.progressbar(length=len(lines), label=f"importing {kind}") as bar:
+        for start in range(0, len(lines), step):
+            with factory() as session:
+                work = imports.import_org_units if kind == "org-units" else imports.import_batch
+                work(session, actor, report, lines[start:start + step], 1024 * 1024)
+                session.rollback() if dry_run else session.commit()
+            bar.update(len(lines[start:start + step]))
+    typer.echo(json.dumps({k: v for k, v in report.as_dict().items() if k != "errors"}, ensure_ascii=False))
+    for err in report.errors:
+        typer.echo(json.dumps(err, ensure_ascii=False), err=True)
+    raise typer.Exit(1 if report.errors else 0)
+
+
+@app.command("export")
+def export_kind(kind: str) -> None:
+    """Write every record of a kind as JSON Lines to standard output."""
+    from app.db import get_session_factory
+    from app.services import exports
+    from app.services.context import Actor
+
+    if kind not in KINDS:
+        raise typer.BadParameter(f"kind must be one of {', '.join(KINDS)}")
+    actor = Actor(name="cli", role="admin", source="cli")
+    with get_session_factory()() as session:
+        for record in exports.GENERATORS[kind](session, actor, None):
+            sys.stdout.buffer.write(exports.dumps(record))
+        session.commit()
+
+
+@tokens_app.command("create")
+def create_token(name: str, role: str, org_unit: Annotated[list[str] | None, typer.Option()] = None) -> None:
+    """Create a token and print it (shown once)."""
+    from app.db import get_session_factory
+    from app.errors import DomainError
+    from app.services import tokens
+    from app.services.context import Actor
+
+    with get_session_factory().begin() as session:
+        try:
+            secret, row = tokens.create(session, Actor(name="cli", role="admin"), name=name, role=role,
+                                        org_units=org_unit or [])
+        except DomainError as exc:
+            typer.echo(f"error: {exc.detail} {getattr(exc, 'errors', '')}", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(json.dumps({"token": secret, "id": row.id, "role": row.role, "org_units": row.org_units}))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

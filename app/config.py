@@ -1,0 +1,28 @@
+"""Typed settings, read once from the environment (and `.env`)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_URL = f"sqlite:///{Path('data') / 'registry.db'}"
+
+
+class Settings(BaseSettings):
+    """Service configuration; every field can be set by an environment variable of the same name."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = DEFAULT_SQLITE_URL
+    registry_bootstrap_token: SecretStr | None = None
+    max_body_bytes: int = 512 * 1024 * 1024
+    max_line_bytes: int = 1024 * 1024
+    import_batch_size: int = 500
+    log_level: str = "INFO"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests clear the cache to override)."""
+    return Settings()

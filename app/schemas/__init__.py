@@ -1,0 +1,1 @@
+"""Pydantic I/O contracts, shared by the API and the services."""

@@ -1,0 +1,24 @@
+"""The change feed: every write, in commit order, for downstream systems to follow and replay."""
+
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from app.models import Change, ChangeUnit, Txn
+from app.services import tree
+from app.services.context import Actor
+
+
+def page(session: Session, actor: Actor, *, after: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """Changes after cursor `after` (a sequence number), oldest first, and the next cursor."""
+    stmt = (select(Change, Txn.at, Txn.actor).join(Txn, Txn.id == Change.txn_id)
+            .where(Change.seq > after).order_by(Change.seq).limit(limit))
+    allowed = tree.reach(session, actor)
+    if allowed is not None:
+        stmt = stmt.where(exists().where(ChangeUnit.change_seq == Change.seq,
+                                         ChangeUnit.org_unit_id.in_(sorted(allowed))))
+    rows = session.execute(stmt).all()
+    changes = [{"seq": c.seq, "txn": c.txn_id, "at": at.isoformat(), "actor": who, "entity": c.entity,
+                "key": c.key, "op": c.op, "record": c.record} for c, at, who in rows]
+    return changes, (changes[-1]["seq"] if changes else after)

@@ -1,0 +1,102 @@
+"""Code lists: seeded from app/data/codelists.yaml, served with labels, used for validation."""
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import CodeItem
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    vi: str
+    en: str
+    ord: int | None
+    is_minority: bool | None
+    is_body: bool
+    valid_from: date | None
+    valid_to: date | None
+
+
+class CodeBook:
+    """Every code list, loaded once per use case, to check and order coded values."""
+
+    def __init__(self, items: list[CodeItem]):
+        self.lists: dict[str, dict[str, Code]] = {}
+        for item in items:
+            self.lists.setdefault(item.list_name, {})[item.code] = Code(
+                item.code, item.vi, item.en, item.ord, item.is_minority, item.is_body,
+                item.valid_from, item.valid_to)
+
+    def get(self, list_name: str, code: str) -> Code | None:
+        return self.lists.get(list_name, {}).get(code)
+
+    def problem(self, list_name: str, code: str | None, on: date | None = None) -> str | None:
+        """Why `code` is not acceptable in `list_name` (on date `on`), or None when it is."""
+        if code is None:
+            return None
+        found = self.get(list_name, code)
+        if found is None:
+            codes = sorted(self.lists.get(list_name, {}))
+            known = ", ".join(codes[:12]) + (", ..." if len(codes) > 12 else "")
+            return f"unknown {list_name} code {code!r} (known: {known})"
+        if on is not None and found.valid_to is not None and on > found.valid_to:
+            return f"{list_name} code {code!r} is valid only until {found.valid_to}, not on {on}"
+        if on is not None and found.valid_from is not None and on < found.valid_from:
+            return f"{list_name} code {code!r} is valid only from {found.valid_from}, not on {on}"
+        return None
+
+    def order(self, list_name: str, code: str) -> int:
+        found = self.get(list_name, code)
+        if found is None or found.ord is None:
+            raise KeyError(f"{list_name}:{code} has no order")
+        return found.ord
+
+
+def load(session: Session) -> CodeBook:
+    """The code book as stored."""
+    return CodeBook(list(session.scalars(select(CodeItem))))
+
+
+def seed(session: Session) -> int:
+    """Insert the codes of the packaged YAML that the database does not have yet; returns how many."""
+    data: dict[str, list[dict[str, Any]]] = yaml.safe_load((DATA / "codelists.yaml").read_text("utf-8"))
+    existing = {(i.list_name, i.code) for i in session.scalars(select(CodeItem))}
+    added = 0
+    for list_name, entries in data.items():
+        for entry in entries:
+            code = str(entry["code"])
+            if (list_name, code) in existing:
+                continue
+            session.add(CodeItem(
+                list_name=list_name, code=code, vi=entry["vi"], en=entry["en"], ord=entry.get("order"),
+                official=None if entry.get("official") is None else str(entry["official"]),
+                is_minority=entry.get("minority"), is_body=bool(entry.get("body", False)),
+                valid_from=entry.get("valid_from"), valid_to=entry.get("valid_to")))
+            added += 1
+    session.flush()
+    return added
+
+
+def as_lists(session: Session) -> dict[str, list[dict[str, Any]]]:
+    """Every list with its codes and labels, in the order of each list."""
+    rows = session.scalars(select(CodeItem).order_by(CodeItem.list_name, CodeItem.id))
+    out: dict[str, list[dict[str, Any]]] = {}
+    for item in rows:
+        entry: dict[str, Any] = {"code": item.code, "vi": item.vi, "en": item.en}
+        for key, value in (("order", item.ord), ("official", item.official), ("minority", item.is_minority),
+                           ("valid_from", item.valid_from), ("valid_to", item.valid_to)):
+            if value is not None:
+                entry[key] = value.isoformat() if isinstance(value, date) else value
+        if item.is_body:
+            entry["body"] = True
+        out.setdefault(item.list_name, []).append(entry)
+    return out

@@ -1,0 +1,66 @@
+"""Transaction time and the change feed: every write gets one Txn, in commit order."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import event, func, inspect, select, text
+from sqlalchemy.orm import Session, SessionTransaction
+
+from app.models import Change, ChangeUnit, Txn
+from app.services.context import Actor
+
+_WRITE_LOCK_KEY = 7_261_001
+
+
+def lock_for_write(session: Session) -> None:
+    """Serialise writers, so that transaction ids and change sequence follow commit order.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: every transaction already starts with
+    BEGIN IMMEDIATE (app.db), which holds the database's single write lock.
+    """
+    if session.info.get("write_locked"):
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK_KEY})
+    session.info["write_locked"] = True
+
+
+def current_txn(session: Session, actor: Actor, note: str | None = None) -> Txn:
+    """The Txn of this database transaction, created on the first real write."""
+    lock_for_write(session)
+    txn = session.info.get("txn")
+    if txn is not None and inspect(txn).persistent:
+        return txn  # type: ignore[no-any-return]
+    txn = Txn(at=datetime.now(UTC), actor=actor.name, source=actor.source,
+              request_id=actor.request_id, note=note)
+    session.add(txn)
+    session.flush()
+    session.info["txn"] = txn
+    return txn
+
+
+def record_change(session: Session, actor: Actor, *, entity: str, key: str, op: str,
+                  record: dict[str, Any], unit_ids: set[int]) -> None:
+    """Append one change to the feed, with the record as it now stands and the units it concerns."""
+    txn = current_txn(session, actor)
+    change = Change(txn_id=txn.id, entity=entity, key=key, op=op, record=record)
+    session.add(change)
+    session.flush()
+    session.add_all(ChangeUnit(change_seq=change.seq, org_unit_id=uid) for uid in sorted(unit_ids))
+
+
+def txn_cut(session: Session, known_at: datetime | None) -> int | None:
+    """The last transaction committed at or before `known_at` (None: the present)."""
+    if known_at is None:
+        return None
+    if known_at.tzinfo is None:
+        known_at = known_at.replace(tzinfo=UTC)
+    cut = session.scalar(select(func.max(Txn.id)).where(Txn.at <= known_at))
+    return cut or 0
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_txn(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop("txn", None)
+        session.info.pop("write_locked", None)

@@ -1,0 +1,202 @@
+"""Bulk import of JSON Lines: each line validated and written on its own, errors per line and field."""
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+
+from app.errors import DomainError, InvalidInput
+from app.models import ImportJob
+from app.schemas.interchange import OrgUnitRecord, PersonRecord, StatisticRecord
+from app.services import codelists, orgunits, persons, statistics, tree
+from app.services.context import Actor
+from app.services.persons import pydantic_errors
+
+KINDS: dict[str, type[BaseModel]] = {"org-units": OrgUnitRecord, "persons": PersonRecord, "statistics": StatisticRecord}
+KEY_FIELD = {"org-units": "code", "persons": "external_id", "statistics": "code"}
+
+
+@dataclass
+class Report:
+    """What an import did (or, in a dry run, would do)."""
+
+    kind: str
+    dry_run: bool
+    lines: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def count(self, status: str) -> None:
+        setattr(self, status, getattr(self, status) + 1)
+
+    @property
+    def failed(self) -> int:
+        return len({e["line"] for e in self.errors})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "dry_run": self.dry_run, "lines": self.lines, "created": self.created,
+                "updated": self.updated, "unchanged": self.unchanged, "failed": self.failed, "errors": self.errors}
+
+
+@dataclass
+class Line:
+    number: int
+    raw: bytes
+
+
+def _error(report: Report, line: int, key: str | None, fld: str | None, message: str, code: str) -> None:
+    entry: dict[str, Any] = {"line": line, KEY_FIELD[report.kind]: key, "field": fld, "message": message,
+                             "error": code}
+    report.errors.append(entry)
+
+
+def parse(report: Report, line: Line, max_bytes: int) -> BaseModel | None:
+    """The line as a validated record, or None with its errors added to the report."""
+    if len(line.raw) > max_bytes:
+        _error(report, line.number, None, None, f"line is {len(line.raw)} bytes, over the limit of {max_bytes}",
+               "line_too_long")
+        return None
+    try:
+        text = line.raw.decode("utf-8")
+        data = json.loads(text)
+    except UnicodeDecodeError as exc:
+        _error(report, line.number, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})", "invalid_encoding")
+        return None
+    except json.JSONDecodeError as exc:
+        _error(report, line.number, None, None, f"not valid JSON: {exc.msg} at column {exc.colno}", "invalid_json")
+        return None
+    if not isinstance(data, dict):
+        _error(report, line.number, None, None, f"expected a JSON object, got {type(data).__name__}", "invalid_json")
+        return None
+    key = data.get(KEY_FIELD[report.kind])
+    key = key if isinstance(key, str) else None
+    try:
+        return KINDS[report.kind].model_validate_json(text)
+    except ValidationError as exc:
+        for err in pydantic_errors(exc):
+            _error(report, line.number, key, err["field"], err["message"], "invalid_field")
+        return None
+
+
+def _key(record: BaseModel, kind: str) -> str:
+    return str(getattr(record, KEY_FIELD[kind]))
+
+
+def write_one(session: Session, report: Report, line: int, record: BaseModel, write: Callable[[], str]) -> None:
+    """Write one record inside a savepoint: all of it, or nothing of it."""
+    savepoint = session.begin_nested()
+    try:
+        status = write()
+        savepoint.commit()
+        report.count(status)
+    except InvalidInput as exc:
+        savepoint.rollback()
+        for err in exc.errors or [{"field": None, "message": exc.detail}]:
+            _error(report, line, _key(record, report.kind), err["field"], err["message"], exc.code)
+    except DomainError as exc:
+        savepoint.rollback()
+        _error(report, line, _key(record, report.kind), None, exc.detail, exc.code)
+    except (IntegrityError, DBAPIError) as exc:
+        savepoint.rollback()
+        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        _error(report, line, _key(record, report.kind), None, f"rejected by the database: {reason}", "constraint_violation")
+
+
+def import_batch(session: Session, actor: Actor, report: Report, lines: list[Line], max_bytes: int) -> None:
+    """Validate and write one batch of person or statistic lines."""
+    book = codelists.load(session) if report.kind == "persons" else None
+    for line in lines:
+        report.lines += 1
+        record = parse(report, line, max_bytes)
+        if record is None:
+            continue
+        if isinstance(record, PersonRecord):
+            assert book is not None
+            write_one(session, report, line.number, record,
+                      lambda r=record: persons.upsert(session, actor, r, book).status)  # type: ignore[misc]
+        elif isinstance(record, StatisticRecord):
+            write_one(session, report, line.number, record,
+                      lambda r=record: statistics.upsert(session, actor, r).status)  # type: ignore[misc]
+
+
+def import_org_units(session: Session, actor: Actor, report: Report, lines: Iterable[Line], max_bytes: int) -> None:
+    """Org units as a whole file: parents first, whatever the order of the lines."""
+    parsed: dict[str, tuple[int, OrgUnitRecord]] = {}
+    for line in lines:
+        report.lines += 1
+        record = parse(report, line, max_bytes)
+        if isinstance(record, OrgUnitRecord):
+            if record.code in parsed:
+                _error(report, line.number, record.code, "code",
+                       f"code {record.code!r} appears again (first on line {parsed[record.code][0]})", "duplicate_key")
+                continue
+            parsed[record.code] = (line.number, record)
+    book = codelists.load(session)
+    in_db = set(tree.unit_ids(session, {p.code for _n, r in parsed.values() for p in r.parents}))
+    written: set[str] = set()
+    failed: set[str] = set()
+    for code in _parents_first(parsed, in_db, report):
+        number, record = parsed[code]
+        bad = [p.code for p in record.parents if p.code in failed]
+        if bad:
+            _error(report, number, code, "parents", f"parent {bad[0]!r} was rejected (see its line)", "parent_rejected")
+            failed.add(code)
+            continue
+        before = len(report.errors)
+        write_one(session, report, number, record,
+                  lambda r=record: orgunits.upsert(session, actor, r, book, in_db | written).status)  # type: ignore[misc]
+        (failed if len(report.errors) > before else written).add(code)
+
+
+def _parents_first(parsed: dict[str, tuple[int, OrgUnitRecord]], in_db: set[str], report: Report) -> list[str]:
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(code: str, trail: list[str]) -> bool:
+        if state.get(code) == 2:
+            return True
+        if state.get(code) == 1:
+            number = parsed[code][0]
+            _error(report, number, code, "parents", "parent links form a cycle: " + " -> ".join([*trail, code]), "cycle")
+            return False
+        state[code] = 1
+        ok = all(visit(p.code, [*trail, code]) for p in parsed[code][1].parents if p.code in parsed)
+        state[code] = 2
+        if ok:
+            order.append(code)
+        return ok
+
+    for code in parsed:
+        visit(code, [])
+    return order
+
+
+def new_job(session: Session, actor: Actor, kind: str, dry_run: bool) -> ImportJob:
+    job = ImportJob(kind=kind, status="running", dry_run=dry_run, actor=actor.name, created_at=datetime.now(UTC),
+                    counts={}, errors=[])
+    session.add(job)
+    session.flush()
+    return job
+
+
+def finish_job(job: ImportJob, report: Report) -> None:
+    result = report.as_dict()
+    job.status = "done"
+    job.finished_at = datetime.now(UTC)
+    job.total = job.done = report.lines
+    job.counts = {k: result[k] for k in ("lines", "created", "updated", "unchanged", "failed")}
+    job.errors = report.errors
+
+
+def job_view(job: ImportJob) -> dict[str, Any]:
+    return {"id": job.id, "kind": job.kind, "status": job.status, "dry_run": job.dry_run,
+            "created_at": job.created_at, "finished_at": job.finished_at, "done": job.done, "total": job.total,
+            **{k: job.counts.get(k, 0) for k in ("lines", "created", "updated", "unchanged", "failed")},
+            "errors": job.errors}

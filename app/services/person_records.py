@@ -1,0 +1,179 @@
+"""Conversion between person rows and interchange records (the lossless JSON form)."""
+
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Employment, Membership, PersonVersion, Position, Qualification
+from app.schemas.interchange import PERSON_LISTS
+from app.services.tree import unit_codes
+from app.services.versioning import current_or_at
+
+SENSITIVE = ("ethnicity", "national_id", "party_member_since")
+
+
+def _iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _d(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """How one nested list maps to rows: its model, qualification kind and item <-> columns."""
+
+    name: str
+    model: Any
+    qual_kind: str | None
+    to_item: Callable[[Any, dict[int, str]], dict[str, Any]]
+    to_columns: Callable[[dict[str, Any], dict[str, int]], dict[str, Any]]
+    date_key: str
+
+
+def _level_spec(name: str, kind: str) -> ListSpec:
+    return ListSpec(name, Qualification, kind,
+                    lambda r, _u: {"level": r.code, "awarded_on": _iso(r.awarded_on)},
+                    lambda i, _u: {"code": i["level"], "awarded_on": _d(i["awarded_on"])}, "awarded_on")
+
+
+def _language_item(r: Qualification, _u: dict[int, str]) -> dict[str, Any]:
+    item: dict[str, Any] = {"language": r.language, "kind": r.language_kind}
+    if r.language_kind == "foreign":
+        item |= {"level": r.level_num, "certificate": r.certificate}
+    else:
+        item["fluent"] = r.is_fluent
+        if r.certificate is not None:
+            item["certificate"] = r.certificate
+    item["awarded_on"] = _iso(r.awarded_on)
+    return item
+
+
+SPECS: dict[str, ListSpec] = {s.name: s for s in (
+    ListSpec("employments", Employment, None,
+             lambda r, u: {"org_unit": u[r.org_unit_id], "category": r.category, "occupation": r.occupation,
+                           "primary": r.is_primary, "start": _iso(r.start_date), "end": _iso(r.end_date)},
+             lambda i, u: {"org_unit_id": u[i["org_unit"]], "category": i["category"],
+                           "occupation": i["occupation"], "is_primary": i["primary"],
+                           "start_date": _d(i["start"]), "end_date": _d(i["end"])}, "start"),
+    ListSpec("positions", Position, None,
+             lambda r, u: {"org_unit": u[r.org_unit_id], "title": r.title, "rank": r.rank,
+                           "key_leader": r.key_leader, "start": _iso(r.start_date), "end": _iso(r.end_date)},
+             lambda i, u: {"org_unit_id": u[i["org_unit"]], "title": i["title"], "rank": i["rank"],
+                           "key_leader": i["key_leader"], "start_date": _d(i["start"]),
+                           "end_date": _d(i["end"])}, "start"),
+    ListSpec("memberships", Membership, None,
+             lambda r, u: {"body": u[r.body_id], "role": r.role, "start": _iso(r.start_date),
+                           "end": _iso(r.end_date)},
+             lambda i, u: {"body_id": u[i["body"]], "role": i["role"], "start_date": _d(i["start"]),
+                           "end_date": _d(i["end"])}, "start"),
+    ListSpec("degrees", Qualification, "degree",
+             lambda r, _u: {"level": r.code, "field": r.field, "institution": r.institution,
+                            "country": r.country, "awarded_on": _iso(r.awarded_on)},
+             lambda i, _u: {"code": i["level"], "field": i["field"], "institution": i["institution"],
+                            "country": i["country"], "awarded_on": _d(i["awarded_on"])}, "awarded_on"),
+    ListSpec("languages", Qualification, "language", _language_item,
+             lambda i, _u: {"language": i["language"], "language_kind": i["kind"], "level_num": i.get("level"),
+                            "is_fluent": i.get("fluent"), "certificate": i.get("certificate"),
+                            "awarded_on": _d(i["awarded_on"])}, "awarded_on"),
+    _level_spec("political_theory", "political_theory"),
+    _level_spec("state_management", "state_management"),
+    ListSpec("specialties", Qualification, "specialty",
+             lambda r, _u: {"level": r.code, "field": r.field, "awarded_on": _iso(r.awarded_on)},
+             lambda i, _u: {"code": i["level"], "field": i["field"], "awarded_on": _d(i["awarded_on"])},
+             "awarded_on"),
+    ListSpec("academic_titles", Qualification, "academic_title",
+             lambda r, _u: {"title": r.code, "field": r.field, "awarded_on": _iso(r.awarded_on)},
+             lambda i, _u: {"code": i["title"], "field": i["field"], "awarded_on": _d(i["awarded_on"])},
+             "awarded_on"),
+    ListSpec("it_skills", Qualification, "it_skill",
+             lambda r, _u: {"level": r.code, "certificate": r.certificate, "awarded_on": _iso(r.awarded_on)},
+             lambda i, _u: {"code": i["level"], "certificate": i["certificate"],
+                            "awarded_on": _d(i["awarded_on"])}, "awarded_on"),
+    ListSpec("trainings", Qualification, "training",
+             lambda r, _u: {"course": r.course, "hours": r.hours, "completed_on": _iso(r.awarded_on)},
+             lambda i, _u: {"course": i["course"], "hours": i["hours"], "awarded_on": _d(i["completed_on"])},
+             "completed_on"),
+)}
+assert tuple(SPECS) == PERSON_LISTS
+QUAL_LISTS = {s.qual_kind: s for s in SPECS.values() if s.qual_kind}
+
+
+def item_key(item: dict[str, Any]) -> str:
+    return json.dumps(item, sort_keys=True, ensure_ascii=False)
+
+
+def sort_items(name: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Items in a stable order (by date, then content); duplicates dropped."""
+    unique = {item_key(i): i for i in items}
+    date_key = SPECS[name].date_key
+    return [unique[k] for k in sorted(unique, key=lambda k: (unique[k][date_key] or "", k))]
+
+
+def canonical_item(name: str, item: dict[str, Any]) -> dict[str, Any]:
+    """A validated item (pydantic JSON dump) in the shape the registry stores and exports."""
+    spec = SPECS[name]
+    row = SimpleNamespace(**spec.to_columns(item, _Identity()))
+    return spec.to_item(row, _Identity())
+
+
+class _Identity(dict[Any, Any]):
+    def __missing__(self, key: Any) -> Any:
+        return key
+
+
+def base_fields(v: PersonVersion, external_id: str) -> dict[str, Any]:
+    return {"external_id": external_id, "full_name": v.full_name, "birth_date": _iso(v.birth_date),
+            "gender": v.gender, "ethnicity": v.ethnicity, "national_id": v.national_id,
+            "party_member_since": _iso(v.party_member_since), "general_education": v.general_education}
+
+
+def current_rows(session: Session, person_ids: list[int], cut: int | None = None) -> dict[str, list[Any]]:
+    """Rows of every nested list for these persons, as recorded now or at `cut`."""
+    out: dict[str, list[Any]] = {}
+    for model in (Employment, Position, Membership, Qualification):
+        out[model.__tablename__] = list(session.scalars(
+            select(model).where(model.person_id.in_(person_ids), current_or_at(model, cut))
+            .order_by(model.id)))
+    return out
+
+
+def build(session: Session, external_ids: dict[int, str], cut: int | None = None) -> dict[int, dict[str, Any]]:
+    """Interchange records of these persons (id -> record), now or at transaction `cut`."""
+    ids = list(external_ids)
+    if not ids:
+        return {}
+    versions = {v.person_id: v for v in session.scalars(
+        select(PersonVersion).where(PersonVersion.person_id.in_(ids), current_or_at(PersonVersion, cut)))}
+    rows = current_rows(session, ids, cut)
+    unit_ids = {r.org_unit_id for r in rows["employment"] + rows["position"]} | {r.body_id for r in rows["membership"]}
+    codes = unit_codes(session, unit_ids)
+    lists: dict[int, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: {n: [] for n in PERSON_LISTS})
+    for table, name in (("employment", "employments"), ("position", "positions"), ("membership", "memberships")):
+        for r in rows[table]:
+            lists[r.person_id][name].append(SPECS[name].to_item(r, codes))
+    for r in rows["qualification"]:
+        spec = QUAL_LISTS[r.kind]
+        lists[r.person_id][spec.name].append(spec.to_item(r, codes))
+    out: dict[int, dict[str, Any]] = {}
+    for pid, v in versions.items():
+        record = base_fields(v, external_ids[pid])
+        for name in PERSON_LISTS:
+            record[name] = sort_items(name, lists[pid][name])
+        out[pid] = record
+    return out
+
+
+def redact(record: dict[str, Any]) -> dict[str, Any]:
+    """The record without the sensitive fields, saying which were withheld."""
+    out = {k: v for k, v in record.items() if k not in SENSITIVE}
+    out["redacted"] = list(SENSITIVE)
+    return out

@@ -1,0 +1,356 @@
+"""Persons: validate, create or replace with history, patch, close, read now or as of a moment."""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from app.models import AccessLog, Employment, OrgUnitVersion, Person, PersonVersion, Position
+from app.schemas.interchange import PERSON_LISTS, PersonPatch, PersonRecord
+from app.services import history, tree
+from app.services.codelists import CodeBook
+from app.services.context import Actor
+from app.services.person_records import (
+    SENSITIVE,
+    SPECS,
+    build,
+    canonical_item,
+    current_rows,
+    item_key,
+    sort_items,
+)
+from app.services.text import fold
+from app.services.versioning import retire
+
+CODED = {  # list -> (field, code list, date field for validity)
+    "employments": [("category", "employment_category", "start"), ("occupation", "occupation", "start")],
+    "positions": [("rank", "leadership_rank", "start")],
+    "memberships": [("role", "membership_role", "start")],
+    "degrees": [("level", "degree_level", "awarded_on")],
+    "political_theory": [("level", "political_theory", "awarded_on")],
+    "state_management": [("level", "state_management", "awarded_on")],
+    "specialties": [("level", "specialist_level", "awarded_on")],
+    "academic_titles": [("title", "academic_title", "awarded_on")],
+    "it_skills": [("level", "it_skill", "awarded_on")],
+}
+DATE_FIELDS = {"start", "awarded_on", "completed_on"}
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    id: int
+    kind: str
+    valid_from: date
+    valid_to: date | None
+
+
+def unit_index(session: Session, codes: set[str]) -> dict[str, UnitInfo]:
+    """Current kind and validity of each referenced unit that exists."""
+    if not codes:
+        return {}
+    ids = tree.unit_ids(session, codes)
+    rows = session.execute(select(OrgUnitVersion).where(
+        OrgUnitVersion.org_unit_id.in_(list(ids.values())), OrgUnitVersion.sys_to.is_(None))).scalars()
+    by_id = {r.org_unit_id: r for r in rows}
+    return {c: UnitInfo(i, by_id[i].kind, by_id[i].valid_from, by_id[i].valid_to) for c, i in ids.items() if i in by_id}
+
+
+def referenced_units(data: dict[str, Any]) -> set[str]:
+    codes = {e["org_unit"] for e in data.get("employments") or []} | {p["org_unit"] for p in data.get("positions") or []}
+    return codes | {m["body"] for m in data.get("memberships") or []}
+
+
+def problems(data: dict[str, Any], book: CodeBook, units: dict[str, UnitInfo]) -> list[dict[str, str]]:
+    """Every rule a shape-valid record (JSON-mode dump) breaks, with the field that breaks it."""
+    errs: list[dict[str, str]] = []
+    birth = data["birth_date"]
+    for fname, list_name in (("gender", "gender"), ("ethnicity", "ethnicity")):
+        msg = book.problem(list_name, data.get(fname))
+        if msg:
+            errs.append({"field": fname, "message": msg})
+    if data.get("party_member_since") and data["party_member_since"] < birth:
+        errs.append({"field": "party_member_since", "message": "party membership starts before the birth date"})
+    for name in PERSON_LISTS:
+        for i, item in enumerate(data.get(name) or []):
+            where = f"{name}[{i}]"
+            for fname, list_name, date_field in CODED.get(name, []):
+                on = date.fromisoformat(item[date_field]) if item.get(date_field) else None
+                msg = book.problem(list_name, item.get(fname), on)
+                if msg:
+                    errs.append({"field": f"{where}.{fname}", "message": msg})
+            for dfield in DATE_FIELDS & item.keys():
+                if item[dfield] < birth:
+                    errs.append({"field": f"{where}.{dfield}", "message": f"{item[dfield]} is before the birth date {birth}"})
+            errs.extend(_unit_problems(name, where, item, units))
+    errs.extend(_primary_overlaps(data.get("employments") or []))
+    return errs
+
+
+def _unit_problems(name: str, where: str, item: dict[str, Any], units: dict[str, UnitInfo]) -> list[dict[str, str]]:
+    ref = "body" if name == "memberships" else "org_unit"
+    if name not in ("employments", "positions", "memberships"):
+        return []
+    info = units.get(item[ref])
+    if info is None:
+        return [{"field": f"{where}.{ref}", "message": f"unknown org unit {item[ref]!r}"}]
+    is_body = info.kind in BODY_KINDS
+    if name == "memberships" and not is_body:
+        return [{"field": f"{where}.body",
+                 "message": f"{item[ref]!r} is a {info.kind}, not a body (committee, council, list, pool)"}]
+    if name != "memberships" and is_body:
+        return [{"field": f"{where}.org_unit", "message": f"{item[ref]!r} is a body ({info.kind}); record seats in memberships"}]
+    return []
+
+
+BODY_KINDS = {"party_executive_committee", "party_standing_committee", "peoples_council", "management_list", "planning_pool"}
+
+
+def _primary_overlaps(employments: list[dict[str, Any]]) -> list[dict[str, str]]:
+    primaries = sorted((e["start"], e["end"] or "9999-12-31", i) for i, e in enumerate(employments) if e["primary"])
+    errs = []
+    for (s1, e1, i1), (s2, _e2, i2) in zip(primaries, primaries[1:], strict=False):
+        if s2 <= e1:
+            errs.append({"field": f"employments[{i2}].start", "message":
+                         f"primary employment from {s2} overlaps primary employments[{i1}] ({s1} to {e1})"})
+    return errs
+
+
+def canonical(data: dict[str, Any]) -> dict[str, Any]:
+    """A validated record in the stored/exported shape: every key present, lists ordered."""
+    out = {k: data.get(k) for k in ("external_id", "full_name", "birth_date", "gender", "ethnicity",
+                                    "national_id", "party_member_since", "general_education")}
+    for name in PERSON_LISTS:
+        out[name] = sort_items(name, [canonical_item(name, i) for i in data.get(name) or []])
+    return out
+
+
+@dataclass
+class Outcome:
+    status: str  # created | updated | unchanged
+    record: dict[str, Any]
+    person_id: int
+    rev: int
+
+
+def in_scope(session: Session, actor: Actor, person_id: int) -> bool:
+    """Whether any employment of the person lies under the caller's org units."""
+    allowed = tree.reach(session, actor)
+    if allowed is None:
+        return True
+    units = session.scalars(select(Employment.org_unit_id).where(
+        Employment.person_id == person_id, Employment.sys_to.is_(None))).all()
+    return bool(allowed.intersection(units))
+
+
+def find(session: Session, external_id: str) -> Person | None:
+    return session.scalar(select(Person).where(Person.external_id == external_id))
+
+
+def get_or_raise(session: Session, actor: Actor, external_id: str) -> Person:
+    """The person, or NotFound (also when the person lies outside the caller's units)."""
+    person = find(session, external_id)
+    if person is None or not in_scope(session, actor, person.id):
+        raise NotFound(f"No person with external_id {external_id!r} in your org units", code="person_not_found")
+    return person
+
+
+def upsert(session: Session, actor: Actor, record: PersonRecord, book: CodeBook,
+           *, if_match: int | None = None) -> Outcome:
+    """Create or fully replace one person, all-or-nothing, keeping the previous state."""
+    history.lock_for_write(session)
+    data = record.model_dump(mode="json")
+    units = unit_index(session, referenced_units(data))
+    errs = problems(data, book, units)
+    if errs:
+        raise InvalidInput(f"person {record.external_id!r} is invalid", errors=errs)
+    person = find(session, record.external_id)
+    _check_scope(session, actor, person, {units[c].id for c in referenced_units(data) if c in units}, data)
+    if if_match is not None and (person is None or person.rev != if_match):
+        raise PreconditionFailed(f"person {record.external_id!r} has changed since you read it "
+                                 f"(revision {person.rev if person else 'none'}, not {if_match})")
+    new = canonical(data)
+    if person is not None and build(session, {person.id: person.external_id}).get(person.id) == new:
+        return Outcome("unchanged", new, person.id, person.rev)
+    txn = history.current_txn(session, actor)
+    status = "updated"
+    if person is None:
+        person, status = Person(external_id=record.external_id, rev=1), "created"
+        session.add(person)
+        session.flush()
+    else:
+        person.rev += 1
+    _write_version(session, person.id, new, txn.id)
+    _write_lists(session, person.id, new, {c: u.id for c, u in units.items()}, txn.id)
+    unit_ids = {u.id for u in units.values()}
+    history.record_change(session, actor, entity="person", key=person.external_id,
+                          op="create" if status == "created" else "update", record=new, unit_ids=unit_ids)
+    return Outcome(status, new, person.id, person.rev)
+
+
+def _check_scope(session: Session, actor: Actor, person: Person | None, unit_ids: set[int],
+                 data: dict[str, Any]) -> None:
+    allowed = tree.reach(session, actor)
+    if allowed is None:
+        return
+    if person is not None and not in_scope(session, actor, person.id):
+        raise NotFound(f"No person with external_id {data['external_id']!r} in your org units",
+                       code="person_not_found")
+    employment_units = {e["org_unit"] for e in data.get("employments") or []}
+    ids = {uid for code, uid in tree.unit_ids(session, employment_units).items()}
+    if not allowed.intersection(ids):
+        raise Forbidden(f"person {data['external_id']!r} would have no employment in your org units",
+                        code="out_of_scope")
+    del unit_ids
+
+
+def _write_version(session: Session, person_id: int, new: dict[str, Any], txn_id: int) -> None:
+    current = session.scalar(select(PersonVersion).where(
+        PersonVersion.person_id == person_id, PersonVersion.sys_to.is_(None)))
+    attrs = {
+        "full_name": new["full_name"], "birth_date": date.fromisoformat(new["birth_date"]),
+        "gender": new["gender"], "ethnicity": new["ethnicity"], "national_id": new["national_id"],
+        "party_member_since": date.fromisoformat(new["party_member_since"]) if new["party_member_since"] else None,
+        "general_education": new["general_education"],
+    }
+    if current is not None:
+        if all(getattr(current, k) == v for k, v in attrs.items()):
+            return
+        retire(session, PersonVersion, [current.id], txn_id)
+        session.flush()
+    session.add(PersonVersion(person_id=person_id, name_search=fold(new["full_name"]), sys_from=txn_id, **attrs))
+
+
+def _write_lists(session: Session, person_id: int, new: dict[str, Any], unit_ids: dict[str, int],
+                 txn_id: int) -> None:
+    rows = current_rows(session, [person_id])
+    codes = {v: k for k, v in unit_ids.items()} | tree.unit_codes(
+        session, {r.org_unit_id for r in rows["employment"] + rows["position"]} | {r.body_id for r in rows["membership"]})
+    to_insert: list[Any] = []
+    for name, spec in SPECS.items():
+        table_rows = rows[spec.model.__tablename__]
+        have = {item_key(spec.to_item(r, codes)): r.id for r in table_rows
+                if spec.qual_kind is None or r.kind == spec.qual_kind}
+        wanted = {item_key(i): i for i in new[name]}
+        retire(session, spec.model, [rid for key, rid in have.items() if key not in wanted], txn_id)
+        extra = {"kind": spec.qual_kind} if spec.qual_kind else {}
+        to_insert += [spec.model(person_id=person_id, sys_from=txn_id, **extra, **spec.to_columns(i, unit_ids))
+                      for key, i in wanted.items() if key not in have]
+    session.flush()  # retirements first, so the no-overlap guard sees the new state
+    session.add_all(to_insert)
+    session.flush()
+
+
+def patch(session: Session, actor: Actor, external_id: str, payload: PersonPatch, book: CodeBook,
+          *, if_match: int | None = None) -> Outcome:
+    """Apply a partial update: fields and lists that are present replace, the rest stay."""
+    person = get_or_raise(session, actor, external_id)
+    current = build(session, {person.id: person.external_id})[person.id]
+    merged = current | payload.model_dump(mode="json", exclude_unset=True)
+    return upsert(session, actor, validate_record(merged), book, if_match=if_match)
+
+
+def validate_record(data: dict[str, Any]) -> PersonRecord:
+    """Shape-validate a record dict, turning pydantic errors into InvalidInput with fields."""
+    from pydantic import ValidationError
+
+    try:
+        return PersonRecord.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput("person record is invalid", errors=pydantic_errors(exc)) from None
+
+
+def pydantic_errors(exc: Any) -> list[dict[str, str]]:
+    """Pydantic errors as [{'field': 'employments[0].start', 'message': ...}]."""
+    out = []
+    for err in exc.errors():
+        field = ""
+        for part in err["loc"]:
+            field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown field (not part of the interchange format)"
+        out.append({"field": field or "(record)", "message": message})
+    return out
+
+
+def close(session: Session, actor: Actor, external_id: str, on: date, *, if_match: int | None = None) -> Outcome:
+    """The person leaves on `on` (last day): employments, positions and seats end that day."""
+    person = get_or_raise(session, actor, external_id)
+    record = build(session, {person.id: person.external_id})[person.id]
+    for name in ("employments", "positions", "memberships"):
+        for item in record[name]:
+            if item["start"] > on.isoformat():
+                raise Conflict(f"{name} starting {item['start']} begins after the leaving date {on}",
+                               code="starts_after_close")
+            if item["end"] is None or item["end"] > on.isoformat():
+                item["end"] = on.isoformat()
+    return upsert(session, actor, validate_record(record), _book(session), if_match=if_match)
+
+
+def _book(session: Session) -> CodeBook:
+    from app.services import codelists
+
+    return codelists.load(session)
+
+
+def read(session: Session, actor: Actor, external_id: str, *, cut: int | None = None) -> tuple[dict[str, Any], int]:
+    """One person's record (now, or as recorded at transaction `cut`) and its revision."""
+    person = get_or_raise(session, actor, external_id)
+    record = build(session, {person.id: person.external_id}, cut).get(person.id)
+    if record is None:
+        raise NotFound(f"Person {external_id!r} was not yet recorded at that moment", code="person_not_found")
+    return present(session, actor, {person.id: record}, action="read")[person.id], person.rev
+
+
+def present(session: Session, actor: Actor, records: dict[int, dict[str, Any]], *, action: str) -> dict[int, dict[str, Any]]:
+    """Records as the caller may see them: sensitive fields withheld or their read logged."""
+    from app.services.person_records import redact
+
+    if not actor.sees_sensitive:
+        return {pid: redact(r) for pid, r in records.items()}
+    now = datetime.now(UTC)
+    session.add_all(AccessLog(at=now, actor=actor.name, request_id=actor.request_id, person_id=pid,
+                              fields=",".join(SENSITIVE), action=action) for pid in records)
+    return records
+
+
+def list_page(session: Session, actor: Actor, *, org_unit: str | None, as_of: date | None, category: str | None,
+              occupation: str | None, rank: str | None, q: str | None, after: str | None,
+              limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    """Persons in external-id order, filtered; keyset-paged by external id."""
+    stmt = select(Person.id, Person.external_id).order_by(Person.external_id).limit(limit + 1)
+    if after:
+        stmt = stmt.where(Person.external_id > after)
+    if q:
+        stmt = stmt.where(Person.id.in_(select(PersonVersion.person_id).where(
+            PersonVersion.sys_to.is_(None), PersonVersion.name_search.contains(fold(q), autoescape=True))))
+    emp = [Employment.sys_to.is_(None)]
+    if as_of:
+        emp += [Employment.start_date <= as_of, or_(Employment.end_date.is_(None), Employment.end_date >= as_of)]
+    if category:
+        emp.append(Employment.category == category)
+    if occupation:
+        emp.append(Employment.occupation == occupation)
+    allowed = tree.reach(session, actor)
+    if org_unit:
+        snapshot = tree.Tree(session)
+        root = tree.unit_id(session, org_unit)
+        day = as_of or date.today()
+        inside = {u for u in snapshot.units if root in snapshot.ancestors_on(u, day)}
+        emp.append(Employment.org_unit_id.in_(sorted(inside if allowed is None else inside & allowed)))
+    elif allowed is not None:
+        emp.append(Employment.org_unit_id.in_(sorted(allowed)))
+    if len(emp) > 1 or allowed is not None:
+        stmt = stmt.where(Person.id.in_(select(Employment.person_id).where(and_(*emp))))
+    if rank:
+        pos = [Position.sys_to.is_(None), Position.rank == rank]
+        if as_of:
+            pos += [Position.start_date <= as_of, or_(Position.end_date.is_(None), Position.end_date >= as_of)]
+        stmt = stmt.where(Person.id.in_(select(Position.person_id).where(and_(*pos))))
+    rows = session.execute(stmt).all()
+    page, more = rows[:limit], len(rows) > limit
+    built = present(session, actor, build(session, {r.id: r.external_id for r in page}), action="list")
+    return [built[r.id] for r in page if r.id in built], (page[-1].external_id if more and page else None)

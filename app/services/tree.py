@@ -1,0 +1,120 @@
+"""The org-unit tree as it stood on a date, and the reach of a caller's org units."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound
+from app.models import OrgUnit, OrgUnitParent, OrgUnitVersion
+from app.services.context import Actor
+from app.services.versioning import current_or_at
+
+
+@dataclass
+class UnitSpan:
+    id: int
+    code: str
+    valid_from: date
+    valid_to: date | None
+
+
+class Tree:
+    """Every unit with its validity and dated parent links, as recorded at one moment."""
+
+    def __init__(self, session: Session, cut: int | None = None):
+        rows = session.execute(
+            select(OrgUnit.id, OrgUnit.code, OrgUnitVersion.valid_from, OrgUnitVersion.valid_to)
+            .join(OrgUnitVersion, OrgUnitVersion.org_unit_id == OrgUnit.id)
+            .where(current_or_at(OrgUnitVersion, cut)))
+        self.units = {r.id: UnitSpan(r.id, r.code, r.valid_from, r.valid_to) for r in rows}
+        self.by_code = {u.code: u.id for u in self.units.values()}
+        self.links: dict[int, list[tuple[int, date, date | None]]] = defaultdict(list)
+        for link in session.execute(
+                select(OrgUnitParent.org_unit_id, OrgUnitParent.parent_id, OrgUnitParent.start_date,
+                       OrgUnitParent.end_date).where(current_or_at(OrgUnitParent, cut))):
+            self.links[link.org_unit_id].append((link.parent_id, link.start_date, link.end_date))
+
+    def valid_on(self, unit_id: int, day: date) -> bool:
+        span = self.units.get(unit_id)
+        return span is not None and span.valid_from <= day and (span.valid_to is None or day <= span.valid_to)
+
+    def parent_on(self, unit_id: int, day: date) -> int | None:
+        for parent_id, start, end in self.links.get(unit_id, ()):
+            if start <= day and (end is None or day <= end) and self.valid_on(parent_id, day):
+                return parent_id
+        return None
+
+    def ancestors_on(self, unit_id: int, day: date) -> list[int]:
+        """The unit and its ancestors on `day` (empty when the unit does not exist that day)."""
+        if not self.valid_on(unit_id, day):
+            return []
+        chain, seen = [unit_id], {unit_id}
+        parent = self.parent_on(unit_id, day)
+        while parent is not None and parent not in seen:
+            chain.append(parent)
+            seen.add(parent)
+            parent = self.parent_on(parent, day)
+        return chain
+
+    def last_day(self, unit_id: int, today: date) -> date:
+        span = self.units[unit_id]
+        if span.valid_from > today:
+            return span.valid_from
+        return today if span.valid_to is None else min(today, span.valid_to)
+
+    def reach(self, roots: set[int], today: date) -> set[int]:
+        """Units that lie under `roots` in the tree as it stood on their own last day (or today)."""
+        return {uid for uid in self.units
+                if roots.intersection(self.ancestors_on(uid, self.last_day(uid, today)))}
+
+    def any_time_ancestors(self, unit_id: int) -> set[int]:
+        """Every unit that was ever above `unit_id`, whatever the date (for cycle checks)."""
+        seen: set[int] = set()
+        stack = [unit_id]
+        while stack:
+            for parent_id, _s, _e in self.links.get(stack.pop(), ()):
+                if parent_id not in seen:
+                    seen.add(parent_id)
+                    stack.append(parent_id)
+        return seen
+
+
+def reach(session: Session, actor: Actor) -> set[int] | None:
+    """The unit ids a caller may see (None: the whole tree); cached for the request."""
+    if actor.whole_tree:
+        return None
+    cached = actor.cache.get("reach")
+    if isinstance(cached, set):
+        return cached
+    tree = Tree(session)
+    roots = {tree.by_code[c] for c in actor.org_units if c in tree.by_code}
+    result = tree.reach(roots, date.today())
+    actor.cache["reach"] = result
+    return result
+
+
+def unit_id(session: Session, code: str) -> int:
+    """The id of the unit with this code, or NotFound."""
+    found = session.scalar(select(OrgUnit.id).where(OrgUnit.code == code))
+    if found is None:
+        raise NotFound(f"No org unit with code {code!r}", code="org_unit_not_found")
+    return found
+
+
+def unit_ids(session: Session, codes: set[str]) -> dict[str, int]:
+    """Ids of the units among `codes` that exist."""
+    if not codes:
+        return {}
+    rows = session.execute(select(OrgUnit.code, OrgUnit.id).where(OrgUnit.code.in_(sorted(codes))))
+    return {r.code: r.id for r in rows}
+
+
+def unit_codes(session: Session, ids: set[int]) -> dict[int, str]:
+    """Codes of the units among `ids`."""
+    if not ids:
+        return {}
+    rows = session.execute(select(OrgUnit.id, OrgUnit.code).where(OrgUnit.id.in_(sorted(ids))))
+    return {r.id: r.code for r in rows}
