@@ -1,0 +1,272 @@
+"""Evaluate indicators: one unit or every unit, any date, as known now or at a past moment."""
+
+from datetime import date, datetime
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from app.errors import Forbidden, NotFound
+from app.models import Person, PersonVersion, Statistic
+from app.services import codelists, history, tree
+from app.services.context import Actor
+from app.services.indicators import catalog, compiler, ratios
+from app.services.indicators.fields import FIELDS, Ctx, Row
+from app.services.indicators.spec import IndicatorSpec, atoms
+from app.services.versioning import current_or_at
+
+SENSITIVE_FIELDS = {"person.ethnic_minority"}
+
+
+def context(session: Session, spec: IndicatorSpec, as_of: date, cut: int | None) -> Ctx:
+    return Ctx(as_of=as_of, cut=cut, book=codelists.load(session), policy=spec.policy)
+
+
+def _unit(session: Session, actor: Actor, code: str) -> int:
+    uid = tree.unit_id(session, code)
+    allowed = tree.reach(session, actor)
+    if allowed is not None and uid not in allowed:
+        raise Forbidden(f"org unit {code!r} is outside your org units", code="out_of_scope")
+    return uid
+
+
+def statistic_for(session: Session, code: str, unit_id: int, as_of: date, cut: int | None) -> Statistic | None:
+    """The figure reported for the unit itself whose period starts latest on or before the date."""
+    return session.scalar(select(Statistic).where(
+        Statistic.code == code, Statistic.org_unit_id == unit_id, Statistic.period_start <= as_of,
+        current_or_at(Statistic, cut)).order_by(Statistic.period_start.desc(), Statistic.period_end.desc()).limit(1))
+
+
+def _target(spec: IndicatorSpec) -> dict[str, Any] | None:
+    if spec.target is None:
+        return None
+    return {"band": list(spec.target.band), "strict": spec.target.strict,
+            "deadline": spec.deadline.isoformat() if spec.deadline else None}
+
+
+def counts(session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> tuple[int | None, int | None, Any]:
+    """(numerator, denominator, extra) for one unit, by the kind's rule."""
+    if spec.kind == "ratio":
+        num, den = session.execute(compiler.population_counts(spec, ctx, unit_id)).one()
+        return int(num), int(den), None
+    if spec.kind == "per_capita":
+        _num, den = session.execute(compiler.population_counts(spec, ctx, unit_id)).one()
+        assert spec.statistic is not None
+        stat = statistic_for(session, spec.statistic, unit_id, ctx.as_of, ctx.cut)
+        return int(den), (ratios.as_number(ratios.exact(stat.value)) if stat else None), stat  # type: ignore[return-value]
+    if spec.kind == "coverage":
+        rows = session.execute(compiler.coverage_units(spec, ctx, select(compiler.subtree(ctx, unit_id).c.unit_id))).all()
+        return sum(r.passes for r in rows), len(rows), rows
+    if spec.kind == "flow_count":
+        return int(session.scalar(compiler.flow_count(spec, ctx, unit_id)) or 0), None, None
+    return None, None, None
+
+
+def value_of(spec: IndicatorSpec, num: int | None, den: Any, extra: Any) -> Fraction | None:
+    if spec.kind in ("ratio", "coverage"):
+        return ratios.share(num or 0, den or 0)
+    if spec.kind == "per_capita":
+        assert spec.per is not None
+        return ratios.per_capita(num or 0, extra.value if extra is not None else None, spec.per)
+    if spec.kind == "flow_count":
+        return Fraction(num or 0)
+    if spec.kind == "reported":
+        return ratios.exact(extra.value) if extra is not None else None
+    return None
+
+
+def _note(spec: IndicatorSpec, num: Any, den: Any, value: Fraction | None, extra: Any, unit_exists: bool) -> str | None:
+    if spec.kind == "qualitative":
+        return "qualitative target: listed, never scored"
+    if not unit_exists and spec.kind not in ("reported", "flow_count"):
+        return "the org unit did not exist on that date: nothing lies under it"
+    if value is not None:
+        return None
+    if spec.kind in ("ratio", "coverage"):
+        return "empty population: no value (not 0%)"
+    if spec.kind in ("per_capita", "reported"):
+        return f"no reported statistic {spec.statistic!r} for this unit with a period starting on or before the date"
+    return None
+
+
+def evaluate(session: Session, actor: Actor, code: str, *, org_unit: str, as_of: date,
+             known_at: datetime | None = None) -> dict[str, Any]:
+    """The contract's answer for one indicator, unit and date, with how it was obtained."""
+    cut = history.txn_cut(session, known_at)
+    row, spec = catalog.get(session, code, cut)
+    unit_id = _unit(session, actor, org_unit)
+    ctx = context(session, spec, as_of, cut)
+    num, den, extra = counts(session, spec, ctx, unit_id)
+    if spec.kind == "reported":
+        assert spec.statistic is not None
+        extra = statistic_for(session, spec.statistic, unit_id, as_of, cut)
+    value = value_of(spec, num, den, extra)
+    unit_exists = tree.Tree(session, cut).valid_on(unit_id, as_of)
+    result: dict[str, Any] = {
+        "indicator": code, "org_unit": org_unit, "as_of": as_of.isoformat(), "numerator": num,
+        "denominator": den, "value": _json_value(spec, value), "target": _target(spec),
+        "status": ratios.status(value, spec.target), "kind": spec.kind, "names": spec.names,
+        "definition": {"version": row.version, "sha256": row.sha256},
+        "known_at": known_at.isoformat() if known_at else None, "data_version": cut if cut is not None else _data_version(session),
+    }
+    if isinstance(extra, Statistic):
+        result["statistic"] = {"code": extra.code, "period": extra.period, "value": ratios.as_number(ratios.exact(extra.value)),
+                               "source": extra.source}
+    note = _note(spec, num, den, value, extra, unit_exists)
+    if note:
+        result["note"] = note
+    return result
+
+
+def _json_value(spec: IndicatorSpec, value: Fraction | None) -> float | int | None:
+    """Shares and rates as floats (0.25 for 25%); counts and reported figures as they are."""
+    return ratios.as_number(value, whole_as_int=spec.kind in ("flow_count", "reported"))
+
+
+def _data_version(session: Session) -> int:
+    from app.models import Txn
+
+    return int(session.scalar(select(func.max(Txn.id))) or 0)
+
+
+def evaluate_all(session: Session, actor: Actor, code: str, *, as_of: date, under: str | None,
+                 known_at: datetime | None = None) -> list[dict[str, Any]]:
+    """Every unit (under `under`, or in the caller's reach) at once: one set-based query."""
+    cut = history.txn_cut(session, known_at)
+    _row, spec = catalog.get(session, code, cut)
+    ctx = context(session, spec, as_of, cut)
+    snapshot = tree.Tree(session, cut)
+    units = [u for u in snapshot.units if snapshot.valid_on(u, as_of)]
+    if under is not None:
+        root = _unit(session, actor, under)
+        units = [u for u in units if root in snapshot.ancestors_on(u, as_of)]
+    allowed = tree.reach(session, actor)
+    if allowed is not None:
+        units = [u for u in units if u in allowed]
+    found = _all_counts(session, spec, ctx)
+    out = []
+    for uid in sorted(units, key=lambda u: snapshot.units[u].code):
+        num, den = found.get(uid, (0, 0))
+        extra = None
+        if spec.kind in ("per_capita", "reported"):
+            assert spec.statistic is not None
+            extra = statistic_for(session, spec.statistic, uid, as_of, cut)
+            if spec.kind == "per_capita":
+                num, den = den, (ratios.as_number(ratios.exact(extra.value)) if extra else None)
+        if spec.kind == "flow_count":
+            den = None
+        value = value_of(spec, num, den, extra)
+        out.append({"org_unit": snapshot.units[uid].code, "numerator": num, "denominator": den,
+                    "value": _json_value(spec, value), "status": ratios.status(value, spec.target)})
+    return out
+
+
+def _all_counts(session: Session, spec: IndicatorSpec, ctx: Ctx) -> dict[int, tuple[Any, Any]]:
+    if spec.kind in ("ratio", "per_capita"):
+        return {r[0]: (int(r[1]), int(r[2])) for r in session.execute(compiler.population_counts_all(spec, ctx))}
+    if spec.kind == "flow_count":
+        return {r[0]: (int(r[1]), None) for r in session.execute(compiler.flow_count_all(spec, ctx))}
+    if spec.kind == "coverage":
+        clo = compiler.closure(ctx)
+        cov = compiler.coverage_units(spec, ctx, select(clo.c.descendant)).subquery()
+        rows = session.execute(select(clo.c.ancestor, func.sum(cov.c.passes), func.count())
+                               .join(cov, cov.c.unit_id == clo.c.descendant).group_by(clo.c.ancestor))
+        return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+    return {}
+
+
+def persons(session: Session, actor: Actor, code: str, *, org_unit: str, as_of: date,
+            known_at: datetime | None = None) -> dict[str, Any]:
+    """Who is counted: every person of the population, in the numerator or not, and why."""
+    cut = history.txn_cut(session, known_at)
+    _row, spec = catalog.get(session, code, cut)
+    used = {a.field for a in atoms(spec.share)} | {a.field for a in atoms(spec.population.where if spec.population else None)}
+    if used & SENSITIVE_FIELDS and not actor.sees_sensitive:
+        raise Forbidden("this population is defined by sensitive personal data; only aggregates are shown to your role",
+                        code="sensitive_population")
+    if actor.role == "integration":
+        raise Forbidden("system accounts do not read drill-downs", code="role_forbidden")
+    unit_id = _unit(session, actor, org_unit)
+    ctx = context(session, spec, as_of, cut)
+    if spec.kind == "flow_count":
+        rows = session.execute(compiler.flow_persons(spec, ctx, unit_id)).all()
+        found = {pid: (1, {"event_day": day.isoformat() if hasattr(day, "isoformat") else str(day)}) for pid, day in rows}
+    elif spec.kind in ("ratio", "per_capita"):
+        rows = session.execute(compiler.population_persons(spec, ctx, unit_id)).all()
+        found = {pid: (int(is_num), {}) for pid, is_num in rows}
+    else:
+        raise NotFound(f"indicator {code!r} ({spec.kind}) has no person-level drill-down", code="no_drilldown")
+    reasons = _reasons(session, spec, ctx, list(found))
+    names = _names(session, list(found), cut)
+    items = [{"external_id": names[pid][0], "full_name": names[pid][1], "in_numerator": bool(flag),
+              "why": {**reasons.get(pid, {}), **extra}} for pid, (flag, extra) in found.items()]
+    items.sort(key=lambda i: i["external_id"])
+    return {"indicator": code, "org_unit": org_unit, "as_of": as_of.isoformat(), "persons": items,
+            "numerator": sum(1 for i in items if i["in_numerator"]), "denominator": len(items)}
+
+
+def _names(session: Session, ids: list[int], cut: int | None) -> dict[int, tuple[str, str]]:
+    if not ids:
+        return {}
+    rows = session.execute(select(Person.id, Person.external_id, PersonVersion.full_name)
+                           .join(PersonVersion, and_(PersonVersion.person_id == Person.id, current_or_at(PersonVersion, cut)))
+                           .where(Person.id.in_(ids)))
+    return {r.id: (r.external_id, r.full_name) for r in rows}
+
+
+def _reasons(session: Session, spec: IndicatorSpec, ctx: Ctx, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The value of every person-level field of the share, per person (ordinal codes named)."""
+    fields = [a.field for a in atoms(spec.share) if FIELDS[a.field].person_level]
+    fields = list(dict.fromkeys(fields))
+    if not ids or not fields:
+        return {}
+    person = aliased(PersonVersion)
+    row = Row("person", person.person_id, None, None, person)
+    cols = [FIELDS[f].sql(row, ctx).label(f"f{i}") for i, f in enumerate(fields)]
+    stmt = select(person.person_id, *cols).where(person.person_id.in_(ids), current_or_at(person, ctx.cut))
+    out: dict[int, dict[str, Any]] = {}
+    for r in session.execute(stmt):
+        out[r[0]] = {f: _readable(f, r[i + 1], ctx) for i, f in enumerate(fields)}
+    return out
+
+
+def _readable(name: str, value: Any, ctx: Ctx) -> Any:
+    field = FIELDS[name]
+    if field.type == "ordinal" and field.list_name:
+        return next((c.code for c in ctx.book.lists[field.list_name].values() if c.ord == value), None)
+    if field.type == "age" and isinstance(value, date):
+        return ctx.as_of.year - value.year - ((ctx.as_of.month, ctx.as_of.day) < (value.month, value.day))
+    if field.type == "bool":
+        return bool(value)
+    return value
+
+
+def trend(session: Session, actor: Actor, code: str, *, org_unit: str, start_year: int = 2021,
+          end_year: int | None = None, known_at: datetime | None = None) -> list[dict[str, Any]]:
+    """The value at every year-end from 2021 to the deadline."""
+    _row, spec = catalog.get(session, code, history.txn_cut(session, known_at))
+    last = end_year or (spec.deadline.year if spec.deadline else date.today().year)
+    return [{k: v for k, v in evaluate(session, actor, code, org_unit=org_unit, as_of=date(y, 12, 31),
+                                       known_at=known_at).items()
+             if k in ("as_of", "numerator", "denominator", "value", "status", "note")}
+            for y in range(start_year, max(last, start_year) + 1)]
+
+
+def sql_of(session: Session, code: str, *, org_unit: str, as_of: date) -> str:
+    """The statement the engine runs for one unit (binds inlined), for auditors."""
+    _row, spec = catalog.get(session, code)
+    unit_id = tree.unit_id(session, org_unit)
+    ctx = context(session, spec, as_of, None)
+    if spec.kind in ("ratio", "per_capita"):
+        stmt: Any = compiler.population_counts(spec, ctx, unit_id)
+    elif spec.kind == "coverage":
+        stmt = compiler.coverage_units(spec, ctx, select(compiler.subtree(ctx, unit_id).c.unit_id))
+    elif spec.kind == "flow_count":
+        stmt = compiler.flow_count(spec, ctx, unit_id)
+    else:
+        stmt = select(Statistic).where(Statistic.code == spec.statistic, Statistic.org_unit_id == unit_id,
+                                       Statistic.period_start <= as_of).order_by(Statistic.period_start.desc()).limit(1)
+    return str(stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+
+
