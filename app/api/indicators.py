@@ -17,15 +17,26 @@ Admin = Annotated[Actor, allow("indicators:write")]
 
 def _summary(row: Any) -> dict[str, Any]:
     spec = row.spec
-    return {"code": row.code, "names": spec["names"], "kind": spec["kind"], "source_kind": spec["source_kind"],
-            "source": spec["source"], "target": spec.get("target"), "deadline": spec.get("deadline"),
-            "period": spec.get("period"), "per_year": spec.get("per_year"), "same_as": spec.get("same_as"),
-            "wider_reading_of": spec.get("wider_reading_of"), "version": row.version}
+    return {
+        "code": row.code,
+        "names": spec["names"],
+        "kind": spec["kind"],
+        "source_kind": spec["source_kind"],
+        "source": spec["source"],
+        "target": spec.get("target"),
+        "deadline": spec.get("deadline"),
+        "period": spec.get("period"),
+        "per_year": spec.get("per_year"),
+        "same_as": spec.get("same_as"),
+        "wider_reading_of": spec.get("wider_reading_of"),
+        "version": row.version,
+    }
 
 
 @router.get("/indicators")
-def list_indicators(session: SessionDep, actor: Reader, doc: str | None = None,
-                    known_at: datetime | None = None) -> dict[str, Any]:
+def list_indicators(
+    session: SessionDep, actor: Reader, doc: str | None = None, known_at: datetime | None = None
+) -> dict[str, Any]:
     """Every definition in force: code, names, kind, target band and deadline, source clause."""
     from app.services import history
 
@@ -38,8 +49,11 @@ def list_indicators(session: SessionDep, actor: Reader, doc: str | None = None,
 def create_indicator(payload: dict[str, Any], session: SessionDep, actor: Admin) -> dict[str, Any]:
     """Publish a new definition (administrators); a definition is data, no release needed."""
     if catalog.definitions(session) and any(r.code == payload.get("id") for r in catalog.definitions(session)):
-        raise InvalidInput("indicator exists", code="duplicate_indicator",
-                           errors=[{"field": "id", "message": "exists; PUT a new version instead"}])
+        raise InvalidInput(
+            "indicator exists",
+            code="duplicate_indicator",
+            errors=[{"field": "id", "message": "exists; PUT a new version instead"}],
+        )
     status, row = catalog.publish(session, actor, payload)
     return {"status": status, **_summary(row)}
 
@@ -48,7 +62,9 @@ def create_indicator(payload: dict[str, Any], session: SessionDep, actor: Admin)
 def publish_indicator(code: str, payload: dict[str, Any], session: SessionDep, actor: Admin) -> dict[str, Any]:
     """Publish a new version of a definition; earlier versions stay readable with known_at."""
     if payload.get("id") != code:
-        raise InvalidInput("id mismatch", errors=[{"field": "id", "message": f"body says {payload.get('id')!r}, URL says {code!r}"}])
+        raise InvalidInput(
+            "id mismatch", errors=[{"field": "id", "message": f"body says {payload.get('id')!r}, URL says {code!r}"}]
+        )
     status, row = catalog.publish(session, actor, payload)
     return {"status": status, **_summary(row)}
 
@@ -57,62 +73,101 @@ def publish_indicator(code: str, payload: dict[str, Any], session: SessionDep, a
 def get_indicator(code: str, session: SessionDep, actor: Reader) -> dict[str, Any]:
     """The definition in force, its versions and the method in plain words."""
     row, spec = catalog.get(session, code)
-    return {**_summary(row), "definition": row.spec, "sha256": row.sha256, "method": method.render(spec),
-            "versions": [{"version": v.version, "sha256": v.sha256, "published_at": v.published_at,
-                          "published_by": v.published_by, "current": v.sys_to is None}
-                         for v in catalog.versions(session, code)]}
+    return {
+        **_summary(row),
+        "definition": row.spec,
+        "sha256": row.sha256,
+        "method": method.render(spec),
+        "versions": [
+            {
+                "version": v.version,
+                "sha256": v.sha256,
+                "published_at": v.published_at,
+                "published_by": v.published_by,
+                "current": v.sys_to is None,
+            }
+            for v in catalog.versions(session, code)
+        ],
+    }
 
 
 @router.get("/indicators/{code}/value")
-def get_indicator_value(code: str, org_unit: str, session: SessionDep, actor: Reader, as_of: date | None = None,
-                        known_at: datetime | None = None) -> dict[str, Any]:
+def get_indicator_value(
+    code: str, org_unit: str, session: SessionDep, actor: Reader, as_of: date | None = None, known_at: datetime | None = None
+) -> dict[str, Any]:
     """The value for a unit (and everything under it) on a date, as known now or at `known_at`."""
     return service.evaluate(session, actor, code, org_unit=org_unit, as_of=as_of or date.today(), known_at=known_at)
 
 
 @router.get("/indicators/{code}/values")
-def list_indicator_values(code: str, session: SessionDep, actor: Reader, as_of: date | None = None,
-                          under: str | None = None, known_at: datetime | None = None) -> dict[str, Any]:
+def list_indicator_values(
+    code: str,
+    session: SessionDep,
+    actor: Reader,
+    as_of: date | None = None,
+    under: str | None = None,
+    known_at: datetime | None = None,
+) -> dict[str, Any]:
     """The value for every unit at once (under `under`), computed in one set-based pass."""
     day = as_of or date.today()
-    return {"indicator": code, "as_of": day.isoformat(),
-            "items": service.evaluate_all(session, actor, code, as_of=day, under=under, known_at=known_at)}
+    return {
+        "indicator": code,
+        "as_of": day.isoformat(),
+        "items": service.evaluate_all(session, actor, code, as_of=day, under=under, known_at=known_at),
+    }
 
 
 @router.get("/indicators/{code}/persons")
-def list_indicator_persons(code: str, org_unit: str, session: SessionDep, actor: Reader, as_of: date | None = None,
-                           known_at: datetime | None = None) -> dict[str, Any]:
+def list_indicator_persons(
+    code: str, org_unit: str, session: SessionDep, actor: Reader, as_of: date | None = None, known_at: datetime | None = None
+) -> dict[str, Any]:
     """Who is counted and why: every person of the population, in the numerator or not."""
     return service.persons(session, actor, code, org_unit=org_unit, as_of=as_of or date.today(), known_at=known_at)
 
 
 @router.get("/indicators/{code}/trend")
-def get_indicator_trend(code: str, org_unit: str, session: SessionDep, actor: Reader,
-                        start_year: Annotated[int, Query(ge=1990, le=2100)] = 2021,
-                        end_year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
-                        known_at: datetime | None = None) -> dict[str, Any]:
+def get_indicator_trend(
+    code: str,
+    org_unit: str,
+    session: SessionDep,
+    actor: Reader,
+    start_year: Annotated[int, Query(ge=1990, le=2100)] = 2021,
+    end_year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
+    known_at: datetime | None = None,
+) -> dict[str, Any]:
     """The value at each year-end from 2021 to the deadline."""
-    return {"indicator": code, "org_unit": org_unit,
-            "points": service.trend(session, actor, code, org_unit=org_unit, start_year=start_year, end_year=end_year,
-                                    known_at=known_at)}
+    return {
+        "indicator": code,
+        "org_unit": org_unit,
+        "points": service.trend(
+            session, actor, code, org_unit=org_unit, start_year=start_year, end_year=end_year, known_at=known_at
+        ),
+    }
 
 
 @router.get("/indicators/{code}/sql")
-def get_indicator_sql(code: str, org_unit: str, session: SessionDep, actor: Reader,
-                      as_of: date | None = None) -> dict[str, Any]:
+def get_indicator_sql(code: str, org_unit: str, session: SessionDep, actor: Reader, as_of: date | None = None) -> dict[str, Any]:
     """The SQL the engine runs for this unit and date."""
     service._unit(session, actor, org_unit)
-    return {"indicator": code, "dialect": session.get_bind().dialect.name,
-            "sql": service.sql_of(session, code, org_unit=org_unit, as_of=as_of or date.today())}
+    return {
+        "indicator": code,
+        "dialect": session.get_bind().dialect.name,
+        "sql": service.sql_of(session, code, org_unit=org_unit, as_of=as_of or date.today()),
+    }
 
 
 @router.get("/reports/{doc}")
-def get_resolution_report(doc: str, org_unit: str, session: SessionDep, actor: Reader, as_of: date | None = None,
-                          known_at: datetime | None = None) -> dict[str, Any]:
+def get_resolution_report(
+    doc: str, org_unit: str, session: SessionDep, actor: Reader, as_of: date | None = None, known_at: datetime | None = None
+) -> dict[str, Any]:
     """Every indicator of one resolution (CT, ST) for a unit and date, in one call."""
     from app.services import history
 
     day = as_of or date.today()
     codes = [r.code for r in catalog.definitions(session, history.txn_cut(session, known_at)) if r.spec["source"]["doc"] == doc]
-    return {"doc": doc, "org_unit": org_unit, "as_of": day.isoformat(),
-            "items": [service.evaluate(session, actor, c, org_unit=org_unit, as_of=day, known_at=known_at) for c in codes]}
+    return {
+        "doc": doc,
+        "org_unit": org_unit,
+        "as_of": day.isoformat(),
+        "items": [service.evaluate(session, actor, c, org_unit=org_unit, as_of=day, known_at=known_at) for c in codes],
+    }

@@ -21,8 +21,19 @@ from app.services.persons import pydantic_errors
 from app.services.versioning import current_or_at, retire
 
 DATA = Path(__file__).resolve().parent.parent.parent / "data"
-COPIED = ("source", "source_kind", "target", "deadline", "period", "per_year", "note", "same_as", "breakdown",
-          "disaggregate_by", "also")
+COPIED = (
+    "source",
+    "source_kind",
+    "target",
+    "deadline",
+    "period",
+    "per_year",
+    "note",
+    "same_as",
+    "breakdown",
+    "disaggregate_by",
+    "also",
+)
 WORDS = ("of", "share", "counts", "per", "unit", "units", "each_has")
 PARTS = ("population", "share", "coverage", "flow", "per", "statistic")
 
@@ -84,8 +95,15 @@ def seed(session: Session, actor: Actor) -> int:
 def _publish(session: Session, actor: Actor, spec: IndicatorSpec, *, version: int) -> IndicatorDefinition:
     data = _dump(spec)
     txn = history.current_txn(session, actor)
-    row = IndicatorDefinition(code=spec.id, version=version, spec=data, sha256=_digest(data),
-                              published_at=datetime.now(UTC), published_by=actor.name, sys_from=txn.id)
+    row = IndicatorDefinition(
+        code=spec.id,
+        version=version,
+        spec=data,
+        sha256=_digest(data),
+        published_at=datetime.now(UTC),
+        published_by=actor.name,
+        sys_from=txn.id,
+    )
     session.add(row)
     session.flush()
     return row
@@ -107,8 +125,9 @@ def publish(session: Session, actor: Actor, data: dict[str, Any]) -> tuple[str, 
     """Add or change a definition: a change is a new version; the old one stays for known_at."""
     spec = parse(data)
     history.lock_for_write(session)
-    current = session.scalar(select(IndicatorDefinition).where(
-        IndicatorDefinition.code == spec.id, IndicatorDefinition.sys_to.is_(None)))
+    current = session.scalar(
+        select(IndicatorDefinition).where(IndicatorDefinition.code == spec.id, IndicatorDefinition.sys_to.is_(None))
+    )
     if current is not None and current.sha256 == _digest(_dump(spec)):
         return "unchanged", current
     txn = history.current_txn(session, actor)
@@ -121,19 +140,24 @@ def publish(session: Session, actor: Actor, data: dict[str, Any]) -> tuple[str, 
 
 def definitions(session: Session, cut: int | None = None) -> list[IndicatorDefinition]:
     """Every definition in force now (or at transaction `cut`), in code order."""
-    return list(session.scalars(select(IndicatorDefinition).where(current_or_at(IndicatorDefinition, cut))
-                                .order_by(IndicatorDefinition.code)))
+    return list(
+        session.scalars(
+            select(IndicatorDefinition).where(current_or_at(IndicatorDefinition, cut)).order_by(IndicatorDefinition.code)
+        )
+    )
 
 
 def get(session: Session, code: str, cut: int | None = None) -> tuple[IndicatorDefinition, IndicatorSpec]:
     """One definition in force (now or at `cut`), or NotFound."""
-    row = session.scalar(select(IndicatorDefinition).where(
-        IndicatorDefinition.code == code, current_or_at(IndicatorDefinition, cut)))
+    row = session.scalar(
+        select(IndicatorDefinition).where(IndicatorDefinition.code == code, current_or_at(IndicatorDefinition, cut))
+    )
     if row is None:
         raise NotFound(f"No indicator {code!r}", code="indicator_not_found")
     return row, IndicatorSpec.model_validate(row.spec)
 
 
 def versions(session: Session, code: str) -> list[IndicatorDefinition]:
-    return list(session.scalars(select(IndicatorDefinition).where(IndicatorDefinition.code == code)
-                                .order_by(IndicatorDefinition.version)))
+    return list(
+        session.scalars(select(IndicatorDefinition).where(IndicatorDefinition.code == code).order_by(IndicatorDefinition.version))
+    )

@@ -26,8 +26,11 @@ from app.services.indicators.fields import FIELDS, Ctx, Row, active, age_cutoff,
 from app.services.indicators.spec import AllOf, Anchor, AnyOf, Atom, Filter, IndicatorSpec, NotOf, atoms
 from app.services.versioning import current_or_at
 
-SUBJECT_MODELS = {"employment": (Employment, "org_unit_id"), "position": (Position, "org_unit_id"),
-                  "membership": (Membership, "body_id")}
+SUBJECT_MODELS = {
+    "employment": (Employment, "org_unit_id"),
+    "position": (Position, "org_unit_id"),
+    "membership": (Membership, "body_id"),
+}
 
 
 def check(spec: IndicatorSpec) -> list[dict[str, str]]:
@@ -45,7 +48,9 @@ def check(spec: IndicatorSpec) -> list[dict[str, str]]:
             if field is None:
                 errs.append({"field": where, "message": f"unknown field {atom.field!r} (known: {', '.join(sorted(FIELDS))})"})
             elif not field.person_level and (subjects is None or not set(subjects) <= set(field.subjects)):
-                errs.append({"field": where, "message": f"{atom.field!r} describes an anchor record; use it in an anchor's where"})
+                errs.append(
+                    {"field": where, "message": f"{atom.field!r} describes an anchor record; use it in an anchor's where"}
+                )
     return errs
 
 
@@ -69,7 +74,9 @@ def _value(atom: Atom, op: str, ctx: Ctx) -> Any:
         return raw
     assert field.list_name is not None
     try:
-        return [ctx.book.order(field.list_name, v) for v in raw] if isinstance(raw, list) else ctx.book.order(field.list_name, raw)
+        return (
+            [ctx.book.order(field.list_name, v) for v in raw] if isinstance(raw, list) else ctx.book.order(field.list_name, raw)
+        )
     except KeyError as exc:
         raise InvalidInput(f"{atom.field}: {exc}", errors=[{"field": atom.field, "message": f"unknown code {raw!r}"}]) from None
 
@@ -84,8 +91,14 @@ def compile_atom(atom: Atom, row: Row, ctx: Ctx) -> ColumnElement[bool]:
     if field.type == "bool":
         wanted = bool(value) if op in ("is", "eq") else not bool(value)
         return expr if wanted else not_(expr)
-    ops = {"eq": expr == value, "ne": expr != value, "gt": expr > value, "gte": expr >= value, "lt": expr < value,
-           "lte": expr <= value}
+    ops = {
+        "eq": expr == value,
+        "ne": expr != value,
+        "gt": expr > value,
+        "gte": expr >= value,
+        "lt": expr < value,
+        "lte": expr <= value,
+    }
     if op == "in":
         return expr.in_(value)
     if op == "not_in":
@@ -96,9 +109,14 @@ def compile_atom(atom: Atom, row: Row, ctx: Ctx) -> ColumnElement[bool]:
 def _age(birth: ColumnElement[Any], op: str, years: int, ctx: Ctx) -> ColumnElement[bool]:
     """Age comparisons as birth-date comparisons with cutoffs computed here (portable, sargable)."""
     at_least = lambda n: birth <= age_cutoff(ctx.as_of, n)  # noqa: E731
-    return {"lt": not_(at_least(years)), "gte": at_least(years), "lte": not_(at_least(years + 1)),
-            "gt": at_least(years + 1), "eq": and_(at_least(years), not_(at_least(years + 1))),
-            "ne": or_(not_(at_least(years)), at_least(years + 1))}[op]
+    return {
+        "lt": not_(at_least(years)),
+        "gte": at_least(years),
+        "lte": not_(at_least(years + 1)),
+        "gt": at_least(years + 1),
+        "eq": and_(at_least(years), not_(at_least(years + 1))),
+        "ne": or_(not_(at_least(years)), at_least(years + 1)),
+    }[op]
 
 
 def anchor_rows(anchor: Anchor, ctx: Ctx, person_where: Filter | None, share: Filter | None) -> Select[Any]:
@@ -112,63 +130,91 @@ def anchor_rows(anchor: Anchor, ctx: Ctx, person_where: Filter | None, share: Fi
     else:
         conds.append(employed(rec.person_id, ctx))
     is_num = case((compile_filter(share, row, ctx), 1), else_=0) if share is not None else literal(1)
-    return (select(rec.person_id.label("person_id"), getattr(rec, unit_col).label("unit_id"), is_num.label("is_num"))
-            .join(unit, and_(unit.org_unit_id == getattr(rec, unit_col), unit_valid(unit, ctx)))
-            .join(person, and_(person.person_id == rec.person_id, current_or_at(person, ctx.cut)))
-            .where(*conds))
+    return (
+        select(rec.person_id.label("person_id"), getattr(rec, unit_col).label("unit_id"), is_num.label("is_num"))
+        .join(unit, and_(unit.org_unit_id == getattr(rec, unit_col), unit_valid(unit, ctx)))
+        .join(person, and_(person.person_id == rec.person_id, current_or_at(person, ctx.cut)))
+        .where(*conds)
+    )
 
 
 def facts(spec: IndicatorSpec, ctx: Ctx) -> Any:
     """Every (person, anchor unit, is_num) of the population on D."""
     assert spec.population is not None
-    parts = [anchor_rows(a, ctx, spec.population.where, spec.share if spec.kind == "ratio" else None)
-             for a in spec.population.anchors]
+    parts = [
+        anchor_rows(a, ctx, spec.population.where, spec.share if spec.kind == "ratio" else None) for a in spec.population.anchors
+    ]
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("facts")
 
 
 def subtree(ctx: Ctx, root_id: int) -> Any:
     """The unit and every unit below it, in the tree as it stood on D."""
     uv = aliased(OrgUnitVersion)
-    cte = select(uv.org_unit_id.label("unit_id")).where(uv.org_unit_id == root_id, unit_valid(uv, ctx)) \
+    cte = (
+        select(uv.org_unit_id.label("unit_id"))
+        .where(uv.org_unit_id == root_id, unit_valid(uv, ctx))
         .cte("subtree", recursive=True)
+    )
     link, child = aliased(OrgUnitParent), aliased(OrgUnitVersion)
-    step = (select(link.org_unit_id).join(cte, link.parent_id == cte.c.unit_id)
-            .join(child, child.org_unit_id == link.org_unit_id).where(active(link, ctx), unit_valid(child, ctx)))
+    step = (
+        select(link.org_unit_id)
+        .join(cte, link.parent_id == cte.c.unit_id)
+        .join(child, child.org_unit_id == link.org_unit_id)
+        .where(active(link, ctx), unit_valid(child, ctx))
+    )
     return cte.union(step)
 
 
 def closure(ctx: Ctx) -> Any:
     """(ancestor, descendant) for every unit on D, self pairs included."""
     uv = aliased(OrgUnitVersion)
-    cte = select(uv.org_unit_id.label("ancestor"), uv.org_unit_id.label("descendant")).where(unit_valid(uv, ctx)) \
+    cte = (
+        select(uv.org_unit_id.label("ancestor"), uv.org_unit_id.label("descendant"))
+        .where(unit_valid(uv, ctx))
         .cte("closure", recursive=True)
+    )
     link, child = aliased(OrgUnitParent), aliased(OrgUnitVersion)
-    step = (select(cte.c.ancestor, link.org_unit_id).join(link, link.parent_id == cte.c.descendant)
-            .join(child, child.org_unit_id == link.org_unit_id).where(active(link, ctx), unit_valid(child, ctx)))
+    step = (
+        select(cte.c.ancestor, link.org_unit_id)
+        .join(link, link.parent_id == cte.c.descendant)
+        .join(child, child.org_unit_id == link.org_unit_id)
+        .where(active(link, ctx), unit_valid(child, ctx))
+    )
     return cte.union(step)
 
 
 def population_counts(spec: IndicatorSpec, ctx: Ctx, root_id: int) -> Select[Any]:
     """(numerator, denominator): distinct persons in the population under the unit, and those qualifying."""
     f, sub = facts(spec, ctx), subtree(ctx, root_id)
-    per_person = (select(f.c.person_id, func.max(f.c.is_num).label("is_num"))
-                  .where(f.c.unit_id.in_(select(sub.c.unit_id))).group_by(f.c.person_id).subquery())
+    per_person = (
+        select(f.c.person_id, func.max(f.c.is_num).label("is_num"))
+        .where(f.c.unit_id.in_(select(sub.c.unit_id)))
+        .group_by(f.c.person_id)
+        .subquery()
+    )
     return select(func.coalesce(func.sum(per_person.c.is_num), 0), func.count())
 
 
 def population_counts_all(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
     """(unit_id, numerator, denominator) for every unit at once: one pass over the closure."""
     f, clo = facts(spec, ctx), closure(ctx)
-    per = (select(clo.c.ancestor, f.c.person_id, func.max(f.c.is_num).label("is_num"))
-           .join(clo, clo.c.descendant == f.c.unit_id).group_by(clo.c.ancestor, f.c.person_id).subquery())
+    per = (
+        select(clo.c.ancestor, f.c.person_id, func.max(f.c.is_num).label("is_num"))
+        .join(clo, clo.c.descendant == f.c.unit_id)
+        .group_by(clo.c.ancestor, f.c.person_id)
+        .subquery()
+    )
     return select(per.c.ancestor, func.sum(per.c.is_num), func.count()).group_by(per.c.ancestor)
 
 
 def population_persons(spec: IndicatorSpec, ctx: Ctx, root_id: int) -> Select[Any]:
     """(person_id, is_num) of every person in the population under the unit."""
     f, sub = facts(spec, ctx), subtree(ctx, root_id)
-    return (select(f.c.person_id, func.max(f.c.is_num).label("is_num"))
-            .where(f.c.unit_id.in_(select(sub.c.unit_id))).group_by(f.c.person_id))
+    return (
+        select(f.c.person_id, func.max(f.c.is_num).label("is_num"))
+        .where(f.c.unit_id.in_(select(sub.c.unit_id)))
+        .group_by(f.c.person_id)
+    )
 
 
 def coverage_units(spec: IndicatorSpec, ctx: Ctx, scope_units: Any) -> Select[Any]:
@@ -177,8 +223,9 @@ def coverage_units(spec: IndicatorSpec, ctx: Ctx, scope_units: Any) -> Select[An
     uv = aliased(OrgUnitVersion)
     members = anchor_rows(spec.coverage.each_has, ctx, None, None).subquery("members")
     passes = exists().where(members.c.unit_id == uv.org_unit_id)
-    return (select(uv.org_unit_id.label("unit_id"), case((passes, 1), else_=0).label("passes"))
-            .where(uv.kind == spec.coverage.unit_kind, unit_valid(uv, ctx), uv.org_unit_id.in_(scope_units)))
+    return select(uv.org_unit_id.label("unit_id"), case((passes, 1), else_=0).label("passes")).where(
+        uv.kind == spec.coverage.unit_kind, unit_valid(uv, ctx), uv.org_unit_id.in_(scope_units)
+    )
 
 
 def flow_events(spec: IndicatorSpec, ctx: Ctx) -> Any:
@@ -188,18 +235,32 @@ def flow_events(spec: IndicatorSpec, ctx: Ctx) -> Any:
     end = min(end, ctx.as_of)
     levels = spec.flow.degree_levels
     q, e = aliased(Qualification), aliased(Employment)
-    awarded = (select(q.person_id, e.org_unit_id.label("unit_id"), q.awarded_on.label("day"))
-               .join(e, and_(e.person_id == q.person_id, e.is_primary.is_(True), e.start_date <= q.awarded_on,
-                             or_(e.end_date.is_(None), e.end_date >= q.awarded_on), current_or_at(e, ctx.cut)))
-               .where(q.kind == "degree", q.code.in_(levels), q.awarded_on >= start, q.awarded_on <= end,
-                      current_or_at(q, ctx.cut)))
+    awarded = (
+        select(q.person_id, e.org_unit_id.label("unit_id"), q.awarded_on.label("day"))
+        .join(
+            e,
+            and_(
+                e.person_id == q.person_id,
+                e.is_primary.is_(True),
+                e.start_date <= q.awarded_on,
+                or_(e.end_date.is_(None), e.end_date >= q.awarded_on),
+                current_or_at(e, ctx.cut),
+            ),
+        )
+        .where(q.kind == "degree", q.code.in_(levels), q.awarded_on >= start, q.awarded_on <= end, current_or_at(q, ctx.cut))
+    )
     e1, e2, q2 = aliased(Employment), aliased(Employment), aliased(Qualification)
     first_day = select(func.min(e2.start_date)).where(e2.person_id == e1.person_id, current_or_at(e2, ctx.cut)).scalar_subquery()
-    held = exists().where(q2.person_id == e1.person_id, q2.kind == "degree", q2.code.in_(levels),
-                          q2.awarded_on <= e1.start_date, current_or_at(q2, ctx.cut))
-    joined = (select(e1.person_id, e1.org_unit_id.label("unit_id"), e1.start_date.label("day"))
-              .where(current_or_at(e1, ctx.cut), e1.start_date == first_day, e1.start_date >= start,
-                     e1.start_date <= end, held))
+    held = exists().where(
+        q2.person_id == e1.person_id,
+        q2.kind == "degree",
+        q2.code.in_(levels),
+        q2.awarded_on <= e1.start_date,
+        current_or_at(q2, ctx.cut),
+    )
+    joined = select(e1.person_id, e1.org_unit_id.label("unit_id"), e1.start_date.label("day")).where(
+        current_or_at(e1, ctx.cut), e1.start_date == first_day, e1.start_date >= start, e1.start_date <= end, held
+    )
     return union(awarded, joined).subquery("events")
 
 
@@ -207,13 +268,17 @@ def flow_ancestry(spec: IndicatorSpec, ctx: Ctx) -> Any:
     """(person_id, day, unit_id) for every unit above each event's unit in the tree of the event's day."""
     ev = flow_events(spec, ctx)
     uv = aliased(OrgUnitVersion)
-    cte = (select(ev.c.person_id, ev.c.day, ev.c.unit_id)
-           .join(uv, and_(uv.org_unit_id == ev.c.unit_id, unit_valid(uv, ctx, ev.c.day)))
-           .cte("event_ancestry", recursive=True))
+    cte = (
+        select(ev.c.person_id, ev.c.day, ev.c.unit_id)
+        .join(uv, and_(uv.org_unit_id == ev.c.unit_id, unit_valid(uv, ctx, ev.c.day)))
+        .cte("event_ancestry", recursive=True)
+    )
     link, parent = aliased(OrgUnitParent), aliased(OrgUnitVersion)
-    step = (select(cte.c.person_id, cte.c.day, link.parent_id)
-            .join(link, and_(link.org_unit_id == cte.c.unit_id, active(link, ctx, cte.c.day)))
-            .join(parent, and_(parent.org_unit_id == link.parent_id, unit_valid(parent, ctx, cte.c.day))))
+    step = (
+        select(cte.c.person_id, cte.c.day, link.parent_id)
+        .join(link, and_(link.org_unit_id == cte.c.unit_id, active(link, ctx, cte.c.day)))
+        .join(parent, and_(parent.org_unit_id == link.parent_id, unit_valid(parent, ctx, cte.c.day)))
+    )
     return cte.union(step)
 
 

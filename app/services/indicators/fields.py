@@ -51,8 +51,9 @@ def active(model: Any, ctx: Ctx, day: Any = None) -> ColumnElement[bool]:
 
 def unit_valid(version: Any, ctx: Ctx, day: Any = None) -> ColumnElement[bool]:
     day = ctx.as_of if day is None else day
-    return and_(version.valid_from <= day, or_(version.valid_to.is_(None), version.valid_to >= day),
-                current_or_at(version, ctx.cut))
+    return and_(
+        version.valid_from <= day, or_(version.valid_to.is_(None), version.valid_to >= day), current_or_at(version, ctx.cut)
+    )
 
 
 def employed(person_id: ColumnElement[int], ctx: Ctx) -> ColumnElement[bool]:
@@ -63,10 +64,13 @@ def employed(person_id: ColumnElement[int], ctx: Ctx) -> ColumnElement[bool]:
 
 def _qual_max(pid: ColumnElement[int], ctx: Ctx, kind: str, list_name: str) -> ColumnElement[int]:
     q, ci = aliased(Qualification), aliased(CodeItem)
-    return (select(func.coalesce(func.max(ci.ord), 0)).select_from(q)
-            .join(ci, and_(ci.list_name == list_name, ci.code == q.code))
-            .where(q.person_id == pid, q.kind == kind, q.awarded_on <= ctx.as_of, current_or_at(q, ctx.cut))
-            .scalar_subquery())
+    return (
+        select(func.coalesce(func.max(ci.ord), 0))
+        .select_from(q)
+        .join(ci, and_(ci.list_name == list_name, ci.code == q.code))
+        .where(q.person_id == pid, q.kind == kind, q.awarded_on <= ctx.as_of, current_or_at(q, ctx.cut))
+        .scalar_subquery()
+    )
 
 
 def highest_degree(row: Row, ctx: Ctx) -> ColumnElement[int]:
@@ -87,45 +91,72 @@ def highest_specialist(row: Row, ctx: Ctx) -> ColumnElement[int]:
 
 def highest_foreign_language(row: Row, ctx: Ctx) -> ColumnElement[int]:
     q = aliased(Qualification)
-    return (select(func.coalesce(func.max(q.level_num), 0))
-            .where(q.person_id == row.person_id, q.kind == "language", q.language_kind == "foreign",
-                   q.awarded_on <= ctx.as_of, current_or_at(q, ctx.cut)).scalar_subquery())
+    return (
+        select(func.coalesce(func.max(q.level_num), 0))
+        .where(
+            q.person_id == row.person_id,
+            q.kind == "language",
+            q.language_kind == "foreign",
+            q.awarded_on <= ctx.as_of,
+            current_or_at(q, ctx.cut),
+        )
+        .scalar_subquery()
+    )
 
 
 def highest_position_rank(row: Row, ctx: Ctx) -> ColumnElement[int]:
     p, ci = aliased(Position), aliased(CodeItem)
-    return (select(func.coalesce(func.max(ci.ord), 0)).select_from(p)
-            .join(ci, and_(ci.list_name == "leadership_rank", ci.code == p.rank))
-            .where(p.person_id == row.person_id, active(p, ctx)).scalar_subquery())
+    return (
+        select(func.coalesce(func.max(ci.ord), 0))
+        .select_from(p)
+        .join(ci, and_(ci.list_name == "leadership_rank", ci.code == p.rank))
+        .where(p.person_id == row.person_id, active(p, ctx))
+        .scalar_subquery()
+    )
 
 
 def _has_qual(pid: ColumnElement[int], ctx: Ctx, *conds: ColumnElement[bool]) -> ColumnElement[bool]:
     q = aliased(Qualification)
-    return exists().where(q.person_id == pid, q.awarded_on <= ctx.as_of, current_or_at(q, ctx.cut),
-                          *[c(q) for c in conds])  # type: ignore[operator]
+    return exists().where(q.person_id == pid, q.awarded_on <= ctx.as_of, current_or_at(q, ctx.cut), *[c(q) for c in conds])  # type: ignore[operator]
 
 
 def postgraduate(row: Row, ctx: Ctx) -> ColumnElement[bool]:
     pol = ctx.policy
-    return or_(_has_qual(row.person_id, ctx, lambda q: q.kind == "degree", lambda q: q.code.in_(pol.postgraduate_degrees)),
-               _has_qual(row.person_id, ctx, lambda q: q.kind == "specialty",
-                         lambda q: q.code.in_(pol.postgraduate_specialties)))
+    return or_(
+        _has_qual(row.person_id, ctx, lambda q: q.kind == "degree", lambda q: q.code.in_(pol.postgraduate_degrees)),
+        _has_qual(row.person_id, ctx, lambda q: q.kind == "specialty", lambda q: q.code.in_(pol.postgraduate_specialties)),
+    )
 
 
 def international(row: Row, ctx: Ctx) -> ColumnElement[bool]:
     pol = ctx.policy
-    language = _has_qual(row.person_id, ctx, lambda q: q.kind == "language", lambda q: q.language_kind == "foreign",
-                         lambda q: q.level_num >= pol.international_min_foreign_level)
+    language = _has_qual(
+        row.person_id,
+        ctx,
+        lambda q: q.kind == "language",
+        lambda q: q.language_kind == "foreign",
+        lambda q: q.level_num >= pol.international_min_foreign_level,
+    )
     if not pol.international_degree_abroad:
         return language
-    abroad = _has_qual(row.person_id, ctx, lambda q: q.kind == "degree", lambda q: q.country.is_not(None),
-                       lambda q: q.country != pol.home_country)
+    abroad = _has_qual(
+        row.person_id,
+        ctx,
+        lambda q: q.kind == "degree",
+        lambda q: q.country.is_not(None),
+        lambda q: q.country != pol.home_country,
+    )
     return or_(language, abroad)
 
 
 def ethnic_language_fluent(row: Row, ctx: Ctx) -> ColumnElement[bool]:
-    return _has_qual(row.person_id, ctx, lambda q: q.kind == "language", lambda q: q.language_kind == "ethnic_minority",
-                     lambda q: q.is_fluent.is_(True))
+    return _has_qual(
+        row.person_id,
+        ctx,
+        lambda q: q.kind == "language",
+        lambda q: q.language_kind == "ethnic_minority",
+        lambda q: q.is_fluent.is_(True),
+    )
 
 
 def ethnic_minority(row: Row, ctx: Ctx) -> ColumnElement[bool]:
@@ -137,16 +168,26 @@ def _fails_standard(row: Row, ctx: Ctx, subject: str, code: ColumnElement[str]) 
     """Some standard row for (subject, code) in force on D is not met by the person."""
     ts = aliased(TitleStandard)
     cd, cp, cs = aliased(CodeItem), aliased(CodeItem), aliased(CodeItem)
-    return (select(ts.id).select_from(ts)
-            .outerjoin(cd, and_(cd.list_name == "degree_level", cd.code == ts.min_degree))
-            .outerjoin(cp, and_(cp.list_name == "political_theory", cp.code == ts.min_political_theory))
-            .outerjoin(cs, and_(cs.list_name == "state_management", cs.code == ts.min_state_management))
-            .where(ts.subject == subject, ts.subject_code == code, ts.valid_from <= ctx.as_of,
-                   or_(ts.valid_to.is_(None), ts.valid_to >= ctx.as_of), current_or_at(ts, ctx.cut),
-                   or_(and_(cd.ord.is_not(None), highest_degree(row, ctx) < cd.ord),
-                       and_(cp.ord.is_not(None), highest_political_theory(row, ctx) < cp.ord),
-                       and_(cs.ord.is_not(None), highest_state_management(row, ctx) < cs.ord)))
-            .exists())
+    return (
+        select(ts.id)
+        .select_from(ts)
+        .outerjoin(cd, and_(cd.list_name == "degree_level", cd.code == ts.min_degree))
+        .outerjoin(cp, and_(cp.list_name == "political_theory", cp.code == ts.min_political_theory))
+        .outerjoin(cs, and_(cs.list_name == "state_management", cs.code == ts.min_state_management))
+        .where(
+            ts.subject == subject,
+            ts.subject_code == code,
+            ts.valid_from <= ctx.as_of,
+            or_(ts.valid_to.is_(None), ts.valid_to >= ctx.as_of),
+            current_or_at(ts, ctx.cut),
+            or_(
+                and_(cd.ord.is_not(None), highest_degree(row, ctx) < cd.ord),
+                and_(cp.ord.is_not(None), highest_political_theory(row, ctx) < cp.ord),
+                and_(cs.ord.is_not(None), highest_state_management(row, ctx) < cs.ord),
+            ),
+        )
+        .exists()
+    )
 
 
 def _fails_positions(row: Row, ctx: Ctx) -> ColumnElement[bool]:
@@ -157,8 +198,9 @@ def _fails_positions(row: Row, ctx: Ctx) -> ColumnElement[bool]:
 def _fails_primary(row: Row, ctx: Ctx, subject: str) -> ColumnElement[bool]:
     e = aliased(Employment)
     column = e.occupation if subject == "occupation" else e.category
-    return exists().where(e.person_id == row.person_id, e.is_primary.is_(True), active(e, ctx),
-                          _fails_standard(row, ctx, subject, column))
+    return exists().where(
+        e.person_id == row.person_id, e.is_primary.is_(True), active(e, ctx), _fails_standard(row, ctx, subject, column)
+    )
 
 
 def meets_job(row: Row, ctx: Ctx) -> ColumnElement[bool]:
@@ -175,14 +217,23 @@ def meets_occupation(row: Row, ctx: Ctx) -> ColumnElement[bool]:
 
 def contact_units(ctx: Ctx) -> Any:
     """Units flagged ethnic_contact on D, and every unit below them on D."""
+
     def build() -> Any:
         uv = aliased(OrgUnitVersion)
-        cte = select(uv.org_unit_id.label("unit_id")).where(uv.ethnic_contact.is_(True), unit_valid(uv, ctx)) \
+        cte = (
+            select(uv.org_unit_id.label("unit_id"))
+            .where(uv.ethnic_contact.is_(True), unit_valid(uv, ctx))
             .cte("contact_units", recursive=True)
+        )
         link, child = aliased(OrgUnitParent), aliased(OrgUnitVersion)
-        step = (select(link.org_unit_id).join(cte, link.parent_id == cte.c.unit_id)
-                .join(child, child.org_unit_id == link.org_unit_id).where(active(link, ctx), unit_valid(child, ctx)))
+        step = (
+            select(link.org_unit_id)
+            .join(cte, link.parent_id == cte.c.unit_id)
+            .join(child, child.org_unit_id == link.org_unit_id)
+            .where(active(link, ctx), unit_valid(child, ctx))
+        )
         return cte.union(step)
+
     return ctx.cache("contact_units", build)
 
 
@@ -212,52 +263,108 @@ FIELDS: dict[str, Field] = {
     "person.gender": Field("code", lambda r, c: r.person.gender, "giới tính", "gender", "gender"),
     "person.ethnic_minority": Field("bool", ethnic_minority, "là người dân tộc thiểu số", "belongs to an ethnic minority"),
     "person.age": Field("age", lambda r, c: r.person.birth_date, "tuổi", "age in whole years"),
-    "person.general_education": Field("text", lambda r, c: r.person.general_education, "trình độ giáo dục phổ thông",
-                                      "general education"),
-    "person.highest_degree": Field("ordinal", highest_degree, "trình độ chuyên môn cao nhất", "highest degree",
-                                   "degree_level"),
-    "person.highest_foreign_language": Field("int", highest_foreign_language, "bậc ngoại ngữ cao nhất",
-                                             "highest foreign-language level"),
-    "person.highest_political_theory": Field("ordinal", highest_political_theory, "trình độ lý luận chính trị cao nhất",
-                                             "highest political-theory level", "political_theory"),
-    "person.highest_state_management": Field("ordinal", highest_state_management, "trình độ quản lý nhà nước cao nhất",
-                                             "highest state-management level", "state_management"),
-    "person.highest_specialist": Field("ordinal", highest_specialist, "trình độ chuyên khoa cao nhất",
-                                       "highest medical specialist level", "specialist_level"),
-    "person.highest_position_rank": Field("ordinal", highest_position_rank, "chức vụ lãnh đạo cao nhất đang giữ",
-                                          "highest leadership rank held", "leadership_rank"),
+    "person.general_education": Field(
+        "text", lambda r, c: r.person.general_education, "trình độ giáo dục phổ thông", "general education"
+    ),
+    "person.highest_degree": Field("ordinal", highest_degree, "trình độ chuyên môn cao nhất", "highest degree", "degree_level"),
+    "person.highest_foreign_language": Field(
+        "int", highest_foreign_language, "bậc ngoại ngữ cao nhất", "highest foreign-language level"
+    ),
+    "person.highest_political_theory": Field(
+        "ordinal",
+        highest_political_theory,
+        "trình độ lý luận chính trị cao nhất",
+        "highest political-theory level",
+        "political_theory",
+    ),
+    "person.highest_state_management": Field(
+        "ordinal",
+        highest_state_management,
+        "trình độ quản lý nhà nước cao nhất",
+        "highest state-management level",
+        "state_management",
+    ),
+    "person.highest_specialist": Field(
+        "ordinal", highest_specialist, "trình độ chuyên khoa cao nhất", "highest medical specialist level", "specialist_level"
+    ),
+    "person.highest_position_rank": Field(
+        "ordinal", highest_position_rank, "chức vụ lãnh đạo cao nhất đang giữ", "highest leadership rank held", "leadership_rank"
+    ),
     "person.postgraduate": Field("bool", postgraduate, "có trình độ sau đại học", "holds a postgraduate qualification"),
-    "person.international": Field("bool", international, "đủ khả năng làm việc trong môi trường quốc tế",
-                                  "can work in an international environment"),
-    "person.ethnic_language_fluent": Field("bool", ethnic_language_fluent, "sử dụng thành thạo tiếng dân tộc thiểu số",
-                                           "fluent in an ethnic-minority language"),
-    "person.meets_standard.job": Field("bool", meets_job, "đạt tiêu chuẩn chức danh, vị trí việc làm",
-                                       "meets the standard of every post, occupation and category held"),
-    "person.meets_standard.positions": Field("bool", meets_positions, "đạt tiêu chuẩn của mọi chức vụ lãnh đạo đang giữ",
-                                             "meets the standard of every leadership position held"),
-    "person.meets_standard.occupation": Field("bool", meets_occupation, "đạt chuẩn chức danh nghề nghiệp",
-                                              "meets the standard of their occupation"),
+    "person.international": Field(
+        "bool", international, "đủ khả năng làm việc trong môi trường quốc tế", "can work in an international environment"
+    ),
+    "person.ethnic_language_fluent": Field(
+        "bool", ethnic_language_fluent, "sử dụng thành thạo tiếng dân tộc thiểu số", "fluent in an ethnic-minority language"
+    ),
+    "person.meets_standard.job": Field(
+        "bool",
+        meets_job,
+        "đạt tiêu chuẩn chức danh, vị trí việc làm",
+        "meets the standard of every post, occupation and category held",
+    ),
+    "person.meets_standard.positions": Field(
+        "bool",
+        meets_positions,
+        "đạt tiêu chuẩn của mọi chức vụ lãnh đạo đang giữ",
+        "meets the standard of every leadership position held",
+    ),
+    "person.meets_standard.occupation": Field(
+        "bool", meets_occupation, "đạt chuẩn chức danh nghề nghiệp", "meets the standard of their occupation"
+    ),
     "unit.kind": Field("code", lambda r, c: r.unit.kind, "loại đơn vị", "kind of unit", "org_unit_kind", person_level=ANCHOR),
     "unit.tier": Field("code", lambda r, c: r.unit.tier, "cấp của đơn vị", "tier of unit", "tier", person_level=ANCHOR),
-    "unit.sector": Field("code", lambda r, c: r.unit.sector, "khối, ngành của đơn vị", "sector of unit", "sector",
-                         person_level=ANCHOR),
-    "unit.ethnic_contact": Field("bool", lambda r, c: r.unit.org_unit_id.in_(select(contact_units(c).c.unit_id)),
-                                 "đơn vị tiếp xúc trực tiếp với đồng bào dân tộc thiểu số",
-                                 "unit in direct contact with ethnic-minority people", person_level=ANCHOR),
-    "employment.category": Field("code", lambda r, c: r.record.category, "loại cán bộ, công chức, viên chức",
-                                 "employment category", "employment_category", ("employment",), ANCHOR),
-    "employment.occupation": Field("code", lambda r, c: r.record.occupation, "chức danh nghề nghiệp", "occupation",
-                                   "occupation", ("employment",), ANCHOR),
-    "position.rank": Field("ordinal", lambda r, c: _rank_order(r.record.rank, c), "cấp chức vụ", "rank of the position",
-                           "leadership_rank", ("position",), ANCHOR),
-    "position.key_leader": Field("bool", lambda r, c: r.record.key_leader.is_(True), "lãnh đạo chủ chốt", "key leader",
-                                 subjects=("position",), person_level=ANCHOR),
-    "membership.role": Field("code", lambda r, c: r.record.role, "vai trò trong tổ chức", "role in the body",
-                             "membership_role", ("membership",), ANCHOR),
+    "unit.sector": Field(
+        "code", lambda r, c: r.unit.sector, "khối, ngành của đơn vị", "sector of unit", "sector", person_level=ANCHOR
+    ),
+    "unit.ethnic_contact": Field(
+        "bool",
+        lambda r, c: r.unit.org_unit_id.in_(select(contact_units(c).c.unit_id)),
+        "đơn vị tiếp xúc trực tiếp với đồng bào dân tộc thiểu số",
+        "unit in direct contact with ethnic-minority people",
+        person_level=ANCHOR,
+    ),
+    "employment.category": Field(
+        "code",
+        lambda r, c: r.record.category,
+        "loại cán bộ, công chức, viên chức",
+        "employment category",
+        "employment_category",
+        ("employment",),
+        ANCHOR,
+    ),
+    "employment.occupation": Field(
+        "code", lambda r, c: r.record.occupation, "chức danh nghề nghiệp", "occupation", "occupation", ("employment",), ANCHOR
+    ),
+    "position.rank": Field(
+        "ordinal",
+        lambda r, c: _rank_order(r.record.rank, c),
+        "cấp chức vụ",
+        "rank of the position",
+        "leadership_rank",
+        ("position",),
+        ANCHOR,
+    ),
+    "position.key_leader": Field(
+        "bool",
+        lambda r, c: r.record.key_leader.is_(True),
+        "lãnh đạo chủ chốt",
+        "key leader",
+        subjects=("position",),
+        person_level=ANCHOR,
+    ),
+    "membership.role": Field(
+        "code",
+        lambda r, c: r.record.role,
+        "vai trò trong tổ chức",
+        "role in the body",
+        "membership_role",
+        ("membership",),
+        ANCHOR,
+    ),
 }
 
 
 def _rank_order(rank: ColumnElement[str], ctx: Ctx) -> ColumnElement[int]:
     ranks = ctx.book.lists.get("leadership_rank", {})
     return case({code: c.ord for code, c in ranks.items() if c.ord is not None}, value=rank, else_=0)
-

@@ -5,14 +5,23 @@ from typing import Any
 from app.services.indicators.fields import FIELDS
 from app.services.indicators.spec import AllOf, AnyOf, Atom, Filter, IndicatorSpec, NotOf
 
-OPS = {"vi": {"eq": "là", "ne": "khác", "in": "thuộc", "not_in": "không thuộc", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤"},
-       "en": {"eq": "is", "ne": "is not", "in": "is one of", "not_in": "is none of", "gt": ">", "gte": "≥", "lt": "<",
-              "lte": "≤"}}
+OPS = {
+    "vi": {"eq": "là", "ne": "khác", "in": "thuộc", "not_in": "không thuộc", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤"},
+    "en": {"eq": "is", "ne": "is not", "in": "is one of", "not_in": "is none of", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤"},
+}
 JOIN = {"vi": {"all": " và ", "any": " hoặc ", "not": "không phải "}, "en": {"all": " and ", "any": " or ", "not": "not "}}
-SUBJECT = {"vi": {"employment": "vị trí công tác chính đang giữ", "position": "chức vụ lãnh đạo đang giữ",
-                  "membership": "tư cách thành viên đang có"},
-           "en": {"employment": "a primary employment in force", "position": "a leadership position in force",
-                  "membership": "a seat in a body in force"}}
+SUBJECT = {
+    "vi": {
+        "employment": "vị trí công tác chính đang giữ",
+        "position": "chức vụ lãnh đạo đang giữ",
+        "membership": "tư cách thành viên đang có",
+    },
+    "en": {
+        "employment": "a primary employment in force",
+        "position": "a leadership position in force",
+        "membership": "a seat in a body in force",
+    },
+}
 
 
 def words(flt: Filter | None, lang: str) -> str:
@@ -44,25 +53,39 @@ def render(spec: IndicatorSpec) -> dict[str, Any]:
         parts: list[str] = []
         if spec.population:
             anchors = [f"{SUBJECT[lang][a.subject]} {words(a.where, lang)}" for a in spec.population.anchors]
-            parts.append(("Đối tượng: người có " if lang == "vi" else "Population: persons with ") + JOIN[lang]["any"].join(anchors))
+            parts.append(
+                ("Đối tượng: người có " if lang == "vi" else "Population: persons with ") + JOIN[lang]["any"].join(anchors)
+            )
             if spec.population.where:
                 parts.append(("Điều kiện thêm: " if lang == "vi" else "Also: ") + words(spec.population.where, lang))
         if spec.share:
             parts.append(("Tử số: " if lang == "vi" else "Numerator: ") + words(spec.share, lang))
         if spec.coverage:
-            parts.append((f"Đơn vị loại {spec.coverage.unit_kind} có ít nhất một người có " if lang == "vi" else
-                          f"Units of kind {spec.coverage.unit_kind} with at least one person with ")
-                         + f"{SUBJECT[lang][spec.coverage.each_has.subject]} {words(spec.coverage.each_has.where, lang)}")
+            parts.append(
+                (
+                    f"Đơn vị loại {spec.coverage.unit_kind} có ít nhất một người có "
+                    if lang == "vi"
+                    else f"Units of kind {spec.coverage.unit_kind} with at least one person with "
+                )
+                + f"{SUBJECT[lang][spec.coverage.each_has.subject]} {words(spec.coverage.each_has.where, lang)}"
+            )
         if spec.per:
-            parts.append(f"Tính trên {spec.per} dân theo chỉ số '{spec.statistic}' của chính đơn vị" if lang == "vi" else
-                          f"Per {spec.per} inhabitants, by the unit's own statistic '{spec.statistic}'")
+            parts.append(
+                f"Tính trên {spec.per} dân theo chỉ số '{spec.statistic}' của chính đơn vị"
+                if lang == "vi"
+                else f"Per {spec.per} inhabitants, by the unit's own statistic '{spec.statistic}'"
+            )
         if spec.kind == "reported":
-            parts.append(f"Số liệu báo cáo '{spec.statistic}' của chính đơn vị, kỳ bắt đầu muộn nhất không sau ngày tính"
-                          if lang == "vi" else
-                          f"Reported statistic '{spec.statistic}' of the unit itself, the period starting latest on or before the date")
+            parts.append(
+                f"Số liệu báo cáo '{spec.statistic}' của chính đơn vị, kỳ bắt đầu muộn nhất không sau ngày tính"
+                if lang == "vi"
+                else f"Reported statistic '{spec.statistic}' of the unit itself, the period starting latest on or before the date"
+            )
         out[lang] = ". ".join(parts) if parts else ("Mục tiêu định tính" if lang == "vi" else "Qualitative target")
-    out["rules"] = ("As of D: a dated record counts when start <= D <= end (end inclusive); qualifications awarded on or "
-                    "before D; the unit and everything below it in the tree as it stood on D; each person once.")
+    out["rules"] = (
+        "As of D: a dated record counts when start <= D <= end (end inclusive); qualifications awarded on or "
+        "before D; the unit and everything below it in the tree as it stood on D; each person once."
+    )
     if spec.words:
         out["source_text"] = spec.words
     return out

@@ -33,16 +33,27 @@ def _unit(session: Session, actor: Actor, code: str) -> int:
 
 def statistic_for(session: Session, code: str, unit_id: int, as_of: date, cut: int | None) -> Statistic | None:
     """The figure reported for the unit itself whose period starts latest on or before the date."""
-    return session.scalar(select(Statistic).where(
-        Statistic.code == code, Statistic.org_unit_id == unit_id, Statistic.period_start <= as_of,
-        current_or_at(Statistic, cut)).order_by(Statistic.period_start.desc(), Statistic.period_end.desc()).limit(1))
+    return session.scalar(
+        select(Statistic)
+        .where(
+            Statistic.code == code,
+            Statistic.org_unit_id == unit_id,
+            Statistic.period_start <= as_of,
+            current_or_at(Statistic, cut),
+        )
+        .order_by(Statistic.period_start.desc(), Statistic.period_end.desc())
+        .limit(1)
+    )
 
 
 def _target(spec: IndicatorSpec) -> dict[str, Any] | None:
     if spec.target is None:
         return None
-    return {"band": list(spec.target.band), "strict": spec.target.strict,
-            "deadline": spec.deadline.isoformat() if spec.deadline else None}
+    return {
+        "band": list(spec.target.band),
+        "strict": spec.target.strict,
+        "deadline": spec.deadline.isoformat() if spec.deadline else None,
+    }
 
 
 def counts(session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> tuple[int | None, int | None, Any]:
@@ -90,8 +101,9 @@ def _note(spec: IndicatorSpec, num: Any, den: Any, value: Fraction | None, extra
     return None
 
 
-def evaluate(session: Session, actor: Actor, code: str, *, org_unit: str, as_of: date,
-             known_at: datetime | None = None) -> dict[str, Any]:
+def evaluate(
+    session: Session, actor: Actor, code: str, *, org_unit: str, as_of: date, known_at: datetime | None = None
+) -> dict[str, Any]:
     """The contract's answer for one indicator, unit and date, with how it was obtained."""
     cut = history.txn_cut(session, known_at)
     row, spec = catalog.get(session, code, cut)
@@ -104,15 +116,27 @@ def evaluate(session: Session, actor: Actor, code: str, *, org_unit: str, as_of:
     value = value_of(spec, num, den, extra)
     unit_exists = tree.Tree(session, cut).valid_on(unit_id, as_of)
     result: dict[str, Any] = {
-        "indicator": code, "org_unit": org_unit, "as_of": as_of.isoformat(), "numerator": num,
-        "denominator": den, "value": _json_value(spec, value), "target": _target(spec),
-        "status": ratios.status(value, spec.target), "kind": spec.kind, "names": spec.names,
+        "indicator": code,
+        "org_unit": org_unit,
+        "as_of": as_of.isoformat(),
+        "numerator": num,
+        "denominator": den,
+        "value": _json_value(spec, value),
+        "target": _target(spec),
+        "status": ratios.status(value, spec.target),
+        "kind": spec.kind,
+        "names": spec.names,
         "definition": {"version": row.version, "sha256": row.sha256},
-        "known_at": known_at.isoformat() if known_at else None, "data_version": cut if cut is not None else _data_version(session),
+        "known_at": known_at.isoformat() if known_at else None,
+        "data_version": cut if cut is not None else _data_version(session),
     }
     if isinstance(extra, Statistic):
-        result["statistic"] = {"code": extra.code, "period": extra.period, "value": ratios.as_number(ratios.exact(extra.value)),
-                               "source": extra.source}
+        result["statistic"] = {
+            "code": extra.code,
+            "period": extra.period,
+            "value": ratios.as_number(ratios.exact(extra.value)),
+            "source": extra.source,
+        }
     note = _note(spec, num, den, value, extra, unit_exists)
     if note:
         result["note"] = note
@@ -130,8 +154,9 @@ def _data_version(session: Session) -> int:
     return int(session.scalar(select(func.max(Txn.id))) or 0)
 
 
-def evaluate_all(session: Session, actor: Actor, code: str, *, as_of: date, under: str | None,
-                 known_at: datetime | None = None) -> list[dict[str, Any]]:
+def evaluate_all(
+    session: Session, actor: Actor, code: str, *, as_of: date, under: str | None, known_at: datetime | None = None
+) -> list[dict[str, Any]]:
     """Every unit (under `under`, or in the caller's reach) at once: one set-based query."""
     cut = history.txn_cut(session, known_at)
     _row, spec = catalog.get(session, code, cut)
@@ -157,8 +182,15 @@ def evaluate_all(session: Session, actor: Actor, code: str, *, as_of: date, unde
         if spec.kind == "flow_count":
             den = None
         value = value_of(spec, num, den, extra)
-        out.append({"org_unit": snapshot.units[uid].code, "numerator": num, "denominator": den,
-                    "value": _json_value(spec, value), "status": ratios.status(value, spec.target)})
+        out.append(
+            {
+                "org_unit": snapshot.units[uid].code,
+                "numerator": num,
+                "denominator": den,
+                "value": _json_value(spec, value),
+                "status": ratios.status(value, spec.target),
+            }
+        )
     return out
 
 
@@ -170,21 +202,27 @@ def _all_counts(session: Session, spec: IndicatorSpec, ctx: Ctx) -> dict[int, tu
     if spec.kind == "coverage":
         clo = compiler.closure(ctx)
         cov = compiler.coverage_units(spec, ctx, select(clo.c.descendant)).subquery()
-        rows = session.execute(select(clo.c.ancestor, func.sum(cov.c.passes), func.count())
-                               .join(cov, cov.c.unit_id == clo.c.descendant).group_by(clo.c.ancestor))
+        rows = session.execute(
+            select(clo.c.ancestor, func.sum(cov.c.passes), func.count())
+            .join(cov, cov.c.unit_id == clo.c.descendant)
+            .group_by(clo.c.ancestor)
+        )
         return {r[0]: (int(r[1]), int(r[2])) for r in rows}
     return {}
 
 
-def persons(session: Session, actor: Actor, code: str, *, org_unit: str, as_of: date,
-            known_at: datetime | None = None) -> dict[str, Any]:
+def persons(
+    session: Session, actor: Actor, code: str, *, org_unit: str, as_of: date, known_at: datetime | None = None
+) -> dict[str, Any]:
     """Who is counted: every person of the population, in the numerator or not, and why."""
     cut = history.txn_cut(session, known_at)
     _row, spec = catalog.get(session, code, cut)
     used = {a.field for a in atoms(spec.share)} | {a.field for a in atoms(spec.population.where if spec.population else None)}
     if used & SENSITIVE_FIELDS and not actor.sees_sensitive:
-        raise Forbidden("this population is defined by sensitive personal data; only aggregates are shown to your role",
-                        code="sensitive_population")
+        raise Forbidden(
+            "this population is defined by sensitive personal data; only aggregates are shown to your role",
+            code="sensitive_population",
+        )
     if actor.role == "integration":
         raise Forbidden("system accounts do not read drill-downs", code="role_forbidden")
     unit_id = _unit(session, actor, org_unit)
@@ -199,19 +237,34 @@ def persons(session: Session, actor: Actor, code: str, *, org_unit: str, as_of: 
         raise NotFound(f"indicator {code!r} ({spec.kind}) has no person-level drill-down", code="no_drilldown")
     reasons = _reasons(session, spec, ctx, list(found))
     names = _names(session, list(found), cut)
-    items = [{"external_id": names[pid][0], "full_name": names[pid][1], "in_numerator": bool(flag),
-              "why": {**reasons.get(pid, {}), **extra}} for pid, (flag, extra) in found.items()]
+    items = [
+        {
+            "external_id": names[pid][0],
+            "full_name": names[pid][1],
+            "in_numerator": bool(flag),
+            "why": {**reasons.get(pid, {}), **extra},
+        }
+        for pid, (flag, extra) in found.items()
+    ]
     items.sort(key=lambda i: i["external_id"])
-    return {"indicator": code, "org_unit": org_unit, "as_of": as_of.isoformat(), "persons": items,
-            "numerator": sum(1 for i in items if i["in_numerator"]), "denominator": len(items)}
+    return {
+        "indicator": code,
+        "org_unit": org_unit,
+        "as_of": as_of.isoformat(),
+        "persons": items,
+        "numerator": sum(1 for i in items if i["in_numerator"]),
+        "denominator": len(items),
+    }
 
 
 def _names(session: Session, ids: list[int], cut: int | None) -> dict[int, tuple[str, str]]:
     if not ids:
         return {}
-    rows = session.execute(select(Person.id, Person.external_id, PersonVersion.full_name)
-                           .join(PersonVersion, and_(PersonVersion.person_id == Person.id, current_or_at(PersonVersion, cut)))
-                           .where(Person.id.in_(ids)))
+    rows = session.execute(
+        select(Person.id, Person.external_id, PersonVersion.full_name)
+        .join(PersonVersion, and_(PersonVersion.person_id == Person.id, current_or_at(PersonVersion, cut)))
+        .where(Person.id.in_(ids))
+    )
     return {r.id: (r.external_id, r.full_name) for r in rows}
 
 
@@ -242,15 +295,27 @@ def _readable(name: str, value: Any, ctx: Ctx) -> Any:
     return value
 
 
-def trend(session: Session, actor: Actor, code: str, *, org_unit: str, start_year: int = 2021,
-          end_year: int | None = None, known_at: datetime | None = None) -> list[dict[str, Any]]:
+def trend(
+    session: Session,
+    actor: Actor,
+    code: str,
+    *,
+    org_unit: str,
+    start_year: int = 2021,
+    end_year: int | None = None,
+    known_at: datetime | None = None,
+) -> list[dict[str, Any]]:
     """The value at every year-end from 2021 to the deadline."""
     _row, spec = catalog.get(session, code, history.txn_cut(session, known_at))
     last = end_year or (spec.deadline.year if spec.deadline else date.today().year)
-    return [{k: v for k, v in evaluate(session, actor, code, org_unit=org_unit, as_of=date(y, 12, 31),
-                                       known_at=known_at).items()
-             if k in ("as_of", "numerator", "denominator", "value", "status", "note")}
-            for y in range(start_year, max(last, start_year) + 1)]
+    return [
+        {
+            k: v
+            for k, v in evaluate(session, actor, code, org_unit=org_unit, as_of=date(y, 12, 31), known_at=known_at).items()
+            if k in ("as_of", "numerator", "denominator", "value", "status", "note")
+        }
+        for y in range(start_year, max(last, start_year) + 1)
+    ]
 
 
 def sql_of(session: Session, code: str, *, org_unit: str, as_of: date) -> str:
@@ -265,8 +330,10 @@ def sql_of(session: Session, code: str, *, org_unit: str, as_of: date) -> str:
     elif spec.kind == "flow_count":
         stmt = compiler.flow_count(spec, ctx, unit_id)
     else:
-        stmt = select(Statistic).where(Statistic.code == spec.statistic, Statistic.org_unit_id == unit_id,
-                                       Statistic.period_start <= as_of).order_by(Statistic.period_start.desc()).limit(1)
+        stmt = (
+            select(Statistic)
+            .where(Statistic.code == spec.statistic, Statistic.org_unit_id == unit_id, Statistic.period_start <= as_of)
+            .order_by(Statistic.period_start.desc())
+            .limit(1)
+        )
     return str(stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
-
-

@@ -136,8 +136,14 @@ class IndicatorSpec(Spec):
 
     @model_validator(mode="after")
     def _parts_for_kind(self) -> "IndicatorSpec":
-        need = {"ratio": ("population", "share"), "per_capita": ("population", "per", "statistic"),
-                "coverage": ("coverage",), "flow_count": ("flow",), "reported": ("statistic",), "qualitative": ()}
+        need = {
+            "ratio": ("population", "share"),
+            "per_capita": ("population", "per", "statistic"),
+            "coverage": ("coverage",),
+            "flow_count": ("flow",),
+            "reported": ("statistic",),
+            "qualitative": (),
+        }
         missing = [part for part in need[self.kind] if getattr(self, part) is None]
         if missing:
             raise ValueError(f"a {self.kind} indicator needs {', '.join(missing)}")
