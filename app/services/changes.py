@@ -19,6 +19,6 @@ def page(session: Session, actor: Actor, *, after: int, limit: int) -> tuple[lis
         stmt = stmt.where(exists().where(ChangeUnit.change_seq == Change.seq,
                                          ChangeUnit.org_unit_id.in_(sorted(allowed))))
     rows = session.execute(stmt).all()
-    changes = [{"seq": c.seq, "txn": c.txn_id, "at": at.isoformat(), "actor": who, "entity": c.entity,
+    changes: list[dict[str, Any]] = [{"seq": c.seq, "txn": c.txn_id, "at": at.isoformat(), "actor": who, "entity": c.entity,
                 "key": c.key, "op": c.op, "record": c.record} for c, at, who in rows]
-    return changes, (changes[-1]["seq"] if changes else after)
+    return changes, (int(changes[-1]["seq"]) if changes else after)

@@ -30,7 +30,7 @@ def current_txn(session: Session, actor: Actor, note: str | None = None) -> Txn:
     lock_for_write(session)
     txn = session.info.get("txn")
     if txn is not None and inspect(txn).persistent:
-        return txn  # type: ignore[no-any-return]
+        return txn
     txn = Txn(at=datetime.now(UTC), actor=actor.name, source=actor.source,
               request_id=actor.request_id, note=note)
     session.add(txn)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
@@ -327,7 +327,7 @@ def list_page(session: Session, actor: Actor, *, org_unit: str | None, as_of: da
     if q:
         stmt = stmt.where(Person.id.in_(select(PersonVersion.person_id).where(
             PersonVersion.sys_to.is_(None), PersonVersion.name_search.contains(fold(q), autoescape=True))))
-    emp = [Employment.sys_to.is_(None)]
+    emp: list[ColumnElement[bool]] = [Employment.sys_to.is_(None)]
     if as_of:
         emp += [Employment.start_date <= as_of, or_(Employment.end_date.is_(None), Employment.end_date >= as_of)]
     if category:
@@ -346,7 +346,7 @@ def list_page(session: Session, actor: Actor, *, org_unit: str | None, as_of: da
     if len(emp) > 1 or allowed is not None:
         stmt = stmt.where(Person.id.in_(select(Employment.person_id).where(and_(*emp))))
     if rank:
-        pos = [Position.sys_to.is_(None), Position.rank == rank]
+        pos: list[ColumnElement[bool]] = [Position.sys_to.is_(None), Position.rank == rank]
         if as_of:
             pos += [Position.start_date <= as_of, or_(Position.end_date.is_(None), Position.end_date >= as_of)]
         stmt = stmt.where(Person.id.in_(select(Position.person_id).where(and_(*pos))))

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 def current_or_at(model: Any, cut: int | None) -> ColumnElement[bool]:
     """Rows believed now (cut None) or at the end of transaction `cut`."""
     if cut is None:
-        return model.sys_to.is_(None)  # type: ignore[no-any-return]
+        return model.sys_to.is_(None)
     return and_(model.sys_from <= cut, or_(model.sys_to.is_(None), model.sys_to > cut))
 
 

@@ -26,7 +26,7 @@ from app.services.indicators.fields import FIELDS, Ctx, Row, active, age_cutoff,
 from app.services.indicators.spec import AllOf, Anchor, AnyOf, Atom, Filter, IndicatorSpec, NotOf, atoms
 from app.services.versioning import current_or_at
 
-SUBJECT_MODELS = {
+SUBJECT_MODELS: dict[str, tuple[Any, str]] = {
     "employment": (Employment, "org_unit_id"),
     "position": (Position, "org_unit_id"),
     "membership": (Membership, "body_id"),

@@ -37,7 +37,7 @@ class Row:
     """The columns an expression may use: the person, the anchor record and its unit."""
 
     subject: str
-    person_id: ColumnElement[int]
+    person_id: Any
     unit: Any  # aliased OrgUnitVersion of the anchor unit
     record: Any  # aliased Employment / Position / Membership
     person: Any  # aliased PersonVersion
@@ -115,9 +115,9 @@ def highest_position_rank(row: Row, ctx: Ctx) -> ColumnElement[int]:
     )
 
 
-def _has_qual(pid: ColumnElement[int], ctx: Ctx, *conds: ColumnElement[bool]) -> ColumnElement[bool]:
+def _has_qual(pid: ColumnElement[int], ctx: Ctx, *conds: Callable[[Any], ColumnElement[bool]]) -> ColumnElement[bool]:
     q = aliased(Qualification)
-    return exists().where(q.person_id == pid, q.awarded_on <= ctx.as_of, current_or_at(q, ctx.cut), *[c(q) for c in conds])  # type: ignore[operator]
+    return exists().where(q.person_id == pid, q.awarded_on <= ctx.as_of, current_or_at(q, ctx.cut), *[c(q) for c in conds])
 
 
 def postgraduate(row: Row, ctx: Ctx) -> ColumnElement[bool]:
@@ -164,7 +164,7 @@ def ethnic_minority(row: Row, ctx: Ctx) -> ColumnElement[bool]:
     return row.person.ethnicity.in_(minority)
 
 
-def _fails_standard(row: Row, ctx: Ctx, subject: str, code: ColumnElement[str]) -> ColumnElement[bool]:
+def _fails_standard(row: Row, ctx: Ctx, subject: str, code: Any) -> ColumnElement[bool]:
     """Some standard row for (subject, code) in force on D is not met by the person."""
     ts = aliased(TitleStandard)
     cd, cp, cs = aliased(CodeItem), aliased(CodeItem), aliased(CodeItem)

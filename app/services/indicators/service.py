@@ -237,7 +237,7 @@ def persons(
         raise NotFound(f"indicator {code!r} ({spec.kind}) has no person-level drill-down", code="no_drilldown")
     reasons = _reasons(session, spec, ctx, list(found))
     names = _names(session, list(found), cut)
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "external_id": names[pid][0],
             "full_name": names[pid][1],
