@@ -7,8 +7,10 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import SessionDep, allow
 from app.errors import InvalidInput
+from app.schemas.indicator import RunRequest
+from app.services import history
 from app.services.context import Actor
-from app.services.indicators import catalog, method, service
+from app.services.indicators import catalog, method, runs, service
 
 router = APIRouter(tags=["indicators"])
 Reader = Annotated[Actor, allow("indicators:read")]
@@ -38,8 +40,6 @@ def list_indicators(
     session: SessionDep, actor: Reader, doc: str | None = None, known_at: datetime | None = None
 ) -> dict[str, Any]:
     """Every definition in force: code, names, kind, target band and deadline, source clause."""
-    from app.services import history
-
     rows = catalog.definitions(session, history.txn_cut(session, known_at))
     items = [_summary(r) for r in rows if doc is None or r.spec["source"]["doc"] == doc]
     return {"items": items, "total": len(items)}
@@ -161,8 +161,6 @@ def get_resolution_report(
     doc: str, org_unit: str, session: SessionDep, actor: Reader, as_of: date | None = None, known_at: datetime | None = None
 ) -> dict[str, Any]:
     """Every indicator of one resolution (CT, ST) for a unit and date, in one call."""
-    from app.services import history
-
     day = as_of or date.today()
     codes = [r.code for r in catalog.definitions(session, history.txn_cut(session, known_at)) if r.spec["source"]["doc"] == doc]
     return {
@@ -171,3 +169,36 @@ def get_resolution_report(
         "as_of": day.isoformat(),
         "items": [service.evaluate(session, actor, c, org_unit=org_unit, as_of=day, known_at=known_at) for c in codes],
     }
+
+
+@router.post("/indicator-runs", status_code=201)
+def publish_run(payload: RunRequest, session: SessionDep, actor: Reader) -> dict[str, Any]:
+    """Freeze a resolution's values for a unit and date, with the definition and data versions used."""
+    run = runs.publish(session, actor, doc=payload.doc, org_unit=payload.org_unit, as_of=payload.as_of)
+    return runs.view(session, run)
+
+
+@router.get("/indicator-runs/{run_id}")
+def get_run(run_id: int, session: SessionDep, actor: Reader) -> dict[str, Any]:
+    """A published run, exactly as it was frozen."""
+    return runs.view(session, runs.get(session, actor, run_id))
+
+
+@router.get("/indicator-runs/{first}/diff/{second}")
+def diff_runs(first: int, second: int, session: SessionDep, actor: Reader) -> dict[str, Any]:
+    """What changed between two runs and which writes happened in between."""
+    return runs.diff(session, actor, first, second)
+
+
+@router.get("/indicators/{code}/breakdown")
+def get_indicator_breakdown(
+    code: str,
+    org_unit: str,
+    session: SessionDep,
+    actor: Reader,
+    by: str = "child_units",
+    as_of: date | None = None,
+    known_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The value split by child_units, tier, gender or age_band (small cells suppressed for aggregate-only roles)."""
+    return service.breakdown(session, actor, code, org_unit=org_unit, as_of=as_of or date.today(), by=by, known_at=known_at)

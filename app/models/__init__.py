@@ -5,11 +5,11 @@ from app.models.base import Base, SysVersioned
 from app.models.codes import CodeItem
 from app.models.org import OrgUnit, OrgUnitParent, OrgUnitVersion
 from app.models.person import Employment, Membership, Person, PersonVersion, Position, Qualification
-from app.models.stats import IndicatorDefinition, Statistic, TitleStandard
+from app.models.stats import IndicatorDefinition, IndicatorRun, Statistic, TitleStandard
 from app.models.txn import AccessLog, Change, ChangeUnit, Txn
 
 __all__ = [
     "AccessLog", "ApiToken", "Base", "Change", "ChangeUnit", "CodeItem", "Employment", "ImportJob",
-    "IndicatorDefinition", "Membership", "OrgUnit", "OrgUnitParent", "OrgUnitVersion", "Person",
+    "IndicatorDefinition", "IndicatorRun", "Membership", "OrgUnit", "OrgUnitParent", "OrgUnitVersion", "Person",
     "PersonVersion", "Position", "Qualification", "Statistic", "SysVersioned", "TitleStandard", "Txn",
 ]

@@ -69,3 +69,18 @@ class IndicatorDefinition(SysVersioned, Base):
               sqlite_where=CURRENT, postgresql_where=CURRENT),
         Index("uq_indicator_definition_version", "code", "version", unique=True),
     )
+
+
+class IndicatorRun(Base):
+    """A published run: the values of a resolution's indicators for a unit and date, frozen for audit."""
+
+    __tablename__ = "indicator_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doc: Mapped[str] = mapped_column(String(40))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    data_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)

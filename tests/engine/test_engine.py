@@ -220,3 +220,54 @@ class TestDefinitions:
                 assert listed[t["id"]]["target"]["strict"] == t["target"].get("strict", False)
             if "deadline" in t:
                 assert listed[t["id"]]["deadline"] == t["deadline"].isoformat()
+
+
+class TestBreakdown:
+    def test_by_child_units_sums_to_the_parent(self, prov: Province) -> None:
+        prov.persons(leaders(prov))
+        r = prov.r.client.get("/api/v1/indicators/CT-2025-CADRES-LANG4-WIDE/breakdown",
+                              params={"org_unit": prov.P, "as_of": "2024-12-31", "by": "child_units"}, headers=prov.r.headers())
+        assert r.status_code == 200, r.text
+        cells = {c["key"]: c for c in r.json()["cells"]}
+        assert set(cells) == {prov.A, prov.D}
+        assert (cells[prov.D]["numerator"], cells[prov.D]["denominator"]) == (2, 3)
+        assert (cells[prov.A]["denominator"], cells[prov.A]["value"], cells[prov.A]["status"]) == (0, None, "no_data")
+
+    def test_by_age_band_counts_each_person_once(self, prov: Province) -> None:
+        prov.persons(leaders(prov))
+        r = prov.r.client.get("/api/v1/indicators/CT-2025-CADRES-LANG4-WIDE/breakdown",
+                              params={"org_unit": prov.P, "as_of": "2024-12-31", "by": "age_band"}, headers=prov.r.headers())
+        cells = {c["key"]: (c["numerator"], c["denominator"]) for c in r.json()["cells"]}
+        assert cells == {"30_39": (1, 2), "50_59": (1, 1)}
+
+    def test_small_cells_are_suppressed_for_auditors(self, prov: Province) -> None:
+        prov.persons(leaders(prov))
+        auditor = prov.r.token("auditor", [prov.P])
+        r = prov.r.client.get("/api/v1/indicators/CT-2025-CADRES-LANG4-WIDE/breakdown",
+                              params={"org_unit": prov.P, "as_of": "2024-12-31", "by": "gender"}, headers=prov.r.headers(auditor))
+        assert r.status_code == 200, r.text
+        assert r.json()["cells"] == [{"key": "male", "numerator": None, "denominator": None, "value": None,
+                                      "status": "no_data", "suppressed": True}]
+
+
+class TestPublishedRuns:
+    def test_a_run_is_frozen_and_a_diff_names_what_changed(self, prov: Province) -> None:
+        records = leaders(prov)
+        prov.persons(records)
+        h = prov.r.headers()
+        first = prov.r.client.post("/api/v1/indicator-runs", json={"doc": "CT", "org_unit": prov.P, "as_of": "2024-12-31"},
+                                   headers=h)
+        assert first.status_code == 201, first.text
+        frozen = {x["indicator"]: x for x in first.json()["results"]}
+        assert frozen["CT-2025-LEADER-U40-LANG4"]["numerator"] == 1
+        records[1]["languages"].append({"language": "fr", "kind": "foreign", "level": 4, "certificate": None,
+                                        "awarded_on": "2024-03-01"})
+        prov.persons([records[1]])
+        second = prov.r.client.post("/api/v1/indicator-runs", json={"doc": "CT", "org_unit": prov.P, "as_of": "2024-12-31"},
+                                    headers=h).json()
+        again = prov.r.client.get(f"/api/v1/indicator-runs/{first.json()['id']}", headers=h).json()
+        assert again["results"] == first.json()["results"]
+        diff = prov.r.client.get(f"/api/v1/indicator-runs/{first.json()['id']}/diff/{second['id']}", headers=h).json()
+        changed = {c["indicator"] for c in diff["changed"]}
+        assert "CT-2025-LEADER-U40-LANG4" in changed
+        assert [w["key"] for w in diff["writes_between"]] == [f"{prov.P}-L2"]

@@ -295,3 +295,33 @@ def flow_persons(spec: IndicatorSpec, ctx: Ctx, root_id: int) -> Select[Any]:
 def flow_count_all(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
     anc = flow_ancestry(spec, ctx)
     return select(anc.c.unit_id, func.count(distinct(anc.c.person_id))).group_by(anc.c.unit_id)
+
+
+AGE_BANDS = ((30, "under_30"), (40, "30_39"), (50, "40_49"), (60, "50_59"))
+
+
+def population_by(spec: IndicatorSpec, ctx: Ctx, root_id: int, dimension: str) -> Select[Any]:
+    """(key, numerator, denominator) per value of a dimension (tier of the anchor unit, gender, age band)."""
+    f, sub = facts(spec, ctx), subtree(ctx, root_id)
+    if dimension == "tier":
+        uv = aliased(OrgUnitVersion)
+        key: Any = uv.tier
+        base = select(key.label("key"), f.c.person_id, f.c.is_num).join(
+            uv, and_(uv.org_unit_id == f.c.unit_id, unit_valid(uv, ctx))
+        )
+    else:
+        pv = aliased(PersonVersion)
+        if dimension == "gender":
+            key = pv.gender
+        else:
+            key = case(*[(pv.birth_date > age_cutoff(ctx.as_of, years), label) for years, label in AGE_BANDS], else_="60_plus")
+        base = select(key.label("key"), f.c.person_id, f.c.is_num).join(
+            pv, and_(pv.person_id == f.c.person_id, current_or_at(pv, ctx.cut))
+        )
+    rows = base.where(f.c.unit_id.in_(select(sub.c.unit_id))).subquery()
+    per = (
+        select(rows.c.key, rows.c.person_id, func.max(rows.c.is_num).label("is_num"))
+        .group_by(rows.c.key, rows.c.person_id)
+        .subquery()
+    )
+    return select(per.c.key, func.sum(per.c.is_num), func.count()).group_by(per.c.key).order_by(per.c.key)

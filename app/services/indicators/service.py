@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from app.errors import Forbidden, NotFound
+from app.errors import Forbidden, InvalidInput, NotFound
 from app.models import Person, PersonVersion, Statistic
 from app.services import codelists, history, tree
 from app.services.context import Actor
@@ -337,3 +337,70 @@ def sql_of(session: Session, code: str, *, org_unit: str, as_of: date) -> str:
             .limit(1)
         )
     return str(stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+
+
+DIMENSIONS = ("child_units", "tier", "gender", "age_band")
+SMALL_CELL = 5
+
+
+def breakdown(
+    session: Session, actor: Actor, code: str, *, org_unit: str, as_of: date, by: str, known_at: datetime | None = None
+) -> dict[str, Any]:
+    """The value split by child unit, tier of the anchor unit, gender or age band (sums, never averages)."""
+    if by not in DIMENSIONS:
+        raise InvalidInput("unknown breakdown", errors=[{"field": "by", "message": f"one of {', '.join(DIMENSIONS)}"}])
+    cut = history.txn_cut(session, known_at)
+    _row, spec = catalog.get(session, code, cut)
+    unit_id = _unit(session, actor, org_unit)
+    ctx = context(session, spec, as_of, cut)
+    if by == "child_units":
+        cells = _child_cells(session, actor, spec, ctx, unit_id)
+    elif spec.kind in ("ratio", "per_capita"):
+        rows = session.execute(compiler.population_by(spec, ctx, unit_id, by)).all()
+        cells = [_cell(spec, str(key), int(num), int(den), suppress=not actor.sees_sensitive) for key, num, den in rows]
+    else:
+        raise InvalidInput(f"a {spec.kind} indicator splits by child_units only", errors=[{"field": "by", "message": by}])
+    return {"indicator": code, "org_unit": org_unit, "as_of": as_of.isoformat(), "by": by, "cells": cells}
+
+
+def _cell(spec: IndicatorSpec, key: str, num: int, den: int, *, suppress: bool) -> dict[str, Any]:
+    if suppress and den < SMALL_CELL:
+        return {"key": key, "numerator": None, "denominator": None, "value": None, "status": "no_data", "suppressed": True}
+    value = ratios.share(num, den) if spec.kind == "ratio" else None
+    return {
+        "key": key,
+        "numerator": num if spec.kind == "ratio" else None,
+        "denominator": den,
+        "value": _json_value(spec, value),
+        "status": ratios.status(value, spec.target) if spec.kind == "ratio" else "no_data",
+        "suppressed": False,
+    }
+
+
+def _child_cells(session: Session, actor: Actor, spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> list[dict[str, Any]]:
+    snapshot = tree.Tree(session, ctx.cut)
+    children = sorted(
+        (u for u in snapshot.units if u != unit_id and snapshot.parent_on(u, ctx.as_of) == unit_id),
+        key=lambda u: snapshot.units[u].code,
+    )
+    found = _all_counts(session, spec, ctx)
+    cells = []
+    for child in children:
+        num, den = found.get(child, (0, None if spec.kind == "flow_count" else 0))
+        extra = None
+        if spec.kind in ("per_capita", "reported"):
+            assert spec.statistic is not None
+            extra = statistic_for(session, spec.statistic, child, ctx.as_of, ctx.cut)
+            if spec.kind == "per_capita":
+                num, den = den, (ratios.as_number(ratios.exact(extra.value)) if extra else None)
+        value = value_of(spec, num, den, extra)
+        cells.append(
+            {
+                "key": snapshot.units[child].code,
+                "numerator": num,
+                "denominator": den,
+                "value": _json_value(spec, value),
+                "status": ratios.status(value, spec.target),
+            }
+        )
+    return cells
