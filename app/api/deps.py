@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
-from app.db import get_session
+from app.db import get_session, get_session_factory
 from app.errors import Forbidden, InvalidInput, Unauthenticated
 from app.services import tokens
 from app.services.context import Actor
@@ -33,12 +33,17 @@ ACTIONS: dict[str, frozenset[str]] = {
     "changes:read": frozenset({"admin", "integration"}),
     "tokens:manage": frozenset({"admin"}),
     "indicators:read": ALL,
+    "indicators:persons": frozenset({"admin", "hr_officer", "auditor"}),
     "indicators:write": frozenset({"admin"}),
 }
 
 
-def get_actor(request: Request, session: SessionDep) -> Actor:
-    """The caller behind the bearer token, or 401."""
+def get_actor(request: Request) -> Actor:
+    """The caller behind the bearer token, or 401.
+
+    The token is looked up in a short transaction of its own, so that authentication never holds
+    the request's transaction (on SQLite that would hold the write lock while an import streams).
+    """
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if not header:
@@ -46,8 +51,9 @@ def get_actor(request: Request, session: SessionDep) -> Actor:
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
     boot = get_settings().registry_bootstrap_token
-    return tokens.authenticate(session, secret.strip(), bootstrap=boot.get_secret_value() if boot else None,
-                               request_id=getattr(request.state, "request_id", None))
+    with get_session_factory()() as session:
+        return tokens.authenticate(session, secret.strip(), bootstrap=boot.get_secret_value() if boot else None,
+                                   request_id=getattr(request.state, "request_id", None))
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

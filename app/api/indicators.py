@@ -119,7 +119,12 @@ def list_indicator_values(
 
 @router.get("/indicators/{code}/persons")
 def list_indicator_persons(
-    code: str, org_unit: str, session: SessionDep, actor: Reader, as_of: date | None = None, known_at: datetime | None = None
+    code: str,
+    org_unit: str,
+    session: SessionDep,
+    actor: Annotated[Actor, allow("indicators:persons")],
+    as_of: date | None = None,
+    known_at: datetime | None = None,
 ) -> dict[str, Any]:
     """Who is counted and why: every person of the population, in the numerator or not."""
     return service.persons(session, actor, code, org_unit=org_unit, as_of=as_of or date.today(), known_at=known_at)

@@ -223,8 +223,6 @@ def persons(
             "this population is defined by sensitive personal data; only aggregates are shown to your role",
             code="sensitive_population",
         )
-    if actor.role == "integration":
-        raise Forbidden("system accounts do not read drill-downs", code="role_forbidden")
     unit_id = _unit(session, actor, org_unit)
     ctx = context(session, spec, as_of, cut)
     if spec.kind == "flow_count":
