@@ -20,6 +20,18 @@ class Settings(BaseSettings):
     max_line_bytes: int = 1024 * 1024
     import_batch_size: int = 500
     log_level: str = "INFO"
+    rate_limit_per_minute: int = 6000
+    cors_origins: list[str] = []
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_file: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_role_claim: str = "registry_role"
+    oidc_units_claim: str = "registry_org_units"
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and (self.oidc_jwks_file or self.oidc_jwks_url))
 
 
 @lru_cache

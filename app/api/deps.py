@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 from app.config import get_settings
 from app.db import get_session, get_session_factory
 from app.errors import Forbidden, InvalidInput, Unauthenticated
-from app.services import tokens
+from app.services import identity, tokens
 from app.services.context import Actor
+from app.services.ratelimit import limiter
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
@@ -50,10 +51,17 @@ def get_actor(request: Request) -> Actor:
         raise Unauthenticated("missing Authorization: Bearer <token>")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
-    boot = get_settings().registry_bootstrap_token
-    with get_session_factory()() as session:
-        return tokens.authenticate(session, secret.strip(), bootstrap=boot.get_secret_value() if boot else None,
-                                   request_id=getattr(request.state, "request_id", None))
+    settings = get_settings()
+    boot = settings.registry_bootstrap_token
+    request_id = getattr(request.state, "request_id", None)
+    if settings.oidc_enabled and identity.looks_like_jwt(secret.strip()):
+        actor = identity.authenticate(settings, secret.strip(), request_id)
+    else:
+        with get_session_factory()() as session:
+            actor = tokens.authenticate(session, secret.strip(), bootstrap=boot.get_secret_value() if boot else None,
+                                        request_id=request_id)
+    limiter.hit(actor.name, settings.rate_limit_per_minute)
+    return actor
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

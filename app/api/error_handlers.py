@@ -21,6 +21,7 @@ from app.errors import (
     Unauthenticated,
 )
 from app.services.persons import pydantic_errors
+from app.services.ratelimit import TooManyRequests
 
 log = logging.getLogger("registry.errors")
 
@@ -28,9 +29,10 @@ STATUS: dict[type[DomainError], int] = {
     NotFound: 404, Conflict: 409, InvalidInput: 422, PreconditionFailed: 412, PreconditionRequired: 428,
     Unauthenticated: 401, Forbidden: 403, PayloadTooLarge: 413,
 }
+CODE_STATUS = {"unsupported_media_type": 415}  # codes whose status is an HTTP matter, whatever their class
 TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
           409: "Conflict", 412: "Precondition failed", 413: "Payload too large", 415: "Unsupported media type",
-          422: "Unprocessable content", 428: "Precondition required", 500: "Internal server error"}
+          422: "Unprocessable content", 428: "Precondition required", 429: "Too many requests", 500: "Internal server error"}
 
 
 def problem(status: int, code: str, detail: str, request: Request, **extra: Any) -> JSONResponse:
@@ -43,9 +45,15 @@ def problem(status: int, code: str, detail: str, request: Request, **extra: Any)
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+        status = CODE_STATUS.get(exc.code) or next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
         extra = {"errors": exc.errors} if isinstance(exc, InvalidInput) else {}
         return problem(status, exc.code, exc.detail, request, **extra)
+
+    @app.exception_handler(TooManyRequests)
+    def _rate(request: Request, exc: TooManyRequests) -> JSONResponse:
+        response = problem(429, exc.code, exc.detail, request)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
