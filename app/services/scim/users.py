@@ -1,0 +1,141 @@
+"""SCIM Users: read, create, replace, patch and delete registry persons, every write through app.services.persons."""
+
+from datetime import date
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from scim2_models import Context, InvalidValueException, PatchOp, PreconditionFailedException, UniquenessException
+from sqlalchemy.orm import Session
+
+from app.errors import InvalidInput
+from app.services import codelists, history, persons
+from app.services.context import Actor
+from app.services.person_records import build
+from app.services.scim import mapping, store, summary
+from app.services.scim.models import EnterpriseUser, RegistryPerson, RegistrySummary, UserResource
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], payload: Any, ctx: Context) -> M:
+    """A request body validated by scim2-models in its SCIM context (pydantic's ValidationError on failure)."""
+    return model.model_validate(payload, scim_ctx=ctx)  # type: ignore[call-arg]
+
+
+def render(session: Session, actor: Actor, rows: list[tuple[int, str, int, dict[str, Any]]],
+           base_url: str) -> list[UserResource]:
+    """Users for (person id, external id, revision, record) rows, in the same order."""
+    today = date.today()
+    book = codelists.load(session)
+    units = summary.enterprise(session, {ext: rec for _, ext, _, rec in rows}, today)
+    times = store.stamps(session, [pid for pid, *_ in rows])
+    users = []
+    for pid, ext, rev, rec in rows:
+        created, modified = times.get(pid, (None, None))
+        user = UserResource(id=ext, external_id=ext, user_name=ext, name=mapping.split_name(rec["full_name"]),
+                            display_name=rec["full_name"], active=mapping.is_active(rec, today),
+                            meta=mapping.meta(ext, rev, base_url, created, modified))
+        user[RegistryPerson] = RegistryPerson(birth_date=rec["birth_date"], gender=rec["gender"],
+                                              record=mapping.dump_record(rec))
+        user[EnterpriseUser] = units[ext]
+        user[RegistrySummary] = summary.qualifications(rec, book, today, sees_sensitive=actor.sees_sensitive)
+        users.append(user)
+    return users
+
+
+def get(session: Session, actor: Actor, external_id: str, base_url: str) -> UserResource:
+    """One User (its read of sensitive fields is logged, as for the REST API)."""
+    person = store.visible(session, actor, external_id)
+    record, rev = persons.read(session, actor, external_id)
+    return render(session, actor, [(person.id, external_id, rev, record)], base_url)[0]
+
+
+def create(session: Session, actor: Actor, payload: dict[str, Any], base_url: str) -> UserResource:
+    """POST /Users: a new person (409 uniqueness when the external id is taken; a deleted one is re-provisioned)."""
+    user = parse(UserResource, payload, Context.RESOURCE_CREATION_REQUEST)
+    _same_external_id(payload, user.user_name)
+    history.lock_for_write(session)
+    existing = persons.find(session, user.user_name or "")
+    deleted = existing is not None and store.is_deleted(session, existing.external_id)
+    if existing is not None and not deleted:
+        raise UniquenessException(detail=f"userName {user.user_name!r}: a person with that external id exists")
+    record = mapping.set_active(mapping.record_of(user), bool(user.active), date.today())
+    outcome = _write(session, actor, record, None)
+    if deleted and outcome.status == "unchanged":
+        store.mark(session, actor, store.RESTORED, outcome.record)
+    return render(session, actor, [(outcome.person_id, outcome.record["external_id"], outcome.rev, outcome.record)],
+                  base_url)[0]
+
+
+def replace(session: Session, actor: Actor, external_id: str, payload: dict[str, Any], base_url: str,
+            if_match: int | None) -> UserResource:
+    """PUT /Users/{id}: every writable attribute replaced; `record` replaces the nested lists."""
+    current = _current(session, actor, external_id, base_url, if_match)
+    user = parse(UserResource, payload, Context.RESOURCE_REPLACEMENT_REQUEST)
+    _same_external_id(payload, external_id)
+    user.replace(current)
+    record = mapping.set_active(mapping.record_of(user), bool(user.active), date.today())
+    return _written(session, actor, record, if_match, base_url)
+
+
+def patch(session: Session, actor: Actor, external_id: str, payload: dict[str, Any], base_url: str,
+          if_match: int | None) -> UserResource:
+    """PATCH /Users/{id}: add/replace/remove operations applied by scim2-models, then one write."""
+    current = _current(session, actor, external_id, base_url, if_match)
+    operations = parse(PatchOp[UserResource], payload, Context.RESOURCE_PATCH_REQUEST)
+    patched = current.model_copy(deep=True)
+    if not operations.patch(patched):
+        return current
+    record = mapping.record_of(patched)
+    if patched.active != current.active:
+        record = mapping.set_active(record, bool(patched.active), date.today())
+    return _written(session, actor, record, if_match, base_url)
+
+
+def delete(session: Session, actor: Actor, external_id: str, if_match: int | None) -> None:
+    """DELETE /Users/{id}: the person leaves today (persons.close); SCIM answers 404 for them from now on."""
+    history.lock_for_write(session)
+    person = store.visible(session, actor, external_id)
+    _check_version(person.rev, if_match)
+    store.mark_transaction(session, actor, store.DELETED)
+    outcome = persons.close(session, actor, external_id, date.today(), if_match=if_match)
+    if outcome.status == "unchanged":
+        store.mark(session, actor, store.DELETED, outcome.record)
+
+
+def _current(session: Session, actor: Actor, external_id: str, base_url: str, if_match: int | None) -> UserResource:
+    """The User as it stands, read under the write lock (so that a concurrent write cannot be undone)."""
+    history.lock_for_write(session)
+    person = store.visible(session, actor, external_id)
+    _check_version(person.rev, if_match)
+    record = build(session, {person.id: external_id})[person.id]
+    return render(session, actor, [(person.id, external_id, person.rev, record)], base_url)[0]
+
+
+def _check_version(rev: int, if_match: int | None) -> None:
+    if if_match is not None and if_match != rev:
+        raise PreconditionFailedException(detail=f'the User has changed: its version is W/"{rev}", not W/"{if_match}"')
+
+
+def _same_external_id(payload: dict[str, Any], user_name: str | None) -> None:
+    """`externalId` is the registry's external id too: read only, but a client may repeat it."""
+    given = payload.get("externalId")
+    if given is not None and given != user_name:
+        raise InvalidValueException(detail=f"externalId {given!r} differs from userName {user_name!r}: both are the "
+                                           "registry's external id")
+
+
+def _write(session: Session, actor: Actor, record: dict[str, Any], if_match: int | None) -> persons.Outcome:
+    try:
+        valid = persons.validate_record(record)
+        return persons.upsert(session, actor, valid, codelists.load(session), if_match=if_match)
+    except InvalidInput as exc:
+        problems = "; ".join(f"{mapping.scim_field(e['field'])}: {e['message']}" for e in exc.errors)
+        raise InvalidValueException(detail=f"{exc.detail}: {problems}" if problems else exc.detail) from None
+
+
+def _written(session: Session, actor: Actor, record: dict[str, Any], if_match: int | None,
+             base_url: str) -> UserResource:
+    outcome = _write(session, actor, record, if_match)
+    row = (outcome.person_id, outcome.record["external_id"], outcome.rev, outcome.record)
+    return render(session, actor, [row], base_url)[0]

@@ -1,0 +1,294 @@
+"""SCIM Users over the registry: mapping, round trips, filters, sorting, paging, PATCH, ETags, DELETE, errors, scope."""
+
+import json
+from datetime import date
+from typing import Any
+
+import pytest
+
+from tests.conftest import Registry, uniq
+
+PERSON = "urn:vn:gov:registry:scim:schemas:extension:person:1.0:User"
+SUMMARY = "urn:vn:gov:registry:scim:schemas:extension:summary:1.0:User"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+TODAY = date.today().isoformat()
+
+
+class World:
+    """Two sibling agencies under one province, and an admin's headers."""
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self.province, self.a, self.b = uniq("SP"), uniq("SA"), uniq("SB")
+        lines = [json.dumps({"code": self.province, "name": "Tỉnh Thử", "kind": "area", "tier": "province",
+                             "sector": "state", "valid_from": "2000-01-01", "parents": []})]
+        for code, name in ((self.a, "Sở Y tế"), (self.b, "Sở Giáo dục")):
+            lines.append(json.dumps({"code": code, "name": name, "kind": "state_agency", "tier": "province",
+                                     "sector": "health", "valid_from": "2000-01-01",
+                                     "parents": [{"code": self.province, "start": "2000-01-01", "end": None}]}))
+        assert registry.import_lines("org-units", lines)["errors"] == []
+        self.admin = registry.headers()
+
+    def body(self, user_name: str, *, unit: str | None = None, family: str = "Nguyễn", middle: str | None = "Thị",
+             given: str = "Đào", active: bool = True, **record: Any) -> dict[str, Any]:
+        rec = {"employments": [{"org_unit": unit or self.a, "category": "cong_chuc", "occupation": "specialist",
+                                "primary": True, "start": "2011-09-01", "end": None}]} | record
+        name = {"familyName": family, "givenName": given} | ({"middleName": middle} if middle else {})
+        return {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", PERSON], "userName": user_name,
+                "name": name, "active": active,
+                PERSON: {"birthDate": "1987-03-09", "gender": "female", "record": json.dumps(rec, ensure_ascii=False)}}
+
+    def create(self, user_name: str, headers: dict[str, str] | None = None, **kw: Any) -> dict[str, Any]:
+        r = self.registry.client.post("/scim/v2/Users", json=self.body(user_name, **kw), headers=headers or self.admin)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    def get(self, path: str, headers: dict[str, str] | None = None, **params: Any) -> Any:
+        return self.registry.client.get(f"/scim/v2{path}", params=params, headers=headers or self.admin)
+
+    def patch(self, user_id: str, *ops: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+        return self.registry.client.patch(f"/scim/v2/Users/{user_id}", json={"schemas": [PATCH], "Operations": list(ops)},
+                                          headers=headers or self.admin)
+
+
+@pytest.fixture
+def world(registry: Registry) -> World:
+    return World(registry)
+
+
+def assert_error(r: Any, status: int, scim_type: str | None = None) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/scim+json")
+    body = dict(r.json())
+    assert body["schemas"] == [ERROR] and body["status"] == str(status) and body["detail"]
+    assert body.get("scimType") == scim_type
+    return body
+
+
+class TestCreateAndRead:
+    def test_maps_the_person_to_a_user_with_both_extensions(self, world: World) -> None:
+        uid = uniq("U")
+        created = world.create(uid, degrees=[{"level": "master", "field": None, "institution": None, "country": "VN",
+                                              "awarded_on": "2016-12-20"}], party_member_since="2012-05-19",
+                               political_theory=[{"level": "cu_nhan", "awarded_on": "2015-01-01"}])
+        r = world.get(f"/Users/{uid}")
+        assert r.status_code == 200 and r.headers["etag"] == 'W/"1"'
+        assert r.headers["content-type"].startswith("application/scim+json")
+        user = r.json()
+        assert user == created
+        assert (user["id"], user["userName"], user["externalId"]) == (uid, uid, uid)
+        assert user["name"] == {"familyName": "Nguyễn", "middleName": "Thị", "givenName": "Đào"}
+        assert user["displayName"] == "Nguyễn Thị Đào" and user["active"] is True
+        assert user["meta"]["version"] == 'W/"1"' and user["meta"]["location"].endswith(f"/scim/v2/Users/{uid}")
+        unchanged = world.get(f"/Users/{uid}", headers=world.admin | {"If-None-Match": 'W/"1"'})
+        assert unchanged.status_code == 304
+        assert user[ENTERPRISE] == {"employeeNumber": uid, "organization": "Tỉnh Thử", "department": "Sở Y tế"}
+        assert user[SUMMARY] == {"highestDegree": "master", "politicalTheory": "cu_nhan", "partyMember": True,
+                                 "primaryUnit": world.a, "category": "cong_chuc", "occupation": "specialist"}
+
+    def test_record_is_the_interchange_record_without_what_the_user_carries(self, world: World) -> None:
+        uid = uniq("U")
+        user = world.create(uid)
+        rest = world.registry.client.get(f"/api/v1/persons/{uid}", headers=world.admin).json()
+        record = json.loads(user[PERSON]["record"])
+        assert record == {k: v for k, v in rest.items() if k not in ("external_id", "full_name", "birth_date", "gender")}
+        assert (rest["full_name"], rest["birth_date"], rest["gender"]) == ("Nguyễn Thị Đào", "1987-03-09", "female")
+
+    def test_put_of_what_get_gave_changes_nothing(self, world: World) -> None:
+        uid = uniq("U")
+        user = world.create(uid)
+        r = world.registry.client.put(f"/scim/v2/Users/{uid}", json=user, headers=world.admin)
+        assert r.status_code == 200, r.text
+        assert r.json() == user and r.headers["etag"] == 'W/"1"'
+
+    def test_attributes_and_excluded_attributes_shape_the_answer(self, world: World) -> None:
+        uid = uniq("U")
+        world.create(uid)
+        only = world.get(f"/Users/{uid}", attributes="userName").json()
+        assert set(only) == {"schemas", "id", "userName"}
+        without = world.get(f"/Users/{uid}", excludedAttributes=PERSON).json()
+        assert PERSON not in without and "name" in without
+
+
+class TestSearch:
+    def test_filters_on_user_name_external_id_name_and_presence(self, world: World) -> None:
+        prefix = uniq("F")
+        world.create(f"{prefix}-1", family="Trần", given="An", middle=None)
+        world.create(f"{prefix}-2", family="Lê", given="Bình")
+
+        def ids(flt: str, **params: Any) -> list[str]:
+            r = world.get("/Users", filter=flt, **params)
+            assert r.status_code == 200, r.text
+            return [u["id"] for u in r.json().get("Resources", [])]
+
+        assert ids(f'userName eq "{prefix}-1"') == [f"{prefix}-1"]
+        assert ids(f'externalId eq "{prefix}-2"') == [f"{prefix}-2"]
+        assert ids(f'userName sw "{prefix}" and name.familyName co "tRầ"') == [f"{prefix}-1"]
+        assert ids(f'userName eq "{prefix}-1" or userName eq "{prefix}-2"', sortBy="userName") == [f"{prefix}-1", f"{prefix}-2"]
+        assert ids(f'userName sw "{prefix}" and name.givenName pr', sortBy="userName") == [f"{prefix}-1", f"{prefix}-2"]
+        assert ids(f'userName sw "{prefix}" and not (name.middleName pr)', sortBy="userName") == [f"{prefix}-1"]
+        assert ids(f'userName sw "{prefix}" and active eq false') == []
+
+    def test_sorts_and_pages(self, world: World) -> None:
+        prefix = uniq("P")
+        for i, given in enumerate(("An", "Cúc", "Bình")):
+            world.create(f"{prefix}-{i}", given=given, middle=None)
+        r = world.get("/Users", filter=f'userName sw "{prefix}"', sortBy="name.givenName", sortOrder="descending",
+                      startIndex=2, count=1)
+        body = r.json()
+        assert r.status_code == 200, r.text
+        assert (body["totalResults"], body["startIndex"], body["itemsPerPage"]) == (3, 2, 1)
+        assert [u["name"]["givenName"] for u in body["Resources"]] == ["Bình"]
+        r = world.get("/Users", filter=f'userName sw "{prefix}"', sortBy="userName", sortOrder="descending")
+        assert [u["id"] for u in r.json()["Resources"]] == [f"{prefix}-2", f"{prefix}-1", f"{prefix}-0"]
+
+    def test_post_search_answers_like_get(self, world: World) -> None:
+        uid = uniq("S")
+        world.create(uid)
+        r = world.registry.client.post("/scim/v2/Users/.search", headers=world.admin, json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": f'userName eq "{uid}"',
+            "attributes": ["userName"]})
+        assert r.status_code == 200, r.text
+        assert r.json()["Resources"] == [{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": uid,
+                                          "userName": uid}]
+
+    def test_a_bad_filter_is_invalid_filter(self, world: World) -> None:
+        assert_error(world.get("/Users", filter="userName eq"), 400, "invalidFilter")
+        assert_error(world.get("/Users", filter='emails pr'), 400, "invalidFilter")
+
+
+class TestPatch:
+    def test_replaces_name_parts_and_keeps_the_others(self, world: World) -> None:
+        uid = uniq("N")
+        world.create(uid)
+        r = world.patch(uid, {"op": "replace", "path": "name.givenName", "value": "Mai"})
+        assert r.status_code == 200, r.text
+        assert r.json()["displayName"] == "Nguyễn Thị Mai" and r.headers["etag"] == 'W/"2"'
+        assert world.registry.client.get(f"/api/v1/persons/{uid}", headers=world.admin).json()["full_name"] == "Nguyễn Thị Mai"
+
+    def test_active_false_closes_today_and_true_reopens(self, world: World) -> None:
+        uid = uniq("A")
+        world.create(uid)
+        off = world.patch(uid, {"op": "replace", "path": "active", "value": False}).json()
+        assert off["active"] is False
+        assert json.loads(off[PERSON]["record"])["employments"][0]["end"] == TODAY
+        on = world.patch(uid, {"op": "replace", "value": {"active": True}}).json()
+        assert on["active"] is True and json.loads(on[PERSON]["record"])["employments"][0]["end"] is None
+
+    def test_adds_to_the_record(self, world: World) -> None:
+        uid = uniq("R")
+        user = world.create(uid)
+        record = json.loads(user[PERSON]["record"])
+        record["degrees"] = [{"level": "doctor", "field": "Y học", "institution": None, "country": "FR",
+                              "awarded_on": "2020-01-01"}]
+        r = world.patch(uid, {"op": "add", "path": f"{PERSON}:record", "value": json.dumps(record)})
+        assert r.status_code == 200, r.text
+        assert r.json()[SUMMARY]["highestDegree"] == "doctor"
+
+    def test_cannot_remove_what_the_registry_requires_nor_touch_read_only(self, world: World) -> None:
+        uid = uniq("X")
+        world.create(uid)
+        assert_error(world.patch(uid, {"op": "remove", "path": "name"}), 400, "mutability")
+        assert_error(world.patch(uid, {"op": "replace", "path": "displayName", "value": "x"}), 400, "mutability")
+        assert_error(world.patch(uid, {"op": "replace", "path": "userName", "value": "other"}), 400, "mutability")
+
+    def test_a_stale_if_match_is_412(self, world: World) -> None:
+        uid = uniq("E")
+        world.create(uid)
+        op = {"op": "replace", "path": "name.familyName", "value": "Phạm"}
+        stale = world.registry.client.patch(f"/scim/v2/Users/{uid}", json={"schemas": [PATCH], "Operations": [op]},
+                                            headers=world.admin | {"If-Match": 'W/"7"'})
+        assert_error(stale, 412)
+        fresh = world.registry.client.patch(f"/scim/v2/Users/{uid}", json={"schemas": [PATCH], "Operations": [op]},
+                                            headers=world.admin | {"If-Match": 'W/"1"'})
+        assert fresh.status_code == 200 and fresh.headers["etag"] == 'W/"2"'
+
+
+class TestDelete:
+    def test_closes_today_then_answers_404_and_keeps_the_history(self, world: World) -> None:
+        uid = uniq("D")
+        world.create(uid)
+        assert world.registry.client.delete(f"/scim/v2/Users/{uid}", headers=world.admin).status_code == 204
+        assert_error(world.get(f"/Users/{uid}"), 404)
+        assert world.get("/Users", filter=f'userName eq "{uid}"').json()["totalResults"] == 0
+        assert_error(world.patch(uid, {"op": "replace", "path": "active", "value": True}), 404)
+        rest = world.registry.client.get(f"/api/v1/persons/{uid}", headers=world.admin).json()
+        assert rest["employments"][0]["end"] == TODAY
+
+    def test_deleting_an_inactive_user_and_provisioning_it_again(self, world: World) -> None:
+        uid = uniq("D")
+        world.create(uid, active=False)
+        assert world.registry.client.delete(f"/scim/v2/Users/{uid}", headers=world.admin).status_code == 204
+        assert_error(world.get(f"/Users/{uid}"), 404)
+        again = world.registry.client.post("/scim/v2/Users", json=world.body(uid, active=False), headers=world.admin)
+        assert again.status_code == 201, again.text
+        assert world.get(f"/Users/{uid}").status_code == 200
+
+
+class TestErrors:
+    def test_registry_validation_is_invalid_value_naming_the_attribute(self, world: World) -> None:
+        body = world.body(uniq("V"), unit="NO-SUCH-UNIT")
+        r = world.registry.client.post("/scim/v2/Users", json=body, headers=world.admin)
+        detail = assert_error(r, 400, "invalidValue")["detail"]
+        assert f"{PERSON}:record employments[0].org_unit" in detail and "NO-SUCH-UNIT" in detail
+
+    def test_a_missing_birth_date_is_refused(self, world: World) -> None:
+        body = world.body(uniq("V"))
+        del body[PERSON]["birthDate"]
+        assert world.registry.client.post("/scim/v2/Users", json=body, headers=world.admin).status_code == 400
+
+    def test_a_taken_user_name_is_409_uniqueness(self, world: World) -> None:
+        uid = uniq("V")
+        world.create(uid)
+        assert_error(world.registry.client.post("/scim/v2/Users", json=world.body(uid), headers=world.admin), 409, "uniqueness")
+
+    def test_malformed_json_is_invalid_syntax(self, world: World) -> None:
+        r = world.registry.client.post("/scim/v2/Users", content=b"{not json", headers=world.admin |
+                                       {"Content-Type": "application/scim+json"})
+        assert_error(r, 400, "invalidSyntax")
+
+    def test_unknown_paths_and_methods(self, world: World) -> None:
+        assert_error(world.get("/Nothing"), 404)
+        r = world.registry.client.delete("/scim/v2/Schemas", headers=world.admin)
+        assert_error(r, 405)
+        assert r.headers["allow"] == "GET"
+        assert_error(world.registry.client.post("/scim/v2/.search", json={}, headers=world.admin), 501)
+
+
+class TestAccess:
+    def test_needs_a_token(self, world: World) -> None:
+        r = world.registry.client.get("/scim/v2/Users")
+        assert_error(r, 401)
+        assert r.headers["www-authenticate"] == "Bearer"
+
+    @pytest.mark.parametrize("role", ["hr_officer", "auditor"])
+    def test_other_roles_are_403(self, world: World, role: str) -> None:
+        token = world.registry.token(role, [world.province])
+        assert_error(world.get("/Users", headers=world.registry.headers(token)), 403)
+
+    def test_an_integration_token_sees_and_writes_its_units_only(self, world: World) -> None:
+        inside, outside = uniq("IN"), uniq("OUT")
+        world.create(inside)
+        world.create(outside, unit=world.b)
+        scoped = world.registry.headers(world.registry.token("integration", [world.a]))
+        assert world.get(f"/Users/{inside}", headers=scoped).status_code == 200
+        assert_error(world.get(f"/Users/{outside}", headers=scoped), 404)
+        listed = world.get("/Users", headers=scoped, filter=f'userName eq "{inside}" or userName eq "{outside}"')
+        assert [u["id"] for u in listed.json()["Resources"]] == [inside]
+        r = world.registry.client.post("/scim/v2/Users", json=world.body(uniq("OUT"), unit=world.b), headers=scoped)
+        assert_error(r, 403)
+
+
+class TestDiscovery:
+    def test_publishes_config_resource_types_and_schemas(self, world: World) -> None:
+        config = world.get("/ServiceProviderConfig").json()
+        assert config["patch"]["supported"] and config["etag"]["supported"] and config["sort"]["supported"]
+        assert not config["bulk"]["supported"]
+        types = world.get("/ResourceTypes").json()["Resources"]
+        assert [(t["name"], t["endpoint"]) for t in types] == [("User", "/Users")]
+        ids = {s["id"] for s in world.get("/Schemas").json()["Resources"]}
+        assert {PERSON, SUMMARY, ENTERPRISE, "urn:ietf:params:scim:schemas:core:2.0:User"} <= ids
+        assert world.get(f"/Schemas/{PERSON}").json()["attributes"][0]["name"] == "birthDate"
+        assert_error(world.get("/Schemas/urn:nothing"), 404)
