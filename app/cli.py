@@ -90,6 +90,28 @@ def export_kind(kind: str) -> None:
         session.commit()
 
 
+@app.command("backup")
+def backup_cmd(target: Path, database_url: Annotated[str | None, typer.Option(envvar="DATABASE_URL")] = None) -> None:
+    """Write a consistent backup of the database (SQLite online backup, or pg_dump custom format)."""
+    from app.services import backup
+
+    backup.backup(_url(database_url), target)
+    typer.echo(f"backup written to {target}")
+
+
+@app.command("restore")
+def restore_cmd(source: Path, yes: Annotated[bool, typer.Option("--yes", help="replace the database's contents")] = False,
+                database_url: Annotated[str | None, typer.Option(envvar="DATABASE_URL")] = None) -> None:
+    """Replace the database's contents with a backup (asks for --yes)."""
+    from app.services import backup
+
+    if not yes:
+        typer.echo("restore replaces everything in the database; run again with --yes", err=True)
+        raise typer.Exit(2)
+    backup.restore(_url(database_url), source)
+    typer.echo(f"restored {source}")
+
+
 @tokens_app.command("create")
 def create_token(name: str, role: str, org_unit: Annotated[list[str] | None, typer.Option()] = None) -> None:
     """Create a token and print it (shown once)."""

@@ -6,12 +6,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 
 from app.api.deps import SessionDep, allow, etag, parse_if_match
-from app.errors import Conflict, InvalidInput, PreconditionFailed
+from app.errors import Conflict, InvalidInput
 from app.schemas.common import AppSchema, IsoDate
 from app.schemas.interchange import OrgUnitRecord
 from app.services import codelists, history, orgunits, tree
 from app.services.context import Actor
-from app.services.persons import pydantic_errors
 
 router = APIRouter(prefix="/org-units", tags=["org units"])
 Reader = Annotated[Actor, allow("org_units:read")]
@@ -28,12 +27,6 @@ def _rev(session: SessionDep, code: str) -> int:
     from app.models import OrgUnit
 
     return session.scalar(select(OrgUnit.rev).where(OrgUnit.code == code)) or 0
-
-
-def _check_rev(session: SessionDep, code: str, if_match: str | None) -> None:
-    wanted = parse_if_match(if_match)
-    if wanted is not None and _rev(session, code) != wanted:
-        raise PreconditionFailed(f"org unit {code!r} has changed since you read it")
 
 
 @router.get("")
@@ -84,8 +77,7 @@ def replace_org_unit(code: str, payload: OrgUnitRecord, session: SessionDep, act
     if payload.code != code:
         raise InvalidInput("code mismatch", errors=[
             {"field": "code", "message": f"body says {payload.code!r}, URL says {code!r}"}])
-    _check_rev(session, code, if_match)
-    outcome = orgunits.upsert(session, actor, payload, codelists.load(session))
+    outcome = orgunits.upsert(session, actor, payload, codelists.load(session), if_match=parse_if_match(if_match))
     response.headers["ETag"] = etag(_rev(session, code))
     return outcome.record
 
@@ -94,15 +86,7 @@ def replace_org_unit(code: str, payload: OrgUnitRecord, session: SessionDep, act
 def patch_org_unit(code: str, payload: dict[str, Any], session: SessionDep, actor: Writer, response: Response,
                    if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     """Change some fields of a unit; fields left out keep their value."""
-    from pydantic import ValidationError
-
-    _check_rev(session, code, if_match)
-    merged = orgunits.get_record(session, code) | payload | {"code": code}
-    try:
-        record = OrgUnitRecord.model_validate(merged)
-    except ValidationError as exc:
-        raise InvalidInput("org unit is invalid", errors=pydantic_errors(exc)) from None
-    outcome = orgunits.upsert(session, actor, record, codelists.load(session))
+    outcome = orgunits.patch(session, actor, code, payload, if_match=parse_if_match(if_match))
     response.headers["ETag"] = etag(_rev(session, code))
     return outcome.record
 
@@ -111,5 +95,4 @@ def patch_org_unit(code: str, payload: dict[str, Any], session: SessionDep, acto
 def close_org_unit(code: str, payload: CloseRequest, session: SessionDep, actor: Writer,
                    if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     """Close a unit on a date (its last day); history is kept, nothing is deleted."""
-    _check_rev(session, code, if_match)
-    return orgunits.close(session, actor, code, payload.on).record
+    return orgunits.close(session, actor, code, payload.on, if_match=parse_if_match(if_match)).record

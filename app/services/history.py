@@ -22,6 +22,9 @@ def lock_for_write(session: Session) -> None:
         return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK_KEY})
+        # Anything read before the lock may be stale (READ COMMITTED): forget it, so that every read
+        # from here on, revision checks included, sees the latest committed state.
+        session.expire_all()
     session.info["write_locked"] = True
 
 

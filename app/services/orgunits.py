@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from app.models import Employment, Membership, OrgUnit, OrgUnitParent, OrgUnitVersion, Position
 from app.schemas.interchange import OrgUnitRecord
 from app.services import history, tree
@@ -105,10 +105,12 @@ def check_write_scope(session: Session, actor: Actor, rec: OrgUnitRecord, existi
 
 
 def upsert(session: Session, actor: Actor, rec: OrgUnitRecord, book: CodeBook,
-           known_codes: set[str] | None = None) -> Outcome:
+           known_codes: set[str] | None = None, *, if_match: int | None = None) -> Outcome:
     """Create or replace one unit (attributes and parent links), keeping the previous state."""
     history.lock_for_write(session)
     existing = session.scalar(select(OrgUnit).where(OrgUnit.code == rec.code))
+    if if_match is not None and (existing is None or existing.rev != if_match):
+        raise PreconditionFailed(f"org unit {rec.code!r} has changed since you read it")
     parent_codes = {p.code for p in rec.parents}
     known = known_codes if known_codes is not None else set(tree.unit_ids(session, parent_codes))
     errs = problems(rec, book, known | set(tree.unit_ids(session, parent_codes)))
@@ -135,6 +137,7 @@ def upsert(session: Session, actor: Actor, rec: OrgUnitRecord, book: CodeBook,
     unit_set = {existing.id} | set(tree.unit_ids(session, parent_codes).values())
     history.record_change(session, actor, entity="org_unit", key=rec.code,
                           op="create" if status == "created" else "update", record=new, unit_ids=unit_set)
+    actor.cache.pop("reach", None)  # the tree changed: the caller's reach is computed again (a later line may need it)
     return Outcome(status, new)
 
 
@@ -174,8 +177,25 @@ def _write_parents(session: Session, unit_id: int, rec: OrgUnitRecord, txn_id: i
     session.flush()
 
 
-def close(session: Session, actor: Actor, code: str, on: date) -> Outcome:
+def patch(session: Session, actor: Actor, code: str, changes: dict[str, Any], *, if_match: int | None = None) -> Outcome:
+    """Change some fields of a unit, read and written under the write lock."""
+    from pydantic import ValidationError
+
+    from app.services import codelists
+    from app.services.persons import pydantic_errors
+
+    history.lock_for_write(session)
+    merged = get_record(session, code) | changes | {"code": code}
+    try:
+        record = OrgUnitRecord.model_validate(merged)
+    except ValidationError as exc:
+        raise InvalidInput("org unit is invalid", errors=pydantic_errors(exc)) from None
+    return upsert(session, actor, record, codelists.load(session), if_match=if_match)
+
+
+def close(session: Session, actor: Actor, code: str, on: date, *, if_match: int | None = None) -> Outcome:
     """Close a unit on `on` (its last day): nothing is deleted; persons must have moved first."""
+    history.lock_for_write(session)
     rec = OrgUnitRecord.model_validate(get_record(session, code))
     if rec.valid_from > on:
         raise InvalidInput("cannot close a unit before it opens", errors=[
@@ -191,7 +211,7 @@ def close(session: Session, actor: Actor, code: str, on: date) -> Outcome:
             link.end = on
     rec.parents = [p for p in rec.parents if p.start <= on]
     from app.services import codelists  # local import: avoids a cycle at module import time
-    return upsert(session, actor, rec, codelists.load(session))
+    return upsert(session, actor, rec, codelists.load(session), if_match=if_match)
 
 
 def _open_assignments_after(session: Session, uid: int, on: date) -> int:

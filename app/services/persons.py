@@ -246,6 +246,7 @@ def _write_lists(session: Session, person_id: int, new: dict[str, Any], unit_ids
 def patch(session: Session, actor: Actor, external_id: str, payload: PersonPatch, book: CodeBook,
           *, if_match: int | None = None) -> Outcome:
     """Apply a partial update: fields and lists that are present replace, the rest stay."""
+    history.lock_for_write(session)  # read the current record under the lock, or a concurrent write is undone
     person = get_or_raise(session, actor, external_id)
     current = build(session, {person.id: person.external_id})[person.id]
     merged = current | payload.model_dump(mode="json", exclude_unset=True)
@@ -278,6 +279,7 @@ def pydantic_errors(exc: Any) -> list[dict[str, str]]:
 
 def close(session: Session, actor: Actor, external_id: str, on: date, *, if_match: int | None = None) -> Outcome:
     """The person leaves on `on` (last day): employments, positions and seats end that day."""
+    history.lock_for_write(session)
     person = get_or_raise(session, actor, external_id)
     record = build(session, {person.id: person.external_id})[person.id]
     for name in ("employments", "positions", "memberships"):
