@@ -10,6 +10,8 @@ import typer
 app = typer.Typer(help="Registry of Vietnam's public-sector personnel.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 KINDS = ("org-units", "persons", "statistics")
 
@@ -110,6 +112,25 @@ def restore_cmd(source: Path, yes: Annotated[bool, typer.Option("--yes", help="r
         raise typer.Exit(2)
     backup.restore(_url(database_url), source)
     typer.echo(f"restored {source}")
+
+
+@audit_app.command("verify")
+def audit_verify(database_url: Annotated[str | None, typer.Option(envvar="DATABASE_URL")] = None) -> None:
+    """Recompute the hash chains of the change feed and the access log; name every entry that fails."""
+    from sqlalchemy.orm import Session
+
+    from app.db import build_engine
+    from app.services import audit
+
+    engine = build_engine(_url(database_url))
+    with Session(engine) as session:
+        findings = audit.verify(session)
+    engine.dispose()
+    for f in findings:
+        typer.echo(f"FAIL {f.log} entry {f.entry}: {f.problem}", err=True)
+    if findings:
+        raise typer.Exit(1)
+    typer.echo("audit log intact: every entry matches its hash and its link")
 
 
 @tokens_app.command("create")

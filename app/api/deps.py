@@ -33,6 +33,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "exports:read": ALL,
     "changes:read": frozenset({"admin", "integration"}),
     "tokens:manage": frozenset({"admin"}),
+    "audit:read": frozenset({"admin", "auditor"}),
     "indicators:read": ALL,
     "indicators:persons": frozenset({"admin", "hr_officer", "auditor"}),
     "indicators:write": frozenset({"admin"}),

@@ -33,6 +33,10 @@ class Change(Base):
     key: Mapped[str] = mapped_column(String(200))
     op: Mapped[str] = mapped_column(String(20))
     record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_change_entity_key_seq", "entity", "key", "seq"),)
 
 
 class ChangeUnit(Base):
@@ -59,3 +63,5 @@ class AccessLog(Base):
     fields: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(String(500))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

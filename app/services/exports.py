@@ -2,14 +2,13 @@
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import AccessLog, Employment, OrgUnit, OrgUnitVersion, Person, PersonVersion, Statistic
-from app.services import orgunits, statistics, tree
+from app.models import Employment, OrgUnit, OrgUnitVersion, Person, PersonVersion, Statistic
+from app.services import audit, orgunits, statistics, tree
 from app.services.context import Actor
 from app.services.person_records import SENSITIVE, build, redact
 from app.services.versioning import current_or_at
@@ -56,8 +55,8 @@ def persons(session: Session, actor: Actor, cut: int | None) -> Iterator[dict[st
             yield recs[r.id] if actor.sees_sensitive else redact(recs[r.id])
         after = rows[-1].external_id
     if actor.sees_sensitive:
-        session.add(AccessLog(at=datetime.now(UTC), actor=actor.name, request_id=actor.request_id, person_id=None,
-                              fields=",".join(SENSITIVE), action="export", detail=f"export of {count} persons"))
+        audit.log_reads(session, actor, [None], fields=",".join(SENSITIVE), action="export",
+                        detail=f"export of {count} persons")
 
 
 def stats(session: Session, actor: Actor, cut: int | None) -> Iterator[dict[str, Any]]:

@@ -45,10 +45,13 @@ def current_txn(session: Session, actor: Actor, note: str | None = None) -> Txn:
 def record_change(session: Session, actor: Actor, *, entity: str, key: str, op: str,
                   record: dict[str, Any], unit_ids: set[int]) -> None:
     """Append one change to the feed, with the record as it now stands and the units it concerns."""
+    from app.services import audit
+
     txn = current_txn(session, actor)
-    change = Change(txn_id=txn.id, entity=entity, key=key, op=op, record=record)
+    change = Change(txn_id=txn.id, entity=entity, key=key, op=op, record=record, prev_hash="", hash="")
     session.add(change)
     session.flush()
+    audit.chain_change(session, change, txn)
     session.add_all(ChangeUnit(change_seq=change.seq, org_unit_id=uid) for uid in sorted(unit_ids))
 
 

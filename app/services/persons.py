@@ -1,16 +1,16 @@
 """Persons: validate, create or replace with history, patch, close, read now or as of a moment."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
-from app.models import AccessLog, Employment, OrgUnitVersion, Person, PersonVersion, Position
+from app.models import Employment, OrgUnitVersion, Person, PersonVersion, Position
 from app.schemas.interchange import PERSON_LISTS, PersonPatch, PersonRecord
-from app.services import history, tree
+from app.services import audit, history, tree
 from app.services.codelists import CodeBook
 from app.services.context import Actor
 from app.services.person_records import (
@@ -313,9 +313,7 @@ def present(session: Session, actor: Actor, records: dict[int, dict[str, Any]], 
 
     if not actor.sees_sensitive:
         return {pid: redact(r) for pid, r in records.items()}
-    now = datetime.now(UTC)
-    session.add_all(AccessLog(at=now, actor=actor.name, request_id=actor.request_id, person_id=pid,
-                              fields=",".join(SENSITIVE), action=action) for pid in records)
+    audit.log_reads(session, actor, list(records), fields=",".join(SENSITIVE), action=action)
     return records
 
 

@@ -16,12 +16,24 @@ from tests.conftest import BOOT, Registry, uniq
 
 def _unit_and_person(registry: Registry) -> tuple[str, str]:
     code = uniq("F")
-    unit = {"code": code, "name": "Xã F", "kind": "area", "tier": "commune", "sector": "state", "valid_from": "2000-01-01",
-            "parents": []}
+    unit = {
+        "code": code,
+        "name": "Xã F",
+        "kind": "area",
+        "tier": "commune",
+        "sector": "state",
+        "valid_from": "2000-01-01",
+        "parents": [],
+    }
     assert registry.import_lines("org-units", [json.dumps(unit, ensure_ascii=False)])["errors"] == []
     pid = f"{code}-P"
-    person = {"external_id": pid, "full_name": "Đặng Văn Bình", "birth_date": "1980-02-29", "gender": "male",
-              "employments": [{"org_unit": code, "category": "cong_chuc", "primary": True, "start": "2010-01-01"}]}
+    person = {
+        "external_id": pid,
+        "full_name": "Đặng Văn Bình",
+        "birth_date": "1980-02-29",
+        "gender": "male",
+        "employments": [{"org_unit": code, "category": "cong_chuc", "primary": True, "start": "2010-01-01"}],
+    }
     assert registry.import_lines("persons", [json.dumps(person, ensure_ascii=False)])["created"] == 1
     return code, pid
 
@@ -36,8 +48,9 @@ def test_concurrent_writers_with_if_match_lose_nothing(registry: Registry) -> No
         for _attempt in range(200):
             got = client.get(f"/api/v1/persons/{pid}", headers=headers)
             trainings = got.json()["trainings"] + [{"course": f"Khóa {n}", "hours": n, "completed_on": "2020-01-01"}]
-            r = client.patch(f"/api/v1/persons/{pid}", json={"trainings": trainings},
-                             headers=headers | {"If-Match": got.headers["ETag"]})
+            r = client.patch(
+                f"/api/v1/persons/{pid}", json={"trainings": trainings}, headers=headers | {"If-Match": got.headers["ETag"]}
+            )
             if r.status_code == 200:
                 return
             if r.status_code != 412:
@@ -58,10 +71,15 @@ def test_concurrent_writers_with_if_match_lose_nothing(registry: Registry) -> No
 def test_a_stale_if_match_is_412_and_writes_nothing(registry: Registry) -> None:
     _code, pid = _unit_and_person(registry)
     etag = registry.client.get(f"/api/v1/persons/{pid}", headers=registry.headers()).headers["ETag"]
-    assert registry.client.patch(f"/api/v1/persons/{pid}", json={"full_name": "Đặng Văn An"},
-                                 headers=registry.headers() | {"If-Match": etag}).status_code == 200
-    r = registry.client.patch(f"/api/v1/persons/{pid}", json={"full_name": "Đặng Văn Cũ"},
-                              headers=registry.headers() | {"If-Match": etag})
+    assert (
+        registry.client.patch(
+            f"/api/v1/persons/{pid}", json={"full_name": "Đặng Văn An"}, headers=registry.headers() | {"If-Match": etag}
+        ).status_code
+        == 200
+    )
+    r = registry.client.patch(
+        f"/api/v1/persons/{pid}", json={"full_name": "Đặng Văn Cũ"}, headers=registry.headers() | {"If-Match": etag}
+    )
     assert (r.status_code, r.json()["code"]) == (412, "precondition_failed")
     assert registry.client.get(f"/api/v1/persons/{pid}", headers=registry.headers()).json()["full_name"] == "Đặng Văn An"
 
@@ -84,18 +102,33 @@ app()
 
 def test_an_import_killed_midway_and_rerun_leaves_no_duplicate_or_half_person(registry: Registry, tmp_path: Path) -> None:
     code, _pid = _unit_and_person(registry)
-    people = [{"external_id": f"{code}-{i:04d}", "full_name": f"Trần Thị {i}", "birth_date": "1990-01-01", "gender": "female",
-               "employments": [{"org_unit": code, "category": "vien_chuc", "primary": True, "start": "2015-01-01"}],
-               "degrees": [{"level": "bachelor", "field": "Y khoa", "institution": None, "country": "VN",
-                            "awarded_on": "2014-06-01"}]} for i in range(1200)]
+    people = [
+        {
+            "external_id": f"{code}-{i:04d}",
+            "full_name": f"Trần Thị {i}",
+            "birth_date": "1990-01-01",
+            "gender": "female",
+            "employments": [{"org_unit": code, "category": "vien_chuc", "primary": True, "start": "2015-01-01"}],
+            "degrees": [
+                {"level": "bachelor", "field": "Y khoa", "institution": None, "country": "VN", "awarded_on": "2014-06-01"}
+            ],
+        }
+        for i in range(1200)
+    ]
     path = tmp_path / "persons.jsonl"
     path.write_text("\n".join(json.dumps(p, ensure_ascii=False) for p in people) + "\n", encoding="utf-8")
     env = os.environ | {"DATABASE_URL": registry.url, "DIE_AFTER": "700"}
-    killed = subprocess.run([sys.executable, "-c", CRASHING_IMPORT, str(path)], env=env, capture_output=True, timeout=300,
-                            check=False)
+    killed = subprocess.run(
+        [sys.executable, "-c", CRASHING_IMPORT, str(path)], env=env, capture_output=True, timeout=300, check=False
+    )
     assert killed.returncode == 9, killed.stderr.decode()[-2000:]
-    rerun = subprocess.run([sys.executable, "-m", "app.cli", "import", str(path), "--kind", "persons"], env=env | {"DIE_AFTER": ""},
-                           capture_output=True, timeout=300, check=False)
+    rerun = subprocess.run(
+        [sys.executable, "-m", "app.cli", "import", str(path), "--kind", "persons"],
+        env=env | {"DIE_AFTER": ""},
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
     assert rerun.returncode == 0, rerun.stderr.decode()[-2000:]
     counts = json.loads(rerun.stdout.decode().strip().splitlines()[-1])
     assert counts["created"] + counts["unchanged"] == 1200 and counts["unchanged"] == 500  # one batch of 500 was committed

@@ -1,0 +1,133 @@
+"""The tamper-evident audit log: writes (the change feed) and sensitive reads, each chained by hash.
+
+Every entry stores `hash = sha256(prev_hash + canonical content)`, the content including who and
+when (the transaction's actor and time for writes). Rows are never deleted (database triggers), so
+an entry edited by hand no longer matches its hash, and `verify` names it.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from app.models import AccessLog, Change, Person, Txn
+from app.services import tree
+from app.services.context import Actor
+
+GENESIS = "0" * 64
+_READ_LOCK_KEY = 7_261_002
+
+
+def _digest(prev: str, content: dict[str, Any]) -> str:
+    body = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256((prev + body).encode("utf-8")).hexdigest()
+
+
+def _at(value: datetime) -> str:
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+
+
+def change_content(change: Change, txn: Txn) -> dict[str, Any]:
+    return {"seq": change.seq, "txn": txn.id, "at": _at(txn.at), "actor": txn.actor, "source": txn.source,
+            "request_id": txn.request_id, "entity": change.entity, "key": change.key, "op": change.op, "record": change.record}
+
+
+def read_content(entry: AccessLog) -> dict[str, Any]:
+    return {"id": entry.id, "at": _at(entry.at), "actor": entry.actor, "request_id": entry.request_id,
+            "person_id": entry.person_id, "fields": entry.fields, "action": entry.action, "detail": entry.detail}
+
+
+def chain_change(session: Session, change: Change, txn: Txn) -> None:
+    """Seal a new change (its seq known) onto the chain; the caller holds the write lock."""
+    prev = session.scalar(select(Change.hash).where(Change.seq < change.seq).order_by(Change.seq.desc()).limit(1))
+    change.prev_hash = prev or GENESIS
+    change.hash = _digest(change.prev_hash, change_content(change, txn))
+
+
+def log_reads(session: Session, actor: Actor, person_ids: list[int | None], *, fields: str, action: str,
+              detail: str | None = None) -> None:
+    """Record reads of sensitive fields, one chained entry per named person."""
+    if not person_ids:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _READ_LOCK_KEY})
+    prev = session.scalar(select(AccessLog.hash).order_by(AccessLog.id.desc()).limit(1)) or GENESIS
+    now = datetime.now(UTC)
+    for pid in person_ids:
+        entry = AccessLog(at=now, actor=actor.name, request_id=actor.request_id, person_id=pid, fields=fields,
+                          action=action, detail=detail, prev_hash=prev, hash="")
+        session.add(entry)
+        session.flush()
+        entry.hash = prev = _digest(prev, read_content(entry))
+    session.flush()
+
+
+@dataclass
+class Finding:
+    log: str
+    entry: int
+    problem: str
+
+
+def verify(session: Session) -> list[Finding]:
+    """Every entry whose hash or link does not hold, in both chains (empty: the log is intact)."""
+    findings: list[Finding] = []
+    prev = GENESIS
+    for change, txn in session.execute(select(Change, Txn).join(Txn, Txn.id == Change.txn_id).order_by(Change.seq)):
+        if change.prev_hash != prev:
+            findings.append(Finding("change", change.seq, "link broken: the entry before it was altered or removed"))
+        if _digest(change.prev_hash, change_content(change, txn)) != change.hash:
+            findings.append(Finding("change", change.seq, "content does not match its hash: edited after it was written"))
+        prev = change.hash
+    prev = GENESIS
+    for entry in session.scalars(select(AccessLog).order_by(AccessLog.id)):
+        if entry.prev_hash != prev:
+            findings.append(Finding("access_log", entry.id, "link broken: the entry before it was altered or removed"))
+        if _digest(entry.prev_hash, read_content(entry)) != entry.hash:
+            findings.append(Finding("access_log", entry.id, "content does not match its hash: edited after it was written"))
+        prev = entry.hash
+    return findings
+
+
+def query(session: Session, actor: Actor, *, person: str | None, org_unit: str | None, who: str | None,
+          since: datetime | None, until: datetime | None, limit: int) -> dict[str, list[dict[str, Any]]]:
+    """Writes and sensitive reads, filtered by person, org unit, actor and time, newest first."""
+    from app.models import ChangeUnit
+
+    writes = select(Change, Txn).join(Txn, Txn.id == Change.txn_id).order_by(Change.seq.desc()).limit(limit)
+    reads = select(AccessLog, Person.external_id).outerjoin(Person, Person.id == AccessLog.person_id) \
+        .order_by(AccessLog.id.desc()).limit(limit)
+    if person:
+        writes = writes.where(Change.entity == "person", Change.key == person)
+        reads = reads.where(Person.external_id == person)
+    if who:
+        writes, reads = writes.where(Txn.actor == who), reads.where(AccessLog.actor == who)
+    if since:
+        writes, reads = writes.where(Txn.at >= since), reads.where(AccessLog.at >= since)
+    if until:
+        writes, reads = writes.where(Txn.at <= until), reads.where(AccessLog.at <= until)
+    units = _units(session, actor, org_unit)
+    if units is not None:
+        writes = writes.where(Change.seq.in_(select(ChangeUnit.change_seq).where(ChangeUnit.org_unit_id.in_(sorted(units)))))
+        from app.models import Employment
+
+        reads = reads.where(AccessLog.person_id.in_(select(Employment.person_id).where(
+            Employment.sys_to.is_(None), Employment.org_unit_id.in_(sorted(units)))))
+    return {
+        "writes": [change_content(c, t) | {"hash": c.hash} for c, t in session.execute(writes)],
+        "reads": [read_content(e) | {"external_id": ext, "hash": e.hash} for e, ext in session.execute(reads)],
+    }
+
+
+def _units(session: Session, actor: Actor, org_unit: str | None) -> set[int] | None:
+    allowed = tree.reach(session, actor)
+    if org_unit is None:
+        return allowed
+    snapshot = tree.Tree(session)
+    root = tree.unit_id(session, org_unit)
+    inside = {u for u in snapshot.units if root in snapshot.ancestors_on(u, snapshot.last_day(u, datetime.now(UTC).date()))}
+    return inside if allowed is None else inside & allowed
