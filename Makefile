@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run install migrate test test-sqlite test-postgres lint check revision clean
+.PHONY: help run install migrate test test-sqlite test-postgres lint check revision clean browsers bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -34,8 +34,15 @@ lint: $(STAMP) ## ruff and mypy
 
 check: lint test ## what CI runs (plus alembic check, in the tests)
 
+browsers: ## system packages for the browser and PDF tests (Debian: chromium, poppler-utils, fonts-dejavu-core)
+	bash tests/web/install-system-deps.sh
+
 revision: $(STAMP) ## new migration: make revision m="what changes"
 	$(BIN)/alembic revision --autogenerate -m "$(m)"
+
+bench: $(STAMP) ## benchmarks (BENCH_SIZES=10000,100000; needs PostgreSQL on 127.0.0.1 and wrk) -> docs/benchmarks.md
+	$(BIN)/pip install --quiet 'duckdb>=1.1' 'psutil>=5.9'
+	$(BIN)/python -m bench.run
 
 clean: ## remove the virtualenv and the local SQLite database
 	rm -rf $(VENV) data/*.db data/*.db-*

@@ -1,17 +1,23 @@
 """The FastAPI application: routers, error handlers, request ids and body limits."""
 
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable
+from urllib.parse import unquote
 
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import api_router, error_handlers, scim
 from app.config import get_settings
+from app.schemas.common import PROBLEM_RESPONSES
 from app.web import install as install_web
 
 SMALL_BODY = 2 * 1024 * 1024
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -19,6 +25,29 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+
+
+class BodyLimit:
+    """Count a request body as it arrives, so a chunked body (no Content-Length) cannot pass the limit either."""
+
+    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
+        self.app, self.limit_for = app, limit_for
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit, seen = self.limit_for(scope["path"]), 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise HTTPException(413, f"body over the limit of {limit} bytes")
+            return message
+
+        await self.app(scope, counted, send)
 
 
 def create_app() -> FastAPI:
@@ -30,14 +59,21 @@ def create_app() -> FastAPI:
                               "resolution targets derived from them. Errors are RFC 9457 problem details.")
     error_handlers.install(app)
     install_web(app)  # the dashboard and report files; before api_router, whose /reports/{doc} would shadow them
-    app.include_router(api_router)
+    app.include_router(api_router, responses=PROBLEM_RESPONSES)
     app.include_router(scim.router)
+
+    def body_limit(path: str) -> int:
+        return settings.max_body_bytes if path.startswith("/api/v1/imports") else SMALL_BODY
+
+    app.add_middleware(BodyLimit, limit_for=body_limit)
 
     @app.middleware("http")
     async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        if CONTROL.search(unquote(request.url.path + "?" + request.url.query)):
+            return error_handlers.problem(400, "invalid_characters", "the URL holds control characters (e.g. NUL)", request)
         length = request.headers.get("content-length")
-        limit = settings.max_body_bytes if request.url.path.startswith("/api/v1/imports") else SMALL_BODY
+        limit = body_limit(request.url.path)
         if length and length.isdigit() and int(length) > limit:
             return error_handlers.problem(413, "payload_too_large", f"body over the limit of {limit} bytes", request)
         response = await call_next(request)

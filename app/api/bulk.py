@@ -1,7 +1,6 @@
 """Bulk interchange: JSON Lines imports (with dry run), streaming exports, the change feed."""
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -14,6 +13,7 @@ from app.config import get_settings
 from app.db import get_session_factory
 from app.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from app.models import ImportJob
+from app.schemas.common import Cursor, IsoDateTime, RowId
 from app.services import changes, exports, history, imports
 from app.services.context import Actor
 
@@ -110,7 +110,7 @@ async def import_records(kind: Kind, request: Request, actor: Annotated[Actor, D
 
 
 @router.get("/imports/{job_id}")
-def get_import(job_id: int, session: SessionDep, actor: Annotated[Actor, allow("imports:read")]) -> dict[str, Any]:
+def get_import(job_id: RowId, session: SessionDep, actor: Annotated[Actor, allow("imports:read")]) -> dict[str, Any]:
     """An import's report: progress, counts and per-line errors."""
     job = session.get(ImportJob, job_id)
     if job is None or (not actor.whole_tree and job.actor != actor.name):
@@ -118,9 +118,10 @@ def get_import(job_id: int, session: SessionDep, actor: Annotated[Actor, allow("
     return imports.job_view(job)
 
 
-@router.get("/exports/{kind}")
+@router.get("/exports/{kind}", response_class=StreamingResponse,
+            responses={200: {"description": "JSON Lines, one record a line", "content": {"application/x-ndjson": {}}}})
 def export_records(kind: Kind, actor: Annotated[Actor, allow("exports:read")],
-                   known_at: datetime | None = None) -> StreamingResponse:
+                   known_at: IsoDateTime | None = None) -> StreamingResponse:
     """Stream JSON Lines of every record in the caller's scope (now, or as recorded at `known_at`)."""
     factory = get_session_factory()
 
@@ -138,7 +139,7 @@ def export_records(kind: Kind, actor: Annotated[Actor, allow("exports:read")],
 
 @router.get("/changes")
 def list_changes(session: SessionDep, actor: Annotated[Actor, allow("changes:read")],
-                 after: Annotated[int, Query(ge=0)] = 0,
+                 after: Cursor = 0,
                  limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> dict[str, Any]:
     """Every write in commit order after cursor `after`; pass `next` back to continue."""
     items, nxt = changes.page(session, actor, after=after, limit=limit)

@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import (
@@ -42,6 +42,18 @@ def problem(status: int, code: str, detail: str, request: Request, **extra: Any)
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the application serves on `path`, across all its routes."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        contexts = list(route.effective_route_contexts()) if hasattr(route, "effective_route_contexts") else [route]
+        for ctx in contexts:
+            regex = getattr(ctx, "path_regex", None)
+            if regex is not None and regex.match(path):
+                methods |= set(getattr(ctx, "methods", None) or ())
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     def _domain(request: Request, exc: DomainError) -> JSONResponse:
@@ -64,13 +76,24 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}.get(exc.status_code, "http_error")
-        return problem(exc.status_code, code, str(exc.detail), request)
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
+                415: "unsupported_media_type"}.get(exc.status_code, "http_error")
+        response = problem(exc.status_code, code, str(exc.detail), request)
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        if exc.status_code == 405:  # every method of every route on this path, not only the first route's
+            response.headers["Allow"] = ", ".join(allowed_methods(app, request.url.path))
+        return response
 
     @app.exception_handler(IntegrityError)
     def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
         reason = str(exc.orig).splitlines()[0] if exc.orig else "constraint violated"
         return problem(409, "constraint_violation", f"rejected by the database: {reason}", request)
+
+    @app.exception_handler(DataError)
+    def _data(request: Request, exc: DataError) -> JSONResponse:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "value out of range"
+        return problem(422, "invalid_value", f"the database refused a value: {reason}", request)
 
     @app.exception_handler(DBAPIError)
     def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:

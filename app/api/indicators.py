@@ -1,12 +1,13 @@
 """Indicators: the catalog, values for a unit or every unit, drill-down, trend, method and SQL."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from app.api.deps import SessionDep, allow
 from app.errors import InvalidInput
+from app.schemas.common import IsoDate, IsoDateTime, RowId
 from app.schemas.indicator import RunRequest
 from app.services import history
 from app.services.context import Actor
@@ -37,7 +38,7 @@ def _summary(row: Any) -> dict[str, Any]:
 
 @router.get("/indicators")
 def list_indicators(
-    session: SessionDep, actor: Reader, doc: str | None = None, known_at: datetime | None = None
+    session: SessionDep, actor: Reader, doc: str | None = None, known_at: IsoDateTime | None = None
 ) -> dict[str, Any]:
     """Every definition in force: code, names, kind, target band and deadline, source clause."""
     rows = catalog.definitions(session, history.txn_cut(session, known_at))
@@ -93,7 +94,12 @@ def get_indicator(code: str, session: SessionDep, actor: Reader) -> dict[str, An
 
 @router.get("/indicators/{code}/value")
 def get_indicator_value(
-    code: str, org_unit: str, session: SessionDep, actor: Reader, as_of: date | None = None, known_at: datetime | None = None
+    code: str,
+    org_unit: str,
+    session: SessionDep,
+    actor: Reader,
+    as_of: IsoDate | None = None,
+    known_at: IsoDateTime | None = None,
 ) -> dict[str, Any]:
     """The value for a unit (and everything under it) on a date, as known now or at `known_at`."""
     return service.evaluate(session, actor, code, org_unit=org_unit, as_of=as_of or date.today(), known_at=known_at)
@@ -104,9 +110,9 @@ def list_indicator_values(
     code: str,
     session: SessionDep,
     actor: Reader,
-    as_of: date | None = None,
+    as_of: IsoDate | None = None,
     under: str | None = None,
-    known_at: datetime | None = None,
+    known_at: IsoDateTime | None = None,
 ) -> dict[str, Any]:
     """The value for every unit at once (under `under`), computed in one set-based pass."""
     day = as_of or date.today()
@@ -123,8 +129,8 @@ def list_indicator_persons(
     org_unit: str,
     session: SessionDep,
     actor: Annotated[Actor, allow("indicators:persons")],
-    as_of: date | None = None,
-    known_at: datetime | None = None,
+    as_of: IsoDate | None = None,
+    known_at: IsoDateTime | None = None,
 ) -> dict[str, Any]:
     """Who is counted and why: every person of the population, in the numerator or not."""
     return service.persons(session, actor, code, org_unit=org_unit, as_of=as_of or date.today(), known_at=known_at)
@@ -138,7 +144,7 @@ def get_indicator_trend(
     actor: Reader,
     start_year: Annotated[int, Query(ge=1990, le=2100)] = 2021,
     end_year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
-    known_at: datetime | None = None,
+    known_at: IsoDateTime | None = None,
 ) -> dict[str, Any]:
     """The value at each year-end from 2021 to the deadline."""
     return {
@@ -151,7 +157,9 @@ def get_indicator_trend(
 
 
 @router.get("/indicators/{code}/sql")
-def get_indicator_sql(code: str, org_unit: str, session: SessionDep, actor: Reader, as_of: date | None = None) -> dict[str, Any]:
+def get_indicator_sql(
+    code: str, org_unit: str, session: SessionDep, actor: Reader, as_of: IsoDate | None = None
+) -> dict[str, Any]:
     """The SQL the engine runs for this unit and date."""
     service._unit(session, actor, org_unit)
     return {
@@ -163,7 +171,7 @@ def get_indicator_sql(code: str, org_unit: str, session: SessionDep, actor: Read
 
 @router.get("/reports/{doc}")
 def get_resolution_report(
-    doc: str, org_unit: str, session: SessionDep, actor: Reader, as_of: date | None = None, known_at: datetime | None = None
+    doc: str, org_unit: str, session: SessionDep, actor: Reader, as_of: IsoDate | None = None, known_at: IsoDateTime | None = None
 ) -> dict[str, Any]:
     """Every indicator of one resolution (CT, ST) for a unit and date, in one call."""
     day = as_of or date.today()
@@ -184,13 +192,13 @@ def publish_run(payload: RunRequest, session: SessionDep, actor: Reader) -> dict
 
 
 @router.get("/indicator-runs/{run_id}")
-def get_run(run_id: int, session: SessionDep, actor: Reader) -> dict[str, Any]:
+def get_run(run_id: RowId, session: SessionDep, actor: Reader) -> dict[str, Any]:
     """A published run, exactly as it was frozen."""
     return runs.view(session, runs.get(session, actor, run_id))
 
 
 @router.get("/indicator-runs/{first}/diff/{second}")
-def diff_runs(first: int, second: int, session: SessionDep, actor: Reader) -> dict[str, Any]:
+def diff_runs(first: RowId, second: RowId, session: SessionDep, actor: Reader) -> dict[str, Any]:
     """What changed between two runs and which writes happened in between."""
     return runs.diff(session, actor, first, second)
 
@@ -202,8 +210,8 @@ def get_indicator_breakdown(
     session: SessionDep,
     actor: Reader,
     by: str = "child_units",
-    as_of: date | None = None,
-    known_at: datetime | None = None,
+    as_of: IsoDate | None = None,
+    known_at: IsoDateTime | None = None,
 ) -> dict[str, Any]:
     """The value split by child_units, tier, gender or age_band (small cells suppressed for aggregate-only roles)."""
     return service.breakdown(session, actor, code, org_unit=org_unit, as_of=as_of or date.today(), by=by, known_at=known_at)

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from app.api.deps import SessionDep, allow
 from app.errors import NotFound
-from app.schemas.common import AppSchema, Code
+from app.schemas.common import AppSchema, Code, RowId
 from app.services import codelists, tokens
 from app.services.context import Actor
 
@@ -46,6 +46,6 @@ def create_token(payload: TokenCreate, session: SessionDep,
 
 
 @router.delete("/tokens/{token_id}", tags=["tokens"])
-def revoke_token(token_id: int, session: SessionDep, actor: Annotated[Actor, allow("tokens:manage")]) -> dict[str, Any]:
+def revoke_token(token_id: RowId, session: SessionDep, actor: Annotated[Actor, allow("tokens:manage")]) -> dict[str, Any]:
     """Revoke a token: it stops working at once."""
     return tokens.describe(tokens.revoke(session, token_id))

@@ -1,13 +1,13 @@
 """Org units: list, read (now or as recorded at a past moment), create, replace, patch, close."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from app.api.deps import SessionDep, allow, etag, parse_if_match
 from app.errors import Conflict, InvalidInput
-from app.schemas.common import AppSchema, IsoDate
+from app.schemas.common import AppSchema, IfMatch, IsoDate, IsoDateTime
 from app.schemas.interchange import OrgUnitRecord
 from app.services import codelists, history, orgunits, tree
 from app.services.context import Actor
@@ -30,7 +30,7 @@ def _rev(session: SessionDep, code: str) -> int:
 
 
 @router.get("")
-def list_org_units(session: SessionDep, actor: Reader, under: str | None = None, as_of: date | None = None,
+def list_org_units(session: SessionDep, actor: Reader, under: str | None = None, as_of: IsoDate | None = None,
                    kind: str | None = None, tier: str | None = None, q: str | None = None,
                    after: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     """Units in code order; `under` = the subtree on `as_of` (default today); `q` ignores diacritics."""
@@ -51,7 +51,7 @@ def create_org_unit(payload: OrgUnitRecord, session: SessionDep, actor: Writer, 
 
 @router.get("/{code}")
 def get_org_unit(code: str, session: SessionDep, actor: Reader, response: Response,
-                 known_at: datetime | None = None) -> dict[str, Any]:
+                 known_at: IsoDateTime | None = None) -> dict[str, Any]:
     """One unit, now or as the registry recorded it at `known_at`."""
     record = orgunits.get_record(session, code, history.txn_cut(session, known_at))
     response.headers["ETag"] = etag(_rev(session, code))
@@ -59,7 +59,7 @@ def get_org_unit(code: str, session: SessionDep, actor: Reader, response: Respon
 
 
 @router.get("/{code}/children")
-def list_children(code: str, session: SessionDep, actor: Reader, as_of: date | None = None) -> dict[str, Any]:
+def list_children(code: str, session: SessionDep, actor: Reader, as_of: IsoDate | None = None) -> dict[str, Any]:
     """The unit's children in the tree as it stood on `as_of` (default today)."""
     day = as_of or date.today()
     snapshot = tree.Tree(session)
@@ -72,7 +72,7 @@ def list_children(code: str, session: SessionDep, actor: Reader, as_of: date | N
 
 @router.put("/{code}")
 def replace_org_unit(code: str, payload: OrgUnitRecord, session: SessionDep, actor: Writer, response: Response,
-                     if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+                     if_match: IfMatch = None) -> dict[str, Any]:
     """Create or replace a unit (the previous state stays in the history)."""
     if payload.code != code:
         raise InvalidInput("code mismatch", errors=[
@@ -84,7 +84,7 @@ def replace_org_unit(code: str, payload: OrgUnitRecord, session: SessionDep, act
 
 @router.patch("/{code}")
 def patch_org_unit(code: str, payload: dict[str, Any], session: SessionDep, actor: Writer, response: Response,
-                   if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+                   if_match: IfMatch = None) -> dict[str, Any]:
     """Change some fields of a unit; fields left out keep their value."""
     outcome = orgunits.patch(session, actor, code, payload, if_match=parse_if_match(if_match))
     response.headers["ETag"] = etag(_rev(session, code))
@@ -93,6 +93,6 @@ def patch_org_unit(code: str, payload: dict[str, Any], session: SessionDep, acto
 
 @router.post("/{code}/close")
 def close_org_unit(code: str, payload: CloseRequest, session: SessionDep, actor: Writer,
-                   if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+                   if_match: IfMatch = None) -> dict[str, Any]:
     """Close a unit on a date (its last day); history is kept, nothing is deleted."""
     return orgunits.close(session, actor, code, payload.on, if_match=parse_if_match(if_match)).record

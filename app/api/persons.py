@@ -1,13 +1,12 @@
 """Persons with their nested records: list, read (now or at a past moment), create, replace, patch, close."""
 
-from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from app.api.deps import SessionDep, allow, etag, parse_if_match
 from app.errors import Conflict, InvalidInput
-from app.schemas.common import AppSchema, IsoDate
+from app.schemas.common import AppSchema, IfMatch, IsoDate, IsoDateTime
 from app.schemas.interchange import PersonPatch, PersonRecord
 from app.services import codelists, history, persons
 from app.services.context import Actor
@@ -15,7 +14,6 @@ from app.services.context import Actor
 router = APIRouter(prefix="/persons", tags=["persons"])
 Reader = Annotated[Actor, allow("persons:read")]
 Writer = Annotated[Actor, allow("persons:write")]
-IfMatch = Annotated[str | None, Header()]
 
 
 class CloseRequest(AppSchema):
@@ -23,7 +21,7 @@ class CloseRequest(AppSchema):
 
 
 @router.get("")
-def list_persons(session: SessionDep, actor: Reader, org_unit: str | None = None, as_of: date | None = None,
+def list_persons(session: SessionDep, actor: Reader, org_unit: str | None = None, as_of: IsoDate | None = None,
                  category: str | None = None, occupation: str | None = None, rank: str | None = None,
                  q: str | None = None, after: str | None = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
@@ -45,7 +43,7 @@ def create_person(payload: PersonRecord, session: SessionDep, actor: Writer, res
 
 @router.get("/{external_id}")
 def get_person(external_id: str, session: SessionDep, actor: Reader, response: Response,
-               known_at: datetime | None = None) -> dict[str, Any]:
+               known_at: IsoDateTime | None = None) -> dict[str, Any]:
     """One person, now or as the registry recorded them at `known_at`."""
     record, rev = persons.read(session, actor, external_id, cut=history.txn_cut(session, known_at))
     response.headers["ETag"] = etag(rev)

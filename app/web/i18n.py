@@ -1,0 +1,152 @@
+"""Words and number formats of the dashboard and reports: Vietnamese first, English on request."""
+
+from datetime import date, datetime
+from typing import Any
+
+LANGS = ("vi", "en")
+DOCS = {
+    "CT": ("Nghị quyết 09-NQ/TU của Thành ủy Cần Thơ (29/12/2021) về đào tạo, xây dựng đội ngũ cán bộ 2021–2025",
+           "Resolution 09-NQ/TU of the Cần Thơ city party committee (29 Dec 2021) on training leaders 2021-2025"),
+    "ST": ("Nghị quyết Đảng bộ tỉnh Sóc Trăng khóa XIV về phát triển nguồn nhân lực 2021–2025, tầm nhìn 2030",
+           "Resolution of the Sóc Trăng provincial party committee (term XIV) on human resources 2021-2025, vision 2030"),
+}
+TEXT: dict[str, tuple[str, str]] = {
+    "app": ("Sổ đăng ký cán bộ, công chức, viên chức", "Registry of public-sector personnel"),
+    "dashboard": ("Bảng theo dõi chỉ tiêu nghị quyết", "Resolution targets dashboard"),
+    "skip": ("Bỏ qua, đến nội dung chính", "Skip to main content"),
+    "sign_in": ("Đăng nhập", "Sign in"),
+    "sign_out": ("Đăng xuất", "Sign out"),
+    "token": ("Mã truy cập (API token)", "Access token (API token)"),
+    "token_help": ("Dùng mã do quản trị viên cấp; quyền và phạm vi đơn vị giống hệt khi gọi API.",
+                   "Use the token an administrator issued; the same role and org-unit scope as the API."),
+    "signed_in_as": ("Đăng nhập với", "Signed in as"),
+    "role": ("vai trò", "role"),
+    "bad_token": ("Mã truy cập không hợp lệ, đã thu hồi hoặc hết hạn.", "Unknown, revoked or expired token."),
+    "bad_form": ("Biểu mẫu đã hết hạn, vui lòng thử lại.", "The form expired; please try again."),
+    "resolution": ("Nghị quyết", "Resolution"),
+    "org_unit": ("Đơn vị", "Org unit"),
+    "as_of": ("Tính đến ngày", "As of"),
+    "known_at": ("Dữ liệu ghi nhận đến", "Data as recorded at"),
+    "known_at_help": ("Để trống: dữ liệu hiện tại.", "Empty: the data as it stands now."),
+    "show": ("Xem", "Show"),
+    "language": ("Ngôn ngữ", "Language"),
+    "other_lang": ("English", "Tiếng Việt"),
+    "downloads": ("Tải báo cáo", "Download report"),
+    "summary": ("Tóm tắt", "Summary"),
+    "met": ("Đạt", "Met"),
+    "not_met": ("Chưa đạt", "Not met"),
+    "no_data": ("Chưa có số liệu", "No data"),
+    "qualitative": ("Định tính, không chấm điểm", "Qualitative, not scored"),
+    "targets": ("Các chỉ tiêu", "Targets"),
+    "target": ("Chỉ tiêu", "Target"),
+    "status": ("Kết quả", "Status"),
+    "value": ("Giá trị hiện tại", "Current value"),
+    "band": ("Mục tiêu", "Target band"),
+    "gap": ("Khoảng cách đến mục tiêu", "Gap to the band"),
+    "deadline": ("Thời hạn", "Deadline"),
+    "chart": ("Biểu đồ", "Chart"),
+    "count": ("Số người", "Persons"),
+    "lagging_units": ("Đơn vị trực thuộc: số chỉ tiêu chưa đạt", "Child units: targets not met"),
+    "lagging_help": ("Xếp từ đơn vị chậm nhất; chỉ tính chỉ tiêu có số liệu ở đơn vị đó.",
+                     "Slowest first; counts only targets with data at that unit."),
+    "matrix": ("Kết quả theo đơn vị trực thuộc", "Results by child unit"),
+    "matrix_help": ("Mỗi ô: kết quả của chỉ tiêu tại đơn vị (kể cả các đơn vị cấp dưới của nó).",
+                    "Each cell: the target's result at that unit (and everything below it)."),
+    "no_children": ("Đơn vị này không có đơn vị trực thuộc vào ngày đã chọn.", "This unit has no child units on that date."),
+    "details": ("Chi tiết", "Details"),
+    "definition": ("Định nghĩa và căn cứ", "Definition and source"),
+    "source_clause": ("Căn cứ", "Source"),
+    "clause": ("mục", "clause"),
+    "method": ("Cách tính", "How it is computed"),
+    "rules": ("Quy tắc chung", "Rules"),
+    "rules_text": ("Tính đến ngày D: bản ghi có thời hạn được tính khi bắt đầu ≤ D ≤ kết thúc (ngày kết thúc được tính); "
+                   "văn bằng cấp vào hoặc trước D; đơn vị và mọi đơn vị cấp dưới theo cơ cấu tại ngày D; mỗi người "
+                   "chỉ tính một lần.", ""),
+    "source_words": ("Diễn giải gốc (tiếng Anh)", "Source wording"),
+    "note": ("Ghi chú", "Note"),
+    "definition_version": ("Phiên bản định nghĩa", "Definition version"),
+    "data_version": ("Phiên bản dữ liệu", "Data version"),
+    "generated_at": ("Lập lúc", "Generated at"),
+    "parameters": ("Tham số", "Parameters"),
+    "trend": ("Diễn biến cuối các năm", "Trend at year-ends"),
+    "trend_help": ("Giá trị ngày 31/12 từng năm từ 2021 đến thời hạn; năm chưa kết thúc để trống.",
+                   "Value on 31 December of each year from 2021 to the deadline; years not yet over are left empty."),
+    "year_end": ("Cuối năm", "Year-end"),
+    "not_yet": ("chưa đến", "not yet"),
+    "breakdown": ("Theo đơn vị trực thuộc", "By child unit"),
+    "breakdown_help": ("Bấm tiêu đề cột để sắp xếp.", "Select a column heading to sort."),
+    "unit": ("Đơn vị", "Unit"),
+    "numerator": ("Tử số", "Numerator"),
+    "denominator": ("Mẫu số", "Denominator"),
+    "persons": ("Danh sách người được tính", "Persons counted"),
+    "persons_link": ("Xem danh sách người", "List the persons"),
+    "external_id": ("Mã hồ sơ", "External id"),
+    "full_name": ("Họ và tên", "Full name"),
+    "in_numerator": ("Thuộc tử số", "In the numerator"),
+    "why": ("Căn cứ xét", "Why"),
+    "yes": ("Có", "Yes"),
+    "no": ("Không", "No"),
+    "back": ("Về bảng tổng hợp", "Back to the overview"),
+    "sort_asc": ("tăng dần", "ascending"),
+    "sort_desc": ("giảm dần", "descending"),
+    "error": ("Không thể hiển thị", "Cannot show this"),
+    "forbidden_detail": ("Vai trò của bạn chỉ được xem số liệu tổng hợp của chỉ tiêu này.",
+                         "Your role sees only the aggregates of this target."),
+    "pp_short": ("thiếu {} điểm %", "{} pp short"),
+    "pp_over": ("vượt {} điểm %", "{} pp over"),
+    "short": ("thiếu {}", "{} short"),
+    "over": ("vượt {}", "{} over"),
+    "must_exceed": ("cần vượt mức", "must exceed"),
+    "within": ("trong khoảng", "within the band"),
+    "per": ("trên {} dân", "per {} inhabitants"),
+    "page": ("Trang", "Page"),
+    "reproduce": ("Lập lại báo cáo này với các tham số", "Reproduce this report with the parameters"),
+    "none": ("không", "none"),
+    "empty": ("Không có người nào.", "Nobody."),
+    "units_met": ("{met}/{scored} đạt", "{met}/{scored} met"),
+    "slowest": ("Chậm nhất", "Slowest"),
+    "n_not_met": ("{n}/{m} chỉ tiêu chưa đạt", "{n} of {m} targets not met"),
+    "n_targets": ("{} chỉ tiêu", "{} targets"),
+    "quiet_targets": ("Không có số liệu ở đơn vị trực thuộc nào", "No value at any child unit"),
+    "choose": ("Chọn và bấm Xem", "Choose, then Show"),
+}
+
+
+def t(key: str, lang: str) -> str:
+    """The text for `key` in `lang` (Vietnamese when an English text is missing)."""
+    vi, en = TEXT[key]
+    return en if lang == "en" and en else vi
+
+
+def doc_name(doc: str, lang: str) -> str:
+    names = DOCS.get(doc)
+    return (names[1] if lang == "en" else names[0]) if names else doc
+
+
+def number(value: float, lang: str, places: int = 1) -> str:
+    """1234.5 -> '1.234,5' (vi) or '1,234.5' (en)."""
+    text = f"{value:,.{places}f}"
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".") if lang == "vi" else text
+
+
+def percent(share: float, lang: str, places: int = 1) -> str:
+    return number(share * 100, lang, places) + (" %" if lang == "vi" else "%")
+
+
+def day(value: date | str | None, lang: str) -> str:
+    if value is None:
+        return "—"
+    parsed = date.fromisoformat(value) if isinstance(value, str) else value
+    return parsed.strftime("%d/%m/%Y") if lang == "vi" else parsed.isoformat()
+
+
+def moment(value: datetime | str | None, lang: str) -> str:
+    if value is None:
+        return "—"
+    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return parsed.strftime("%d/%m/%Y %H:%M:%S UTC" if lang == "vi" else "%Y-%m-%d %H:%M:%S UTC")
+
+
+def pick(names: dict[str, Any], lang: str) -> str:
+    """A name in `lang`, falling back to Vietnamese."""
+    return str(names.get(lang) or names.get("vi") or next(iter(names.values()), ""))

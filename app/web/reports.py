@@ -1,0 +1,69 @@
+"""The reports as files: XLSX and PDF of a resolution's targets for a unit and date.
+
+From the dashboard (session cookie) and from the API (bearer token): the same board, the same bytes
+for the same parameters and known_at (apart from the generation time they state).
+"""
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.api.deps import SessionDep, allow
+from app.errors import DomainError
+from app.services.context import Actor
+from app.web import board, pdf, sessions, xlsx
+from app.web.pages import failure, to_login
+from app.web.view import View, lang_of, pinned_now
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+api_router = APIRouter(prefix="/api/v1", tags=["reports"])
+Reader = Annotated[Actor, allow("indicators:read")]
+MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf"}
+
+
+def produce(session: SessionDep, actor: Actor, view: View, kind: str) -> Response:
+    """Evaluate the board (figures, child units, trend) and write it as `kind`."""
+    found = board.build(session, actor, doc=view.doc, org_unit=view.org_unit, as_of=view.as_of, known_at=view.known_at,
+                        trend=True)
+    generated_at = board.now()
+    body = (xlsx.render if kind == "xlsx" else pdf.render)(found, view, actor, generated_at)
+    name = f"report-{view.doc}-{view.org_unit}-{view.as_of.isoformat()}.{kind}"
+    return Response(body, media_type=MEDIA[kind], headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                                          "Cache-Control": "no-store"})
+
+
+def _view(doc: str, org_unit: str, as_of: date | None, known_at: datetime | None, lang: str) -> View:
+    return View(doc=doc, org_unit=org_unit, as_of=as_of or date.today(), known_at=known_at or pinned_now(),
+                lang=lang_of(lang), pinned=known_at is not None)
+
+
+@router.get("/report.{kind}")
+def dashboard_report(request: Request, session: SessionDep, kind: str, doc: str, org_unit: str, as_of: date | None = None,
+                     known_at: datetime | None = None, lang: str = "vi") -> Response:
+    """The report of what the dashboard shows (signed-in browser)."""
+    actor = sessions.actor(session, request)
+    if actor is None:
+        return to_login(request)
+    view = _view(doc, org_unit, as_of, known_at, lang)
+    if kind not in MEDIA:
+        return failure(DomainError(f"no report of type {kind!r}", code="not_found"), view.lang, actor, request)
+    try:
+        return produce(session, actor, view, kind)
+    except DomainError as exc:
+        return failure(exc, view.lang, actor, request)
+
+
+@api_router.get("/reports/{doc}.xlsx", response_class=Response, responses={200: {"content": {MEDIA["xlsx"]: {}}}})
+def get_report_xlsx(doc: str, org_unit: str, session: SessionDep, actor: Reader, as_of: date | None = None,
+                    known_at: datetime | None = None, lang: str = "vi") -> Response:
+    """A resolution's targets for a unit and date as an XLSX workbook (figures, charts, definitions, data version)."""
+    return produce(session, actor, _view(doc, org_unit, as_of, known_at, lang), "xlsx")
+
+
+@api_router.get("/reports/{doc}.pdf", response_class=Response, responses={200: {"content": {MEDIA["pdf"]: {}}}})
+def get_report_pdf(doc: str, org_unit: str, session: SessionDep, actor: Reader, as_of: date | None = None,
+                   known_at: datetime | None = None, lang: str = "vi") -> Response:
+    """The same report as a PDF, Vietnamese font embedded."""
+    return produce(session, actor, _view(doc, org_unit, as_of, known_at, lang), "pdf")
