@@ -22,6 +22,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "code_lists:read": ALL,
     "org_units:read": ALL,
     "org_units:write": frozenset({"admin", "integration"}),
+    "reorganisations:run": frozenset({"admin"}),
     "persons:read": ALL,
     "persons:write": frozenset({"admin", "hr_officer", "integration"}),
     "statistics:read": ALL,

@@ -96,3 +96,4 @@ def close_org_unit(code: str, payload: CloseRequest, session: SessionDep, actor:
                    if_match: IfMatch = None) -> dict[str, Any]:
     """Close a unit on a date (its last day); history is kept, nothing is deleted."""
     return orgunits.close(session, actor, code, payload.on, if_match=parse_if_match(if_match)).record
+

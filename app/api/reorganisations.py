@@ -1,0 +1,20 @@
+"""Reorganisation plans: the operation every province performed on 1 July 2025."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+
+from app.api.deps import SessionDep, allow
+from app.schemas.reorg import ReorgPlan
+from app.services import reorg
+from app.services.context import Actor
+
+router = APIRouter(prefix="/reorganisations", tags=["reorganisation"])
+
+
+@router.post("")
+def run_reorganisation(
+    payload: ReorgPlan, session: SessionDep, actor: Annotated[Actor, allow("reorganisations:run")], dry_run: bool = True
+) -> dict[str, Any]:
+    """Preview (the default) or apply a plan: close, create, re-parent and move persons, in one transaction."""
+    return reorg.run(session, actor, payload, dry_run=dry_run)
