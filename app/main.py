@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import api_router, error_handlers, scim
+from app.api.idempotency import IdempotencyMiddleware
 from app.config import get_settings
 from app.schemas.common import PROBLEM_RESPONSES
 from app.web import install as install_web
@@ -86,6 +87,8 @@ def create_app() -> FastAPI:
         if request.url.scheme == "https":
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
+
+    app.add_middleware(IdempotencyMiddleware)
 
     if settings.cors_origins:  # closed by default: no cross-origin browser access unless origins are named
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,

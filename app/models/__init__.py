@@ -1,6 +1,6 @@
 """Every ORM model, imported here so that Alembic sees the whole metadata."""
 
-from app.models.auth import ApiToken, ImportJob
+from app.models.auth import ApiToken, IdempotencyRecord, ImportJob
 from app.models.base import Base, SysVersioned
 from app.models.codes import CodeItem
 from app.models.org import OrgUnit, OrgUnitParent, OrgUnitVersion
@@ -9,7 +9,7 @@ from app.models.stats import IndicatorDefinition, IndicatorRun, Statistic, Title
 from app.models.txn import AccessLog, Change, ChangeUnit, Txn
 
 __all__ = [
-    "AccessLog", "ApiToken", "Base", "Change", "ChangeUnit", "CodeItem", "Employment", "ImportJob",
+    "AccessLog", "ApiToken", "Base", "IdempotencyRecord", "Change", "ChangeUnit", "CodeItem", "Employment", "ImportJob",
     "IndicatorDefinition", "IndicatorRun", "Membership", "OrgUnit", "OrgUnitParent", "OrgUnitVersion", "Person",
     "PersonVersion", "Position", "Qualification", "Statistic", "SysVersioned", "TitleStandard", "Txn",
 ]
