@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Dialect, ForeignKey, MetaData
+from sqlalchemy import DateTime, Dialect, ForeignKey, Index, MetaData, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -13,6 +13,12 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def current_index(name: str, *columns: str) -> Index:
+    """An index over the rows believed now (`sys_to IS NULL`), on both engines."""
+    where = text("sys_to IS NULL")
+    return Index(name, *columns, sqlite_where=where, postgresql_where=where)
 
 
 class Base(DeclarativeBase):
@@ -27,7 +33,7 @@ class SysVersioned:
     """
 
     sys_from: Mapped[int] = mapped_column(ForeignKey("txn.id"), index=True)
-    sys_to: Mapped[int | None] = mapped_column(ForeignKey("txn.id"), index=True)
+    sys_to: Mapped[int | None] = mapped_column(ForeignKey("txn.id"))  # lookups use partial indexes WHERE sys_to IS NULL
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, SysVersioned
+from app.models.base import Base, SysVersioned, current_index
 
 CURRENT = text("sys_to IS NULL")
 
@@ -57,4 +57,6 @@ class OrgUnitParent(SysVersioned, Base):
     __table_args__ = (
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="date_range"),
         CheckConstraint("parent_id <> org_unit_id", name="not_own_parent"),
+        current_index("ix_org_unit_parent_current_unit", "org_unit_id"),
+        current_index("ix_org_unit_parent_current_parent", "parent_id"),
     )

@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, SysVersioned
+from app.models.base import Base, SysVersioned, current_index
 
 CURRENT = text("sys_to IS NULL")
 DATE_RANGE = "end_date IS NULL OR end_date >= start_date"
@@ -57,7 +57,9 @@ class Employment(SysVersioned, Base):
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
 
-    __table_args__ = (CheckConstraint(DATE_RANGE, name="date_range"),)
+    __table_args__ = (CheckConstraint(DATE_RANGE, name="date_range"),
+                      current_index("ix_employment_current_person", "person_id"),
+                      current_index("ix_employment_current_unit", "org_unit_id", "start_date"))
 
 
 class Position(SysVersioned, Base):
@@ -74,7 +76,9 @@ class Position(SysVersioned, Base):
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
 
-    __table_args__ = (CheckConstraint(DATE_RANGE, name="date_range"),)
+    __table_args__ = (CheckConstraint(DATE_RANGE, name="date_range"),
+                      current_index("ix_position_current_person", "person_id"),
+                      current_index("ix_position_current_unit", "org_unit_id"))
 
 
 class Membership(SysVersioned, Base):
@@ -89,7 +93,9 @@ class Membership(SysVersioned, Base):
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
 
-    __table_args__ = (CheckConstraint(DATE_RANGE, name="date_range"),)
+    __table_args__ = (CheckConstraint(DATE_RANGE, name="date_range"),
+                      current_index("ix_membership_current_person", "person_id"),
+                      current_index("ix_membership_current_body", "body_id"))
 
 
 class Qualification(SysVersioned, Base):
@@ -119,5 +125,6 @@ class Qualification(SysVersioned, Base):
 
     __table_args__ = (
         Index("ix_qualification_person_kind", "person_id", "kind"),
+        current_index("ix_qualification_current_person_kind", "person_id", "kind"),
         CheckConstraint("level_num IS NULL OR (level_num BETWEEN 1 AND 6)", name="level_range"),
     )

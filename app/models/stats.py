@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, SysVersioned, UTCDateTime
+from app.models.base import Base, SysVersioned, UTCDateTime, current_index
 
 CURRENT = text("sys_to IS NULL")
 
@@ -29,6 +29,7 @@ class Statistic(SysVersioned, Base):
         Index("uq_statistic_current", "code", "org_unit_id", "period", unique=True,
               sqlite_where=CURRENT, postgresql_where=CURRENT),
         CheckConstraint("period_end >= period_start", name="period_range"),
+        current_index("ix_statistic_current_unit_code", "org_unit_id", "code", "period_start"),
     )
 
 

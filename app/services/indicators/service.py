@@ -1,5 +1,6 @@
 """Evaluate indicators: one unit or every unit, any date, as known now or at a past moment."""
 
+from collections.abc import Callable
 from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
@@ -114,7 +115,7 @@ def evaluate(
         assert spec.statistic is not None
         extra = statistic_for(session, spec.statistic, unit_id, as_of, cut)
     value = value_of(spec, num, den, extra)
-    unit_exists = tree.Tree(session, cut).valid_on(unit_id, as_of)
+    unit_exists = _exists_on(session, unit_id, as_of, cut)
     result: dict[str, Any] = {
         "indicator": code,
         "org_unit": org_unit,
@@ -143,6 +144,39 @@ def evaluate(
     return result
 
 
+def _exists_on(session: Session, unit_id: int, as_of: date, cut: int | None) -> bool:
+    """Whether the unit existed on the date (one indexed lookup, not the whole tree)."""
+    from app.models import OrgUnitVersion
+
+    return (
+        session.scalar(
+            select(OrgUnitVersion.id).where(
+                OrgUnitVersion.org_unit_id == unit_id,
+                OrgUnitVersion.valid_from <= as_of,
+                (OrgUnitVersion.valid_to.is_(None)) | (OrgUnitVersion.valid_to >= as_of),
+                current_or_at(OrgUnitVersion, cut),
+            )
+        )
+        is not None
+    )
+
+
+def statistics_for_all(session: Session, code: str, as_of: date, cut: int | None) -> dict[int, Statistic]:
+    """For every unit at once, the figure whose period starts latest on or before the date (bench F5)."""
+    ranked = (
+        select(
+            Statistic.id,
+            func.row_number()
+            .over(partition_by=Statistic.org_unit_id, order_by=(Statistic.period_start.desc(), Statistic.period_end.desc()))
+            .label("n"),
+        )
+        .where(Statistic.code == code, Statistic.period_start <= as_of, current_or_at(Statistic, cut))
+        .subquery()
+    )
+    rows = session.scalars(select(Statistic).join(ranked, ranked.c.id == Statistic.id).where(ranked.c.n == 1))
+    return {row.org_unit_id: row for row in rows}
+
+
 def _json_value(spec: IndicatorSpec, value: Fraction | None) -> float | int | None:
     """Shares and rates as floats (0.25 for 25%); counts and reported figures as they are."""
     return ratios.as_number(value, whole_as_int=spec.kind in ("flow_count", "reported"))
@@ -169,18 +203,10 @@ def evaluate_all(
     allowed = tree.reach(session, actor)
     if allowed is not None:
         units = [u for u in units if u in allowed]
-    found = _all_counts(session, spec, ctx)
+    figures = _unit_figures(session, spec, ctx)
     out = []
     for uid in sorted(units, key=lambda u: snapshot.units[u].code):
-        num, den = found.get(uid, (0, 0))
-        extra = None
-        if spec.kind in ("per_capita", "reported"):
-            assert spec.statistic is not None
-            extra = statistic_for(session, spec.statistic, uid, as_of, cut)
-            if spec.kind == "per_capita":
-                num, den = den, (ratios.as_number(ratios.exact(extra.value)) if extra else None)
-        if spec.kind == "flow_count":
-            den = None
+        num, den, extra = figures(uid)
         value = value_of(spec, num, den, extra)
         out.append(
             {
@@ -192,6 +218,25 @@ def evaluate_all(
             }
         )
     return out
+
+
+def _unit_figures(session: Session, spec: IndicatorSpec, ctx: Ctx) -> Callable[[int], tuple[Any, Any, Statistic | None]]:
+    """(numerator, denominator, statistic) of any unit, from one pass over all units and one statistics query."""
+    found = _all_counts(session, spec, ctx)
+    stats = (
+        statistics_for_all(session, spec.statistic, ctx.as_of, ctx.cut)
+        if spec.kind in ("per_capita", "reported") and spec.statistic
+        else {}
+    )
+
+    def figures(uid: int) -> tuple[Any, Any, Statistic | None]:
+        num, den = found.get(uid, (0, None if spec.kind == "flow_count" else 0))
+        extra = stats.get(uid)
+        if spec.kind == "per_capita":
+            num, den = den, (ratios.as_number(ratios.exact(extra.value)) if extra else None)
+        return num, (None if spec.kind == "flow_count" else den), extra
+
+    return figures
 
 
 def _all_counts(session: Session, spec: IndicatorSpec, ctx: Ctx) -> dict[int, tuple[Any, Any]]:
@@ -381,16 +426,10 @@ def _child_cells(session: Session, actor: Actor, spec: IndicatorSpec, ctx: Ctx, 
         (u for u in snapshot.units if u != unit_id and snapshot.parent_on(u, ctx.as_of) == unit_id),
         key=lambda u: snapshot.units[u].code,
     )
-    found = _all_counts(session, spec, ctx)
+    figures = _unit_figures(session, spec, ctx)
     cells = []
     for child in children:
-        num, den = found.get(child, (0, None if spec.kind == "flow_count" else 0))
-        extra = None
-        if spec.kind in ("per_capita", "reported"):
-            assert spec.statistic is not None
-            extra = statistic_for(session, spec.statistic, child, ctx.as_of, ctx.cut)
-            if spec.kind == "per_capita":
-                num, den = den, (ratios.as_number(ratios.exact(extra.value)) if extra else None)
+        num, den, extra = figures(child)
         value = value_of(spec, num, den, extra)
         cells.append(
             {
