@@ -1,15 +1,17 @@
 """The interchange records of spec/interchange.md: org units, persons, reported statistics."""
 
+import math
 import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
+    PlainValidator,
     StrictBool,
-    StrictFloat,
     StrictInt,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -17,20 +19,32 @@ from pydantic import (
 from app.schemas.common import AppSchema, Code, IsoDate, Text
 
 OptText = Annotated[str, StringConstraints(strict=True, max_length=300)] | None
+# Lengths of the columns the texts are stored in (a longer text must be a 422, not a database error).
+Name = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200)]
+OptText200 = Annotated[str, StringConstraints(strict=True, max_length=200)] | None
+OptText100 = Annotated[str, StringConstraints(strict=True, max_length=100)] | None
 LanguageCode = Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z]{2,3}$")]
 CountryCode = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z]{2}$")]
 _PERIOD = re.compile(r"^(\d{4})$|^(\d{4}-\d{2}-\d{2})$|^(\d{4}-\d{2}-\d{2})/(\d{4}-\d{2}-\d{2})$")
+
+
+def _not_before(earlier: str) -> Any:
+    """A field validator: the date may not lie before the (already validated) field `earlier`."""
+
+    def check(value: date | None, info: ValidationInfo) -> date | None:
+        first = info.data.get(earlier)
+        if value is not None and first is not None and value < first:
+            raise ValueError(f"{info.field_name} {value} is before {earlier} {first}")
+        return value
+
+    return check
 
 
 class Dated(AppSchema):
     start: IsoDate
     end: IsoDate | None = None
 
-    @model_validator(mode="after")
-    def _end_after_start(self) -> "Dated":
-        if self.end is not None and self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
-        return self
+    _end_after_start = field_validator("end")(_not_before("start"))
 
 
 class ParentLink(Dated):
@@ -48,11 +62,7 @@ class OrgUnitRecord(AppSchema):
     valid_to: IsoDate | None = None
     parents: list[ParentLink] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _valid_range(self) -> "OrgUnitRecord":
-        if self.valid_to is not None and self.valid_to < self.valid_from:
-            raise ValueError(f"valid_to {self.valid_to} is before valid_from {self.valid_from}")
-        return self
+    _valid_range = field_validator("valid_to")(_not_before("valid_from"))
 
 
 class EmploymentItem(Dated):
@@ -64,7 +74,7 @@ class EmploymentItem(Dated):
 
 class PositionItem(Dated):
     org_unit: Code
-    title: OptText = None
+    title: OptText200 = None
     rank: Code
     key_leader: StrictBool = False
 
@@ -76,7 +86,7 @@ class MembershipItem(Dated):
 
 class DegreeItem(AppSchema):
     level: Code
-    field: OptText = None
+    field: OptText200 = None
     institution: OptText = None
     country: CountryCode | None = None
     awarded_on: IsoDate
@@ -87,7 +97,7 @@ class LanguageItem(AppSchema):
     kind: Literal["foreign", "ethnic_minority"]
     level: Annotated[StrictInt, Field(ge=1, le=6)] | None = None
     fluent: StrictBool | None = None
-    certificate: OptText = None
+    certificate: OptText100 = None
     awarded_on: IsoDate
 
     @model_validator(mode="after")
@@ -110,13 +120,13 @@ class LevelItem(AppSchema):
 
 class SpecialtyItem(AppSchema):
     level: Code
-    field: OptText = None
+    field: OptText200 = None
     awarded_on: IsoDate
 
 
 class AcademicTitleItem(AppSchema):
     title: Code = Field(validation_alias="title")
-    field: OptText = None
+    field: OptText200 = None
     awarded_on: IsoDate
 
     @model_validator(mode="before")
@@ -129,7 +139,7 @@ class AcademicTitleItem(AppSchema):
 
 class ItSkillItem(AppSchema):
     level: Code
-    certificate: OptText = None
+    certificate: OptText100 = None
     awarded_on: IsoDate
 
 
@@ -148,7 +158,7 @@ PERSON_LISTS = (
 class PersonFields(AppSchema):
     """The person's own attributes."""
 
-    full_name: Text
+    full_name: Name
     birth_date: IsoDate
     gender: Code
     ethnicity: Code | None = None
@@ -189,7 +199,7 @@ class PersonRecord(PersonFields, PersonLists):
 class PersonPatch(PersonLists):
     """A partial update: a missing field or list means 'no change'."""
 
-    full_name: Text | None = None
+    full_name: Name | None = None
     birth_date: IsoDate | None = None
     gender: Code | None = None
     ethnicity: Code | None = None
@@ -198,11 +208,27 @@ class PersonPatch(PersonLists):
     general_education: Annotated[str, StringConstraints(strict=True, pattern=r"^\d{1,2}/(10|12)$")] | None = None
 
 
+EXACT_INT = 2**53  # integers beyond this do not survive the float column unchanged
+
+
+def _figure(value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("expected a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value} is not a finite number")
+    if isinstance(value, int) and abs(value) > EXACT_INT:
+        raise ValueError(f"integer {value} is too large to keep exactly (at most {EXACT_INT} in size)")
+    return value
+
+
+Figure = Annotated[int | float, PlainValidator(_figure, json_schema_input_type=int | float)]
+
+
 class StatisticRecord(AppSchema):
     code: Code
     org_unit: Code
     period: Annotated[str, StringConstraints(strict=True, max_length=30)]
-    value: StrictInt | StrictFloat
+    value: Figure
     source: OptText = None
 
     @field_validator("period")

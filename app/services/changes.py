@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import Change, ChangeUnit, Txn
+from app.models import Change, ChangeUnit, Employment, Person, Txn
 from app.services import tree
 from app.services.context import Actor
 
@@ -16,8 +16,13 @@ def page(session: Session, actor: Actor, *, after: int, limit: int) -> tuple[lis
             .where(Change.seq > after).order_by(Change.seq).limit(limit))
     allowed = tree.reach(session, actor)
     if allowed is not None:
+        # A person's change also concerns the bodies and units of their seats and posts, but the caller sees it
+        # only when it may read the person (an employment in its units), as GET /persons/{id} decides.
+        readable = select(Person.external_id).join(Employment, Employment.person_id == Person.id).where(
+            Employment.sys_to.is_(None), Employment.org_unit_id.in_(sorted(allowed)))
         stmt = stmt.where(exists().where(ChangeUnit.change_seq == Change.seq,
-                                         ChangeUnit.org_unit_id.in_(sorted(allowed))))
+                                         ChangeUnit.org_unit_id.in_(sorted(allowed))),
+                          or_(Change.entity != "person", Change.key.in_(readable)))
     rows = session.execute(stmt).all()
     changes: list[dict[str, Any]] = [{"seq": c.seq, "txn": c.txn_id, "at": at.isoformat(), "actor": who, "entity": c.entity,
                 "key": c.key, "op": c.op, "record": c.record} for c, at, who in rows]

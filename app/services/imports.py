@@ -156,22 +156,32 @@ def import_org_units(session: Session, actor: Actor, report: Report, lines: Iter
 
 
 def _parents_first(parsed: dict[str, tuple[int, OrgUnitRecord]], in_db: set[str], report: Report) -> list[str]:
+    """Codes in an order that writes parents first; a line in a cycle, or below one, gets an error."""
     order: list[str] = []
-    state: dict[str, int] = {}
+    state: dict[str, str] = {}  # visiting | done | failed
+
+    def fail(code: str, message: str, error: str) -> None:
+        state[code] = "failed"
+        _error(report, parsed[code][0], code, "parents", message, error)
 
     def visit(code: str, trail: list[str]) -> bool:
-        if state.get(code) == 2:
-            return True
-        if state.get(code) == 1:
-            number = parsed[code][0]
-            _error(report, number, code, "parents", "parent links form a cycle: " + " -> ".join([*trail, code]), "cycle")
+        if state.get(code) in ("done", "failed"):
+            return state[code] == "done"
+        if state.get(code) == "visiting":
+            cycle = [*trail[trail.index(code):], code]
+            for member in cycle[:-1]:
+                fail(member, "parent links form a cycle: " + " -> ".join(cycle), "cycle")
             return False
-        state[code] = 1
-        ok = all(visit(p.code, [*trail, code]) for p in parsed[code][1].parents if p.code in parsed)
-        state[code] = 2
-        if ok:
-            order.append(code)
-        return ok
+        state[code] = "visiting"
+        bad = [p.code for p in parsed[code][1].parents if p.code in parsed and not visit(p.code, [*trail, code])]
+        if state[code] == "failed":
+            return False
+        if bad:
+            fail(code, f"parent {bad[0]!r} was rejected (see its line)", "parent_rejected")
+            return False
+        state[code] = "done"
+        order.append(code)
+        return True
 
     for code in parsed:
         visit(code, [])
@@ -200,3 +210,16 @@ def job_view(job: ImportJob) -> dict[str, Any]:
             "created_at": job.created_at, "finished_at": job.finished_at, "done": job.done, "total": job.total,
             **{k: job.counts.get(k, 0) for k in ("lines", "created", "updated", "unchanged", "failed")},
             "errors": job.errors}
+
+
+ANALYZED = {"org-units": ("org_unit", "org_unit_version", "org_unit_parent"),
+            "persons": ("person", "person_version", "employment", "position", "membership", "qualification"),
+            "statistics": ("statistic",)}
+
+
+def analyze(session: Session, kind: str) -> None:
+    """Refresh the planner's statistics of the tables an import of `kind` wrote."""
+    from sqlalchemy import text
+
+    for table in ANALYZED[kind]:
+        session.execute(text(f'ANALYZE "{table}"'))

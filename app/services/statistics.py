@@ -8,15 +8,18 @@ from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.models import OrgUnit, Statistic
-from app.schemas.interchange import StatisticRecord, period_bounds
+from app.schemas.interchange import EXACT_INT, StatisticRecord, period_bounds
 from app.services import history, tree
 from app.services.context import Actor
 from app.services.versioning import current_or_at, retire
 
 
 def number(value: float) -> int | float:
-    """Whole figures export as integers, so an imported 1199653 comes back as 1199653."""
-    return int(value) if float(value).is_integer() else value
+    """Whole figures export as integers, so an imported 1199653 comes back as 1199653.
+
+    Only while the integer is exact in a float: 1e300 stays 1e300 (as an integer it would be refused on import).
+    """
+    return int(value) if float(value).is_integer() and abs(value) <= EXACT_INT else value
 
 
 def as_record(row: Statistic, code: str) -> dict[str, Any]:

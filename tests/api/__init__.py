@@ -1,0 +1,1 @@
+"""API tests: the registry foundation, driven through HTTP on SQLite and PostgreSQL."""
