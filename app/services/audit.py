@@ -173,18 +173,36 @@ def query(
         writes, reads = writes.where(Txn.at <= until), reads.where(AccessLog.at <= until)
     units = _units(session, actor, org_unit)
     if units is not None:
-        writes = writes.where(Change.seq.in_(select(ChangeUnit.change_seq).where(ChangeUnit.org_unit_id.in_(sorted(units)))))
         from app.models import Employment
 
+        # as the change feed: a person's writes only where the caller may read the person
+        readable = (
+            select(Person.external_id)
+            .join(Employment, Employment.person_id == Person.id)
+            .where(Employment.sys_to.is_(None), Employment.org_unit_id.in_(sorted(units)))
+        )
+        writes = writes.where(
+            Change.seq.in_(select(ChangeUnit.change_seq).where(ChangeUnit.org_unit_id.in_(sorted(units)))),
+            (Change.entity != "person") | Change.key.in_(readable),
+        )
         reads = reads.where(
             AccessLog.person_id.in_(
                 select(Employment.person_id).where(Employment.sys_to.is_(None), Employment.org_unit_id.in_(sorted(units)))
             )
         )
     return {
-        "writes": [change_content(c, t) | {"hash": c.hash} for c, t in session.execute(writes)],
+        "writes": [_shown(change_content(c, t), actor) | {"hash": c.hash} for c, t in session.execute(writes)],
         "reads": [read_content(e) | {"external_id": ext, "hash": e.hash} for e, ext in session.execute(reads)],
     }
+
+
+def _shown(entry: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """A write as the caller may see it: sensitive fields of person records withheld from aggregate-only roles."""
+    if actor.sees_sensitive or entry["entity"] != "person":
+        return entry
+    from app.services.person_records import redact
+
+    return entry | {"record": redact(entry["record"])}
 
 
 def _units(session: Session, actor: Actor, org_unit: str | None) -> set[int] | None:

@@ -111,3 +111,14 @@ def test_history_rows_cannot_be_deleted(registry: Registry) -> None:
         assert "append-only" in str(exc)
     finally:
         engine.dispose()
+
+
+def test_auditors_read_the_log_without_sensitive_values_or_other_units_persons(registry: Registry) -> None:
+    code, pid = _seed(registry)
+    other, other_pid = _seed(registry)
+    auditor = registry.token("auditor", [code])
+    log = registry.client.get("/api/v1/audit", headers=registry.headers(auditor)).json()
+    keys = {w["key"] for w in log["writes"]}
+    assert pid in keys and other_pid not in keys and other not in keys
+    record = next(w["record"] for w in log["writes"] if w["key"] == pid)
+    assert "national_id" not in record and "ethnicity" not in record and record["redacted"]
