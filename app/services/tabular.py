@@ -1,0 +1,427 @@
+"""CSV and XLSX beside JSON Lines: one row per nested item, English or Vietnamese headers.
+
+A person with three employments and two degrees is five rows sharing `external_id`; the column
+`list` says which list the row's item belongs to (a person with no items is one row with `list`
+empty). Rows of one record must follow each other. Cells are converted to the interchange types
+here (booleans, integers, numbers, empty = null), then the record is validated exactly as a JSON
+line is, and every error names the spreadsheet row and column.
+"""
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.schemas.interchange import PERSON_LISTS
+
+ORG_UNIT_COLUMNS = [
+    "code",
+    "name",
+    "kind",
+    "tier",
+    "sector",
+    "ethnic_contact",
+    "valid_from",
+    "valid_to",
+    "parent_code",
+    "parent_start",
+    "parent_end",
+]
+STATISTIC_COLUMNS = ["code", "org_unit", "period", "value", "source"]
+PERSON_FIELDS = [
+    "external_id",
+    "full_name",
+    "birth_date",
+    "gender",
+    "ethnicity",
+    "national_id",
+    "party_member_since",
+    "general_education",
+]
+ITEM_COLUMNS = [
+    "org_unit",
+    "body",
+    "category",
+    "occupation",
+    "primary",
+    "title",
+    "rank",
+    "key_leader",
+    "role",
+    "level",
+    "title_code",
+    "field",
+    "institution",
+    "country",
+    "language",
+    "language_kind",
+    "fluent",
+    "certificate",
+    "course",
+    "hours",
+    "start",
+    "end",
+    "awarded_on",
+    "completed_on",
+]
+PERSON_COLUMNS = [*PERSON_FIELDS, "list", *ITEM_COLUMNS]
+COLUMNS = {"org-units": ORG_UNIT_COLUMNS, "persons": PERSON_COLUMNS, "statistics": STATISTIC_COLUMNS}
+
+VI = {
+    "code": "Mã",
+    "name": "Tên",
+    "kind": "Loại",
+    "tier": "Cấp",
+    "sector": "Khối ngành",
+    "ethnic_contact": "Tiếp xúc đồng bào DTTS",
+    "valid_from": "Hiệu lực từ",
+    "valid_to": "Hiệu lực đến",
+    "parent_code": "Mã đơn vị cấp trên",
+    "parent_start": "Trực thuộc từ",
+    "parent_end": "Trực thuộc đến",
+    "org_unit": "Mã đơn vị",
+    "period": "Kỳ",
+    "value": "Giá trị",
+    "source": "Nguồn",
+    "external_id": "Mã định danh",
+    "full_name": "Họ và tên",
+    "birth_date": "Ngày sinh",
+    "gender": "Giới tính",
+    "ethnicity": "Dân tộc",
+    "national_id": "Số định danh cá nhân",
+    "party_member_since": "Ngày vào Đảng",
+    "general_education": "Giáo dục phổ thông",
+    "list": "Danh mục",
+    "body": "Mã tổ chức",
+    "category": "Loại cán bộ",
+    "occupation": "Chức danh nghề nghiệp",
+    "primary": "Công tác chính",
+    "title": "Chức vụ",
+    "rank": "Cấp chức vụ",
+    "key_leader": "Lãnh đạo chủ chốt",
+    "role": "Vai trò",
+    "level": "Trình độ",
+    "title_code": "Học hàm",
+    "field": "Chuyên ngành",
+    "institution": "Cơ sở đào tạo",
+    "country": "Nước",
+    "language": "Ngôn ngữ",
+    "language_kind": "Loại ngôn ngữ",
+    "fluent": "Thành thạo",
+    "certificate": "Chứng chỉ",
+    "course": "Khóa bồi dưỡng",
+    "hours": "Số giờ",
+    "start": "Từ ngày",
+    "end": "Đến ngày",
+    "awarded_on": "Ngày cấp",
+    "completed_on": "Ngày hoàn thành",
+}
+FROM_VI = {v.casefold(): k for k, v in VI.items()}
+BOOLEAN_COLUMNS = {"ethnic_contact", "primary", "key_leader", "fluent"}
+INTEGER_COLUMNS = {"hours"}
+NUMBER_COLUMNS = {"value"}
+TRUE = {"true", "1", "yes", "có", "x"}
+FALSE = {"false", "0", "no", "không"}
+# which item columns each list uses, in the interchange order
+LIST_COLUMNS = {
+    "employments": ["org_unit", "category", "occupation", "primary", "start", "end"],
+    "positions": ["org_unit", "title", "rank", "key_leader", "start", "end"],
+    "memberships": ["body", "role", "start", "end"],
+    "degrees": ["level", "field", "institution", "country", "awarded_on"],
+    "languages": ["language", "language_kind", "level", "fluent", "certificate", "awarded_on"],
+    "political_theory": ["level", "awarded_on"],
+    "state_management": ["level", "awarded_on"],
+    "specialties": ["level", "field", "awarded_on"],
+    "academic_titles": ["title_code", "field", "awarded_on"],
+    "it_skills": ["level", "certificate", "awarded_on"],
+    "trainings": ["course", "hours", "completed_on"],
+}
+RENAMED = {"language_kind": "kind", "title_code": "title"}  # spreadsheet column -> interchange key
+
+
+@dataclass
+class Row:
+    number: int  # 1-based, the header being row 1
+    cells: dict[str, str]
+
+
+@dataclass
+class Grouped:
+    """One record assembled from its rows, with where each value came from."""
+
+    record: dict[str, Any]
+    first_row: int
+    places: dict[str, tuple[int, str]] = field(default_factory=dict)  # record field path -> (row, column)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def header_keys(headers: list[str], kind: str) -> list[str | None]:
+    """Column keys for a header row written in English or Vietnamese (unknown columns: None)."""
+    known = set(COLUMNS[kind])
+    keys: list[str | None] = []
+    for h in headers:
+        name = (h or "").strip()
+        key = name if name in known else FROM_VI.get(name.casefold())
+        keys.append(key if key in known else None)
+    return keys
+
+
+def csv_rows(text: Iterable[str], kind: str) -> Iterator[Row]:
+    reader = csv.reader(text)
+    try:
+        headers = next(reader)
+    except StopIteration:
+        return
+    keys = header_keys(headers, kind)
+    for number, values in enumerate(reader, start=2):
+        if any(v.strip() for v in values):
+            yield Row(number, {k: v.strip() for k, v in zip(keys, values, strict=False) if k})
+
+
+def xlsx_rows(stream: io.BufferedIOBase | io.BytesIO, kind: str) -> Iterator[Row]:
+    from openpyxl import load_workbook
+
+    book = load_workbook(stream, read_only=True, data_only=True)
+    sheet = book.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    try:
+        headers = [str(h) if h is not None else "" for h in next(rows)]
+    except StopIteration:
+        return
+    keys = header_keys(headers, kind)
+    for number, values in enumerate(rows, start=2):
+        cells = {k: _cell_text(v) for k, v in zip(keys, values, strict=False) if k}
+        if any(cells.values()):
+            yield Row(number, cells)
+    book.close()
+
+
+def _cell_text(value: Any) -> str:
+    import datetime as dt
+
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def column_letter(kind: str, key: str) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(COLUMNS[kind].index(key) + 1)
+
+
+def _convert(key: str, text: str) -> Any:
+    """A cell's text as the interchange type; ValueError names what was expected."""
+    if text == "":
+        return None
+    if key in BOOLEAN_COLUMNS:
+        low = text.casefold()
+        if low in TRUE or low in FALSE:
+            return low in TRUE
+        raise ValueError(f"{text!r} is not true/false (có/không)")
+    if key in INTEGER_COLUMNS or (key == "level" and text.isdigit()):
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a whole number") from None
+    if key in NUMBER_COLUMNS:
+        try:
+            number = float(text.replace(",", "")) if text.count(",") and "." in text else float(text.replace(",", "."))
+        except ValueError:
+            raise ValueError(f"{text!r} is not a number") from None
+        return int(number) if number.is_integer() else number
+    return text
+
+
+def group(rows: Iterable[Row], kind: str) -> Iterator[Grouped]:
+    """Records from consecutive rows with the same key."""
+    key_column = "external_id" if kind == "persons" else "code"
+    current: list[Row] = []
+    for row in rows:
+        if kind == "statistics":
+            yield _statistic(row)
+            continue
+        if current and row.cells.get(key_column, "") != current[0].cells.get(key_column, ""):
+            yield _assemble(current, kind)
+            current = []
+        current.append(row)
+    if current:
+        yield _assemble(current, kind)
+
+
+def _statistic(row: Row) -> Grouped:
+    out = Grouped({}, row.number)
+    for key in STATISTIC_COLUMNS:
+        _put(out, out.record, key, key, row, "statistics")
+    return out
+
+
+def _put(out: Grouped, target: dict[str, Any], key: str, path: str, row: Row, kind: str) -> None:
+    text = row.cells.get(key, "")
+    out.places[path] = (row.number, key)
+    try:
+        value = _convert(key, text)
+    except ValueError as exc:
+        out.errors.append(
+            {"row": row.number, "column": key, "cell": f"{column_letter(kind, key)}{row.number}", "message": str(exc)}
+        )
+        return
+    if value is not None or key in ("valid_to", "end", "national_id"):
+        target[RENAMED.get(key, key)] = value
+
+
+def _assemble(rows: list[Row], kind: str) -> Grouped:
+    first = rows[0]
+    out = Grouped({}, first.number)
+    if kind == "org-units":
+        for key in ORG_UNIT_COLUMNS[:8]:
+            _put(out, out.record, key, key, first, kind)
+        out.record["parents"] = []
+        for row in rows:
+            if row.cells.get("parent_code"):
+                link: dict[str, Any] = {}
+                index = len(out.record["parents"])
+                for key, name in (("parent_code", "code"), ("parent_start", "start"), ("parent_end", "end")):
+                    _put(out, link, key, f"parents[{index}].{name}", row, kind)
+                link = {
+                    ("code" if k == "parent_code" else "start" if k == "parent_start" else "end" if k == "parent_end" else k): v
+                    for k, v in link.items()
+                }
+                out.record["parents"].append(link)
+        return out
+    for key in PERSON_FIELDS:
+        source = next((r for r in rows if r.cells.get(key)), first)
+        _put(out, out.record, key, key, source, kind)
+    for row in rows:
+        name = row.cells.get("list", "")
+        if not name:
+            continue
+        if name not in LIST_COLUMNS:
+            out.errors.append(
+                {
+                    "row": row.number,
+                    "column": "list",
+                    "cell": f"{column_letter(kind, 'list')}{row.number}",
+                    "message": f"unknown list {name!r} (one of {', '.join(PERSON_LISTS)})",
+                }
+            )
+            continue
+        items = out.record.setdefault(name, [])
+        item: dict[str, Any] = {}
+        for key in LIST_COLUMNS[name]:
+            _put(out, item, key, f"{name}[{len(items)}].{RENAMED.get(key, key)}", row, kind)
+        items.append(item)
+    return out
+
+
+def locate(grouped: Grouped, field_path: str | None, kind: str) -> dict[str, Any]:
+    """The row and column a record-level error points at (the record's first row when unknown)."""
+    if field_path:
+        for path in (field_path, field_path.rsplit(".", 1)[0]):
+            if path in grouped.places:
+                row, key = grouped.places[path]
+                return {"row": row, "column": key, "cell": f"{column_letter(kind, key)}{row}"}
+    return {"row": grouped.first_row, "column": None, "cell": None}
+
+
+def record_rows(record: dict[str, Any], kind: str) -> Iterator[dict[str, Any]]:
+    """The rows of one interchange record (the inverse of `group`)."""
+    if kind == "statistics":
+        yield {k: record.get(k) for k in STATISTIC_COLUMNS}
+        return
+    if kind == "org-units":
+        base = {k: record.get(k) for k in ORG_UNIT_COLUMNS[:8]}
+        for link in record["parents"] or [None]:
+            yield base | ({"parent_code": link["code"], "parent_start": link["start"], "parent_end": link["end"]} if link else {})
+        return
+    base = {k: record.get(k) for k in PERSON_FIELDS}
+    wrote = False
+    for name in PERSON_LISTS:
+        for item in record.get(name) or []:
+            wrote = True
+            yield base | {"list": name} | {col: item.get(RENAMED.get(col, col)) for col in LIST_COLUMNS[name]}
+    if not wrote:
+        yield base | {"list": None}
+
+
+def csv_text(rows: Iterable[dict[str, Any]], kind: str, lang: str = "en") -> Iterator[str]:
+    columns = COLUMNS[kind]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([VI.get(c, c) if lang == "vi" else c for c in columns])
+    yield buffer.getvalue()
+    for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(
+            [
+                "" if row.get(c) is None else ("true" if row.get(c) is True else "false" if row.get(c) is False else row.get(c))
+                for c in columns
+            ]
+        )
+        yield buffer.getvalue()
+
+
+def xlsx_bytes(rows: Iterable[dict[str, Any]], kind: str, lang: str = "en") -> Iterator[bytes]:
+    """An XLSX workbook of the rows, written in constant memory (openpyxl write-only) and streamed from a temp file."""
+    import tempfile
+
+    from openpyxl import Workbook
+
+    columns = COLUMNS[kind]
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(kind)
+    sheet.append([VI.get(c, c) if lang == "vi" else c for c in columns])
+    for row in rows:
+        sheet.append([row.get(c) for c in columns])
+    with tempfile.TemporaryFile() as handle:
+        book.save(handle)
+        handle.seek(0)
+        while chunk := handle.read(1024 * 1024):
+            yield chunk
+
+
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "org-units": {
+        "code": "ST-SYT",
+        "name": "Sở Y tế tỉnh Sóc Trăng",
+        "kind": "state_agency",
+        "tier": "province",
+        "sector": "health",
+        "ethnic_contact": False,
+        "valid_from": "2004-01-01",
+        "valid_to": "2025-06-30",
+        "parents": [{"code": "ST", "start": "2004-01-01", "end": None}],
+    },
+    "persons": {
+        "external_id": "ST-000123",
+        "full_name": "Thạch Thị Sa Rây",
+        "birth_date": "1987-03-09",
+        "gender": "female",
+        "ethnicity": "05",
+        "national_id": None,
+        "party_member_since": "2012-05-19",
+        "general_education": "12/12",
+        "employments": [
+            {
+                "org_unit": "ST-SYT-P2",
+                "category": "cong_chuc",
+                "occupation": "specialist",
+                "primary": True,
+                "start": "2011-09-01",
+                "end": None,
+            }
+        ],
+        "languages": [{"language": "km", "kind": "ethnic_minority", "fluent": True, "awarded_on": "2010-01-15"}],
+    },
+    "statistics": {"code": "population", "org_unit": "ST", "period": "2024", "value": 1199653, "source": "Cục Thống kê"},
+}
