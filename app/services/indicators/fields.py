@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select
 from sqlalchemy.orm import aliased
 
 from app.models import CodeItem, Employment, OrgUnitParent, OrgUnitVersion, Position, Qualification, TitleStandard
@@ -59,7 +59,7 @@ def unit_valid(version: Any, ctx: Ctx, day: Any = None) -> ColumnElement[bool]:
 def employed(person_id: ColumnElement[int], ctx: Ctx) -> ColumnElement[bool]:
     """The person has an employment in force on the as-of date."""
     e = aliased(Employment)
-    return exists().where(e.person_id == person_id, active(e, ctx))
+    return select(e.id).where(e.person_id == person_id, active(e, ctx)).correlate_except(e).exists()
 
 
 def _qual_max(pid: ColumnElement[int], ctx: Ctx, kind: str, list_name: str) -> ColumnElement[int]:
@@ -69,6 +69,7 @@ def _qual_max(pid: ColumnElement[int], ctx: Ctx, kind: str, list_name: str) -> C
         .select_from(q)
         .join(ci, and_(ci.list_name == list_name, ci.code == q.code))
         .where(q.person_id == pid, q.kind == kind, q.awarded_on <= ctx.as_of, current_or_at(q, ctx.cut))
+        .correlate_except(q, ci)
         .scalar_subquery()
     )
 
@@ -100,6 +101,7 @@ def highest_foreign_language(row: Row, ctx: Ctx) -> ColumnElement[int]:
             q.awarded_on <= ctx.as_of,
             current_or_at(q, ctx.cut),
         )
+        .correlate_except(q)
         .scalar_subquery()
     )
 
@@ -111,13 +113,15 @@ def highest_position_rank(row: Row, ctx: Ctx) -> ColumnElement[int]:
         .select_from(p)
         .join(ci, and_(ci.list_name == "leadership_rank", ci.code == p.rank))
         .where(p.person_id == row.person_id, active(p, ctx))
+        .correlate_except(p, ci)
         .scalar_subquery()
     )
 
 
 def _has_qual(pid: ColumnElement[int], ctx: Ctx, *conds: Callable[[Any], ColumnElement[bool]]) -> ColumnElement[bool]:
     q = aliased(Qualification)
-    return exists().where(q.person_id == pid, q.awarded_on <= ctx.as_of, current_or_at(q, ctx.cut), *[c(q) for c in conds])
+    conditions = [q.person_id == pid, q.awarded_on <= ctx.as_of, current_or_at(q, ctx.cut), *[c(q) for c in conds]]
+    return select(q.id).where(*conditions).correlate_except(q).exists()
 
 
 def postgraduate(row: Row, ctx: Ctx) -> ColumnElement[bool]:
@@ -186,21 +190,27 @@ def _fails_standard(row: Row, ctx: Ctx, subject: str, code: Any) -> ColumnElemen
                 and_(cs.ord.is_not(None), highest_state_management(row, ctx) < cs.ord),
             ),
         )
+        .correlate_except(ts, cd, cp, cs)
         .exists()
     )
 
 
 def _fails_positions(row: Row, ctx: Ctx) -> ColumnElement[bool]:
     p = aliased(Position)
-    return exists().where(p.person_id == row.person_id, active(p, ctx), _fails_standard(row, ctx, "rank", p.rank))
+    conditions = [p.person_id == row.person_id, active(p, ctx), _fails_standard(row, ctx, "rank", p.rank)]
+    return select(p.id).where(*conditions).correlate_except(p).exists()
 
 
 def _fails_primary(row: Row, ctx: Ctx, subject: str) -> ColumnElement[bool]:
     e = aliased(Employment)
     column = e.occupation if subject == "occupation" else e.category
-    return exists().where(
-        e.person_id == row.person_id, e.is_primary.is_(True), active(e, ctx), _fails_standard(row, ctx, subject, column)
-    )
+    conditions = [
+        e.person_id == row.person_id,
+        e.is_primary.is_(True),
+        active(e, ctx),
+        _fails_standard(row, ctx, subject, column),
+    ]
+    return select(e.id).where(*conditions).correlate_except(e).exists()
 
 
 def meets_job(row: Row, ctx: Ctx) -> ColumnElement[bool]:
