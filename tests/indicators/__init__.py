@@ -1,0 +1,1 @@
+"""Independent reference implementation (oracle) of the indicator computations, and its tests."""
