@@ -255,7 +255,7 @@ def _errors(registry: Registry, tree: SmallTree) -> dict[str, tuple[int, Callabl
         "payload_too_large": (413, lambda: c.put(path(record), content=b" " * (3 * 1024 * 1024),
                                                  headers=h | {"Content-Type": "application/json"})),
         "unsupported_media_type": (415, lambda: c.post("/api/v1/imports/persons", content=b"{}",
-                                                       headers=h | {"Content-Type": "text/csv"})),
+                                                       headers=h | {"Content-Type": "application/xml"})),
         "invalid_input": (422, lambda: c.put(path(record), json=record | {"ethnicity": "77"}, headers=h)),
     }
 
