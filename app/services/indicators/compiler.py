@@ -22,7 +22,7 @@ from sqlalchemy.orm import aliased
 
 from app.errors import InvalidInput
 from app.models import Employment, Membership, OrgUnitParent, OrgUnitVersion, PersonVersion, Position, Qualification
-from app.services.indicators.fields import FIELDS, Ctx, Row, active, age_cutoff, employed, unit_valid
+from app.services.indicators.fields import FIELDS, Ctx, Row, active, age_cutoff, descendants, employed, unit_valid
 from app.services.indicators.spec import AllOf, Anchor, AnyOf, Atom, Filter, IndicatorSpec, NotOf, atoms
 from app.services.versioning import current_or_at
 
@@ -149,20 +149,7 @@ def facts(spec: IndicatorSpec, ctx: Ctx) -> Any:
 
 def subtree(ctx: Ctx, root_id: int) -> Any:
     """The unit and every unit below it, in the tree as it stood on D."""
-    uv = aliased(OrgUnitVersion)
-    cte = (
-        select(uv.org_unit_id.label("unit_id"))
-        .where(uv.org_unit_id == root_id, unit_valid(uv, ctx))
-        .cte("subtree", recursive=True)
-    )
-    link, child = aliased(OrgUnitParent), aliased(OrgUnitVersion)
-    step = (
-        select(link.org_unit_id)
-        .join(cte, link.parent_id == cte.c.unit_id)
-        .join(child, child.org_unit_id == link.org_unit_id)
-        .where(active(link, ctx), unit_valid(child, ctx))
-    )
-    return cte.union(step)
+    return descendants(ctx, "subtree", lambda uv: uv.org_unit_id == root_id)
 
 
 def closure(ctx: Ctx) -> Any:

@@ -225,24 +225,25 @@ def meets_occupation(row: Row, ctx: Ctx) -> ColumnElement[bool]:
     return not_(_fails_primary(row, ctx, "occupation"))
 
 
+def descendants(ctx: Ctx, name: str, start: Callable[[Any], ColumnElement[bool]]) -> Any:
+    """The units matching `start` on D and every unit below them, in the tree as it stood on D."""
+    uv = aliased(OrgUnitVersion)
+    cte = select(uv.org_unit_id.label("unit_id")).where(start(uv), unit_valid(uv, ctx)).cte(name, recursive=True)
+    link, child = aliased(OrgUnitParent), aliased(OrgUnitVersion)
+    step = (
+        select(link.org_unit_id)
+        .join(cte, link.parent_id == cte.c.unit_id)
+        .join(child, child.org_unit_id == link.org_unit_id)
+        .where(active(link, ctx), unit_valid(child, ctx))
+    )
+    return cte.union(step)
+
+
 def contact_units(ctx: Ctx) -> Any:
     """Units flagged ethnic_contact on D, and every unit below them on D."""
 
     def build() -> Any:
-        uv = aliased(OrgUnitVersion)
-        cte = (
-            select(uv.org_unit_id.label("unit_id"))
-            .where(uv.ethnic_contact.is_(True), unit_valid(uv, ctx))
-            .cte("contact_units", recursive=True)
-        )
-        link, child = aliased(OrgUnitParent), aliased(OrgUnitVersion)
-        step = (
-            select(link.org_unit_id)
-            .join(cte, link.parent_id == cte.c.unit_id)
-            .join(child, child.org_unit_id == link.org_unit_id)
-            .where(active(link, ctx), unit_valid(child, ctx))
-        )
-        return cte.union(step)
+        return descendants(ctx, "contact_units", lambda uv: uv.ethnic_contact.is_(True))
 
     return ctx.cache("contact_units", build)
 
