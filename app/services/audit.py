@@ -66,6 +66,18 @@ def chain_change(session: Session, change: Change, txn: Txn) -> None:
     change.hash = _digest(change.prev_hash, change_content(change, txn))
 
 
+def chain_changes(session: Session, changes: list[Change], txn: Txn) -> None:
+    """Seal a batch of new changes (their seqs known) onto the chain, in seq order; one read for the batch."""
+    ordered = sorted(changes, key=lambda c: c.seq)
+    if not ordered:
+        return
+    prev = session.scalar(select(Change.hash).where(Change.seq < ordered[0].seq).order_by(Change.seq.desc()).limit(1))
+    prev = prev or GENESIS
+    for change in ordered:
+        change.prev_hash = prev
+        change.hash = prev = _digest(prev, change_content(change, txn))
+
+
 def log_reads(
     session: Session, actor: Actor, person_ids: list[int | None], *, fields: str, action: str, detail: str | None = None
 ) -> None:

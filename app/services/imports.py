@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.errors import DomainError, InvalidInput
 from app.models import ImportJob
 from app.schemas.interchange import OrgUnitRecord, PersonRecord, StatisticRecord
-from app.services import codelists, orgunits, persons, statistics, tree
+from app.services import codelists, orgunits, statistics, tree
 from app.services.context import Actor
 from app.services.persons import pydantic_errors
 
@@ -110,20 +110,29 @@ def write_one(session: Session, report: Report, line: int, record: BaseModel, wr
 
 
 def import_batch(session: Session, actor: Actor, report: Report, lines: list[Line], max_bytes: int) -> None:
-    """Validate and write one batch of person or statistic lines."""
+    """Validate and write one batch of person or statistic lines (persons by the set-based batch path)."""
+    from app.services import person_batch
+
+    before = len(report.errors)
     book = codelists.load(session) if report.kind == "persons" else None
+    items: list[person_batch.Item] = []
     for line in lines:
         report.lines += 1
         record = parse(report, line, max_bytes)
-        if record is None:
-            continue
         if isinstance(record, PersonRecord):
-            assert book is not None
-            write_one(session, report, line.number, record,
-                      lambda r=record: persons.upsert(session, actor, r, book).status)  # type: ignore[misc]
+            items.append(person_batch.Item(line.number, record))
         elif isinstance(record, StatisticRecord):
             write_one(session, report, line.number, record,
                       lambda r=record: statistics.upsert(session, actor, r).status)  # type: ignore[misc]
+    if items:
+        assert book is not None
+
+        def failed(f: person_batch.Failure) -> None:
+            for err in f.errors:
+                _error(report, f.line, f.key, err.get("field"), err["message"], f.code)
+
+        person_batch.write(session, actor, items, book, lambda _line, status: report.count(status), failed)
+    report.errors[before:] = sorted(report.errors[before:], key=lambda e: e["line"])  # line order, as one by one
 
 
 def import_org_units(session: Session, actor: Actor, report: Report, lines: Iterable[Line], max_bytes: int) -> None:

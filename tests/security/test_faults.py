@@ -86,14 +86,14 @@ def test_a_stale_if_match_is_412_and_writes_nothing(registry: Registry) -> None:
 
 CRASHING_IMPORT = """
 import os, sys
-from app.services import persons
-real, calls = persons.upsert, {"n": 0}
+from app.services import person_batch
+real, calls = person_batch._apply, {"n": 0}
 def dying(*args, **kwargs):
     calls["n"] += 1
+    real(*args, **kwargs)  # the batch's rows are written...
     if calls["n"] > int(os.environ["DIE_AFTER"]):
-        os._exit(9)  # the process is killed: no cleanup, no commit of the open batch
-    return real(*args, **kwargs)
-persons.upsert = dying
+        os._exit(9)  # ...and the process is killed before the commit: no cleanup
+person_batch._apply = dying
 from app.cli import app
 sys.argv = ["registry", "import", sys.argv[1], "--kind", "persons"]
 app()
@@ -117,7 +117,7 @@ def test_an_import_killed_midway_and_rerun_leaves_no_duplicate_or_half_person(re
     ]
     path = tmp_path / "persons.jsonl"
     path.write_text("\n".join(json.dumps(p, ensure_ascii=False) for p in people) + "\n", encoding="utf-8")
-    env = os.environ | {"DATABASE_URL": registry.url, "DIE_AFTER": "700"}
+    env = os.environ | {"DATABASE_URL": registry.url, "DIE_AFTER": "1"}  # batches of 500: the second dies
     killed = subprocess.run(
         [sys.executable, "-c", CRASHING_IMPORT, str(path)], env=env, capture_output=True, timeout=300, check=False
     )
