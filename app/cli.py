@@ -51,29 +51,64 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 @app.command("import")
 def import_file(path: Path, kind: Annotated[str, typer.Option(help="org-units | persons | statistics")],
                 dry_run: bool = False) -> None:
-    """Import a JSON Lines file directly into the database (as the system actor)."""
-    from app.db import get_session_factory
-    from app.services import imports
+    """Import a JSON Lines (or .csv / .xlsx) file directly into the database (as the system actor).
+
+    The file is streamed batch by batch (memory stays flat whatever its size) with a progress bar;
+    the report's counts go to stdout as JSON and each error line to stderr.
+    """
     from app.services.context import Actor
+    from app.services.import_run import ImportRun, Mark, jsonl_lines
 
     if kind not in KINDS:
         raise typer.BadParameter(f"kind must be one of {', '.join(KINDS)}")
     actor = Actor(name="cli", role="admin", source="import")
-    report = imports.Report(kind, dry_run)
-    factory = get_session_factory()
-    lines = [imports.Line(n, raw.rstrip(b"\r\n")) for n, raw in enumerate(path.open("rb"), 1) if raw.strip()]
-    step = 500 if kind != "org-units" else max(len(lines), 1)
-    with typer.progressbar(length=len(lines), label=f"importing {kind}") as bar:
-        for start in range(0, len(lines), step):
-            with factory() as session:
-                work = imports.import_org_units if kind == "org-units" else imports.import_batch
-                work(session, actor, report, lines[start:start + step], 1024 * 1024)
-                session.rollback() if dry_run else session.commit()
-            bar.update(len(lines[start:start + step]))
+    fmt = {".csv": "csv", ".xlsx": "xlsx"}.get(path.suffix.lower(), "jsonl")
+    with typer.progressbar(length=path.stat().st_size if fmt == "jsonl" else 0, label=f"importing {kind}",
+                           file=sys.stderr, show_pos=fmt != "jsonl") as bar:
+        seen = {"offset": 0}
+
+        def progress(_session: object, mark: Mark) -> None:
+            if mark.offset is not None:
+                bar.update(mark.offset - seen["offset"])
+                seen["offset"] = mark.offset
+            else:
+                bar.update(1)
+
+        run = ImportRun(actor, kind, dry_run, checkpoint=progress)
+        with path.open("rb") as source:
+            if fmt == "jsonl":
+                run.stream(jsonl_lines(source))
+            elif fmt == "csv":
+                import io
+
+                run.spreadsheet(io.TextIOWrapper(source, encoding="utf-8-sig", newline=""), "csv")
+            else:
+                run.spreadsheet(source, "xlsx")
+        run.analyze_if_large()
+    report = run.report
     typer.echo(json.dumps({k: v for k, v in report.as_dict().items() if k != "errors"}, ensure_ascii=False))
     for err in report.errors:
         typer.echo(json.dumps(err, ensure_ascii=False), err=True)
     raise typer.Exit(1 if report.errors else 0)
+
+
+jobs_app = typer.Typer(help="Background import jobs.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.command("resume")
+def resume_jobs() -> None:
+    """Run, here and now, every import job whose runner stopped (a crash): from its last committed batch."""
+    from app.db import get_session_factory
+    from app.services import jobs
+
+    with get_session_factory()() as session:
+        left = jobs.stale(session)
+    for job_id in left:
+        ran = jobs.run(job_id, stale_only=True)
+        typer.echo(json.dumps({"job": job_id, "resumed": ran}))
+    if not left:
+        typer.echo(json.dumps({"resumed": []}))
 
 
 @app.command("export")

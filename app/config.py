@@ -19,6 +19,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = 512 * 1024 * 1024
     max_line_bytes: int = 1024 * 1024
     import_batch_size: int = 500
+    # Import jobs (202 + GET /imports/{id}): asked for with `Prefer: respond-async`, or taken when a
+    # body's Content-Length is over import_async_bytes; spooled under import_spool_dir.
+    import_async_bytes: int = 64 * 1024 * 1024
+    max_job_bytes: int = 16 * 1024 * 1024 * 1024
+    import_spool_dir: str = str(Path("data") / "imports")
+    import_job_lease_seconds: float = 60.0
+    import_job_poll_seconds: float = 15.0
+    import_jobs_resume: bool = True
     log_level: str = "INFO"
     rate_limit_per_minute: int = 6000
     cors_origins: list[str] = []

@@ -3,7 +3,8 @@
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from urllib.parse import unquote
 
 from fastapi import FastAPI, Request, Response
@@ -51,11 +52,21 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    """On start: resume import jobs whose runner stopped (a crash, a restart), now and every few seconds."""
+    if get_settings().import_jobs_resume:
+        from app.services import jobs
+
+        jobs.start_reaper()
+    yield
+
+
 def create_app() -> FastAPI:
     """Build the application."""
     settings = get_settings()
     logging.basicConfig(level=settings.log_level)
-    app = FastAPI(title="Registry of public-sector personnel", version="0.1.0",
+    app = FastAPI(title="Registry of public-sector personnel", version="0.1.0", lifespan=lifespan,
                   description="Persons, qualifications and org units of Vietnam's public sector, and the "
                               "resolution targets derived from them. Errors are RFC 9457 problem details.")
     error_handlers.install(app)
@@ -64,7 +75,8 @@ def create_app() -> FastAPI:
     app.include_router(scim.router)
 
     def body_limit(path: str) -> int:
-        return settings.max_body_bytes if path.startswith("/api/v1/imports") else SMALL_BODY
+        # imports: the larger job limit here; the synchronous path holds its own (max_body_bytes)
+        return max(settings.max_body_bytes, settings.max_job_bytes) if path.startswith("/api/v1/imports") else SMALL_BODY
 
     app.add_middleware(BodyLimit, limit_for=body_limit)
 

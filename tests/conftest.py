@@ -7,6 +7,7 @@ Each backend gets its own freshly created database, migrated with the real migra
 
 import itertools
 import os
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from app import config, db
 from app.db import normalise_url
 
 BOOT = "test-bootstrap-token"
+# Import jobs spool their input here, not under the working copy's ./data
+os.environ.setdefault("IMPORT_SPOOL_DIR", tempfile.mkdtemp(prefix="registry-spool-"))
 BACKENDS = ["sqlite"] + (["postgres"] if os.environ.get("TEST_POSTGRES_URL") else [])
 _counter = itertools.count(1)
 

@@ -22,6 +22,7 @@ def free_port() -> int:
 class LiveServer:
     base: str
     token: str
+    proc: subprocess.Popen[bytes] | None = None
 
 
 @contextmanager
@@ -42,7 +43,7 @@ def serve(database_url: str, token: str, **env: str) -> Iterator[LiveServer]:
                 time.sleep(0.1)
         else:
             raise RuntimeError(f"server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
-        yield LiveServer(base, token)
+        yield LiveServer(base, token, proc)
     finally:
         proc.terminate()
         try:

@@ -1,15 +1,17 @@
 """Bulk interchange: JSON Lines imports (with dry run), streaming exports, the change feed."""
 
 import io
-import json
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.api.deps import ActorDep, SessionDep, allow
 from app.config import get_settings
@@ -17,11 +19,11 @@ from app.db import get_session_factory
 from app.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from app.models import ImportJob
 from app.schemas.common import Cursor, IsoDateTime, RowId
-from app.services import changes, exports, history, imports, tabular
+from app.services import changes, exports, history, imports, jobs, tabular
 from app.services.context import Actor
+from app.services.import_run import ImportRun
 
 router = APIRouter(tags=["bulk"])
-ANALYZE_AFTER = 1000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TABULAR_TYPES = {"text/csv": "csv", "application/csv": "csv", XLSX: "xlsx"}
 NDJSON_TYPES = {
@@ -85,84 +87,63 @@ async def _spool(request: Request, limit: int) -> Any:
     return spool
 
 
-class ImportRun:
-    """One import: batches written in their own transactions (rolled back in a dry run)."""
-
-    def __init__(self, actor: Actor, kind: str, dry_run: bool):
-        self.actor, self.kind = actor, kind
-        self.report = imports.Report(kind, dry_run)
-        self.settings = get_settings()
-        self.factory = get_session_factory()
-
-    def _in_session(self, work: Any, lines: list[imports.Line]) -> None:
-        with self.factory() as session:
-            work(session, self.actor, self.report, lines, self.settings.max_line_bytes)
-            if self.report.dry_run:
-                session.rollback()
-            else:
-                session.commit()
-
-    def batch(self, lines: list[imports.Line]) -> None:
-        self._in_session(imports.import_batch, lines)
-
-    def whole(self, lines: list[imports.Line]) -> None:
-        self._in_session(imports.import_org_units, lines)
-
-    def spreadsheet(self, source: Any, fmt: str) -> None:
-        """CSV or XLSX: rows grouped into records, written by the JSON Lines path, errors given rows and cells."""
-        rows = tabular.csv_rows(source, self.kind) if fmt == "csv" else tabular.xlsx_rows(source, self.kind)
-        pending: list[imports.Line] = []
-        places: dict[int, tabular.Grouped] = {}
-        for grouped in tabular.group(rows, self.kind):
-            if grouped.errors:
-                self.report.lines += 1
-                key = grouped.record.get(imports.KEY_FIELD[self.kind])
-                self.report.errors += [
-                    {
-                        "line": grouped.first_row,
-                        imports.KEY_FIELD[self.kind]: key,
-                        "field": e["column"],
-                        "message": e["message"],
-                        "error": "invalid_cell",
-                        "row": e["row"],
-                        "column": e["column"],
-                        "cell": e["cell"],
-                    }
-                    for e in grouped.errors
-                ]
-                continue
-            places[grouped.first_row] = grouped
-            pending.append(imports.Line(grouped.first_row, json.dumps(grouped.record, ensure_ascii=False).encode()))
-            if self.kind != "org-units" and len(pending) >= self.settings.import_batch_size:
-                self._located(self.batch, pending, places)
-                pending, places = [], {}
-        if self.kind == "org-units":
-            self._located(self.whole, pending, places)
-        elif pending:
-            self._located(self.batch, pending, places)
-
-    def _located(self, work: Any, lines: list[imports.Line], places: dict[int, tabular.Grouped]) -> None:
-        before = len(self.report.errors)
-        work(lines)
-        for err in self.report.errors[before:]:
-            if err["line"] in places:
-                err.update(tabular.locate(places[err["line"]], err.get("field"), self.kind))
-
-    def finish(self) -> dict[str, Any]:
-        if not self.report.dry_run and self.report.lines >= ANALYZE_AFTER:
-            with self.factory.begin() as session:  # fresh statistics, or the planner guesses 1 row everywhere (bench F4)
-                imports.analyze(session, self.kind)
-        with self.factory.begin() as session:
-            job = imports.new_job(session, self.actor, self.kind, self.report.dry_run)
-            imports.finish_job(job, self.report)
-            return {"id": job.id, **self.report.as_dict()}
+async def _spool_job(request: Request, fmt: str, limit: int) -> tuple[Path, int | None]:
+    """The body in a file under the spool directory, and (JSON Lines) its count of non-blank lines."""
+    path = jobs.spool_dir() / f"{uuid.uuid4().hex}.{fmt}"
+    size, lines, tail = 0, 0, b""
+    try:
+        with path.open("wb") as out:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"body over the limit of {limit} bytes")
+                out.write(chunk)
+                if fmt == "jsonl":
+                    parts = (tail + chunk).split(b"\n")
+                    tail = parts.pop()
+                    lines += sum(1 for p in parts if p.strip())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, (lines + (1 if tail.strip() else 0)) if fmt == "jsonl" else None
 
 
-@router.post("/imports/{kind}")
+def _wants_job(request: Request, settings: Any) -> bool:
+    prefer = {p.strip().lower() for p in request.headers.get("prefer", "").split(",")}
+    length = request.headers.get("content-length")
+    return "respond-async" in prefer or bool(length and length.isdigit() and int(length) > settings.import_async_bytes)
+
+
+async def _start_job(request: Request, actor: Actor, kind: str, dry_run: bool, fmt: str) -> JSONResponse:
+    settings = get_settings()
+    path, total = await _spool_job(request, fmt, settings.max_job_bytes)
+
+    def create() -> dict[str, Any]:
+        with get_session_factory().begin() as session:
+            job = jobs.create(session, actor, kind, dry_run, fmt, path, total)
+            session.flush()
+            return jobs.view(job)
+
+    view = await run_in_threadpool(create)
+    jobs.submit(view["id"])
+    return JSONResponse(jsonable_encoder(view), status_code=202,
+                        headers={"Location": f"/api/v1/imports/{view['id']}", "Preference-Applied": "respond-async"})
+
+
+@router.post(
+    "/imports/{kind}",
+    status_code=200,
+    responses={202: {"description": "Accepted as a background job (`Prefer: respond-async`, or a large body): "
+                                    "poll the `Location`, GET /imports/{id}"}},
+)
 async def import_records(
     kind: Kind, request: Request, actor: Annotated[Actor, Depends(import_actor)], dry_run: bool = False
-) -> dict[str, Any]:
-    """Import JSON Lines: each line written or rejected on its own; `dry_run` validates only."""
+) -> Any:
+    """Import JSON Lines, CSV or XLSX: each record written or rejected on its own; `dry_run` validates only.
+
+    With `Prefer: respond-async` (or a body over IMPORT_ASYNC_BYTES) the file is taken as a job: the answer
+    is 202 with the job, and GET /imports/{id} shows its progress and, when done, the same report.
+    """
     settings = get_settings()
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in NDJSON_TYPES and ctype not in TABULAR_TYPES:
@@ -171,14 +152,19 @@ async def import_records(
             code="unsupported_media_type",
             errors=[{"field": "Content-Type", "message": f"{ctype!r}: send application/x-ndjson (JSON Lines), text/csv or XLSX"}],
         )
+    fmt = TABULAR_TYPES.get(ctype, "jsonl")
+    as_job = _wants_job(request, settings)
+    limit = settings.max_job_bytes if as_job else settings.max_body_bytes
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > settings.max_body_bytes:
-        raise PayloadTooLarge(f"body of {length} bytes is over the limit of {settings.max_body_bytes}")
+    if length and length.isdigit() and int(length) > limit:
+        raise PayloadTooLarge(f"body of {length} bytes is over the limit of {limit}")
+    if as_job:
+        return await _start_job(request, actor, kind.value, dry_run, fmt)
     run = ImportRun(actor, kind.value, dry_run)
-    if ctype in TABULAR_TYPES:
+    if fmt != "jsonl":
         spool = await _spool(request, settings.max_body_bytes)
-        source: Any = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="") if TABULAR_TYPES[ctype] == "csv" else spool
-        await run_in_threadpool(run.spreadsheet, source, TABULAR_TYPES[ctype])
+        source: Any = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="") if fmt == "csv" else spool
+        await run_in_threadpool(run.spreadsheet, source, fmt)
         return await run_in_threadpool(run.finish)
     pending: list[imports.Line] = []
     async for line in _lines(request, settings.max_body_bytes):
@@ -199,7 +185,7 @@ def get_import(job_id: RowId, session: SessionDep, actor: Annotated[Actor, allow
     job = session.get(ImportJob, job_id)
     if job is None or (not actor.whole_tree and job.actor != actor.name):
         raise NotFound(f"No import {job_id}", code="import_not_found")
-    return imports.job_view(job)
+    return jobs.view(job)
 
 
 class Format(StrEnum):

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UTCDateTime
@@ -41,6 +41,14 @@ class ImportJob(Base):
     done: Mapped[int] = mapped_column(Integer, default=0)
     counts: Mapped[dict[str, Any]] = mapped_column(JSON)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # A job run in the background: its spooled input, how far it is committed, who runs it.
+    format: Mapped[str] = mapped_column(String(10), default="jsonl", server_default="jsonl")
+    source_path: Mapped[str | None] = mapped_column(String(1000))
+    offset: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # bytes of input committed
+    line_no: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # last input line committed
+    owner: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the importing actor (name, role, units)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message: Mapped[str | None] = mapped_column(String(1000))
 
 
 class IdempotencyRecord(Base):

@@ -414,7 +414,10 @@ class TestOversizeBodies:
 
     def test_line_over_the_line_limit_is_an_error_and_other_lines_are_written(
             self, registry: Registry, tree: SmallTree, monkeypatch: pytest.MonkeyPatch) -> None:
+        from app.services import import_run
+
         monkeypatch.setattr(bulk, "get_settings", lambda: Settings(max_line_bytes=3000))
+        monkeypatch.setattr(import_run, "get_settings", lambda: Settings(max_line_bytes=3000))
         good_id, long_id = ids(tree, "G", "LONG")
         long = leader(long_id, tree) | {"trainings": [
             {"course": f"Bồi dưỡng {i}", "hours": 8, "completed_on": "2020-01-01"} for i in range(60)]}

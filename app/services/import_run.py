@@ -1,0 +1,140 @@
+"""One import run: batches of lines (or spreadsheet rows) written in their own transactions.
+
+Used by the synchronous `POST /imports/{kind}`, by background jobs (app.services.jobs) and by
+`registry import`. A run may be given a checkpoint: it is called in each batch's transaction just
+before the commit, so that a job's progress is committed with exactly the rows it counts (in a dry
+run, whose batches are rolled back, it is committed on its own).
+"""
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.db import get_session_factory
+from app.services import imports, tabular
+from app.services.context import Actor
+
+ANALYZE_AFTER = 1000
+
+Checkpoint = Callable[[Session, "Mark"], None]
+
+
+@dataclass
+class Mark:
+    """How far a run has got: the last input line of the batch and the byte offset after it (JSON Lines)."""
+
+    line_no: int
+    offset: int | None
+
+
+def jsonl_lines(source: BinaryIO, start_offset: int = 0, start_line: int = 0) -> Iterator[tuple[imports.Line, int]]:
+    """Non-blank lines of a JSON Lines file from a byte offset, each with the offset just after it."""
+    source.seek(start_offset)
+    offset, number = start_offset, start_line
+    for raw in source:
+        offset += len(raw)
+        number += 1
+        stripped = raw.rstrip(b"\n").rstrip(b"\r")
+        if stripped.strip():
+            yield imports.Line(number, stripped), offset
+
+
+class ImportRun:
+    """One import: batches written in their own transactions (rolled back in a dry run)."""
+
+    def __init__(self, actor: Actor, kind: str, dry_run: bool, *, report: imports.Report | None = None,
+                 checkpoint: Checkpoint | None = None):
+        self.actor, self.kind = actor, kind
+        self.report = report or imports.Report(kind, dry_run)
+        self.settings = get_settings()
+        self.factory = get_session_factory()
+        self.checkpoint = checkpoint
+
+    def _in_session(self, work: Any, lines: list[imports.Line], mark: Mark | None = None) -> None:
+        with self.factory() as session:
+            work(session, self.actor, self.report, lines, self.settings.max_line_bytes)
+            if self.report.dry_run:
+                session.rollback()
+            elif self.checkpoint and mark:
+                self.checkpoint(session, mark)
+            session.commit()
+        if self.report.dry_run and self.checkpoint and mark:
+            with self.factory.begin() as session:
+                self.checkpoint(session, mark)
+
+    def batch(self, lines: list[imports.Line], mark: Mark | None = None) -> None:
+        self._in_session(imports.import_batch, lines, mark)
+
+    def whole(self, lines: list[imports.Line], mark: Mark | None = None) -> None:
+        self._in_session(imports.import_org_units, lines, mark)
+
+    def stream(self, numbered: Iterable[tuple[imports.Line, int | None]]) -> None:
+        """JSON Lines: persons and statistics batch by batch; org units as one whole (parents first)."""
+        pending: list[imports.Line] = []
+        offset: int | None = None
+        for line, offset in numbered:
+            pending.append(line)
+            if self.kind != "org-units" and len(pending) >= self.settings.import_batch_size:
+                self.batch(pending, Mark(line.number, offset))
+                pending = []
+        if self.kind == "org-units":
+            self.whole(pending, Mark(pending[-1].number, offset) if pending else None)
+        elif pending:
+            self.batch(pending, Mark(pending[-1].number, offset))
+
+    def spreadsheet(self, source: Any, fmt: str) -> None:
+        """CSV or XLSX: rows grouped into records, written by the JSON Lines path, errors given rows and cells."""
+        rows = tabular.csv_rows(source, self.kind) if fmt == "csv" else tabular.xlsx_rows(source, self.kind)
+        pending: list[imports.Line] = []
+        places: dict[int, tabular.Grouped] = {}
+        for grouped in tabular.group(rows, self.kind):
+            if grouped.errors:
+                self.report.lines += 1
+                key = grouped.record.get(imports.KEY_FIELD[self.kind])
+                self.report.errors += [
+                    {
+                        "line": grouped.first_row,
+                        imports.KEY_FIELD[self.kind]: key,
+                        "field": e["column"],
+                        "message": e["message"],
+                        "error": "invalid_cell",
+                        "row": e["row"],
+                        "column": e["column"],
+                        "cell": e["cell"],
+                    }
+                    for e in grouped.errors
+                ]
+                continue
+            places[grouped.first_row] = grouped
+            pending.append(imports.Line(grouped.first_row, json.dumps(grouped.record, ensure_ascii=False).encode()))
+            if self.kind != "org-units" and len(pending) >= self.settings.import_batch_size:
+                self._located(self.batch, pending, places)
+                pending, places = [], {}
+        if self.kind == "org-units":
+            self._located(self.whole, pending, places)
+        elif pending:
+            self._located(self.batch, pending, places)
+
+    def _located(self, work: Any, lines: list[imports.Line], places: dict[int, tabular.Grouped]) -> None:
+        before = len(self.report.errors)
+        work(lines, Mark(lines[-1].number, None) if lines else None)
+        for err in self.report.errors[before:]:
+            if err["line"] in places:
+                err.update(tabular.locate(places[err["line"]], err.get("field"), self.kind))
+
+    def analyze_if_large(self) -> None:
+        if not self.report.dry_run and self.report.lines >= ANALYZE_AFTER:
+            with self.factory.begin() as session:  # fresh statistics, or the planner guesses 1 row everywhere (bench F4)
+                imports.analyze(session, self.kind)
+
+    def finish(self) -> dict[str, Any]:
+        """Record the finished run as a job (the synchronous path) and answer its report."""
+        self.analyze_if_large()
+        with self.factory.begin() as session:
+            job = imports.new_job(session, self.actor, self.kind, self.report.dry_run)
+            imports.finish_job(job, self.report)
+            return {"id": job.id, **self.report.as_dict()}

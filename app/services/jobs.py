@@ -1,0 +1,214 @@
+"""Import jobs run in the background: spooled input, progress committed with each batch, resume after a crash.
+
+A job's input is spooled to a file under `IMPORT_SPOOL_DIR`; the job row records how far the input
+is committed (`offset`, `line_no`) in the same transaction as the batch's rows, so progress is never
+ahead of or behind the data. A job whose runner died (its heartbeat older than the lease) is claimed
+again, by the reaper thread of any server process or by `registry jobs resume`, and continues from
+its last committed batch with its counts and errors; JSON Lines resume at the byte offset, and
+spreadsheets (whose rows cannot be addressed by offset) run again from the start, which the
+idempotent import turns into `unchanged` for what was already written.
+
+Hand-rolled rather than Celery/RQ/procrastinate, on purpose: the database is the only
+infrastructure the registry has (SQLite by default), and the checkpoint must commit in the batch's
+own transaction, which no external queue can join. It is small: a claim by conditional UPDATE,
+a heartbeat, and one thread per process.
+"""
+
+import io
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.db import get_session_factory
+from app.models import ImportJob
+from app.services import imports
+from app.services.context import Actor
+from app.services.import_run import ImportRun, Mark, jsonl_lines
+
+log = logging.getLogger("registry.jobs")
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-job")
+_reaper_started = threading.Event()
+
+
+def spool_dir() -> Path:
+    path = Path(get_settings().import_spool_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create(session: Session, actor: Actor, kind: str, dry_run: bool, fmt: str, source: Path,
+           total: int | None) -> ImportJob:
+    """A queued job for a spooled input file."""
+    now = _now()
+    job = ImportJob(kind=kind, status="queued", dry_run=dry_run, actor=actor.name, created_at=now, counts={},
+                    errors=[], format=fmt, source_path=str(source), total=total or 0, done=0, offset=0, line_no=0,
+                    heartbeat_at=now, owner={"name": actor.name, "role": actor.role, "org_units": list(actor.org_units),
+                                             "token_id": actor.token_id, "request_id": actor.request_id})
+    session.add(job)
+    session.flush()
+    return job
+
+
+def submit(job_id: int) -> None:
+    """Run the job in this process's background thread."""
+    _executor.submit(_run_logged, job_id, False)
+
+
+def _run_logged(job_id: int, stale_only: bool) -> None:
+    try:
+        run(job_id, stale_only=stale_only)
+    except Exception:  # noqa: BLE001 - a background thread has no caller to raise to; the job records it
+        log.exception("import job %s failed", job_id)
+        with get_session_factory().begin() as session:
+            session.execute(update(ImportJob).where(ImportJob.id == job_id).values(
+                status="failed", finished_at=_now(), message="the import stopped on an unexpected error; "
+                                                              "see the server log, then resume it"))
+
+
+def _claim(job_id: int, stale_only: bool) -> bool:
+    """Take the job for this process: a queued one, or (stale_only) one whose runner stopped beating."""
+    lease = timedelta(seconds=get_settings().import_job_lease_seconds)
+    now = _now()
+    cond = [ImportJob.id == job_id, ImportJob.source_path.is_not(None)]
+    if stale_only:
+        cond += [ImportJob.status.in_(("queued", "running")),
+                 or_(ImportJob.heartbeat_at.is_(None), ImportJob.heartbeat_at < now - lease)]
+    else:
+        cond.append(ImportJob.status == "queued")
+    with get_session_factory().begin() as session:
+        claimed = session.execute(update(ImportJob).where(*cond).values(status="running", heartbeat_at=now))
+        return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
+def _actor(job: ImportJob) -> Actor:
+    owner = job.owner or {"name": job.actor, "role": "admin", "org_units": []}
+    return Actor(name=owner["name"], role=owner["role"], org_units=tuple(owner.get("org_units") or ()),
+                 request_id=owner.get("request_id"), source="import", token_id=owner.get("token_id"))
+
+
+def _report(job: ImportJob, resume: bool) -> imports.Report:
+    report = imports.Report(job.kind, job.dry_run)
+    if resume:
+        for key in ("lines", "created", "updated", "unchanged"):
+            setattr(report, key, int(job.counts.get(key, 0)))
+        report.errors = list(job.errors)
+    return report
+
+
+def run(job_id: int, *, stale_only: bool = False) -> bool:
+    """Claim and run the job to its end; False when another runner holds it."""
+    if not _claim(job_id, stale_only):
+        return False
+    factory = get_session_factory()
+    with factory() as session:
+        job = session.get(ImportJob, job_id)
+        assert job is not None and job.source_path is not None
+        by_offset = job.format == "jsonl" and job.kind != "org-units"
+        report = _report(job, resume=by_offset)
+        start_offset, start_line = (job.offset, job.line_no) if by_offset else (0, 0)
+        kind, fmt, path, actor = job.kind, job.format, Path(job.source_path), _actor(job)
+
+    def checkpoint(batch_session: Session, mark: Mark) -> None:
+        batch_session.execute(update(ImportJob).where(ImportJob.id == job_id).values(
+            heartbeat_at=_now(), done=report.lines, line_no=mark.line_no,
+            offset=mark.offset if mark.offset is not None and by_offset else 0,
+            counts=_counts(report), errors=report.errors))
+
+    beat = _Heartbeat(job_id)
+    beat.start()
+    try:
+        import_run = ImportRun(actor, kind, report.dry_run, report=report, checkpoint=checkpoint)
+        with path.open("rb") as source:
+            if fmt == "jsonl":
+                import_run.stream(jsonl_lines(source, start_offset, start_line))
+            elif fmt == "csv":
+                import_run.spreadsheet(io.TextIOWrapper(source, encoding="utf-8-sig", newline=""), "csv")
+            else:
+                import_run.spreadsheet(source, "xlsx")
+        import_run.analyze_if_large()
+    finally:
+        beat.stop()
+    with factory.begin() as session:
+        job = session.get(ImportJob, job_id)
+        assert job is not None
+        imports.finish_job(job, report)
+        job.source_path = None
+    path.unlink(missing_ok=True)
+    return True
+
+
+def _counts(report: imports.Report) -> dict[str, int]:
+    result = report.as_dict()
+    return {k: result[k] for k in ("lines", "created", "updated", "unchanged", "failed")}
+
+
+class _Heartbeat:
+    """Keeps a running job's lease while a long step (a whole org-unit file, an XLSX read) has no checkpoint."""
+
+    def __init__(self, job_id: int):
+        self.job_id, self.stopped = job_id, threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"import-job-{job_id}-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        every = max(get_settings().import_job_lease_seconds / 4, 0.5)
+        while not self.stopped.wait(every):
+            try:
+                with get_session_factory().begin() as session:
+                    session.execute(update(ImportJob).where(ImportJob.id == self.job_id, ImportJob.status == "running")
+                                    .values(heartbeat_at=_now()))
+            except Exception:  # noqa: BLE001 - a missed beat is retried; the next checkpoint beats anyway
+                log.warning("heartbeat of import job %s failed", self.job_id, exc_info=True)
+
+
+def stale(session: Session) -> list[int]:
+    """Jobs whose runner stopped: queued or running, with a heartbeat older than the lease."""
+    lease = timedelta(seconds=get_settings().import_job_lease_seconds)
+    return list(session.scalars(select(ImportJob.id).where(
+        ImportJob.status.in_(("queued", "running")), ImportJob.source_path.is_not(None),
+        or_(ImportJob.heartbeat_at.is_(None), ImportJob.heartbeat_at < _now() - lease)).order_by(ImportJob.id)))
+
+
+def start_reaper() -> None:
+    """Once per process: a thread that resumes jobs left behind by a stopped runner."""
+    if _reaper_started.is_set():
+        return
+    _reaper_started.set()
+
+    def loop() -> None:
+        every = get_settings().import_job_poll_seconds
+        while True:
+            try:
+                with get_session_factory()() as session:
+                    left = stale(session)
+                for job_id in left:
+                    _executor.submit(_run_logged, job_id, True)
+            except Exception:  # noqa: BLE001 - the reaper must outlive a database hiccup
+                log.warning("looking for import jobs to resume failed", exc_info=True)
+            threading.Event().wait(every)
+
+    threading.Thread(target=loop, name="import-job-reaper", daemon=True).start()
+
+
+def view(job: ImportJob) -> dict[str, Any]:
+    """The job as the API shows it: progress while it runs, the full report once it is done."""
+    out = imports.job_view(job)
+    out |= {"format": job.format, "message": job.message}
+    return out
