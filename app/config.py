@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = f"sqlite:///{Path('data') / 'registry.db'}"
@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: str = DEFAULT_SQLITE_URL
+    # A PostgreSQL streaming replica (hot standby) for read-only work; unset: everything on database_url.
+    database_replica_url: str | None = None
     registry_bootstrap_token: SecretStr | None = None
     max_body_bytes: int = 512 * 1024 * 1024
     max_line_bytes: int = 1024 * 1024
@@ -36,6 +38,14 @@ class Settings(BaseSettings):
     oidc_jwks_url: str | None = None
     oidc_role_claim: str = "registry_role"
     oidc_units_claim: str = "registry_org_units"
+
+    @model_validator(mode="after")
+    def _replica_of_postgres(self) -> "Settings":
+        if self.database_replica_url and not all(
+            u.startswith(("postgres://", "postgresql://", "postgresql+")) for u in (self.database_url, self.database_replica_url)
+        ):
+            raise ValueError("DATABASE_REPLICA_URL is a PostgreSQL streaming replica of a PostgreSQL DATABASE_URL")
+        return self
 
     @property
     def oidc_enabled(self) -> bool:

@@ -1,4 +1,10 @@
-"""Engine and session factory for SQLite (embedded default) and PostgreSQL (production)."""
+"""Engines and session factories for SQLite (embedded default) and PostgreSQL (production).
+
+Writes go to DATABASE_URL (the primary). Read-only work (indicators, lists, exports) may go to a
+PostgreSQL streaming replica, DATABASE_REPLICA_URL; without one it runs on the primary, in
+read-only transactions on PostgreSQL all the same, so a read path that starts writing fails in the
+tests rather than on a replica in production.
+"""
 
 from collections.abc import Iterator
 from functools import lru_cache
@@ -20,13 +26,19 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def build_engine(url: str) -> Engine:
-    """An engine configured for the dialect: SQLite gets WAL, foreign keys and serialised writers."""
+def build_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine configured for the dialect: SQLite gets WAL, foreign keys and serialised writers.
+
+    `read_only` (PostgreSQL): every transaction of every connection is read-only by default.
+    """
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # JIT compiles the engine's correlated statements for seconds and never repays it (bench F3)
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args={"options": "-c jit=off"})
+        options = "-c jit=off" + (" -c default_transaction_read_only=on" if read_only else "")
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args={"options": options})
+    if read_only:
+        raise ValueError("a read-only engine (DATABASE_REPLICA_URL) needs PostgreSQL, not SQLite")
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
@@ -63,12 +75,50 @@ def get_session_factory() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 
-def get_session() -> Iterator[Session]:
-    """One transaction per request: committed on success, rolled back on error."""
-    with get_session_factory()() as session:
+@lru_cache
+def get_read_engine() -> Engine:
+    """The engine for read-only work: DATABASE_REPLICA_URL's, or the primary's own engine when unset."""
+    settings = get_settings()
+    if not settings.database_replica_url:
+        return get_engine()
+    return build_engine(settings.database_replica_url, read_only=True)
+
+
+def _read_only_transaction(_session: Session, _transaction: Any, connection: Any) -> None:
+    # First statement of every transaction of a read session: PostgreSQL then refuses any write in it,
+    # on the primary as on a replica. SQLite has no such mode; there the read session is the primary's
+    # (audit.log_reads writes its access-log entries through it).
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+
+@lru_cache
+def get_read_session_factory() -> sessionmaker[Session]:
+    """Sessions for read-only work: on the replica when DATABASE_REPLICA_URL is set, else on the primary.
+
+    Replica reads lag the primary by the replication delay; an answer with a `known_at` the replica has
+    replayed past is the primary's.
+    """
+    factory = sessionmaker(bind=get_read_engine(), expire_on_commit=False)
+    event.listen(factory, "after_begin", _read_only_transaction)
+    return factory
+
+
+def _one_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    with factory() as session:
         try:
             yield session
             session.commit()
         except Exception:
             session.rollback()
             raise
+
+
+def get_session() -> Iterator[Session]:
+    """One transaction per request on the primary: committed on success, rolled back on error."""
+    yield from _one_transaction(get_session_factory())
+
+
+def get_read_session() -> Iterator[Session]:
+    """One read-only transaction per request, on the replica when there is one."""
+    yield from _one_transaction(get_read_session_factory())

@@ -98,7 +98,8 @@ def _bind(url: str) -> TestClient:
     """Point the process-wide settings, engine and session factory at `url`."""
     os.environ["DATABASE_URL"] = url
     os.environ["REGISTRY_BOOTSTRAP_TOKEN"] = BOOT
-    for cached in (config.get_settings, db.get_engine, db.get_session_factory):
+    os.environ.pop("DATABASE_REPLICA_URL", None)  # reads on the primary too (tests/security/test_replica.py has a replica)
+    for cached in (config.get_settings, db.get_engine, db.get_session_factory, db.get_read_engine, db.get_read_session_factory):
         cached.cache_clear()
     from app.main import create_app
 
@@ -110,8 +111,8 @@ def backend_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     url, drop = _create_database(request.param, tmp_path_factory)
     _migrate(url)
     yield request.param, url
-    db.get_engine.cache_clear()
-    db.get_session_factory.cache_clear()
+    for cached in (db.get_engine, db.get_session_factory, db.get_read_engine, db.get_read_session_factory):
+        cached.cache_clear()
     drop()
 
 

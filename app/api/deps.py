@@ -7,13 +7,16 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
-from app.db import get_session, get_session_factory
+from app.db import get_read_session, get_session, get_session_factory
 from app.errors import Forbidden, InvalidInput, Unauthenticated
 from app.services import identity, tokens
 from app.services.context import Actor
 from app.services.ratelimit import limiter
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+# Read-only work (indicators, lists, reads of one record): the replica when DATABASE_REPLICA_URL is set,
+# in a read-only transaction on PostgreSQL. Sensitive-field reads still log to the primary (audit.log_reads).
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 ALL = frozenset({"admin", "hr_officer", "auditor", "integration"})
 # The authorisation matrix: every route names one action; an action lists the roles allowed.
@@ -46,6 +49,8 @@ def get_actor(request: Request) -> Actor:
 
     The token is looked up in a short transaction of its own, so that authentication never holds
     the request's transaction (on SQLite that would hold the write lock while an import streams).
+    The lookup stays on the primary even for reads: a revoked token must stop working at once, not
+    after a replica has replayed the revocation (or never, while the replica is cut off).
     """
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import SessionDep, allow
+from app.api.deps import ReadSessionDep, SessionDep, allow
 from app.errors import InvalidInput
 from app.schemas.common import IsoDate, IsoDateTime, RowId
 from app.schemas.indicator import RunRequest
@@ -38,7 +38,7 @@ def _summary(row: Any) -> dict[str, Any]:
 
 @router.get("/indicators")
 def list_indicators(
-    session: SessionDep, actor: Reader, doc: str | None = None, known_at: IsoDateTime | None = None
+    session: ReadSessionDep, actor: Reader, doc: str | None = None, known_at: IsoDateTime | None = None
 ) -> dict[str, Any]:
     """Every definition in force: code, names, kind, target band and deadline, source clause."""
     rows = catalog.definitions(session, history.txn_cut(session, known_at))
@@ -71,7 +71,7 @@ def publish_indicator(code: str, payload: dict[str, Any], session: SessionDep, a
 
 
 @router.get("/indicators/{code}")
-def get_indicator(code: str, session: SessionDep, actor: Reader) -> dict[str, Any]:
+def get_indicator(code: str, session: ReadSessionDep, actor: Reader) -> dict[str, Any]:
     """The definition in force, its versions and the method in plain words."""
     row, spec = catalog.get(session, code)
     return {
@@ -96,7 +96,7 @@ def get_indicator(code: str, session: SessionDep, actor: Reader) -> dict[str, An
 def get_indicator_value(
     code: str,
     org_unit: str,
-    session: SessionDep,
+    session: ReadSessionDep,
     actor: Reader,
     as_of: IsoDate | None = None,
     known_at: IsoDateTime | None = None,
@@ -108,7 +108,7 @@ def get_indicator_value(
 @router.get("/indicators/{code}/values")
 def list_indicator_values(
     code: str,
-    session: SessionDep,
+    session: ReadSessionDep,
     actor: Reader,
     as_of: IsoDate | None = None,
     under: str | None = None,
@@ -127,7 +127,7 @@ def list_indicator_values(
 def list_indicator_persons(
     code: str,
     org_unit: str,
-    session: SessionDep,
+    session: ReadSessionDep,
     actor: Annotated[Actor, allow("indicators:persons")],
     as_of: IsoDate | None = None,
     known_at: IsoDateTime | None = None,
@@ -140,7 +140,7 @@ def list_indicator_persons(
 def get_indicator_trend(
     code: str,
     org_unit: str,
-    session: SessionDep,
+    session: ReadSessionDep,
     actor: Reader,
     start_year: Annotated[int, Query(ge=1990, le=2100)] = 2021,
     end_year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
@@ -158,7 +158,7 @@ def get_indicator_trend(
 
 @router.get("/indicators/{code}/sql")
 def get_indicator_sql(
-    code: str, org_unit: str, session: SessionDep, actor: Reader, as_of: IsoDate | None = None
+    code: str, org_unit: str, session: ReadSessionDep, actor: Reader, as_of: IsoDate | None = None
 ) -> dict[str, Any]:
     """The SQL the engine runs for this unit and date."""
     service._unit(session, actor, org_unit)
@@ -171,7 +171,12 @@ def get_indicator_sql(
 
 @router.get("/reports/{doc}")
 def get_resolution_report(
-    doc: str, org_unit: str, session: SessionDep, actor: Reader, as_of: IsoDate | None = None, known_at: IsoDateTime | None = None
+    doc: str,
+    org_unit: str,
+    session: ReadSessionDep,
+    actor: Reader,
+    as_of: IsoDate | None = None,
+    known_at: IsoDateTime | None = None,
 ) -> dict[str, Any]:
     """Every indicator of one resolution (CT, ST) for a unit and date, in one call."""
     day = as_of or date.today()
@@ -207,7 +212,7 @@ def diff_runs(first: RowId, second: RowId, session: SessionDep, actor: Reader) -
 def get_indicator_breakdown(
     code: str,
     org_unit: str,
-    session: SessionDep,
+    session: ReadSessionDep,
     actor: Reader,
     by: str = "child_units",
     as_of: IsoDate | None = None,

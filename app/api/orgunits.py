@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from app.api.deps import SessionDep, allow, etag, parse_if_match
+from app.api.deps import ReadSessionDep, SessionDep, allow, etag, parse_if_match
 from app.errors import Conflict, InvalidInput
 from app.schemas.common import AppSchema, IfMatch, IsoDate, IsoDateTime
 from app.schemas.interchange import OrgUnitRecord
@@ -30,7 +30,7 @@ def _rev(session: SessionDep, code: str) -> int:
 
 
 @router.get("")
-def list_org_units(session: SessionDep, actor: Reader, under: str | None = None, as_of: IsoDate | None = None,
+def list_org_units(session: ReadSessionDep, actor: Reader, under: str | None = None, as_of: IsoDate | None = None,
                    kind: str | None = None, tier: str | None = None, q: str | None = None,
                    after: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     """Units in code order; `under` = the subtree on `as_of` (default today); `q` ignores diacritics."""
@@ -50,7 +50,7 @@ def create_org_unit(payload: OrgUnitRecord, session: SessionDep, actor: Writer, 
 
 
 @router.get("/{code}")
-def get_org_unit(code: str, session: SessionDep, actor: Reader, response: Response,
+def get_org_unit(code: str, session: ReadSessionDep, actor: Reader, response: Response,
                  known_at: IsoDateTime | None = None) -> dict[str, Any]:
     """One unit, now or as the registry recorded it at `known_at`."""
     record = orgunits.get_record(session, code, history.txn_cut(session, known_at))
@@ -59,7 +59,7 @@ def get_org_unit(code: str, session: SessionDep, actor: Reader, response: Respon
 
 
 @router.get("/{code}/children")
-def list_children(code: str, session: SessionDep, actor: Reader, as_of: IsoDate | None = None) -> dict[str, Any]:
+def list_children(code: str, session: ReadSessionDep, actor: Reader, as_of: IsoDate | None = None) -> dict[str, Any]:
     """The unit's children in the tree as it stood on `as_of` (default today)."""
     day = as_of or date.today()
     snapshot = tree.Tree(session)

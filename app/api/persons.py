@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from app.api.deps import SessionDep, allow, etag, parse_if_match
+from app.api.deps import ReadSessionDep, SessionDep, allow, etag, parse_if_match
 from app.errors import Conflict, InvalidInput
 from app.schemas.common import AppSchema, IfMatch, IsoDate, IsoDateTime
 from app.schemas.interchange import PersonPatch, PersonRecord
@@ -21,7 +21,7 @@ class CloseRequest(AppSchema):
 
 
 @router.get("")
-def list_persons(session: SessionDep, actor: Reader, org_unit: str | None = None, as_of: IsoDate | None = None,
+def list_persons(session: ReadSessionDep, actor: Reader, org_unit: str | None = None, as_of: IsoDate | None = None,
                  category: str | None = None, occupation: str | None = None, rank: str | None = None,
                  q: str | None = None, after: str | None = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def create_person(payload: PersonRecord, session: SessionDep, actor: Writer, res
 
 
 @router.get("/{external_id}")
-def get_person(external_id: str, session: SessionDep, actor: Reader, response: Response,
+def get_person(external_id: str, session: ReadSessionDep, actor: Reader, response: Response,
                known_at: IsoDateTime | None = None) -> dict[str, Any]:
     """One person, now or as the registry recorded them at `known_at`."""
     record, rev = persons.read(session, actor, external_id, cut=history.txn_cut(session, known_at))

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import SessionDep, allow
+from app.api.deps import ReadSessionDep, SessionDep, allow
 from app.schemas.common import DB_INT_MAX, IsoDateTime
 from app.schemas.interchange import StatisticRecord
 from app.services import history, statistics
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/statistics", tags=["statistics"])
 
 @router.get("")
 def list_statistics(
-    session: SessionDep,
+    session: ReadSessionDep,
     actor: Annotated[Actor, allow("statistics:read")],
     code: str | None = None,
     org_unit: str | None = None,

@@ -4,7 +4,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Employment, OrgUnit, OrgUnitVersion, Person, PersonVersion, Statistic
@@ -38,25 +38,28 @@ def org_units(session: Session, actor: Actor, cut: int | None) -> Iterator[dict[
 
 def persons(session: Session, actor: Actor, cut: int | None) -> Iterator[dict[str, Any]]:
     allowed = tree.reach(session, actor)
-    after, count = "", 0
+    scope: list[ColumnElement[bool]] = [current_or_at(PersonVersion, cut)]
+    if allowed is not None:
+        scope.append(Person.id.in_(select(Employment.person_id).where(
+            Employment.sys_to.is_(None), Employment.org_unit_id.in_(sorted(allowed)))))
+    if actor.sees_sensitive:
+        # Logged before the first record leaves, so that an export whose log cannot be written (the
+        # primary unreachable while a replica serves the reads) stops with nothing sensitive sent.
+        count = session.scalar(select(func.count()).select_from(Person)
+                               .join(PersonVersion, PersonVersion.person_id == Person.id).where(*scope))
+        audit.log_reads(session, actor, [None], fields=",".join(SENSITIVE), action="export",
+                        detail=f"export of {count} persons")
+    after = ""
     while True:
         stmt = (select(Person.id, Person.external_id).join(PersonVersion, PersonVersion.person_id == Person.id)
-                .where(current_or_at(PersonVersion, cut), Person.external_id > after)
-                .order_by(Person.external_id).limit(CHUNK))
-        if allowed is not None:
-            stmt = stmt.where(Person.id.in_(select(Employment.person_id).where(
-                Employment.sys_to.is_(None), Employment.org_unit_id.in_(sorted(allowed)))))
+                .where(*scope, Person.external_id > after).order_by(Person.external_id).limit(CHUNK))
         rows = session.execute(stmt).all()
         if not rows:
             break
         recs = build(session, {r.id: r.external_id for r in rows}, cut)
         for r in rows:
-            count += 1
             yield recs[r.id] if actor.sees_sensitive else redact(recs[r.id])
         after = rows[-1].external_id
-    if actor.sees_sensitive:
-        audit.log_reads(session, actor, [None], fields=",".join(SENSITIVE), action="export",
-                        detail=f"export of {count} persons")
 
 
 def stats(session: Session, actor: Actor, cut: int | None) -> Iterator[dict[str, Any]]:
