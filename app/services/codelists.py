@@ -1,12 +1,14 @@
 """Code lists: seeded from app/data/codelists.yaml, served with labels, used for validation."""
 
+import hashlib
+import threading
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import CodeItem
@@ -35,6 +37,9 @@ class CodeBook:
             self.lists.setdefault(item.list_name, {})[item.code] = Code(
                 item.code, item.vi, item.en, item.ord, item.is_minority, item.is_body,
                 item.valid_from, item.valid_to)
+        content = sorted((name, code, repr(item)) for name, codes in self.lists.items() for code, item in codes.items())
+        self.digest = hashlib.sha256(repr(content).encode()).hexdigest()
+        """Identifies the content: statements compiled with this book may be reused with any equal book."""
 
     def get(self, list_name: str, code: str) -> Code | None:
         return self.lists.get(list_name, {}).get(code)
@@ -61,9 +66,31 @@ class CodeBook:
         return found.ord
 
 
-def load(session: Session) -> CodeBook:
-    """The code book as stored."""
-    return CodeBook(list(session.scalars(select(CodeItem))))
+_BOOKS: dict[tuple[str, int, int], CodeBook] = {}
+_BOOKS_LOCK = threading.Lock()
+
+
+def signature(session: Session) -> tuple[int, int]:
+    """(count, highest id) of the stored codes: codes are only ever added (seed), so this names the content."""
+    count, highest = session.execute(select(func.count(CodeItem.id), func.max(CodeItem.id))).one()
+    return int(count), int(highest or 0)
+
+
+def load(session: Session, known: tuple[int, int] | None = None) -> CodeBook:
+    """The code book as stored: read once per process and database, again whenever codes were added.
+
+    `known` is the `signature()` when the caller has just read it. The book is shared: never change it.
+    """
+    count, highest = known if known is not None else signature(session)
+    key = (str(session.get_bind().engine.url), count, highest)
+    found = _BOOKS.get(key)
+    if found is None:
+        found = CodeBook(list(session.scalars(select(CodeItem))))
+        with _BOOKS_LOCK:
+            if len(_BOOKS) >= 16:
+                _BOOKS.clear()
+            _BOOKS[key] = found
+    return found
 
 
 def seed(session: Session) -> int:

@@ -15,6 +15,7 @@ from app.errors import InvalidInput, NotFound
 from app.models import IndicatorDefinition
 from app.services import history
 from app.services.context import Actor
+from app.services.indicators.cache import LRU
 from app.services.indicators.compiler import check
 from app.services.indicators.spec import IndicatorSpec
 from app.services.persons import pydantic_errors
@@ -154,7 +155,19 @@ def get(session: Session, code: str, cut: int | None = None) -> tuple[IndicatorD
     )
     if row is None:
         raise NotFound(f"No indicator {code!r}", code="indicator_not_found")
-    return row, IndicatorSpec.model_validate(row.spec)
+    return row, spec_of(row.spec)
+
+
+_SPECS: LRU[IndicatorSpec] = LRU(512)
+
+
+def spec_of(data: dict[str, Any]) -> IndicatorSpec:
+    """The validated definition of stored spec data, validated once per process for each content.
+
+    The returned spec is shared between requests: never change it.
+    """
+    key = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return _SPECS.get_or_build(key, lambda: IndicatorSpec.model_validate(data))
 
 
 def versions(session: Session, code: str) -> list[IndicatorDefinition]:

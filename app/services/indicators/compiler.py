@@ -1,5 +1,6 @@
 """Definitions compiled to SQLAlchemy Core: facts (person, unit, is_num) and their aggregation."""
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -22,15 +23,36 @@ from sqlalchemy.orm import aliased
 
 from app.errors import InvalidInput
 from app.models import Employment, Membership, OrgUnitParent, OrgUnitVersion, PersonVersion, Position, Qualification
-from app.services.indicators.fields import FIELDS, Ctx, Row, active, age_cutoff, descendants, employed, unit_valid
+from app.services.indicators.cache import LRU
+from app.services.indicators.fields import FIELDS, Ctx, Row, active, descendants, employed, root, unit_valid
 from app.services.indicators.spec import AllOf, Anchor, AnyOf, Atom, Filter, IndicatorSpec, NotOf, atoms
-from app.services.versioning import current_or_at
 
 SUBJECT_MODELS: dict[str, tuple[Any, str]] = {
     "employment": (Employment, "org_unit_id"),
     "position": (Position, "org_unit_id"),
     "membership": (Membership, "body_id"),
 }
+
+
+_STATEMENTS: LRU[tuple[Any, frozenset[int]]] = LRU(512)
+
+
+def prepared(shape: str, spec: IndicatorSpec, ctx: Ctx, build: Callable[[Ctx], Any]) -> tuple[Any, dict[str, Any]]:
+    """The statement `build` makes for this definition, and its parameters for ctx's date and cut.
+
+    Building a statement (thousands of SQLAlchemy objects for the title-standard fields) costs
+    far more than running it; the statement depends only on the definition, the code book and
+    whether there is a cut, never on the date, the cut or the unit, which are bound parameters.
+    So it is built once per process for each of these and reused (bounded, least recently used).
+    """
+    key = (shape, spec.model_dump_json(), ctx.book.digest, ctx.cut is None)
+    found = _STATEMENTS.get(key)
+    if found is None:
+        fresh = Ctx(as_of=ctx.as_of, cut=ctx.cut, book=ctx.book, policy=ctx.policy)
+        stmt = build(fresh)
+        found = _STATEMENTS.put(key, (stmt, frozenset(fresh.ages)))
+    stmt, ages = found
+    return stmt, ctx.values(ages)
 
 
 def check(spec: IndicatorSpec) -> list[dict[str, str]]:
@@ -108,7 +130,7 @@ def compile_atom(atom: Atom, row: Row, ctx: Ctx) -> ColumnElement[bool]:
 
 def _age(birth: ColumnElement[Any], op: str, years: int, ctx: Ctx) -> ColumnElement[bool]:
     """Age comparisons as birth-date comparisons with cutoffs computed here (portable, sargable)."""
-    at_least = lambda n: birth <= age_cutoff(ctx.as_of, n)  # noqa: E731
+    at_least = lambda n: birth <= ctx.born_by(n)  # noqa: E731
     return {
         "lt": not_(at_least(years)),
         "gte": at_least(years),
@@ -133,7 +155,7 @@ def anchor_rows(anchor: Anchor, ctx: Ctx, person_where: Filter | None, share: Fi
     return (
         select(rec.person_id.label("person_id"), getattr(rec, unit_col).label("unit_id"), is_num.label("is_num"))
         .join(unit, and_(unit.org_unit_id == getattr(rec, unit_col), unit_valid(unit, ctx)))
-        .join(person, and_(person.person_id == rec.person_id, current_or_at(person, ctx.cut)))
+        .join(person, and_(person.person_id == rec.person_id, ctx.current(person)))
         .where(*conds)
     )
 
@@ -147,9 +169,9 @@ def facts(spec: IndicatorSpec, ctx: Ctx) -> Any:
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("facts")
 
 
-def subtree(ctx: Ctx, root_id: int) -> Any:
-    """The unit and every unit below it, in the tree as it stood on D."""
-    return descendants(ctx, "subtree", lambda uv: uv.org_unit_id == root_id)
+def subtree(ctx: Ctx) -> Any:
+    """The unit asked about (parameter `root_id`) and every unit below it, in the tree as it stood on D."""
+    return descendants(ctx, "subtree", lambda uv: uv.org_unit_id == root())
 
 
 def closure(ctx: Ctx) -> Any:
@@ -170,9 +192,9 @@ def closure(ctx: Ctx) -> Any:
     return cte.union(step)
 
 
-def population_counts(spec: IndicatorSpec, ctx: Ctx, root_id: int) -> Select[Any]:
+def population_counts(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
     """(numerator, denominator): distinct persons in the population under the unit, and those qualifying."""
-    f, sub = facts(spec, ctx), subtree(ctx, root_id)
+    f, sub = facts(spec, ctx), subtree(ctx)
     per_person = (
         select(f.c.person_id, func.max(f.c.is_num).label("is_num"))
         .where(f.c.unit_id.in_(select(sub.c.unit_id)))
@@ -194,9 +216,9 @@ def population_counts_all(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
     return select(per.c.ancestor, func.sum(per.c.is_num), func.count()).group_by(per.c.ancestor)
 
 
-def population_persons(spec: IndicatorSpec, ctx: Ctx, root_id: int) -> Select[Any]:
+def population_persons(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
     """(person_id, is_num) of every person in the population under the unit."""
-    f, sub = facts(spec, ctx), subtree(ctx, root_id)
+    f, sub = facts(spec, ctx), subtree(ctx)
     return (
         select(f.c.person_id, func.max(f.c.is_num).label("is_num"))
         .where(f.c.unit_id.in_(select(sub.c.unit_id)))
@@ -219,7 +241,6 @@ def flow_events(spec: IndicatorSpec, ctx: Ctx) -> Any:
     """(person_id, unit_id, day) of every qualifying event in the period cut at D."""
     assert spec.flow is not None
     start, end = spec.flow.period
-    end = min(end, ctx.as_of)
     levels = spec.flow.degree_levels
     q, e = aliased(Qualification), aliased(Employment)
     awarded = (
@@ -231,22 +252,34 @@ def flow_events(spec: IndicatorSpec, ctx: Ctx) -> Any:
                 e.is_primary.is_(True),
                 e.start_date <= q.awarded_on,
                 or_(e.end_date.is_(None), e.end_date >= q.awarded_on),
-                current_or_at(e, ctx.cut),
+                ctx.current(e),
             ),
         )
-        .where(q.kind == "degree", q.code.in_(levels), q.awarded_on >= start, q.awarded_on <= end, current_or_at(q, ctx.cut))
+        .where(
+            q.kind == "degree",
+            q.code.in_(levels),
+            q.awarded_on >= start,
+            q.awarded_on <= end,
+            q.awarded_on <= ctx.day,
+            ctx.current(q),
+        )
     )
     e1, e2, q2 = aliased(Employment), aliased(Employment), aliased(Qualification)
-    first_day = select(func.min(e2.start_date)).where(e2.person_id == e1.person_id, current_or_at(e2, ctx.cut)).scalar_subquery()
+    first_day = select(func.min(e2.start_date)).where(e2.person_id == e1.person_id, ctx.current(e2)).scalar_subquery()
     held = exists().where(
         q2.person_id == e1.person_id,
         q2.kind == "degree",
         q2.code.in_(levels),
         q2.awarded_on <= e1.start_date,
-        current_or_at(q2, ctx.cut),
+        ctx.current(q2),
     )
     joined = select(e1.person_id, e1.org_unit_id.label("unit_id"), e1.start_date.label("day")).where(
-        current_or_at(e1, ctx.cut), e1.start_date == first_day, e1.start_date >= start, e1.start_date <= end, held
+        ctx.current(e1),
+        e1.start_date == first_day,
+        e1.start_date >= start,
+        e1.start_date <= end,
+        e1.start_date <= ctx.day,
+        held,
     )
     return union(awarded, joined).subquery("events")
 
@@ -269,14 +302,14 @@ def flow_ancestry(spec: IndicatorSpec, ctx: Ctx) -> Any:
     return cte.union(step)
 
 
-def flow_count(spec: IndicatorSpec, ctx: Ctx, root_id: int) -> Select[Any]:
+def flow_count(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
     anc = flow_ancestry(spec, ctx)
-    return select(func.count(distinct(anc.c.person_id))).where(anc.c.unit_id == root_id)
+    return select(func.count(distinct(anc.c.person_id))).where(anc.c.unit_id == root())
 
 
-def flow_persons(spec: IndicatorSpec, ctx: Ctx, root_id: int) -> Select[Any]:
+def flow_persons(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
     anc = flow_ancestry(spec, ctx)
-    return select(anc.c.person_id, func.min(anc.c.day)).where(anc.c.unit_id == root_id).group_by(anc.c.person_id)
+    return select(anc.c.person_id, func.min(anc.c.day)).where(anc.c.unit_id == root()).group_by(anc.c.person_id)
 
 
 def flow_count_all(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
@@ -287,9 +320,9 @@ def flow_count_all(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
 AGE_BANDS = ((30, "under_30"), (40, "30_39"), (50, "40_49"), (60, "50_59"))
 
 
-def population_by(spec: IndicatorSpec, ctx: Ctx, root_id: int, dimension: str) -> Select[Any]:
+def population_by(spec: IndicatorSpec, ctx: Ctx, dimension: str) -> Select[Any]:
     """(key, numerator, denominator) per value of a dimension (tier of the anchor unit, gender, age band)."""
-    f, sub = facts(spec, ctx), subtree(ctx, root_id)
+    f, sub = facts(spec, ctx), subtree(ctx)
     if dimension == "tier":
         uv = aliased(OrgUnitVersion)
         key: Any = uv.tier
@@ -301,9 +334,9 @@ def population_by(spec: IndicatorSpec, ctx: Ctx, root_id: int, dimension: str) -
         if dimension == "gender":
             key = pv.gender
         else:
-            key = case(*[(pv.birth_date > age_cutoff(ctx.as_of, years), label) for years, label in AGE_BANDS], else_="60_plus")
+            key = case(*[(pv.birth_date > ctx.born_by(years), label) for years, label in AGE_BANDS], else_="60_plus")
         base = select(key.label("key"), f.c.person_id, f.c.is_num).join(
-            pv, and_(pv.person_id == f.c.person_id, current_or_at(pv, ctx.cut))
+            pv, and_(pv.person_id == f.c.person_id, ctx.current(pv))
         )
     rows = base.where(f.c.unit_id.in_(select(sub.c.unit_id))).subquery()
     per = (

@@ -1,28 +1,34 @@
 """The field registry: every field a definition may filter on, its type, labels and SQL."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Date, Integer, and_, bindparam, case, func, not_, or_, select
 from sqlalchemy.orm import aliased
 
 from app.models import CodeItem, Employment, OrgUnitParent, OrgUnitVersion, Position, Qualification, TitleStandard
 from app.services.codelists import CodeBook
 from app.services.indicators.spec import Policy
-from app.services.versioning import current_or_at
 
 
 @dataclass
 class Ctx:
-    """What every compiled expression depends on: the date, the moment of knowledge, the code book."""
+    """What every compiled expression depends on: the date, the moment of knowledge, the code book.
+
+    Compiled statements never embed the date, the cut or the unit: they name them as bound
+    parameters (`day`, `current()`, `born_by()`, `ROOT`), whose values `values()` gives. So one
+    statement serves every date, cut and unit (the compiler caches it by definition and code book);
+    only whether there is a cut at all changes its shape.
+    """
 
     as_of: date
     cut: int | None
     book: CodeBook
     policy: Policy
     _ctes: dict[str, Any] | None = None
+    ages: set[int] = field(default_factory=set)
 
     def cache(self, key: str, build: Callable[[], Any]) -> Any:
         if self._ctes is None:
@@ -30,6 +36,36 @@ class Ctx:
         if key not in self._ctes:
             self._ctes[key] = build()
         return self._ctes[key]
+
+    @property
+    def day(self) -> BindParameter[date]:
+        """The as-of date D."""
+        return bindparam("as_of", type_=Date())
+
+    def born_by(self, years: int) -> BindParameter[date]:
+        """The latest birth date of a person aged at least `years` on D (see `age_cutoff`)."""
+        self.ages.add(years)
+        return bindparam(f"born_by_{years}", type_=Date())
+
+    def current(self, model: Any) -> ColumnElement[bool]:
+        """Rows believed now, or at the end of the cut transaction (as versioning.current_or_at)."""
+        if self.cut is None:
+            return model.sys_to.is_(None)
+        cut = bindparam("cut", type_=Integer())
+        return and_(model.sys_from <= cut, or_(model.sys_to.is_(None), model.sys_to > cut))
+
+    def values(self, ages: set[int] | frozenset[int] | None = None, **extra: Any) -> dict[str, Any]:
+        """The bound parameters of this date and cut (plus `extra`, e.g. the root unit)."""
+        years = self.ages if ages is None else ages
+        return {"as_of": self.as_of, "cut": self.cut, **{f"born_by_{y}": age_cutoff(self.as_of, y) for y in years}, **extra}
+
+
+ROOT = "root_id"
+
+
+def root() -> BindParameter[int]:
+    """The unit asked about."""
+    return bindparam(ROOT, type_=Integer())
 
 
 @dataclass
@@ -45,15 +81,13 @@ class Row:
 
 def active(model: Any, ctx: Ctx, day: Any = None) -> ColumnElement[bool]:
     """A dated record in force on `day` (default: the as-of date), as known at the cut."""
-    day = ctx.as_of if day is None else day
-    return and_(model.start_date <= day, or_(model.end_date.is_(None), model.end_date >= day), current_or_at(model, ctx.cut))
+    day = ctx.day if day is None else day
+    return and_(model.start_date <= day, or_(model.end_date.is_(None), model.end_date >= day), ctx.current(model))
 
 
 def unit_valid(version: Any, ctx: Ctx, day: Any = None) -> ColumnElement[bool]:
-    day = ctx.as_of if day is None else day
-    return and_(
-        version.valid_from <= day, or_(version.valid_to.is_(None), version.valid_to >= day), current_or_at(version, ctx.cut)
-    )
+    day = ctx.day if day is None else day
+    return and_(version.valid_from <= day, or_(version.valid_to.is_(None), version.valid_to >= day), ctx.current(version))
 
 
 def employed(person_id: ColumnElement[int], ctx: Ctx) -> ColumnElement[bool]:
@@ -68,7 +102,7 @@ def _qual_max(pid: ColumnElement[int], ctx: Ctx, kind: str, list_name: str) -> C
         select(func.coalesce(func.max(ci.ord), 0))
         .select_from(q)
         .join(ci, and_(ci.list_name == list_name, ci.code == q.code))
-        .where(q.person_id == pid, q.kind == kind, q.awarded_on <= ctx.as_of, current_or_at(q, ctx.cut))
+        .where(q.person_id == pid, q.kind == kind, q.awarded_on <= ctx.day, ctx.current(q))
         .correlate_except(q, ci)
         .scalar_subquery()
     )
@@ -98,8 +132,8 @@ def highest_foreign_language(row: Row, ctx: Ctx) -> ColumnElement[int]:
             q.person_id == row.person_id,
             q.kind == "language",
             q.language_kind == "foreign",
-            q.awarded_on <= ctx.as_of,
-            current_or_at(q, ctx.cut),
+            q.awarded_on <= ctx.day,
+            ctx.current(q),
         )
         .correlate_except(q)
         .scalar_subquery()
@@ -120,7 +154,7 @@ def highest_position_rank(row: Row, ctx: Ctx) -> ColumnElement[int]:
 
 def _has_qual(pid: ColumnElement[int], ctx: Ctx, *conds: Callable[[Any], ColumnElement[bool]]) -> ColumnElement[bool]:
     q = aliased(Qualification)
-    conditions = [q.person_id == pid, q.awarded_on <= ctx.as_of, current_or_at(q, ctx.cut), *[c(q) for c in conds]]
+    conditions = [q.person_id == pid, q.awarded_on <= ctx.day, ctx.current(q), *[c(q) for c in conds]]
     return select(q.id).where(*conditions).correlate_except(q).exists()
 
 
@@ -181,9 +215,9 @@ def _fails_standard(row: Row, ctx: Ctx, subject: str, code: Any) -> ColumnElemen
         .where(
             ts.subject == subject,
             ts.subject_code == code,
-            ts.valid_from <= ctx.as_of,
-            or_(ts.valid_to.is_(None), ts.valid_to >= ctx.as_of),
-            current_or_at(ts, ctx.cut),
+            ts.valid_from <= ctx.day,
+            or_(ts.valid_to.is_(None), ts.valid_to >= ctx.day),
+            ctx.current(ts),
             or_(
                 and_(cd.ord.is_not(None), highest_degree(row, ctx) < cd.ord),
                 and_(cp.ord.is_not(None), highest_political_theory(row, ctx) < cp.ord),

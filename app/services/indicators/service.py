@@ -1,27 +1,31 @@
 """Evaluate indicators: one unit or every unit, any date, as known now or at a past moment."""
 
+import copy
 from collections.abc import Callable
 from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import Session, aliased
 
 from app.errors import Forbidden, InvalidInput, NotFound
-from app.models import Person, PersonVersion, Statistic
+from app.models import CodeItem, Person, PersonVersion, Statistic, Txn
 from app.services import codelists, history, tree
 from app.services.context import Actor
 from app.services.indicators import catalog, compiler, ratios
-from app.services.indicators.fields import FIELDS, Ctx, Row
+from app.services.indicators.cache import LRU
+from app.services.indicators.fields import FIELDS, ROOT, Ctx, Row
 from app.services.indicators.spec import IndicatorSpec, atoms
 from app.services.versioning import current_or_at
 
 SENSITIVE_FIELDS = {"person.ethnic_minority"}
 
 
-def context(session: Session, spec: IndicatorSpec, as_of: date, cut: int | None) -> Ctx:
-    return Ctx(as_of=as_of, cut=cut, book=codelists.load(session), policy=spec.policy)
+def context(
+    session: Session, spec: IndicatorSpec, as_of: date, cut: int | None, codes: tuple[int, int] | None = None
+) -> Ctx:
+    return Ctx(as_of=as_of, cut=cut, book=codelists.load(session, codes), policy=spec.policy)
 
 
 def _unit(session: Session, actor: Actor, code: str) -> int:
@@ -60,19 +64,31 @@ def _target(spec: IndicatorSpec) -> dict[str, Any] | None:
 def counts(session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> tuple[int | None, int | None, Any]:
     """(numerator, denominator, extra) for one unit, by the kind's rule."""
     if spec.kind == "ratio":
-        num, den = session.execute(compiler.population_counts(spec, ctx, unit_id)).one()
+        num, den = _run(session, "counts", spec, ctx, compiler.population_counts, unit_id).one()
         return int(num), int(den), None
     if spec.kind == "per_capita":
-        _num, den = session.execute(compiler.population_counts(spec, ctx, unit_id)).one()
+        _num, den = _run(session, "counts", spec, ctx, compiler.population_counts, unit_id).one()
         assert spec.statistic is not None
         stat = statistic_for(session, spec.statistic, unit_id, ctx.as_of, ctx.cut)
         return int(den), (ratios.as_number(ratios.exact(stat.value)) if stat else None), stat  # type: ignore[return-value]
     if spec.kind == "coverage":
-        rows = session.execute(compiler.coverage_units(spec, ctx, select(compiler.subtree(ctx, unit_id).c.unit_id))).all()
+        rows = _run(session, "coverage", spec, ctx, _coverage_under, unit_id).all()
         return sum(r.passes for r in rows), len(rows), rows
     if spec.kind == "flow_count":
-        return int(session.scalar(compiler.flow_count(spec, ctx, unit_id)) or 0), None, None
+        return int(_run(session, "flow", spec, ctx, compiler.flow_count, unit_id).scalar() or 0), None, None
     return None, None, None
+
+
+def _coverage_under(spec: IndicatorSpec, ctx: Ctx) -> Any:
+    return compiler.coverage_units(spec, ctx, select(compiler.subtree(ctx).c.unit_id))
+
+
+def _run(
+    session: Session, shape: str, spec: IndicatorSpec, ctx: Ctx, build: Callable[[IndicatorSpec, Ctx], Any], unit_id: int | None
+) -> Any:
+    """Execute the (cached) statement of `build` for ctx's date and cut and, if given, the unit."""
+    stmt, params = compiler.prepared(shape, spec, ctx, lambda fresh: build(spec, fresh))
+    return session.execute(stmt, params | ({ROOT: unit_id} if unit_id is not None else {}))
 
 
 def value_of(spec: IndicatorSpec, num: int | None, den: Any, extra: Any) -> Fraction | None:
@@ -105,11 +121,58 @@ def _note(spec: IndicatorSpec, num: Any, den: Any, value: Fraction | None, extra
 def evaluate(
     session: Session, actor: Actor, code: str, *, org_unit: str, as_of: date, known_at: datetime | None = None
 ) -> dict[str, Any]:
-    """The contract's answer for one indicator, unit and date, with how it was obtained."""
+    """The contract's answer for one indicator, unit and date, with how it was obtained.
+
+    Answers are kept per process (bounded) under the state of the data they were computed from:
+    the latest committed transaction (id and time) and the code lists. Every write makes a new
+    transaction, so a write changes the key and the next request computes afresh; a request whose
+    own transaction has written is never answered from, nor stored in, the cache.
+    """
     cut = history.txn_cut(session, known_at)
+    state = _state(session)
+    key = (str(session.get_bind().engine.url), state, code, org_unit, as_of, known_at.isoformat() if known_at else None)
+    shared = not _writing(session)
+    found = _RESULTS.get(key) if shared else None
+    if found is not None:
+        _unit(session, actor, org_unit)  # the caller's scope, as for a computed answer
+        return copy.deepcopy(found)
+    result = _evaluate(session, actor, code, org_unit, as_of, known_at, cut, state)
+    if shared:
+        _RESULTS.put(key, copy.deepcopy(result))
+    return result
+
+
+_RESULTS: LRU[dict[str, Any]] = LRU(4096)
+
+
+def _state(session: Session) -> tuple[int, Any, int, int]:
+    """(latest transaction id, its time, count and highest id of the codes): one cheap indexed query."""
+    last = select(Txn.id, Txn.at).order_by(Txn.id.desc()).limit(1).subquery()
+    codes = select(func.count(CodeItem.id).label("n"), func.max(CodeItem.id).label("top")).subquery()
+    row = session.execute(
+        select(last.c.id, last.c.at, codes.c.n, codes.c.top).select_from(codes.outerjoin(last, true()))
+    ).one()
+    return int(row[0] or 0), row[1], int(row[2]), int(row[3] or 0)
+
+
+def _writing(session: Session) -> bool:
+    """Whether this database transaction has written (or is about to): its reads are not shareable."""
+    return bool(session.info.get("txn") is not None or session.info.get("write_locked") or session.new or session.dirty)
+
+
+def _evaluate(
+    session: Session,
+    actor: Actor,
+    code: str,
+    org_unit: str,
+    as_of: date,
+    known_at: datetime | None,
+    cut: int | None,
+    state: tuple[int, Any, int, int],
+) -> dict[str, Any]:
     row, spec = catalog.get(session, code, cut)
     unit_id = _unit(session, actor, org_unit)
-    ctx = context(session, spec, as_of, cut)
+    ctx = context(session, spec, as_of, cut, (state[2], state[3]))
     num, den, extra = counts(session, spec, ctx, unit_id)
     if spec.kind == "reported":
         assert spec.statistic is not None
@@ -129,7 +192,7 @@ def evaluate(
         "names": spec.names,
         "definition": {"version": row.version, "sha256": row.sha256},
         "known_at": known_at.isoformat() if known_at else None,
-        "data_version": cut if cut is not None else _data_version(session),
+        "data_version": cut if cut is not None else state[0],
     }
     if isinstance(extra, Statistic):
         result["statistic"] = {
@@ -241,19 +304,24 @@ def _unit_figures(session: Session, spec: IndicatorSpec, ctx: Ctx) -> Callable[[
 
 def _all_counts(session: Session, spec: IndicatorSpec, ctx: Ctx) -> dict[int, tuple[Any, Any]]:
     if spec.kind in ("ratio", "per_capita"):
-        return {r[0]: (int(r[1]), int(r[2])) for r in session.execute(compiler.population_counts_all(spec, ctx))}
+        rows = _run(session, "counts_all", spec, ctx, compiler.population_counts_all, None)
+        return {r[0]: (int(r[1]), int(r[2])) for r in rows}
     if spec.kind == "flow_count":
-        return {r[0]: (int(r[1]), None) for r in session.execute(compiler.flow_count_all(spec, ctx))}
+        return {r[0]: (int(r[1]), None) for r in _run(session, "flow_all", spec, ctx, compiler.flow_count_all, None)}
     if spec.kind == "coverage":
-        clo = compiler.closure(ctx)
-        cov = compiler.coverage_units(spec, ctx, select(clo.c.descendant)).subquery()
-        rows = session.execute(
-            select(clo.c.ancestor, func.sum(cov.c.passes), func.count())
-            .join(cov, cov.c.unit_id == clo.c.descendant)
-            .group_by(clo.c.ancestor)
-        )
+        rows = _run(session, "coverage_all", spec, ctx, _coverage_all, None)
         return {r[0]: (int(r[1]), int(r[2])) for r in rows}
     return {}
+
+
+def _coverage_all(spec: IndicatorSpec, ctx: Ctx) -> Any:
+    clo = compiler.closure(ctx)
+    cov = compiler.coverage_units(spec, ctx, select(clo.c.descendant)).subquery()
+    return (
+        select(clo.c.ancestor, func.sum(cov.c.passes), func.count())
+        .join(cov, cov.c.unit_id == clo.c.descendant)
+        .group_by(clo.c.ancestor)
+    )
 
 
 def persons(
@@ -271,10 +339,10 @@ def persons(
     unit_id = _unit(session, actor, org_unit)
     ctx = context(session, spec, as_of, cut)
     if spec.kind == "flow_count":
-        rows = session.execute(compiler.flow_persons(spec, ctx, unit_id)).all()
+        rows = _run(session, "flow_persons", spec, ctx, compiler.flow_persons, unit_id).all()
         found = {pid: (1, {"event_day": day.isoformat() if hasattr(day, "isoformat") else str(day)}) for pid, day in rows}
     elif spec.kind in ("ratio", "per_capita"):
-        rows = session.execute(compiler.population_persons(spec, ctx, unit_id)).all()
+        rows = _run(session, "persons", spec, ctx, compiler.population_persons, unit_id).all()
         found = {pid: (int(is_num), {}) for pid, is_num in rows}
     else:
         raise NotFound(f"indicator {code!r} ({spec.kind}) has no person-level drill-down", code="no_drilldown")
@@ -320,9 +388,9 @@ def _reasons(session: Session, spec: IndicatorSpec, ctx: Ctx, ids: list[int]) ->
     person = aliased(PersonVersion)
     row = Row("person", person.person_id, None, None, person)
     cols = [FIELDS[f].sql(row, ctx).label(f"f{i}") for i, f in enumerate(fields)]
-    stmt = select(person.person_id, *cols).where(person.person_id.in_(ids), current_or_at(person, ctx.cut))
+    stmt = select(person.person_id, *cols).where(person.person_id.in_(ids), ctx.current(person))
     out: dict[int, dict[str, Any]] = {}
-    for r in session.execute(stmt):
+    for r in session.execute(stmt, ctx.values()):
         out[r[0]] = {f: _readable(f, r[i + 1], ctx) for i, f in enumerate(fields)}
     return out
 
@@ -366,12 +434,16 @@ def sql_of(session: Session, code: str, *, org_unit: str, as_of: date) -> str:
     _row, spec = catalog.get(session, code)
     unit_id = tree.unit_id(session, org_unit)
     ctx = context(session, spec, as_of, None)
-    if spec.kind in ("ratio", "per_capita"):
-        stmt: Any = compiler.population_counts(spec, ctx, unit_id)
-    elif spec.kind == "coverage":
-        stmt = compiler.coverage_units(spec, ctx, select(compiler.subtree(ctx, unit_id).c.unit_id))
-    elif spec.kind == "flow_count":
-        stmt = compiler.flow_count(spec, ctx, unit_id)
+    builds: dict[str, tuple[str, Callable[[IndicatorSpec, Ctx], Any]]] = {
+        "ratio": ("counts", compiler.population_counts),
+        "per_capita": ("counts", compiler.population_counts),
+        "coverage": ("coverage", _coverage_under),
+        "flow_count": ("flow", compiler.flow_count),
+    }
+    if spec.kind in builds:
+        shape, build = builds[spec.kind]
+        found, params = compiler.prepared(shape, spec, ctx, lambda fresh: build(spec, fresh))
+        stmt: Any = found.params(params | {ROOT: unit_id})
     else:
         stmt = (
             select(Statistic)
@@ -399,7 +471,7 @@ def breakdown(
     if by == "child_units":
         cells = _child_cells(session, actor, spec, ctx, unit_id)
     elif spec.kind in ("ratio", "per_capita"):
-        rows = session.execute(compiler.population_by(spec, ctx, unit_id, by)).all()
+        rows = _run(session, f"by_{by}", spec, ctx, lambda s, c: compiler.population_by(s, c, by), unit_id).all()
         cells = [_cell(spec, str(key), int(num), int(den), suppress=not actor.sees_sensitive) for key, num, den in rows]
     else:
         raise InvalidInput(f"a {spec.kind} indicator splits by child_units only", errors=[{"field": "by", "message": by}])

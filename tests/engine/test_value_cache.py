@@ -1,0 +1,79 @@
+"""Answers kept per process are never served after a write: each write makes the next answer fresh."""
+
+import json
+import time
+from datetime import UTC, datetime
+
+from app.services.indicators.cache import LRU
+from tests.engine.test_engine import Province, leaders, prov  # noqa: F401 - the fixture
+
+LANG = "CT-2025-LEADER-U40-LANG4"
+
+
+def test_a_write_between_two_identical_requests_changes_the_answer(prov: Province) -> None:  # noqa: F811
+    people = leaders(prov)
+    prov.persons(people)
+    first = prov.value(LANG, prov.D, "2024-12-31")
+    again = prov.value(LANG, prov.D, "2024-12-31")
+    assert (first["numerator"], first["denominator"]) == (1, 2)
+    assert again == first
+    before_write = datetime.now(UTC).isoformat()
+    time.sleep(0.01)
+
+    l2 = next(p for p in people if p["external_id"].endswith("-L2"))
+    l2["languages"] = [{"language": "en", "kind": "foreign", "level": 4, "certificate": "VSTEP", "awarded_on": "2019-06-01"}]
+    prov.persons([l2])
+    after = prov.value(LANG, prov.D, "2024-12-31")
+    assert (after["numerator"], after["denominator"]) == (2, 2)
+    assert after["data_version"] > first["data_version"]
+    # the past as it was recorded does not move, whether answered from the cache or not
+    for _ in range(2):
+        past = prov.value(LANG, prov.D, "2024-12-31", known_at=before_write)
+        assert (past["numerator"], past["denominator"]) == (1, 2)
+
+    l2["languages"] = []
+    prov.persons([l2])
+    assert (prov.value(LANG, prov.D, "2024-12-31")["numerator"]) == 1
+
+
+def test_a_new_statistic_or_definition_changes_the_answer(prov: Province) -> None:  # noqa: F811
+    stat = {"code": "population", "org_unit": prov.P, "period": "2024", "value": 20000, "source": "GSO"}
+    prov.r.import_lines("statistics", [json.dumps(stat)])
+    assert prov.value("ST-2025-DOCTORS-PER-10K", prov.P, "2024-06-30")["denominator"] == 20000
+    assert prov.value("ST-2025-DOCTORS-PER-10K", prov.P, "2024-06-30")["denominator"] == 20000
+    prov.r.import_lines("statistics", [json.dumps(stat | {"value": 40000})])
+    assert prov.value("ST-2025-DOCTORS-PER-10K", prov.P, "2024-06-30")["denominator"] == 40000
+
+    prov.persons(leaders(prov))
+    h = prov.r.headers()
+    current = prov.r.client.get(f"/api/v1/indicators/{LANG}", headers=h).json()
+    first = prov.value(LANG, prov.P, "2024-12-31")
+    assert prov.value(LANG, prov.P, "2024-12-31") == first
+    assert (first["value"], first["definition"]["version"]) == (0.5, current["version"])
+    changed = current["definition"] | {"target": {"band": [first["value"] + 0.1, None], "strict": False}}
+    r = prov.r.client.put(f"/api/v1/indicators/{LANG}", json=changed, headers=h)
+    try:
+        assert r.status_code == 200, r.text
+        after = prov.value(LANG, prov.P, "2024-12-31")
+        assert (after["definition"]["version"], after["status"]) == (current["version"] + 1, "not_met")
+    finally:
+        prov.r.client.put(f"/api/v1/indicators/{LANG}", json=current["definition"], headers=h)
+    assert prov.value(LANG, prov.P, "2024-12-31")["definition"]["version"] == current["version"] + 2
+
+
+def test_a_cached_answer_still_checks_the_callers_scope(prov: Province) -> None:  # noqa: F811
+    prov.persons(leaders(prov))
+    assert prov.value(LANG, prov.D, "2024-12-31")["denominator"] == 2
+    outsider = prov.r.token("hr_officer", [prov.A])
+    r = prov.r.client.get(f"/api/v1/indicators/{LANG}/value", params={"org_unit": prov.D, "as_of": "2024-12-31"},
+                          headers=prov.r.headers(outsider))
+    assert r.status_code == 403, r.text
+
+
+def test_the_caches_are_bounded() -> None:
+    lru: LRU[int] = LRU(2)
+    lru.put("a", 1)
+    lru.put("b", 2)
+    assert lru.get("a") == 1
+    lru.put("c", 3)
+    assert (lru.get("a"), lru.get("b"), lru.get("c"), len(lru)) == (1, None, 3, 2)
