@@ -13,12 +13,13 @@ code does not check itself), the savepoint is rolled back and the batch is writt
 by record through `persons.upsert`, so that only the offending records fail.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import JSON, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -166,10 +167,10 @@ def _apply(session: Session, actor: Actor, plans: list[_Planned]) -> None:
     txn = history.current_txn(session, actor)
     created = [p for p in plans if p.person_id is None]
     if created:
-        inserted = session.execute(insert(Person).returning(Person.id, sort_by_parameter_order=True),
-                                   [{"external_id": p.data["external_id"], "rev": 1} for p in created]).all()
-        for p, row in zip(created, inserted, strict=True):
-            p.person_id = row.id
+        for p, person_id in zip(created, _next_ids(session, "person", "id", len(created)), strict=True):
+            p.person_id = person_id
+        _insert_rows(session, Person, [{"id": p.person_id, "external_id": p.data["external_id"], "rev": 1}
+                                       for p in created])
     updated = [p for p in plans if p.status == "updated"]
     ids: dict[str, int] = {}
     for p in plans:
@@ -196,7 +197,7 @@ def _apply(session: Session, actor: Actor, plans: list[_Planned]) -> None:
         retire(session, PersonVersion, retired_versions, txn.id)
         _diff_lists(session, updated, unit_ids, txn.id, rows_by_table)
     if versions:
-        session.execute(insert(PersonVersion), versions)
+        _insert_rows(session, PersonVersion, versions)
     for p in created:
         for name, spec in SPECS.items():
             extra = {"kind": spec.qual_kind} if spec.qual_kind else {}
@@ -205,9 +206,38 @@ def _apply(session: Session, actor: Actor, plans: list[_Planned]) -> None:
                 for i in p.data[name])
     for model, new_rows in rows_by_table.items():
         if new_rows:
-            session.execute(insert(model), _uniform(new_rows))
+            _insert_rows(session, model, new_rows)
     _record_changes(session, txn, plans)
     session.expire_all()  # Person.rev and every retired row were changed behind the ORM's back
+
+
+def _next_ids(session: Session, table: str, column: str, n: int) -> list[int]:
+    """`n` fresh values of a table's integer key, taken under the write lock (so no other writer takes them)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sorted(session.scalars(text("SELECT nextval(pg_get_serial_sequence(:t, :c)) FROM generate_series(1, :n)"),
+                                      {"t": table, "c": column, "n": n}))
+    top = session.scalar(text(f'SELECT coalesce(max("{column}"), 0) FROM "{table}"')) or 0  # noqa: S608 - fixed names
+    return list(range(top + 1, top + 1 + n))
+
+
+def _insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert rows in one go: COPY on PostgreSQL, one executemany on SQLite (Core, not the ORM's unit of work)."""
+    if not rows:
+        return
+    rows = _uniform(rows)
+    table = model.__table__
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    cols = list(rows[0])
+    json_cols = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    names = ", ".join(f'"{c}"' for c in cols)
+    cursor = session.connection().connection.cursor()
+    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([json.dumps(row[c], ensure_ascii=False) if c in json_cols and row[c] is not None else row[c]
+                            for c in cols])
+    cursor.close()
 
 
 def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -244,12 +274,12 @@ def _diff_lists(session: Session, updated: list[_Planned], unit_ids: dict[str, i
 
 def _record_changes(session: Session, txn: Any, plans: list[_Planned]) -> None:
     """One feed entry per written record, in line order, chained as `history.record_change` chains them."""
-    changes = [Change(txn_id=txn.id, entity="person", key=p.data["external_id"],
+    seqs = _next_ids(session, "change", "seq", len(plans))
+    changes = [Change(seq=seq, txn_id=txn.id, entity="person", key=p.data["external_id"],
                       op="create" if p.status == "created" else "update", record=p.data, prev_hash="", hash="")
-               for p in plans]
-    session.add_all(changes)
-    session.flush()
+               for seq, p in zip(seqs, plans, strict=True)]
     audit.chain_changes(session, changes, txn)
-    session.flush()
-    session.execute(insert(ChangeUnit), [{"change_seq": c.seq, "org_unit_id": uid}
-                                         for c, p in zip(changes, plans, strict=True) for uid in sorted(p.unit_ids)])
+    _insert_rows(session, Change, [{c.key: getattr(change, c.key) for c in Change.__table__.columns}
+                                   for change in changes])
+    _insert_rows(session, ChangeUnit, [{"change_seq": c.seq, "org_unit_id": uid}
+                                       for c, p in zip(changes, plans, strict=True) for uid in sorted(p.unit_ids)])
