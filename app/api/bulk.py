@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.api.deps import ActorDep, SessionDep, allow
 from app.config import get_settings
-from app.db import get_session_factory
+from app.db import get_read_session_factory, get_session_factory
 from app.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from app.models import ImportJob
 from app.schemas.common import Cursor, IsoDateTime, RowId
@@ -215,7 +215,7 @@ def export_records(
     lang: Annotated[str, Query(pattern="^(en|vi)$")] = "en",
 ) -> StreamingResponse:
     """Stream every record in the caller's scope (now, or as recorded at `known_at`) as JSON Lines, CSV or XLSX."""
-    factory = get_session_factory()
+    factory = get_read_session_factory()
 
     def records() -> Iterator[dict[str, Any]]:
         with factory() as session:

@@ -325,9 +325,6 @@ def test_with_the_primary_stopped_reads_still_answer_and_writes_get_503(setup: S
     assert r.status_code == 503, r.text
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="exports still open their session on the primary: app/api/bulk.py export_records "
-                          "must use get_read_session_factory() (then delete this marker)")
 def test_with_the_primary_stopped_exports_still_answer(setup: Setup) -> None:
     s = setup
     s.cluster.stop("primary")
