@@ -242,6 +242,9 @@ def _insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> No
 
 def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows with the same keys (a multi-row INSERT needs one shape); missing columns are NULL."""
+    first = rows[0].keys()
+    if all(r.keys() == first for r in rows):
+        return rows
     keys = set().union(*(r.keys() for r in rows))
     return [{k: r.get(k) for k in keys} for r in rows]
 
