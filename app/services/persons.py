@@ -336,12 +336,8 @@ def list_page(session: Session, actor: Actor, *, org_unit: str | None, as_of: da
         emp.append(Employment.occupation == occupation)
     allowed = tree.reach(session, actor)
     if org_unit:
-        snapshot = tree.Tree(session)
-        root = tree.unit_id(session, org_unit)
-        day = as_of or date.today()
-        inside = {u for u in snapshot.units if root in snapshot.ancestors_on(u, day)}
-        emp.append(Employment.org_unit_id.in_(sorted(inside if allowed is None else inside & allowed)))
-    elif allowed is not None:
+        emp.append(Employment.org_unit_id.in_(tree.subtree(tree.unit_id(session, org_unit), as_of or date.today())))
+    if allowed is not None:
         emp.append(Employment.org_unit_id.in_(sorted(allowed)))
     if len(emp) > 1 or allowed is not None:
         stmt = stmt.where(Person.id.in_(select(Employment.person_id).where(and_(*emp))))

@@ -3,9 +3,10 @@
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from app.errors import NotFound
 from app.models import OrgUnit, OrgUnitParent, OrgUnitVersion
@@ -80,6 +81,25 @@ class Tree:
                     seen.add(parent_id)
                     stack.append(parent_id)
         return seen
+
+
+def subtree(root_id: int, day: date) -> Select[tuple[int]]:
+    """Ids of `root_id` and every unit below it on `day`, as now recorded: one recursive query (bench F8).
+
+    The same tree as `Tree.ancestors_on`: a unit counts on `day` when it is valid that day and linked,
+    by a link in force that day, to a parent that counts.
+    """
+    def valid(v: Any) -> ColumnElement[bool]:
+        return and_(v.sys_to.is_(None), v.valid_from <= day, or_(v.valid_to.is_(None), v.valid_to >= day))
+
+    uv = aliased(OrgUnitVersion)
+    cte = select(uv.org_unit_id.label("unit_id")).where(uv.org_unit_id == root_id, valid(uv)).cte("subtree", recursive=True)
+    link, child = aliased(OrgUnitParent), aliased(OrgUnitVersion)
+    step = (select(link.org_unit_id).join(cte, link.parent_id == cte.c.unit_id)
+            .join(child, child.org_unit_id == link.org_unit_id)
+            .where(link.sys_to.is_(None), link.start_date <= day, or_(link.end_date.is_(None), link.end_date >= day),
+                   valid(child)))
+    return select(cte.union(step).c.unit_id)
 
 
 def reach(session: Session, actor: Actor) -> set[int] | None:
