@@ -40,9 +40,10 @@ browsers: ## system packages for the browser and PDF tests (Debian: chromium, po
 revision: $(STAMP) ## new migration: make revision m="what changes"
 	$(BIN)/alembic revision --autogenerate -m "$(m)"
 
-bench: $(STAMP) ## benchmarks (BENCH_SIZES=10000,100000; needs PostgreSQL on 127.0.0.1 and wrk) -> docs/benchmarks.md
+bench: $(STAMP) ## benchmarks (BENCH_SIZES=10000,100000, BENCH_JOB_SIZES=1000000; PostgreSQL on 127.0.0.1, wrk) -> docs/benchmarks*.md
 	$(BIN)/pip install --quiet 'duckdb>=1.1' 'psutil>=5.9'
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.job_import
 
 clean: ## remove the virtualenv and the local SQLite database
 	rm -rf $(VENV) data/*.db data/*.db-*
