@@ -42,6 +42,8 @@ revision: $(STAMP) ## new migration: make revision m="what changes"
 
 bench: $(STAMP) ## benchmarks (BENCH_SIZES=10000,100000, BENCH_JOB_SIZES=1000000; PostgreSQL on 127.0.0.1, wrk) -> docs/benchmarks*.md
 	$(BIN)/pip install --quiet 'duckdb>=1.1' 'psutil>=5.9'
+	command -v wrk >/dev/null || { apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }; } \
+		|| echo "wrk could not be installed: the load tests will be skipped" >&2
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.job_import
 
