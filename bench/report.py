@@ -11,17 +11,21 @@ from typing import Any
 # Why a goal is missed, as located with py-spy, EXPLAIN ANALYZE and statement counts (docs/benchmarks.md,
 # "Where the time goes"). Keyed by goal id; shown beside a shortfall.
 REASONS = {
-    "import": "~18 statements and a savepoint per person under one writer lock (F1)",
-    "single_cold": "the whole org-unit tree and every code list are loaded per request (F2); PostgreSQL JIT and "
-                   "planning on the large statements (F3, F4)",
-    "single_warm": "same work on every request, nothing cached: F2 (Python, O(all units)); the SQL itself is "
-                   "within ~1-2x of hand-written SQL",
-    "catalog": "JIT compilation of the correlated subqueries on PostgreSQL (F3); one statistic query per unit for "
-               "reported/per-capita indicators (F5); correlated aggregates in title-standard fields (F6)",
-    "vs_hand": "the SQL is close to hand-written; the gap is per-request Python (F2)",
-    "vs_duckdb": "per-request Python (F2); the engine's SQL alone beats DuckDB",
-    "get_person": "every sensitive read takes one global advisory lock for the rest of its transaction (F7): "
-                  "27-29 of 30 connections wait on it under load",
+    "import": "per-record Python on one core under the single writer lock: JSON parse and pydantic validation, the "
+              "domain rules, the canonical record and its change entry (~1 ms per person); the writes are one COPY "
+              "per table per batch since F1. A million persons as a job: docs/benchmarks-import.md",
+    "single_cold": "the first request for an indicator after a start builds and caches its statement (40-50 ms for "
+                   "the title-standard ones) and PostgreSQL plans it cold",
+    "single_warm": "a warm answer is one indexed query for the data version plus the cached answer; what is left is "
+                   "HTTP, the token check and JSON",
+    "catalog": "the title-standard indicators: correlated aggregates over qualifications per standard row and "
+               "person (F6, not done) grow with persons x units",
+    "vs_hand": "the API's time includes HTTP, the token check, scope and JSON (a few ms) that the timing of the "
+               "hand-written statement alone does not; the ratio is largest where the query itself is fastest",
+    "vs_duckdb": "the same fixed per-request cost (HTTP, token, JSON) against DuckDB's in-process query",
+    "get_person": "each read of a named person's sensitive fields appends to the hash-chained access log: one "
+                  "serialised write per request (F7 keeps it short, it is still one writer)",
+    "linear": "see the figure: a step that grows faster than the data (Findings)",
 }
 
 
@@ -152,13 +156,7 @@ def growth(results: dict[str, Any]) -> list[str]:
         for (s1, r1), (s2, r2) in zip(runs, runs[1:], strict=False):
             k = s2 / s1
             parts = []
-            for label, get in (
-                    ("import s/person", lambda r: 1 / r["import_persons_api"]["per_second"]),
-                    ("one indicator warm p50", lambda r: r["single_indicator"]["warm"]["p50_ms"]),
-                    ("one indicator cold p50", lambda r: r["single_indicator"]["cold"]["p50_ms"]),
-                    ("whole catalog", lambda r: r["whole_catalog"]["total_seconds"] / max(1, r["whole_catalog"]["completed"])),
-                    ("persons list p50", lambda r: r["persons_list"]["province_vien_chuc"]["p50_ms"]),
-                    ("GET person p99", lambda r: r["load_get_person"]["p99_ms"])):
+            for label, get in GROWTH:
                 try:
                     a, b = get(r1), get(r2)
                     ratio = b / a if a else float("nan")
@@ -243,8 +241,9 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
             "have a degree, 92% a language record, 71% political theory, 6% a specialist level).",
             "2. The first `BENCH_API_UNITS` org units are imported through `POST /imports/org-units`; the rest of the "
             "tree, the statistics and all persons but the last `BENCH_API_PERSONS` are written by `bench/load.py` "
-            "(the same rows, through the app's own schemas and converters, with COPY: importing 100k persons through the "
-            "API would take about an hour, see F1); then the last 300 statistics and the last `BENCH_API_PERSONS` persons "
+            "(the same rows, through the app's own schemas and converters, with COPY; the whole persons file through the "
+            "API, as one import job, is measured by `bench.job_import`: docs/benchmarks-import.md); then the last 300 "
+            "statistics and the last `BENCH_API_PERSONS` persons "
             "are imported through the API into the full-size registry — that is the import figure at each size. The "
             "export of the loaded persons is checked equal to the canonical form of the input lines.",
             "3. `VACUUM ANALYZE` (PostgreSQL) / `ANALYZE` (SQLite) after the load.",
