@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_SQLITE_URL
     # A PostgreSQL streaming replica (hot standby) for read-only work; unset: everything on database_url.
     database_replica_url: str | None = None
+    # PostgreSQL connections per process: the main pool (and the replica's); the access-log pool has half.
+    database_pool_size: int = 10
+    database_max_overflow: int = 20
     registry_bootstrap_token: SecretStr | None = None
     max_body_bytes: int = 512 * 1024 * 1024
     max_line_bytes: int = 1024 * 1024

@@ -99,7 +99,8 @@ def _bind(url: str) -> TestClient:
     os.environ["DATABASE_URL"] = url
     os.environ["REGISTRY_BOOTSTRAP_TOKEN"] = BOOT
     os.environ.pop("DATABASE_REPLICA_URL", None)  # reads on the primary too (tests/security/test_replica.py has a replica)
-    for cached in (config.get_settings, db.get_engine, db.get_session_factory, db.get_read_engine, db.get_read_session_factory):
+    for cached in (config.get_settings, db.get_engine, db.get_session_factory, db.get_read_engine,
+                   db.get_read_session_factory, db.get_audit_session_factory):
         cached.cache_clear()
     from app.main import create_app
 
@@ -111,7 +112,8 @@ def backend_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     url, drop = _create_database(request.param, tmp_path_factory)
     _migrate(url)
     yield request.param, url
-    for cached in (db.get_engine, db.get_session_factory, db.get_read_engine, db.get_read_session_factory):
+    for cached in (db.get_engine, db.get_session_factory, db.get_read_engine, db.get_read_session_factory,
+                   db.get_audit_session_factory):
         cached.cache_clear()
     drop()
 

@@ -91,9 +91,9 @@ def log_reads(
     if session.get_bind().dialect.name != "postgresql":
         _append_reads(session, actor, person_ids, fields=fields, action=action, detail=detail)  # SQLite: one writer anyway
         return
-    from app.db import get_session_factory
+    from app.db import get_audit_session_factory
 
-    with get_session_factory()() as own:
+    with get_audit_session_factory()() as own:
         own.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _READ_LOCK_KEY})
         _append_reads(own, actor, person_ids, fields=fields, action=action, detail=detail)
         own.commit()
