@@ -23,8 +23,10 @@ REASONS = {
     "vs_hand": "the API's time includes HTTP, the token check, scope and JSON (a few ms) that the timing of the "
                "hand-written statement alone does not; the ratio is largest where the query itself is fastest",
     "vs_duckdb": "the same fixed per-request cost (HTTP, token, JSON) against DuckDB's in-process query",
-    "get_person": "each read of a named person's sensitive fields appends to the hash-chained access log: one "
-                  "serialised write per request (F7 keeps it short, it is still one writer)",
+    "get_person": "throughput-bound: one uvicorn worker spends ~10 ms of CPU per request (token check, the record's "
+                  "five queries, JSON, the hash-chained access-log entry of the sensitive read), so 32 clients "
+                  "queue (p50 is about 32 / throughput); more workers or servers scale it, the latency floor is "
+                  "the per-request Python",
     "linear": "see the figure: a step that grows faster than the data (Findings)",
 }
 
