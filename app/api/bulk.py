@@ -122,7 +122,7 @@ async def _start_job(request: Request, actor: Actor, kind: str, dry_run: bool, f
         with get_session_factory().begin() as session:
             job = jobs.create(session, actor, kind, dry_run, fmt, path, total)
             session.flush()
-            return jobs.view(job)
+            return imports.job_view(job)
 
     view = await run_in_threadpool(create)
     jobs.submit(view["id"])
@@ -185,7 +185,7 @@ def get_import(job_id: RowId, session: SessionDep, actor: Annotated[Actor, allow
     job = session.get(ImportJob, job_id)
     if job is None or (not actor.whole_tree and job.actor != actor.name):
         raise NotFound(f"No import {job_id}", code="import_not_found")
-    return jobs.view(job)
+    return imports.job_view(job)
 
 
 class Format(StrEnum):

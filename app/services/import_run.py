@@ -53,6 +53,7 @@ class ImportRun:
         self.settings = get_settings()
         self.factory = get_session_factory()
         self.checkpoint = checkpoint
+        self.fmt = "jsonl"
 
     def _in_session(self, work: Any, lines: list[imports.Line], mark: Mark | None = None) -> None:
         with self.factory() as session:
@@ -88,6 +89,7 @@ class ImportRun:
 
     def spreadsheet(self, source: Any, fmt: str) -> None:
         """CSV or XLSX: rows grouped into records, written by the JSON Lines path, errors given rows and cells."""
+        self.fmt = fmt
         rows = tabular.csv_rows(source, self.kind) if fmt == "csv" else tabular.xlsx_rows(source, self.kind)
         pending: list[imports.Line] = []
         places: dict[int, tabular.Grouped] = {}
@@ -135,6 +137,6 @@ class ImportRun:
         """Record the finished run as a job (the synchronous path) and answer its report."""
         self.analyze_if_large()
         with self.factory.begin() as session:
-            job = imports.new_job(session, self.actor, self.kind, self.report.dry_run)
+            job = imports.new_job(session, self.actor, self.kind, self.report.dry_run, self.fmt)
             imports.finish_job(job, self.report)
             return {"id": job.id, **self.report.as_dict()}

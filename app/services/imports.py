@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.errors import DomainError, InvalidInput
@@ -89,24 +89,29 @@ def _key(record: BaseModel, kind: str) -> str:
     return str(getattr(record, KEY_FIELD[kind]))
 
 
+def refusal(exc: DomainError | DBAPIError) -> tuple[str, list[dict[str, Any]]]:
+    """Why one record was rejected: its error code and the [{field, message}] to report."""
+    if isinstance(exc, InvalidInput):
+        return exc.code, exc.errors or [{"field": None, "message": exc.detail}]
+    if isinstance(exc, DomainError):
+        return exc.code, [{"field": None, "message": exc.detail}]
+    reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+    return "constraint_violation", [{"field": None, "message": f"rejected by the database: {reason}"}]
+
+
 def write_one(session: Session, report: Report, line: int, record: BaseModel, write: Callable[[], str]) -> None:
     """Write one record inside a savepoint: all of it, or nothing of it."""
     savepoint = session.begin_nested()
     try:
         status = write()
         savepoint.commit()
-        report.count(status)
-    except InvalidInput as exc:
+    except (DomainError, DBAPIError) as exc:
         savepoint.rollback()
-        for err in exc.errors or [{"field": None, "message": exc.detail}]:
-            _error(report, line, _key(record, report.kind), err["field"], err["message"], exc.code)
-    except DomainError as exc:
-        savepoint.rollback()
-        _error(report, line, _key(record, report.kind), None, exc.detail, exc.code)
-    except (IntegrityError, DBAPIError) as exc:
-        savepoint.rollback()
-        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
-        _error(report, line, _key(record, report.kind), None, f"rejected by the database: {reason}", "constraint_violation")
+        code, errors = refusal(exc)
+        for err in errors:
+            _error(report, line, _key(record, report.kind), err["field"], err["message"], code)
+        return
+    report.count(status)
 
 
 def import_batch(session: Session, actor: Actor, report: Report, lines: list[Line], max_bytes: int) -> None:
@@ -197,9 +202,9 @@ def _parents_first(parsed: dict[str, tuple[int, OrgUnitRecord]], in_db: set[str]
     return order
 
 
-def new_job(session: Session, actor: Actor, kind: str, dry_run: bool) -> ImportJob:
+def new_job(session: Session, actor: Actor, kind: str, dry_run: bool, fmt: str = "jsonl") -> ImportJob:
     job = ImportJob(kind=kind, status="running", dry_run=dry_run, actor=actor.name, created_at=datetime.now(UTC),
-                    counts={}, errors=[])
+                    counts={}, errors=[], format=fmt)
     session.add(job)
     session.flush()
     return job
@@ -215,10 +220,11 @@ def finish_job(job: ImportJob, report: Report) -> None:
 
 
 def job_view(job: ImportJob) -> dict[str, Any]:
-    return {"id": job.id, "kind": job.kind, "status": job.status, "dry_run": job.dry_run,
+    """An import as the API shows it: progress while a job runs, the full report once it is done."""
+    return {"id": job.id, "kind": job.kind, "status": job.status, "dry_run": job.dry_run, "format": job.format,
             "created_at": job.created_at, "finished_at": job.finished_at, "done": job.done, "total": job.total,
             **{k: job.counts.get(k, 0) for k in ("lines", "created", "updated", "unchanged", "failed")},
-            "errors": job.errors}
+            "errors": job.errors, "message": job.message}
 
 
 ANALYZED = {"org-units": ("org_unit", "org_unit_version", "org_unit_parent"),

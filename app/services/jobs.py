@@ -20,7 +20,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -205,10 +204,3 @@ def start_reaper() -> None:
             threading.Event().wait(every)
 
     threading.Thread(target=loop, name="import-job-reaper", daemon=True).start()
-
-
-def view(job: ImportJob) -> dict[str, Any]:
-    """The job as the API shows it: progress while it runs, the full report once it is done."""
-    out = imports.job_view(job)
-    out |= {"format": job.format, "message": job.message}
-    return out

@@ -13,13 +13,12 @@ code does not check itself), the savepoint is rolled back and the batch is writt
 by record through `persons.upsert`, so that only the offending records fail.
 """
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import JSON, insert, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -29,9 +28,10 @@ from app.schemas.interchange import PersonRecord
 from app.services import audit, history, persons, tree
 from app.services.codelists import CodeBook
 from app.services.context import Actor
-from app.services.person_records import SPECS, build, current_rows, item_key
+from app.services.imports import refusal
+from app.services.person_records import build, diff_lists
 from app.services.text import fold
-from app.services.versioning import retire
+from app.services.versioning import insert_rows, retire
 
 VERSION_ATTRS = ("full_name", "birth_date", "gender", "ethnicity", "national_id", "party_member_since",
                  "general_education")
@@ -89,27 +89,17 @@ def write(session: Session, actor: Actor, items: list[Item], book: CodeBook,
 
 def _one_by_one(session: Session, actor: Actor, items: list[Item], book: CodeBook,
                 on_status: Callable[[int, str], None], on_failure: Callable[[Failure], None]) -> None:
-    from app.errors import InvalidInput
-
     for item in items:
         savepoint = session.begin_nested()
         try:
             status = persons.upsert(session, actor, item.record, book).status
             savepoint.commit()
-            on_status(item.line, status)
-        except InvalidInput as exc:
+        except (DomainError, DBAPIError) as exc:
             savepoint.rollback()
-            on_failure(Failure(item.line, item.record.external_id,
-                               exc.errors or [{"field": None, "message": exc.detail}], exc.code))
-        except DomainError as exc:
-            savepoint.rollback()
-            on_failure(Failure(item.line, item.record.external_id, [{"field": None, "message": exc.detail}], exc.code))
-        except DBAPIError as exc:
-            savepoint.rollback()
-            reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
-            on_failure(Failure(item.line, item.record.external_id,
-                               [{"field": None, "message": f"rejected by the database: {reason}"}],
-                               "constraint_violation"))
+            code, errors = refusal(exc)
+            on_failure(Failure(item.line, item.record.external_id, errors, code))
+            continue
+        on_status(item.line, status)
 
 
 def _plan(session: Session, actor: Actor, items: list[Item], book: CodeBook,
@@ -169,7 +159,7 @@ def _apply(session: Session, actor: Actor, plans: list[_Planned]) -> None:
     if created:
         for p, person_id in zip(created, _next_ids(session, "person", "id", len(created)), strict=True):
             p.person_id = person_id
-        _insert_rows(session, Person, [{"id": p.person_id, "external_id": p.data["external_id"], "rev": 1}
+        insert_rows(session, Person, [{"id": p.person_id, "external_id": p.data["external_id"], "rev": 1}
                                        for p in created])
     updated = [p for p in plans if p.status == "updated"]
     ids: dict[str, int] = {}
@@ -179,7 +169,6 @@ def _apply(session: Session, actor: Actor, plans: list[_Planned]) -> None:
         ids |= {i["body"]: 0 for i in p.data["memberships"]}
     unit_ids = tree.unit_ids(session, set(ids))
     versions: list[dict[str, Any]] = [_version_row(p.person_id, p.data, txn.id) for p in created]  # type: ignore[arg-type]
-    rows_by_table: dict[Any, list[dict[str, Any]]] = {}
     if updated:
         upd_ids = [p.person_id for p in updated]
         session.execute(update(Person).where(Person.id.in_(upd_ids)).values(rev=Person.rev + 1)
@@ -195,18 +184,10 @@ def _apply(session: Session, actor: Actor, plans: list[_Planned]) -> None:
                     retired_versions.append(cur.id)
                 versions.append(wanted)
         retire(session, PersonVersion, retired_versions, txn.id)
-        _diff_lists(session, updated, unit_ids, txn.id, rows_by_table)
-    if versions:
-        _insert_rows(session, PersonVersion, versions)
-    for p in created:
-        for name, spec in SPECS.items():
-            extra = {"kind": spec.qual_kind} if spec.qual_kind else {}
-            rows_by_table.setdefault(spec.model, []).extend(
-                {"person_id": p.person_id, "sys_from": txn.id, **extra, **spec.to_columns(i, unit_ids)}
-                for i in p.data[name])
-    for model, new_rows in rows_by_table.items():
-        if new_rows:
-            _insert_rows(session, model, new_rows)
+    insert_rows(session, PersonVersion, versions)
+    nested = diff_lists(session, [(p.person_id, p.data) for p in plans], unit_ids, txn.id)  # type: ignore[misc]
+    for model, new_rows in nested.items():
+        insert_rows(session, model, new_rows)
     _record_changes(session, txn, plans)
     session.expire_all()  # Person.rev and every retired row were changed behind the ORM's back
 
@@ -220,61 +201,6 @@ def _next_ids(session: Session, table: str, column: str, n: int) -> list[int]:
     return list(range(top + 1, top + 1 + n))
 
 
-def _insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert rows in one go: COPY on PostgreSQL, one executemany on SQLite (Core, not the ORM's unit of work)."""
-    if not rows:
-        return
-    rows = _uniform(rows)
-    table = model.__table__
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), rows)
-        return
-    cols = list(rows[0])
-    json_cols = {c.name for c in table.columns if isinstance(c.type, JSON)}
-    names = ", ".join(f'"{c}"' for c in cols)
-    cursor = session.connection().connection.cursor()
-    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([json.dumps(row[c], ensure_ascii=False) if c in json_cols and row[c] is not None else row[c]
-                            for c in cols])
-    cursor.close()
-
-
-def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows with the same keys (a multi-row INSERT needs one shape); missing columns are NULL."""
-    first = rows[0].keys()
-    if all(r.keys() == first for r in rows):
-        return rows
-    keys = set().union(*(r.keys() for r in rows))
-    return [{k: r.get(k) for k in keys} for r in rows]
-
-
-def _diff_lists(session: Session, updated: list[_Planned], unit_ids: dict[str, int], txn_id: int,
-                rows_by_table: dict[Any, list[dict[str, Any]]]) -> None:
-    """Retire the nested rows that are no longer wanted and queue the new ones, as `persons` does."""
-    rows = current_rows(session, [p.person_id for p in updated])  # type: ignore[misc]
-    held = {r.org_unit_id for r in rows["employment"] + rows["position"]} | {r.body_id for r in rows["membership"]}
-    codes = {v: k for k, v in unit_ids.items()} | tree.unit_codes(session, held)
-    by_person: dict[tuple[str, int], list[Any]] = {}
-    for table, table_rows in rows.items():
-        for r in table_rows:
-            by_person.setdefault((table, r.person_id), []).append(r)
-    retired: dict[Any, list[int]] = {}
-    for p in updated:
-        for name, spec in SPECS.items():
-            mine = by_person.get((spec.model.__tablename__, p.person_id), [])  # type: ignore[arg-type]
-            have = {item_key(spec.to_item(r, codes)): r.id for r in mine
-                    if spec.qual_kind is None or r.kind == spec.qual_kind}
-            wanted = {item_key(i): i for i in p.data[name]}
-            retired.setdefault(spec.model, []).extend(rid for k, rid in have.items() if k not in wanted)
-            extra = {"kind": spec.qual_kind} if spec.qual_kind else {}
-            rows_by_table.setdefault(spec.model, []).extend(
-                {"person_id": p.person_id, "sys_from": txn_id, **extra, **spec.to_columns(i, unit_ids)}
-                for k, i in wanted.items() if k not in have)
-    for model, row_ids in retired.items():
-        retire(session, model, row_ids, txn_id)  # before the inserts, so the no-overlap guard sees the new state
-
-
 def _record_changes(session: Session, txn: Any, plans: list[_Planned]) -> None:
     """One feed entry per written record, in line order, chained as `history.record_change` chains them."""
     seqs = _next_ids(session, "change", "seq", len(plans))
@@ -282,7 +208,7 @@ def _record_changes(session: Session, txn: Any, plans: list[_Planned]) -> None:
                       op="create" if p.status == "created" else "update", record=p.data, prev_hash="", hash="")
                for seq, p in zip(seqs, plans, strict=True)]
     audit.chain_changes(session, changes, txn)
-    _insert_rows(session, Change, [{c.key: getattr(change, c.key) for c in Change.__table__.columns}
+    insert_rows(session, Change, [{c.key: getattr(change, c.key) for c in Change.__table__.columns}
                                    for change in changes])
-    _insert_rows(session, ChangeUnit, [{"change_seq": c.seq, "org_unit_id": uid}
+    insert_rows(session, ChangeUnit, [{"change_seq": c.seq, "org_unit_id": uid}
                                        for c, p in zip(changes, plans, strict=True) for uid in sorted(p.unit_ids)])

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.models import Employment, Membership, PersonVersion, Position, Qualification
 from app.schemas.interchange import PERSON_LISTS
 from app.services.tree import unit_codes
-from app.services.versioning import current_or_at
+from app.services.versioning import current_or_at, retire
 
 SENSITIVE = ("ethnicity", "national_id", "party_member_since")
 
@@ -177,3 +177,34 @@ def redact(record: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in record.items() if k not in SENSITIVE}
     out["redacted"] = list(SENSITIVE)
     return out
+
+
+def diff_lists(session: Session, people: list[tuple[int, dict[str, Any]]], unit_ids: dict[str, int],
+               txn_id: int) -> dict[Any, list[dict[str, Any]]]:
+    """Retire the nested rows these persons' new records (canonical) no longer hold; the rows to insert, by model.
+
+    `unit_ids` maps every unit code the new records name to its id. Retirements are done here, before
+    the caller inserts, so that the no-overlap guard on primary employments sees the new state.
+    """
+    rows = current_rows(session, [pid for pid, _new in people])
+    held = {r.org_unit_id for r in rows["employment"] + rows["position"]} | {r.body_id for r in rows["membership"]}
+    codes = {v: k for k, v in unit_ids.items()} | unit_codes(session, held)
+    by_person: dict[tuple[str, int], list[Any]] = {}
+    for table, table_rows in rows.items():
+        for r in table_rows:
+            by_person.setdefault((table, r.person_id), []).append(r)
+    retired: dict[Any, list[int]] = {}
+    inserts: dict[Any, list[dict[str, Any]]] = {}
+    for pid, new in people:
+        for name, spec in SPECS.items():
+            have = {item_key(spec.to_item(r, codes)): r.id for r in by_person.get((spec.model.__tablename__, pid), [])
+                    if spec.qual_kind is None or r.kind == spec.qual_kind}
+            wanted = {item_key(i): i for i in new[name]}
+            retired.setdefault(spec.model, []).extend(rid for k, rid in have.items() if k not in wanted)
+            extra = {"kind": spec.qual_kind} if spec.qual_kind else {}
+            inserts.setdefault(spec.model, []).extend(
+                {"person_id": pid, "sys_from": txn_id, **extra, **spec.to_columns(i, unit_ids)}
+                for k, i in wanted.items() if k not in have)
+    for model, row_ids in retired.items():
+        retire(session, model, row_ids, txn_id)
+    return inserts

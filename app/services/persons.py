@@ -15,15 +15,13 @@ from app.services.codelists import CodeBook
 from app.services.context import Actor
 from app.services.person_records import (
     SENSITIVE,
-    SPECS,
     build,
     canonical_item,
-    current_rows,
-    item_key,
+    diff_lists,
     sort_items,
 )
 from app.services.text import fold
-from app.services.versioning import retire
+from app.services.versioning import insert_rows, retire
 
 CODED = {  # list -> (field, code list, date field for validity)
     "employments": [("category", "employment_category", "start"), ("occupation", "occupation", "start")],
@@ -225,22 +223,8 @@ def _write_version(session: Session, person_id: int, new: dict[str, Any], txn_id
 
 def _write_lists(session: Session, person_id: int, new: dict[str, Any], unit_ids: dict[str, int],
                  txn_id: int) -> None:
-    rows = current_rows(session, [person_id])
-    codes = {v: k for k, v in unit_ids.items()} | tree.unit_codes(
-        session, {r.org_unit_id for r in rows["employment"] + rows["position"]} | {r.body_id for r in rows["membership"]})
-    to_insert: list[Any] = []
-    for name, spec in SPECS.items():
-        table_rows = rows[spec.model.__tablename__]
-        have = {item_key(spec.to_item(r, codes)): r.id for r in table_rows
-                if spec.qual_kind is None or r.kind == spec.qual_kind}
-        wanted = {item_key(i): i for i in new[name]}
-        retire(session, spec.model, [rid for key, rid in have.items() if key not in wanted], txn_id)
-        extra = {"kind": spec.qual_kind} if spec.qual_kind else {}
-        to_insert += [spec.model(person_id=person_id, sys_from=txn_id, **extra, **spec.to_columns(i, unit_ids))
-                      for key, i in wanted.items() if key not in have]
-    session.flush()  # retirements first, so the no-overlap guard sees the new state
-    session.add_all(to_insert)
-    session.flush()
+    for model, rows in diff_lists(session, [(person_id, new)], unit_ids, txn_id).items():
+        insert_rows(session, model, rows)
 
 
 def patch(session: Session, actor: Actor, external_id: str, payload: PersonPatch, book: CodeBook,
