@@ -49,6 +49,9 @@ class ImportJob(Base):
     owner: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the importing actor (name, role, units)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     message: Mapped[str | None] = mapped_column(String(1000))
+    code: Mapped[str | None] = mapped_column(String(50))  # why a failed job stopped, as a stable code
+    # Incremented by each runner that takes the job; a runner writes only while the job holds its number.
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class IdempotencyRecord(Base):
