@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from app.api.deps import ReadSessionDep, SessionDep, allow, etag, parse_if_match
-from app.errors import Conflict, InvalidInput
+from app.errors import InvalidInput
 from app.schemas.common import AppSchema, IfMatch, IsoDate, IsoDateTime
 from app.schemas.interchange import PersonPatch, PersonRecord
 from app.services import codelists, history, persons
@@ -33,10 +33,8 @@ def list_persons(session: ReadSessionDep, actor: Reader, org_unit: str | None = 
 
 @router.post("", status_code=201)
 def create_person(payload: PersonRecord, session: SessionDep, actor: Writer, response: Response) -> dict[str, Any]:
-    """Register a person; 409 if the external id exists (PUT replaces)."""
-    if persons.find(session, payload.external_id) is not None:
-        raise Conflict(f"person {payload.external_id!r} exists; PUT replaces it", code="duplicate_external_id")
-    outcome = persons.upsert(session, actor, payload, codelists.load(session))
+    """Register a person; 409 if the external id exists (PUT replaces), decided under the write lock."""
+    outcome = persons.upsert(session, actor, payload, codelists.load(session), create_only=True)
     response.headers["ETag"] = etag(outcome.rev)
     return outcome.record
 
@@ -57,8 +55,6 @@ def replace_person(external_id: str, payload: PersonRecord, session: SessionDep,
     if payload.external_id != external_id:
         raise InvalidInput("external_id mismatch", errors=[
             {"field": "external_id", "message": f"body says {payload.external_id!r}, URL says {external_id!r}"}])
-    if persons.find(session, external_id) is not None:
-        persons.get_or_raise(session, actor, external_id)
     outcome = persons.upsert(session, actor, payload, codelists.load(session), if_match=parse_if_match(if_match))
     response.headers["ETag"] = etag(outcome.rev)
     return outcome.record

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from app.errors import DomainError
 from app.models import Change, ChangeUnit, Employment, Person, PersonVersion
 from app.schemas.interchange import PersonRecord
-from app.services import audit, history, persons, tree
+from app.services import audit, history, persons, tree, write_scope
 from app.services.codelists import CodeBook
 from app.services.context import Actor
 from app.services.imports import refusal
@@ -111,11 +111,14 @@ def _plan(session: Session, actor: Actor, items: list[Item], book: CodeBook,
         select(Person).where(Person.external_id.in_([i.record.external_id for i in items])))}
     current = build(session, {p.id: p.external_id for p in existing.values()})
     allowed = tree.reach(session, actor)
-    emp_units: dict[int, set[int]] = {}
-    if allowed is not None and existing:
-        for pid, uid in session.execute(select(Employment.person_id, Employment.org_unit_id).where(
-                Employment.person_id.in_([p.id for p in existing.values()]), Employment.sys_to.is_(None))):
-            emp_units.setdefault(pid, set()).add(uid)
+    in_reach: set[int] = set()
+    ids: dict[str, int] = {}
+    if allowed is not None:
+        if existing:
+            in_reach = set(session.scalars(select(Employment.person_id).where(
+                Employment.person_id.in_([p.id for p in existing.values()]), Employment.sys_to.is_(None),
+                Employment.org_unit_id.in_(sorted(allowed)))))
+        ids = tree.unit_ids(session, write_scope.unit_codes_of(*current.values(), *(d for _i, d in dumped)))
     plans: list[_Planned] = []
     for item, data in dumped:
         key = item.record.external_id
@@ -124,18 +127,18 @@ def _plan(session: Session, actor: Actor, items: list[Item], book: CodeBook,
             on_failure(Failure(item.line, key, errs, "invalid_input"))
             continue
         person = existing.get(key)
+        old = current.get(person.id) if person is not None else None
+        new = persons.canonical(data)
         if allowed is not None:
-            if person is not None and not allowed.intersection(emp_units.get(person.id, set())):
+            if person is not None and person.id not in in_reach:
                 on_failure(Failure(item.line, key, [{"field": None, "message":
                                    f"No person with external_id {key!r} in your org units"}], "person_not_found"))
                 continue
-            mine = {units[e["org_unit"]].id for e in data.get("employments") or []}
-            if not allowed.intersection(mine):
-                on_failure(Failure(item.line, key, [{"field": None, "message":
-                                   f"person {key!r} would have no employment in your org units"}], "out_of_scope"))
+            beyond = write_scope.violations(old, new, allowed, ids, date.today())
+            if beyond:
+                on_failure(Failure(item.line, key, beyond, "out_of_scope"))
                 continue
-        new = persons.canonical(data)
-        if person is not None and current.get(person.id) == new:
+        if person is not None and old == new:
             on_status(item.line, "unchanged")
             continue
         unit_ids = {units[c].id for c in persons.referenced_units(data)}

@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from app.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from app.models import Employment, OrgUnitVersion, Person, PersonVersion, Position
 from app.schemas.interchange import PERSON_LISTS, PersonPatch, PersonRecord
-from app.services import audit, history, tree
+from app.services import audit, history, tree, write_scope
 from app.services.codelists import CodeBook
 from app.services.context import Actor
 from app.services.person_records import (
@@ -151,13 +151,17 @@ def get_or_raise(session: Session, actor: Actor, external_id: str) -> Person:
     """The person, or NotFound (also when the person lies outside the caller's units)."""
     person = find(session, external_id)
     if person is None or not in_scope(session, actor, person.id):
-        raise NotFound(f"No person with external_id {external_id!r} in your org units", code="person_not_found")
+        raise _not_found(external_id)
     return person
 
 
 def upsert(session: Session, actor: Actor, record: PersonRecord, book: CodeBook,
-           *, if_match: int | None = None) -> Outcome:
-    """Create or fully replace one person, all-or-nothing, keeping the previous state."""
+           *, if_match: int | None = None, create_only: bool = False) -> Outcome:
+    """Create or fully replace one person, all-or-nothing, keeping the previous state.
+
+    `create_only`: the person must not exist yet (409), decided under the write lock, so that of
+    concurrent creations of one id exactly one wins.
+    """
     history.lock_for_write(session)
     data = record.model_dump(mode="json")
     units = unit_index(session, referenced_units(data))
@@ -165,12 +169,17 @@ def upsert(session: Session, actor: Actor, record: PersonRecord, book: CodeBook,
     if errs:
         raise InvalidInput(f"person {record.external_id!r} is invalid", errors=errs)
     person = find(session, record.external_id)
-    _check_scope(session, actor, person, {units[c].id for c in referenced_units(data) if c in units}, data)
+    if person is not None and create_only:
+        if not in_scope(session, actor, person.id):
+            raise _not_found(record.external_id)
+        raise Conflict(f"person {record.external_id!r} exists; PUT replaces it", code="duplicate_external_id")
+    new = canonical(data)
+    old = build(session, {person.id: person.external_id}).get(person.id) if person is not None else None
+    check_write_scope(session, actor, person, old, new)
     if if_match is not None and (person is None or person.rev != if_match):
         raise PreconditionFailed(f"person {record.external_id!r} has changed since you read it "
                                  f"(revision {person.rev if person else 'none'}, not {if_match})")
-    new = canonical(data)
-    if person is not None and build(session, {person.id: person.external_id}).get(person.id) == new:
+    if person is not None and old == new:
         return Outcome("unchanged", new, person.id, person.rev)
     txn = history.current_txn(session, actor)
     status = "updated"
@@ -188,20 +197,22 @@ def upsert(session: Session, actor: Actor, record: PersonRecord, book: CodeBook,
     return Outcome(status, new, person.id, person.rev)
 
 
-def _check_scope(session: Session, actor: Actor, person: Person | None, unit_ids: set[int],
-                 data: dict[str, Any]) -> None:
+def _not_found(external_id: str) -> NotFound:
+    return NotFound(f"No person with external_id {external_id!r} in your org units", code="person_not_found")
+
+
+def check_write_scope(session: Session, actor: Actor, person: Person | None, old: dict[str, Any] | None,
+                      new: dict[str, Any]) -> None:
+    """NotFound for a person outside the caller's read scope; OutOfScope for a change beyond its write scope."""
     allowed = tree.reach(session, actor)
     if allowed is None:
         return
     if person is not None and not in_scope(session, actor, person.id):
-        raise NotFound(f"No person with external_id {data['external_id']!r} in your org units",
-                       code="person_not_found")
-    employment_units = {e["org_unit"] for e in data.get("employments") or []}
-    ids = {uid for code, uid in tree.unit_ids(session, employment_units).items()}
-    if not allowed.intersection(ids):
-        raise Forbidden(f"person {data['external_id']!r} would have no employment in your org units",
-                        code="out_of_scope")
-    del unit_ids
+        raise _not_found(new["external_id"])
+    ids = tree.unit_ids(session, write_scope.unit_codes_of(old, new))
+    errs = write_scope.violations(old, new, allowed, ids, date.today())
+    if errs:
+        raise write_scope.OutOfScope(f"person {new['external_id']!r}: this write changes what your org units do not manage", errs)
 
 
 def _write_version(session: Session, person_id: int, new: dict[str, Any], txn_id: int) -> None:
@@ -262,17 +273,30 @@ def pydantic_errors(exc: Any) -> list[dict[str, str]]:
 
 
 def close(session: Session, actor: Actor, external_id: str, on: date, *, if_match: int | None = None) -> Outcome:
-    """The person leaves on `on` (last day): employments, positions and seats end that day."""
+    """The person leaves on `on` (last day): employments, positions and seats end that day.
+
+    A scoped writer ends only the employments, positions and seats at its own units (the person
+    leaves *them*); those elsewhere are other units' to end.
+    """
     history.lock_for_write(session)
     person = get_or_raise(session, actor, external_id)
     record = build(session, {person.id: person.external_id})[person.id]
-    for name in ("employments", "positions", "memberships"):
+    allowed = tree.reach(session, actor)
+    ids = tree.unit_ids(session, write_scope.unit_codes_of(record)) if allowed is not None else {}
+    ended = 0
+    for name, ref in write_scope.ANCHORED.items():
         for item in record[name]:
+            if allowed is not None and ids.get(item[ref]) not in allowed:
+                continue  # a scoped writer ends what its own units manage; the rest is theirs to end
             if item["start"] > on.isoformat():
                 raise Conflict(f"{name} starting {item['start']} begins after the leaving date {on}",
                                code="starts_after_close")
             if item["end"] is None or item["end"] > on.isoformat():
                 item["end"] = on.isoformat()
+                ended += 1
+    if allowed is not None and not ended:
+        raise Conflict(f"no employment, position or seat of {external_id!r} at your org units runs past {on}",
+                       code="nothing_to_close")
     return upsert(session, actor, validate_record(record), _book(session), if_match=if_match)
 
 

@@ -14,7 +14,7 @@ from app.errors import InvalidInput
 from app.models import Employment, Membership, Person, Position
 from app.schemas.interchange import OrgUnitRecord
 from app.schemas.reorg import ReorgPlan
-from app.services import codelists, history, orgunits, persons, tree
+from app.services import codelists, history, orgunits, persons, tree, write_scope
 from app.services.context import Actor
 from app.services.person_records import build
 
@@ -52,15 +52,19 @@ def _territory(session: Session, plan: ReorgPlan) -> set[int]:
     return {u for u in snapshot.units if roots.intersection(snapshot.ancestors_on(u, plan.last_day))}
 
 
-def _recategorised(session: Session, plan: ReorgPlan) -> dict[int, str]:
-    """Persons of the plan's territory whose employment category the plan maps, in force past the last day."""
+def _recategorised(session: Session, actor: Actor, plan: ReorgPlan) -> dict[int, str]:
+    """Persons of the plan's territory (within a scoped caller's units) whose employment category the plan maps."""
     if not plan.category_map:
         return {}
+    territory = _territory(session, plan)
+    allowed = tree.reach(session, actor)
+    if allowed is not None:
+        territory &= allowed
     rows = session.execute(
         select(Person.id, Person.external_id)
         .join(Employment, Employment.person_id == Person.id)
         .where(
-            Employment.org_unit_id.in_(sorted(_territory(session, plan))),
+            Employment.org_unit_id.in_(sorted(territory)),
             Employment.category.in_(sorted(plan.category_map)),
             Employment.sys_to.is_(None),
             or_(Employment.end_date.is_(None), Employment.end_date > plan.last_day),
@@ -102,16 +106,39 @@ def _problems(session: Session, plan: ReorgPlan) -> list[dict[str, str]]:
     return errs
 
 
+def _beyond_scope(session: Session, actor: Actor, plan: ReorgPlan) -> list[dict[str, str]]:
+    """Every unit the plan names that lies outside a scoped administrator's units (new units count as inside)."""
+    allowed = tree.reach(session, actor)
+    if allowed is None:
+        return []
+    named = [(f"close[{i}].code", c.code) for i, c in enumerate(plan.close)]
+    named += [(f"close[{i}].successor", c.successor) for i, c in enumerate(plan.close) if c.successor]
+    named += [(f"create[{i}].parents[{j}].code", p.code) for i, u in enumerate(plan.create) for j, p in enumerate(u.parents)]
+    named += [(f"reparent[{i}].{f}", getattr(r, f)) for i, r in enumerate(plan.reparent) for f in ("code", "parent")]
+    named += [(f"move[{i}].{f}", getattr(m, a)) for i, m in enumerate(plan.move) for f, a in (("from", "from_"), ("to", "to"))]
+    new_codes = {u.code for u in plan.create}
+    ids = tree.unit_ids(session, {code for _f, code in named})
+    return [{"field": f, "message": f"org unit {code!r} is outside your org units"}
+            for f, code in named if code not in new_codes and ids.get(code) not in allowed]
+
+
 def run(session: Session, actor: Actor, plan: ReorgPlan, *, dry_run: bool) -> dict[str, Any]:
-    """Validate and preview the plan; unless `dry_run`, apply it (the caller's transaction commits)."""
+    """Validate and preview the plan; unless `dry_run`, apply it (the caller's transaction commits).
+
+    A scoped administrator's plan may name only units of its own (and the units it creates): a
+    dry run of a plan that reaches further is refused before anything of those units is read.
+    """
     history.lock_for_write(session)
     errs = _problems(session, plan)
     if errs:
         raise InvalidInput(f"the plan {plan.name!r} is invalid", errors=errs)
+    beyond = _beyond_scope(session, actor, plan)
+    if beyond:
+        raise write_scope.OutOfScope(f"the plan {plan.name!r} reaches beyond your org units", beyond)
     closing = {c.code for c in plan.close}
     dest = _destinations(plan)
     sources = tree.unit_ids(session, closing | set(dest))
-    affected = _affected(session, sources, plan) | _recategorised(session, plan)
+    affected = _affected(session, sources, plan) | _recategorised(session, actor, plan)
     records = build(session, affected)
     moved, dangling = _plan_moves(records, closing, dest, plan)
     preview = {
