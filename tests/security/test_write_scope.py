@@ -7,6 +7,7 @@ refused write the change feed (which records every write) shows that nothing was
 persons read back as they were.
 """
 
+import json
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -336,3 +337,64 @@ class TestReorganisations:
         moved = {m["external_id"] for m in r.json()["moves"]}
         assert moved == {world.own["external_id"], world.dual_here["external_id"], world.dual_there["external_id"]}
 
+
+
+SCIM_PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def rename(registry: Registry, route: str, record: Record, headers: dict[str, str]) -> Any:
+    """One attempt to change a person's own name through `route`."""
+    url = f"/api/v1/persons/{record['external_id']}"
+    changed = record | {"full_name": "Tên Đã Đổi"}
+    if route == "PUT":
+        return registry.client.put(url, json=changed, headers=headers)
+    if route == "PATCH":
+        return registry.client.patch(url, json={"full_name": changed["full_name"]}, headers=headers)
+    if route == "import":
+        return registry.client.post("/api/v1/imports/persons", content=json.dumps(changed, ensure_ascii=False).encode(),
+                                    headers=headers | {"Content-Type": "application/x-ndjson"})
+    op = {"op": "replace", "path": "name.givenName", "value": "Đổi"}
+    return registry.client.patch(f"/scim/v2/Users/{record['external_id']}",
+                                 json={"schemas": [SCIM_PATCH], "Operations": [op]}, headers=headers)
+
+
+def outcome(r: Any, route: str) -> tuple[int, str | None]:
+    """(status, code) of a write; an import's single line answers with its error code (200: written)."""
+    if route == "import" and r.status_code == 200:
+        errors = r.json()["errors"]
+        return (200, None) if not errors else (0, errors[0]["error"])
+    if r.status_code < 300:
+        return r.status_code, None
+    body = r.json()
+    return r.status_code, body.get("code") or body.get("scimType")
+
+
+class TestMatrix:
+    """Every write route x every role scoped to commune A x a person in, out, formerly in and managed elsewhere."""
+
+    EXPECTED = {"own": (200, None), "outside": (404, "person_not_found"),
+                "former": (403, "out_of_scope"), "dual_there": (403, "out_of_scope")}
+    ROUTES = ("PUT", "PATCH", "import", "SCIM")
+
+    @pytest.mark.parametrize("route", ROUTES)
+    @pytest.mark.parametrize("role", (*WRITERS, "auditor"))
+    def test_rename(self, registry: Registry, world: World, role: str, route: str) -> None:
+        for who, expected in self.EXPECTED.items():
+            since = cursor(registry)
+            record: Record = getattr(world, who)
+            got = outcome(rename(registry, route, record, as_(registry, world, role)), route)
+            if role == "auditor" or (route == "SCIM" and role == "hr_officer"):
+                assert got[0] == 403, (who, got)
+            elif route == "import":
+                assert got == ((200, None) if expected[0] == 200 else (0, expected[1])), (who, got)
+            elif route == "SCIM":
+                assert got[0] == expected[0], (who, got)
+            else:
+                assert got == expected, (who, got)
+            written = changes_after(registry, since)
+            if got[0] == 200:
+                assert [c["key"] for c in written] == [record["external_id"]]
+                create_person(registry, record)  # as it was, for the next route
+            else:
+                assert written == [], (who, got)
+                assert stored(registry, record) == record
