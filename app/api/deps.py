@@ -42,6 +42,9 @@ ACTIONS: dict[str, frozenset[str]] = {
     "indicators:persons": frozenset({"admin", "hr_officer", "auditor"}),
     "indicators:write": frozenset({"admin"}),
 }
+# Actions whose effect is not confined to org units: only a whole-tree administrator may take them. A
+# definition of the catalog changes every province's figures, so a scoped administrator may not publish one.
+WHOLE_TREE_ONLY = frozenset({"indicators:write"})
 
 
 def get_actor(request: Request) -> Actor:
@@ -81,6 +84,9 @@ def allow(action: str) -> Any:
     def check(actor: ActorDep) -> Actor:
         if actor.role not in roles:
             raise Forbidden(f"role {actor.role!r} may not {action.replace(':', ' ')}", code="role_forbidden")
+        if action in WHOLE_TREE_ONLY and not actor.whole_tree:
+            raise Forbidden(f"only an administrator of the whole tree may {action.replace(':', ' ')}: its effect reaches "
+                            "beyond your org units", code="whole_tree_only")
         return actor
 
     check.__name__ = f"allow_{action.replace(':', '_').replace('-', '_')}"

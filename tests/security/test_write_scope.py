@@ -398,3 +398,49 @@ class TestMatrix:
             else:
                 assert written == [], (who, got)
                 assert stored(registry, record) == record
+
+
+class TestScopedAdmin:
+    """An administrator scoped to commune A is scoped in every route that is not confined to units by nature."""
+
+    DEFINITION = {"id": "XX-2030-WS-TEST", "names": {"vi": "Tỷ lệ nữ lãnh đạo cấp phòng", "en": "Women among office leaders"},
+                  "source": {"doc": "XX", "clause": "II.1"}, "source_kind": "registry", "kind": "ratio",
+                  "population": {"anchors": [{"subject": "position", "where": {"field": "position.rank",
+                                                                                 "in": ["office_deputy", "office_head"]}}]},
+                  "share": {"field": "person.gender", "eq": "female"}, "target": {"band": [0.3, None]},
+                  "deadline": "2030-12-31"}
+
+    def test_a_scoped_admin_may_not_change_the_catalog(self, registry: Registry, world: World) -> None:
+        since = cursor(registry)
+        definition = self.DEFINITION | {"id": f"XX-2030-{uniq('WS')}"}
+        r = registry.client.post("/api/v1/indicators", json=definition, headers=as_(registry, world, "admin"))
+        refused(r, 403, "whole_tree_only")
+        r = registry.client.put("/api/v1/indicators/CT-2025-LEADER-U40-LANG4", json=definition,
+                                headers=as_(registry, world, "admin"))
+        refused(r, 403, "whole_tree_only")
+        assert registry.client.get(f"/api/v1/indicators/{definition['id']}", headers=registry.headers()).status_code == 404
+        assert_untouched(registry, world, since)
+
+    def test_runs_of_another_commune_are_neither_published_nor_read(self, registry: Registry, world: World) -> None:
+        body = {"doc": "ST", "org_unit": world.tree.commune_b, "as_of": "2024-12-31"}
+        r = registry.client.post("/api/v1/indicator-runs", json=body, headers=as_(registry, world, "admin"))
+        refused(r, 403, "out_of_scope")
+        theirs = registry.client.post("/api/v1/indicator-runs", json=body, headers=registry.headers())
+        assert theirs.status_code == 201, theirs.text
+        mine = registry.client.post("/api/v1/indicator-runs", json=body | {"org_unit": world.tree.commune_a},
+                                    headers=as_(registry, world, "admin"))
+        assert mine.status_code == 201, mine.text
+        run_id, own_id = theirs.json()["id"], mine.json()["id"]
+        refused(registry.client.get(f"/api/v1/indicator-runs/{run_id}", headers=as_(registry, world, "admin")),
+                404, "run_not_found")
+        refused(registry.client.get(f"/api/v1/indicator-runs/{own_id}/diff/{run_id}", headers=as_(registry, world, "admin")),
+                404, "run_not_found")
+
+    def test_the_feed_of_a_scoped_admin_holds_only_its_units(self, registry: Registry, world: World) -> None:
+        since = cursor(registry)
+        registry.client.patch(f"/api/v1/persons/{world.outside['external_id']}", json={"full_name": "Trần Thị Bích Mới"},
+                              headers=registry.headers())
+        registry.client.patch(f"/api/v1/persons/{world.own['external_id']}", json={"full_name": "Nguyễn Thị Đào Mới"},
+                              headers=registry.headers())
+        assert [c["key"] for c in changes_after(registry, since, token=world.tokens["admin"])] == [world.own["external_id"]]
+        assert len(changes_after(registry, since)) == 2
