@@ -6,8 +6,9 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import Change, ChangeUnit, Employment, Person, Txn
-from app.services import tree
+from app.services import audit, tree
 from app.services.context import Actor
+from app.services.person_records import SENSITIVE
 
 
 def page(session: Session, actor: Actor, *, after: int, limit: int) -> tuple[list[dict[str, Any]], int]:
@@ -24,6 +25,17 @@ def page(session: Session, actor: Actor, *, after: int, limit: int) -> tuple[lis
                                          ChangeUnit.org_unit_id.in_(sorted(allowed))),
                           or_(Change.entity != "person", Change.key.in_(readable)))
     rows = session.execute(stmt).all()
+    _log_person_records(session, actor, [c.key for c, _at, _who in rows if c.entity == "person"])
     changes: list[dict[str, Any]] = [{"seq": c.seq, "txn": c.txn_id, "at": at.isoformat(), "actor": who, "entity": c.entity,
                 "key": c.key, "op": c.op, "record": c.record} for c, at, who in rows]
     return changes, (int(changes[-1]["seq"]) if changes else after)
+
+
+def _log_person_records(session: Session, actor: Actor, external_ids: list[str]) -> None:
+    """A person's change carries the whole record, sensitive fields included: each named person's read is logged."""
+    if not external_ids:
+        return
+    keys = sorted(set(external_ids))
+    ids: dict[str, int] = dict(session.execute(select(Person.external_id, Person.id).where(Person.external_id.in_(keys))).all())
+    audit.log_reads(session, actor, [ids[k] for k in dict.fromkeys(external_ids) if k in ids], fields=",".join(SENSITIVE),
+                    action="changes")
