@@ -23,7 +23,7 @@ from scim2_models import (
     SCIMException,
     SearchRequest,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -38,8 +38,10 @@ from app.errors import (
     PreconditionFailed,
     PreconditionRequired,
     Unauthenticated,
+    db_refusal,
 )
 from app.services.context import Actor
+from app.services.ratelimit import TooManyRequests
 from app.services.scim import discovery, search, users
 from app.services.scim.models import UserResource
 
@@ -81,6 +83,8 @@ def to_response(exc: Exception) -> Response:
         return error_response(error.status or 400, error.detail or str(exc), error.scim_type)
     if isinstance(exc, ValidationError | RequestValidationError):
         return _from_validation(exc)
+    if isinstance(exc, TooManyRequests):
+        return error_response(429, exc.detail, headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, DomainError):
         status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
         scim_type = {400: "invalidValue", 409: "uniqueness" if "duplicate" in exc.code else None}.get(status)
@@ -88,8 +92,12 @@ def to_response(exc: Exception) -> Response:
         return error_response(status, exc.detail, scim_type, headers)
     if isinstance(exc, StarletteHTTPException):
         return error_response(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
-    if isinstance(exc, IntegrityError):
-        return error_response(409, "rejected by the database: a constraint was violated", "uniqueness")
+    if isinstance(exc, IntegrityError | DataError):  # the database's own text stays in the server log
+        code, message = db_refusal(exc)
+        log.warning("database refused a SCIM write (%s): %s", code, str(exc.orig or exc).splitlines()[0])
+        if isinstance(exc, IntegrityError) and code == "duplicate":
+            return error_response(409, f"the registry refused the write: {message}", "uniqueness")
+        return error_response(400, f"the registry refused the write: {message}", "invalidValue")
     if isinstance(exc, DBAPIError):
         log.exception("database error")
         return error_response(503, "the database could not answer; try again")

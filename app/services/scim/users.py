@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from scim2_models import Context, InvalidValueException, PatchOp, PreconditionFailedException, UniquenessException
 from sqlalchemy.orm import Session
 
-from app.errors import InvalidInput
+from app.errors import Forbidden, InvalidInput, not_writable
 from app.services import codelists, history, persons
 from app.services.context import Actor
 from app.services.person_records import build
@@ -51,16 +51,26 @@ def get(session: Session, actor: Actor, external_id: str, base_url: str) -> User
 
 
 def create(session: Session, actor: Actor, payload: dict[str, Any], base_url: str) -> UserResource:
-    """POST /Users: a new person (409 uniqueness when the external id is taken; a deleted one is re-provisioned)."""
+    """POST /Users: a new person (409 uniqueness when the external id is taken; a deleted one is re-provisioned).
+
+    A userName taken by a person outside the caller's units answers 403 `not_writable`, word for word
+    what a new person the caller may not write answers: neither tells whether that person exists.
+    """
     user = parse(UserResource, payload, Context.RESOURCE_CREATION_REQUEST)
     _same_external_id(payload, user.user_name)
     history.lock_for_write(session)
-    existing = persons.find(session, user.user_name or "")
+    user_name = user.user_name or ""
+    existing = persons.find(session, user_name)
+    if existing is not None and not persons.in_scope(session, actor, existing.id):
+        raise not_writable(user_name)  # the same answer as for a new person the caller may not write: no leak
     deleted = existing is not None and store.is_deleted(session, existing.external_id)
     if existing is not None and not deleted:
-        raise UniquenessException(detail=f"userName {user.user_name!r}: a person with that external id exists")
+        raise UniquenessException(detail=f"userName {user_name!r}: a person with that external id exists")
     record = mapping.set_active(mapping.record_of(user), bool(user.active), date.today())
-    outcome = _write(session, actor, record, None)
+    try:
+        outcome = _write(session, actor, record, None)
+    except Forbidden:
+        raise not_writable(user_name) from None
     if deleted and outcome.status == "unchanged":
         store.mark(session, actor, store.RESTORED, outcome.record)
     return render(session, actor, [(outcome.person_id, outcome.record["external_id"], outcome.rev, outcome.record)],

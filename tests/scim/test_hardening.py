@@ -1,0 +1,139 @@
+"""SCIM under attack: out-of-range paging, control characters in filters, filters on sensitive data, existence leaks.
+
+Each of these answered 503 or leaked before: a `startIndex` beyond bigint and a NUL in a filter
+reached the database; a filter on the record with `count=0` told whether a person has an ethnicity
+without an access-log row; a userName taken outside the caller's units answered 409.
+"""
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from app.config import get_settings
+from app.db import get_session_factory
+from app.models import AccessLog, Person
+from tests.conftest import Registry, uniq
+from tests.scim.test_users import ERROR, PERSON, World, assert_error
+
+SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+RECORD = f"{PERSON}:record"
+
+
+@pytest.fixture
+def world(registry: Registry) -> World:
+    return World(registry)
+
+
+def _search(world: World, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+    return world.registry.client.post("/scim/v2/Users/.search", json={"schemas": [SEARCH]} | body,
+                                      headers=headers or world.admin)
+
+
+class TestPagingAndFilters:
+    def test_a_start_index_beyond_bigint_is_invalid_value(self, world: World) -> None:
+        world.create(uniq("PG"))
+        for start in ("99999999999999999999", str(2**63)):
+            assert_error(world.get("/Users", startIndex=start), 400, "invalidValue")
+        assert_error(_search(world, {"startIndex": 99999999999999999999}), 400, "invalidValue")
+        last = world.get("/Users", startIndex=str(2**63 - 1), count="1")  # the last one the database can take
+        assert last.status_code == 200 and last.json().get("Resources", []) == [], last.text
+
+    @pytest.mark.parametrize("char", ["\\u0000", "\\u0001", "\\u001f", "\\u007f", "\\u0085"])
+    def test_a_control_character_in_a_filter_value_is_invalid_filter(self, world: World, char: str) -> None:
+        value = f'userName eq "A{char}B"'  # JSON-escaped in the filter text: the parser decodes it
+        body = assert_error(world.get("/Users", filter=value), 400, "invalidFilter")
+        assert "control character" in body["detail"]
+        assert_error(_search(world, {"filter": value}), 400, "invalidFilter")
+        assert_error(world.get("/Users", filter=f'name.familyName co "x{char}"'), 400, "invalidFilter")
+
+    def test_a_raw_nul_in_a_filter_is_invalid_filter(self, world: World) -> None:
+        # In a URL, a raw control character is refused (400) before routing, by app.main, in its own body
+        assert world.get("/Users", filter='userName eq "A\x00B"').status_code == 400
+        assert_error(_search(world, {"filter": 'userName eq "A\x00B"'}), 400, "invalidFilter")
+
+
+def _logged(person_ids: set[int], action: str = "scim_filter") -> set[int]:
+    with get_session_factory()() as session:
+        return {pid for pid in session.scalars(select(AccessLog.person_id).where(
+            AccessLog.person_id.in_(sorted(person_ids)), AccessLog.action == action)) if pid is not None}
+
+
+def _ids(*external_ids: str) -> dict[str, int]:
+    with get_session_factory()() as session:
+        rows = session.execute(select(Person.external_id, Person.id).where(Person.external_id.in_(external_ids)))
+        return {str(external_id): int(person_id) for external_id, person_id in rows.all()}
+
+
+class TestSensitiveFilters:
+    def test_a_filter_on_the_record_logs_a_read_of_every_person_it_was_decided_on_even_with_count_0(
+            self, world: World) -> None:
+        prefix = uniq("ETH")
+        minority, kinh, elsewhere = f"{prefix}-1", f"{prefix}-2", f"{prefix}-3"
+        world.create(minority, ethnicity="05")
+        world.create(kinh, ethnicity="01")
+        world.create(elsewhere, ethnicity="05", unit=world.b)
+        ids = _ids(minority, kinh, elsewhere)
+        scoped = world.registry.headers(world.registry.token("integration", [world.a]))
+        query = f'userName sw "{prefix}" and {RECORD} co "\\"ethnicity\\":\\"05\\""'
+        r = world.get("/Users", headers=scoped, filter=query, count="0")
+        assert r.status_code == 200, r.text
+        assert r.json()["totalResults"] == 1 and "Resources" not in r.json()  # the answer an attacker reads
+        assert _logged(set(ids.values())) == {ids[minority], ids[kinh]}  # both disclosed; outside scope: not read
+        with get_session_factory()() as session:
+            entry = session.scalars(select(AccessLog).where(AccessLog.person_id == ids[minority],
+                                                            AccessLog.action == "scim_filter")).one()
+            assert "ethnicity" in entry.fields and entry.actor.startswith("token:") and "1 of 2" in (entry.detail or "")
+
+    def test_a_filter_on_party_membership_is_logged_through_post_search_too(self, world: World) -> None:
+        prefix = uniq("PM")
+        member = f"{prefix}-1"
+        world.create(member, party_member_since="2012-05-19")
+        query = f'userName eq "{member}" and urn:vn:gov:registry:scim:schemas:extension:summary:1.0:User:partyMember eq true'
+        r = _search(world, {"filter": query, "count": 0})
+        assert r.status_code == 200 and r.json()["totalResults"] == 1, r.text
+        assert _logged(set(_ids(member).values())) == set(_ids(member).values())
+
+    def test_a_filter_on_plain_attributes_logs_no_filter_read(self, world: World) -> None:
+        uid = uniq("PL")
+        world.create(uid)
+        assert world.get("/Users", filter=f'userName eq "{uid}" and name.familyName eq "Nguyễn"', count="0").json()[
+            "totalResults"] == 1
+        assert _logged(set(_ids(uid).values())) == set()
+
+
+def _not_writable(external_id: str) -> str:
+    return (f"external_id {external_id} cannot be written with your token: it is outside your org units "
+            "or not yours to write")
+
+
+class TestNoExistenceLeak:
+    def test_a_user_name_taken_outside_the_scope_answers_as_any_write_outside_it(self, world: World) -> None:
+        taken, free = uniq("TK"), uniq("FR")
+        world.create(taken, unit=world.b)
+        scoped = world.registry.headers(world.registry.token("integration", [world.a]))
+        existing = world.registry.client.post("/scim/v2/Users", json=world.body(taken), headers=scoped)
+        assert assert_error(existing, 403)["detail"] == _not_writable(taken)
+        new_outside = world.registry.client.post("/scim/v2/Users", json=world.body(free, unit=world.b), headers=scoped)
+        assert assert_error(new_outside, 403)["detail"] == _not_writable(free)
+        assert existing.json() | {"detail": ""} == new_outside.json() | {"detail": ""}
+        assert world.get(f"/Users/{free}").status_code == 404  # nothing was written
+        inside = uniq("IN")
+        world.create(inside)
+        again = world.registry.client.post("/scim/v2/Users", json=world.body(inside), headers=scoped)
+        assert_error(again, 409, "uniqueness")  # a person the caller sees: uniqueness tells it nothing new
+
+
+class TestRateLimit:
+    def test_a_caller_over_its_rate_gets_429_with_retry_after(self, world: World,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+        from app.services.ratelimit import limiter
+
+        token = world.registry.headers(world.registry.token("integration", [world.a]))
+        monkeypatch.setattr(get_settings(), "rate_limit_per_minute", 2)
+        limiter._hits.clear()
+        codes = [world.get("/ServiceProviderConfig", headers=token).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        r = world.get("/ServiceProviderConfig", headers=token)
+        assert_error(r, 429)
+        assert int(r.headers["Retry-After"]) >= 1 and r.json()["schemas"] == [ERROR]
