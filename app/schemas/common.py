@@ -5,7 +5,8 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import Header, Path, Query
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -46,10 +47,47 @@ RowId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="a row id")]
 Cursor = Annotated[int, Query(ge=0, le=DB_INT_MAX, description="a position in the change feed")]
 
 
+# C0 controls, DEL, C1 controls and lone surrogates: never part of a name, a code or a note, and
+# what breaks XLSX writers, PostgreSQL text (NUL) and terminals downstream.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def control_character(text: str) -> str | None:
+    """'U+0007 at position 3' for the first control character or lone surrogate in `text`, else None."""
+    found = CONTROL.search(text)
+    return None if found is None else f"U+{ord(found.group()):04X} at position {found.start() + 1}"
+
+
+def refuse_control_characters(value: Any) -> None:
+    """Raise `control_character` if a text in `value` (a str, or a list or dict of them) holds one."""
+    texts = [value] if isinstance(value, str) else []
+    if isinstance(value, list | tuple | set | frozenset):
+        texts = [v for v in value if isinstance(v, str)]
+    elif isinstance(value, dict):
+        texts = [t for pair in value.items() for t in pair if isinstance(t, str)]
+    for text in texts:
+        where = control_character(text)
+        if where:
+            raise PydanticCustomError(
+                "control_character",
+                "holds the control character {where}: control characters (U+0000-U+001F, U+007F-U+009F, "
+                "tab and line breaks included) and lone surrogates are not accepted",
+                {"where": where},
+            )
+
+
 class AppSchema(BaseModel):
-    """Base of every schema: unknown fields are errors, so nothing sent is silently dropped."""
+    """Base of every schema: unknown fields are errors, so nothing sent is silently dropped; no text holds control characters."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        # Before the field's own type: a code with a NUL is refused as a control character, not as a pattern
+        # mismatch. Nested records check their own fields, so the error names the innermost field.
+        refuse_control_characters(value)
+        return value
 
 
 class FieldError(BaseModel):

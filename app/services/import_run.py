@@ -7,10 +7,12 @@ run, whose batches are rolled back, it is committed on its own).
 """
 
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
@@ -19,6 +21,7 @@ from app.services import imports, tabular
 from app.services.context import Actor
 
 ANALYZE_AFTER = 1000
+log = logging.getLogger(__name__)
 
 Checkpoint = Callable[[Session, "Mark"], None]
 
@@ -43,6 +46,16 @@ def jsonl_lines(source: BinaryIO, start_offset: int = 0, start_line: int = 0) ->
             yield imports.Line(number, stripped), offset
 
 
+def _key_of(line: imports.Line, key_field: str) -> str | None:
+    """The record key of a line, if it can be read at all."""
+    try:
+        data = json.loads(line.raw)
+    except (ValueError, RecursionError):
+        return None
+    key = data.get(key_field) if isinstance(data, dict) else None
+    return key if isinstance(key, str) else None
+
+
 class ImportRun:
     """One import: batches written in their own transactions (rolled back in a dry run)."""
 
@@ -56,6 +69,42 @@ class ImportRun:
         self.fmt = "jsonl"
 
     def _in_session(self, work: Any, lines: list[imports.Line], mark: Mark | None = None) -> None:
+        """Run one batch; if it fails as a whole, undo its report and write its lines one by one (or report them)."""
+        before = self._snapshot()
+        try:
+            self._attempt(work, lines, mark)
+        except Exception as exc:  # noqa: BLE001 - whatever stopped the batch, each of its lines is reported
+            log.warning("import batch of lines %s-%s failed (%s); its lines are retried one by one",
+                        lines[0].number if lines else "-", lines[-1].number if lines else "-", type(exc).__name__)
+            self._restore(before)
+            if len(lines) > 1 and work is imports.import_batch:
+                for line in lines:
+                    self._in_session(work, [line])
+            else:
+                self._not_written(lines, exc)
+            if self.checkpoint and mark:
+                with self.factory.begin() as session:
+                    self.checkpoint(session, mark)
+
+    def _snapshot(self) -> tuple[int, int, int, int, int]:
+        r = self.report
+        return r.lines, r.created, r.updated, r.unchanged, len(r.errors)
+
+    def _restore(self, snapshot: tuple[int, int, int, int, int]) -> None:
+        r = self.report
+        r.lines, r.created, r.updated, r.unchanged, errors = snapshot
+        del r.errors[errors:]
+
+    def _not_written(self, lines: list[imports.Line], exc: Exception) -> None:
+        """Every line of a batch that failed as a whole: not written, said so (the database's own text is not shown)."""
+        key_field = imports.KEY_FIELD[self.kind]
+        reason = "the database refused it" if isinstance(exc, DBAPIError) else f"an unexpected {type(exc).__name__}"
+        for line in lines:
+            self.report.lines += 1
+            self.report.errors.append({"line": line.number, key_field: _key_of(line, key_field), "field": None,
+                                       "message": f"not written: {reason}", "error": "not_written"})
+
+    def _attempt(self, work: Any, lines: list[imports.Line], mark: Mark | None = None) -> None:
         with self.factory() as session:
             work(session, self.actor, self.report, lines, self.settings.max_line_bytes)
             if self.report.dry_run:
@@ -88,8 +137,15 @@ class ImportRun:
             self.batch(pending, Mark(pending[-1].number, offset))
 
     def spreadsheet(self, source: Any, fmt: str) -> None:
-        """CSV or XLSX: rows grouped into records, written by the JSON Lines path, errors given rows and cells."""
+        """CSV or XLSX: rows grouped into records, written by the JSON Lines path, errors given rows and cells.
+
+        The file is read once as a whole first: one that cannot be read is refused (InvalidInput) before any write.
+        """
         self.fmt = fmt
+        if fmt == "csv":
+            tabular.check_csv(source)
+        else:
+            tabular.check_xlsx(source, self.kind)
         rows = tabular.csv_rows(source, self.kind) if fmt == "csv" else tabular.xlsx_rows(source, self.kind)
         pending: list[imports.Line] = []
         places: dict[int, tabular.Grouped] = {}

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import DomainError, InvalidInput
 from app.models import ImportJob
+from app.schemas.common import control_character
 from app.schemas.interchange import OrgUnitRecord, PersonRecord, StatisticRecord
 from app.services import codelists, orgunits, statistics, tree
 from app.services.context import Actor
@@ -66,23 +67,59 @@ def parse(report: Report, line: Line, max_bytes: int) -> BaseModel | None:
     try:
         text = line.raw.decode("utf-8")
         data = json.loads(text)
+        bad = _control(data, "")
     except UnicodeDecodeError as exc:
         _error(report, line.number, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})", "invalid_encoding")
         return None
     except json.JSONDecodeError as exc:
         _error(report, line.number, None, None, f"not valid JSON: {exc.msg} at column {exc.colno}", "invalid_json")
         return None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        _error(report, line.number, None, None, f"not valid JSON: {exc}", "invalid_json")
+        return None
+    except RecursionError:
+        _error(report, line.number, None, None, "JSON nested too deeply to read (a record is at most a few levels deep)",
+               "nested_too_deep")
+        return None
     if not isinstance(data, dict):
         _error(report, line.number, None, None, f"expected a JSON object, got {type(data).__name__}", "invalid_json")
         return None
     key = data.get(KEY_FIELD[report.kind])
-    key = key if isinstance(key, str) else None
+    key = key if isinstance(key, str) and not control_character(key) else None
+    if bad:
+        _error(report, line.number, key, bad[0] or "(record)", f"holds the control character {bad[1]}: control "
+               "characters (U+0000-U+001F, U+007F-U+009F) and lone surrogates are not accepted", "control_character")
+        return None
     try:
         return KINDS[report.kind].model_validate_json(text)
     except ValidationError as exc:
-        for err in pydantic_errors(exc):
-            _error(report, line.number, key, err["field"], err["message"], "invalid_field")
+        types = [e["type"] for e in exc.errors()]
+        for err, kind in zip(pydantic_errors(exc), types, strict=True):
+            _error(report, line.number, key, err["field"], err["message"],
+                   "control_character" if kind == "control_character" else "invalid_field")
         return None
+
+
+def _control(data: Any, path: str) -> tuple[str, str] | None:
+    """(field path, 'U+0007 at position 3') of the first control character in a parsed line, keys included."""
+    if isinstance(data, str):
+        where = control_character(data)
+        return (path, where) if where else None
+    if isinstance(data, list):
+        items: Iterable[tuple[str, Any]] = ((f"{path}[{i}]", v) for i, v in enumerate(data))
+    elif isinstance(data, dict):
+        for k in data:
+            where = control_character(k)
+            if where:
+                return (f"{path}.{k!r}" if path else repr(k), where)
+        items = ((f"{path}.{k}" if path else k, v) for k, v in data.items())
+    else:
+        return None
+    for sub, value in items:
+        found = _control(value, sub)
+        if found:
+            return found
+    return None
 
 
 def _key(record: BaseModel, kind: str) -> str:

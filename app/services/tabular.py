@@ -5,6 +5,13 @@ A person with three employments and two degrees is five rows sharing `external_i
 empty). Rows of one record must follow each other. Cells are converted to the interchange types
 here (booleans, integers, numbers, empty = null), then the record is validated exactly as a JSON
 line is, and every error names the spreadsheet row and column.
+
+Text cells that a spreadsheet would evaluate (beginning with = + - @ tab or carriage return) are
+written with a leading quote, as OWASP advises against CSV injection; a text beginning with a quote
+gets one too, and an import strips exactly one leading quote from every text cell, so that export,
+import and export again give the same bytes. XLSX text cells are always typed strings, never formulas.
+A file that cannot be read as a whole (not UTF-8, a corrupt workbook, a cell over the CSV field limit)
+is refused with a 422 before anything is written.
 """
 
 import csv
@@ -13,7 +20,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.errors import InvalidInput
 from app.schemas.interchange import PERSON_LISTS
+from app.services.text import neutralise, restore
 
 ORG_UNIT_COLUMNS = [
     "code",
@@ -176,7 +185,7 @@ def csv_rows(text: Iterable[str], kind: str) -> Iterator[Row]:
     keys = header_keys(headers, kind)
     for number, values in enumerate(reader, start=2):
         if any(v.strip() for v in values):
-            yield Row(number, {k: v.strip() for k, v in zip(keys, values, strict=False) if k})
+            yield Row(number, {k: restore(v.strip()) for k, v in zip(keys, values, strict=False) if k})
 
 
 def xlsx_rows(stream: io.BufferedIOBase | io.BytesIO, kind: str) -> Iterator[Row]:
@@ -210,7 +219,7 @@ def _cell_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return restore(value.strip()) if isinstance(value, str) else str(value)
 
 
 def column_letter(kind: str, key: str) -> str:
@@ -353,6 +362,46 @@ def record_rows(record: dict[str, Any], kind: str) -> Iterator[dict[str, Any]]:
         yield base | {"list": None}
 
 
+def check_csv(text: Any) -> None:
+    """Read the whole CSV once, then rewind: undecodable text or an unparsable row is a 422 before any write."""
+    reader = csv.reader(text)
+    try:
+        for _ in reader:
+            pass
+    except UnicodeDecodeError as exc:
+        utf16 = exc.start == 0 and exc.object[:2] in (b"\xff\xfe", b"\xfe\xff")
+        hint = "it is UTF-16 text; save it as CSV UTF-8" if utf16 else "save it as CSV UTF-8"
+        byte = f"byte {exc.object[exc.start]:#04x} cannot be decoded"
+        raise InvalidInput(f"the CSV is not UTF-8 text ({exc.reason}): {hint}", code="invalid_encoding",
+                           errors=[{"field": "body", "message": byte}]) from None
+    except csv.Error as exc:
+        row = reader.line_num
+        too_long = "field larger than field limit" in str(exc)
+        message = f"a cell is longer than {csv.field_size_limit()} characters" if too_long else f"not readable as CSV: {exc}"
+        raise InvalidInput(f"line {row} of the CSV: {message}", code="cell_too_long" if too_long else "invalid_csv",
+                           errors=[{"field": "body", "line": row, "message": message}]) from None
+    text.seek(0)
+
+
+def check_xlsx(stream: Any, kind: str) -> None:
+    """Read the whole workbook once, then rewind: a corrupt or foreign file is a 422 before any write."""
+    try:
+        for _ in xlsx_rows(stream, kind):
+            pass
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises zip, XML, key and value errors for a damaged file
+        raise InvalidInput("the body is not a readable XLSX workbook", code="invalid_xlsx",
+                           errors=[{"field": "body", "message": f"{type(exc).__name__}: {str(exc)[:200]}"}]) from None
+    stream.seek(0)
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return neutralise(value) if isinstance(value, str) else value
+
+
 def csv_text(rows: Iterable[dict[str, Any]], kind: str, lang: str = "en") -> Iterator[str]:
     columns = COLUMNS[kind]
     buffer = io.StringIO()
@@ -362,12 +411,7 @@ def csv_text(rows: Iterable[dict[str, Any]], kind: str, lang: str = "en") -> Ite
     for row in rows:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow(
-            [
-                "" if row.get(c) is None else ("true" if row.get(c) is True else "false" if row.get(c) is False else row.get(c))
-                for c in columns
-            ]
-        )
+        writer.writerow([_csv_cell(row.get(c)) for c in columns])
         yield buffer.getvalue()
 
 
@@ -380,14 +424,28 @@ def xlsx_bytes(rows: Iterable[dict[str, Any]], kind: str, lang: str = "en") -> I
     columns = COLUMNS[kind]
     book = Workbook(write_only=True)
     sheet = book.create_sheet(kind)
-    sheet.append([VI.get(c, c) if lang == "vi" else c for c in columns])
+    sheet.append([text_cell(sheet, VI.get(c, c) if lang == "vi" else c) for c in columns])
     for row in rows:
-        sheet.append([row.get(c) for c in columns])
+        sheet.append([text_cell(sheet, v) if isinstance(v, str) else v for v in (row.get(c) for c in columns)])
     with tempfile.TemporaryFile() as handle:
         book.save(handle)
         handle.seek(0)
         while chunk := handle.read(1024 * 1024):
             yield chunk
+
+
+def text_cell(sheet: Any, value: str, *, escape: bool = True) -> Any:
+    """A write-only XLSX cell holding `value` as a typed string (never a formula), neutralised unless `escape` is False.
+
+    Characters XML cannot carry (controls other than tab and line breaks, refused at every input since, but
+    possibly in older records) become U+FFFD rather than stopping the workbook half written.
+    """
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    cell = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("\ufffd", neutralise(value) if escape else value))
+    cell.data_type = "s"
+    return cell
 
 
 EXAMPLES: dict[str, dict[str, Any]] = {
