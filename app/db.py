@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import get_settings
 
+SNAPSHOT_OPTION = "registry_snapshot"  # execution option: a SQLite transaction that only reads
+
 
 def normalise_url(url: str) -> str:
     """Accept postgres:// and postgresql:// and use the psycopg 3 driver."""
@@ -63,8 +65,10 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front, so two writers never deadlock on a lock upgrade
-        # and the order of transaction ids is the order of commits.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # and the order of transaction ids is the order of commits. A snapshot (an export) only
+        # reads: a DEFERRED transaction takes no write lock and, in WAL mode, blocks no writer.
+        deferred = conn.get_execution_options().get(SNAPSHOT_OPTION)
+        conn.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
 
 
 @lru_cache
@@ -121,6 +125,24 @@ def get_read_session_factory() -> sessionmaker[Session]:
     replayed past is the primary's.
     """
     factory = sessionmaker(bind=get_read_engine(), expire_on_commit=False)
+    event.listen(factory, "after_begin", _read_only_transaction)
+    return factory
+
+
+def snapshot_session_factory() -> sessionmaker[Session]:
+    """Sessions for long reads that stream (exports): read-only, and on SQLite holding no write lock.
+
+    A session of the read factory begins IMMEDIATE on SQLite, as every session of the primary does:
+    an export streaming from it held the database's one write lock until its client had read the
+    last byte, and every write of the service waited for it (and failed with 503). These begin
+    DEFERRED. A snapshot session must not write.
+    """
+    return _snapshot_factory(get_read_engine())
+
+
+@lru_cache(maxsize=4)
+def _snapshot_factory(engine: Engine) -> sessionmaker[Session]:
+    factory = sessionmaker(bind=engine.execution_options(**{SNAPSHOT_OPTION: True}), expire_on_commit=False)
     event.listen(factory, "after_begin", _read_only_transaction)
     return factory
 

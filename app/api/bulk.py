@@ -1,6 +1,7 @@
 """Bulk interchange: JSON Lines imports (with dry run), streaming exports, the change feed."""
 
 import io
+import logging
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -15,7 +16,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.api.deps import ActorDep, SessionDep, allow
 from app.config import get_settings
-from app.db import get_read_session_factory, get_session_factory
+from app.db import get_session_factory, snapshot_session_factory
 from app.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from app.models import ImportJob
 from app.schemas.common import Cursor, IsoDateTime, RowId
@@ -24,6 +25,7 @@ from app.services.context import Actor
 from app.services.import_run import ImportRun
 
 router = APIRouter(tags=["bulk"])
+log = logging.getLogger(__name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TABULAR_TYPES = {"text/csv": "csv", "application/csv": "csv", XLSX: "xlsx"}
 NDJSON_TYPES = {
@@ -214,8 +216,14 @@ def export_records(
     format: Format = Format.jsonl,
     lang: Annotated[str, Query(pattern="^(en|vi)$")] = "en",
 ) -> StreamingResponse:
-    """Stream every record in the caller's scope (now, or as recorded at `known_at`) as JSON Lines, CSV or XLSX."""
-    factory = get_read_session_factory()
+    """Stream every record in the caller's scope (now, or as recorded at `known_at`) as JSON Lines, CSV or XLSX.
+
+    Text cells of CSV and XLSX that a spreadsheet would evaluate (= + - @ tab CR) or that begin with a quote get
+    a leading quote; an import strips it. An export that fails before its first byte answers an error status; one
+    that fails later ends with an error trailer (JSON Lines: a last line `{"error": "export_failed", ...}`; CSV: a
+    last row `#export_failed ...`) and the stream is aborted. An XLSX workbook is complete before its first byte.
+    """
+    factory = snapshot_session_factory()
 
     def records() -> Iterator[dict[str, Any]]:
         with factory() as session:
@@ -228,14 +236,39 @@ def export_records(
     rows = (row for record in records() for row in tabular.record_rows(record, kind.value))
     disposition = {"Content-Disposition": f'attachment; filename="{kind.value}.{format.value}"'}
     if format is Format.csv:
-        return StreamingResponse(
-            (t.encode("utf-8") for t in tabular.csv_text(rows, kind.value, lang)),
-            media_type=EXPORT_TYPES["csv"],
-            headers=disposition,
-        )
+        chunks = (t.encode("utf-8") for t in tabular.csv_text(rows, kind.value, lang))
+        return StreamingResponse(_guarded(chunks, CSV_TRAILER), media_type=EXPORT_TYPES["csv"], headers=disposition)
     if format is Format.xlsx:
-        return StreamingResponse(tabular.xlsx_bytes(rows, kind.value, lang), media_type=XLSX, headers=disposition)
-    return StreamingResponse((exports.dumps(r) for r in records()), media_type="application/x-ndjson")
+        return StreamingResponse(_guarded(tabular.xlsx_bytes(rows, kind.value, lang), b""), media_type=XLSX,
+                                 headers=disposition)
+    return StreamingResponse(_guarded((exports.dumps(r) for r in records()), JSONL_TRAILER),
+                             media_type="application/x-ndjson")
+
+
+INCOMPLETE = "the export failed part way: this file is incomplete; export again"
+JSONL_TRAILER = exports.dumps({"error": "export_failed", "detail": INCOMPLETE, "complete": False})
+CSV_TRAILER = f"#export_failed,{INCOMPLETE}\r\n".encode()
+
+
+def _guarded(chunks: Iterator[bytes], trailer: bytes) -> Iterator[bytes]:
+    """The export's chunks, the first produced now (a failure before it answers an error status, not a 200).
+
+    A failure after the first byte is logged, ends the body with `trailer` and is raised again, so that the
+    server aborts the response rather than ending it as if it were complete.
+    """
+    first = next(chunks, b"")
+
+    def rest() -> Iterator[bytes]:
+        yield first
+        try:
+            yield from chunks
+        except Exception:
+            log.exception("export failed after its first byte")
+            if trailer:
+                yield trailer
+            raise
+
+    return rest()
 
 
 @router.get(

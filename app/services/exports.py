@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from app.db import get_session_factory
 from app.models import Employment, OrgUnit, OrgUnitVersion, Person, PersonVersion, Statistic
 from app.services import audit, orgunits, statistics, tree
 from app.services.context import Actor
@@ -47,8 +48,7 @@ def persons(session: Session, actor: Actor, cut: int | None) -> Iterator[dict[st
         # primary unreachable while a replica serves the reads) stops with nothing sensitive sent.
         count = session.scalar(select(func.count()).select_from(Person)
                                .join(PersonVersion, PersonVersion.person_id == Person.id).where(*scope))
-        audit.log_reads(session, actor, [None], fields=",".join(SENSITIVE), action="export",
-                        detail=f"export of {count} persons")
+        _log_export(session, actor, count)
     after = ""
     while True:
         stmt = (select(Person.id, Person.external_id).join(PersonVersion, PersonVersion.person_id == Person.id)
@@ -60,6 +60,20 @@ def persons(session: Session, actor: Actor, cut: int | None) -> Iterator[dict[st
         for r in rows:
             yield recs[r.id] if actor.sees_sensitive else redact(recs[r.id])
         after = rows[-1].external_id
+
+
+def _log_export(session: Session, actor: Actor, count: int | None) -> None:
+    """The access-log entry of an export of sensitive fields, committed before the export streams.
+
+    On SQLite the export's own transaction only reads (it holds no write lock while it streams), so the
+    entry is written in a short transaction of its own; PostgreSQL's audit.log_reads does that already.
+    """
+    detail = f"export of {count} persons"
+    if session.get_bind().dialect.name != "sqlite":
+        audit.log_reads(session, actor, [None], fields=",".join(SENSITIVE), action="export", detail=detail)
+        return
+    with get_session_factory().begin() as own:
+        audit.log_reads(own, actor, [None], fields=",".join(SENSITIVE), action="export", detail=detail)
 
 
 def stats(session: Session, actor: Actor, cut: int | None) -> Iterator[dict[str, Any]]:

@@ -5,12 +5,14 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import Cell
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from app.services.context import Actor
+from app.services.text import neutralise
 from app.web import charts, formats, i18n, report
 from app.web.board import Board, Item
 from app.web.view import View
@@ -19,6 +21,29 @@ BOLD = Font(bold=True)
 HEAD_FILL = PatternFill("solid", fgColor="EEF2F7")
 SHEETS = {"vi": ("Tổng hợp", "Xu hướng", "Đơn vị", "Định nghĩa"), "en": ("Summary", "Trend", "Units", "Definitions")}
 NUMBER_FORMAT = {"share": "0.0%", "rate": "0.00", "count": "#,##0"}
+
+
+def put(ws: Worksheet, row: int, col: int, value: Any) -> Cell:
+    """Write a cell: numbers and dates as they are, text always as a string (never a formula), neutralised.
+
+    A text a spreadsheet would evaluate (= + - @ tab CR, or a leading quote) gets a leading quote (OWASP, CSV
+    injection), unless it is a plain number such as repr(-0.5), which no spreadsheet evaluates as a formula.
+    """
+    cell = ws.cell(row, col)
+    if isinstance(value, str):
+        cell.value = value if _plain_number(value) else neutralise(value)
+        cell.data_type = "s"
+    else:
+        cell.value = value
+    return cell
+
+
+def _plain_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def fill(status: str) -> PatternFill:
@@ -49,7 +74,7 @@ def render(board: Board, view: View, actor: Actor, generated_at: datetime) -> by
 
 def _head(ws: Worksheet, row: int, labels: list[str]) -> None:
     for col, label in enumerate(labels, start=1):
-        cell = ws.cell(row, col, label)
+        cell = put(ws, row, col, label)
         cell.font, cell.fill = BOLD, HEAD_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="top")
 
@@ -65,18 +90,18 @@ SUMMARY_COLUMNS = ("code", "name", "status", "value", "numerator", "denominator"
 
 def _summary(ws: Worksheet, board: Board, view: View, actor: Actor, generated_at: datetime) -> None:
     lang = view.lang
-    ws["A1"] = i18n.t("dashboard", lang)
+    put(ws, 1, 1, i18n.t("dashboard", lang))
     ws["A1"].font = Font(bold=True, size=14)
-    ws["A2"] = f"{board.doc} — {i18n.doc_name(board.doc, lang)}"
+    put(ws, 2, 1, f"{board.doc} — {i18n.doc_name(board.doc, lang)}")
     row = 4
     for label, value in report.facts(board, view, actor, generated_at, "xlsx"):
-        ws.cell(row, 1, label).font = BOLD
-        ws.cell(row, 2, value)
+        put(ws, row, 1, label).font = BOLD
+        put(ws, row, 2, value)
         row += 1
     row += 1
     for key, count in board.tally().items():
-        ws.cell(row, 1, f"{formats.GLYPH[key]} {i18n.t(key, lang)}").font = status_font(key)
-        ws.cell(row, 2, count)
+        put(ws, row, 1, f"{formats.GLYPH[key]} {i18n.t(key, lang)}").font = status_font(key)
+        put(ws, row, 2, count)
         row += 1
     row += 1
     _head(ws, row, [_label(c, lang) for c in SUMMARY_COLUMNS])
@@ -107,7 +132,7 @@ def _summary_row(ws: Worksheet, row: int, item: Item, lang: str) -> None:
                          r["target"]["deadline"] if r.get("target") else None, r["kind"], r["definition"]["version"],
                          r["definition"]["sha256"], r.get("note"), None if r["value"] is None else repr(r["value"])]
     for col, value in enumerate(values, start=1):
-        ws.cell(row, col, value)
+        put(ws, row, col, value)
     number = NUMBER_FORMAT[formats.measure(r)]
     for col in (4, 7, 8, 11):
         ws.cell(row, col).number_format = number
@@ -118,20 +143,20 @@ def _summary_row(ws: Worksheet, row: int, item: Item, lang: str) -> None:
 
 def _trend(ws: Worksheet, board: Board, lang: str) -> None:
     years = sorted({y for item in board.items for y in item.years})
-    ws["A1"] = i18n.t("trend", lang)
+    put(ws, 1, 1, i18n.t("trend", lang))
     ws["A1"].font = Font(bold=True, size=12)
-    ws["A2"] = i18n.t("trend_help", lang)
+    put(ws, 2, 1, i18n.t("trend_help", lang))
     _head(ws, 4, [i18n.t("target", lang), i18n.t("band", lang)] + [f"31/12/{y}" for y in years])
     scored = [i for i in board.items if i.status != "qualitative" and i.trend]
     for n, item in enumerate(scored):
         row = 5 + n
-        ws.cell(row, 1, item.code)
-        ws.cell(row, 2, formats.band(item.result, lang))
+        put(ws, row, 1, item.code)
+        put(ws, row, 2, formats.band(item.result, lang))
         points = {int(p["as_of"][:4]): p for p in item.trend}
         for col, year in enumerate(years, start=3):
             point = points.get(year)
             if point is not None and point.get("value") is not None:
-                cell = ws.cell(row, col, point["value"])
+                cell = put(ws, row, col, point["value"])
                 cell.number_format = NUMBER_FORMAT[formats.measure(item.result)]
                 cell.fill = fill(str(point["status"]))
     _widths(ws, [34, 14] + [11] * len(years))
@@ -149,13 +174,13 @@ def _trend(ws: Worksheet, board: Board, lang: str) -> None:
 
 def _units(ws: Worksheet, board: Board, lang: str) -> None:
     cols = board.lagging()
-    ws["A1"] = i18n.t("matrix", lang)
+    put(ws, 1, 1, i18n.t("matrix", lang))
     ws["A1"].font = Font(bold=True, size=12)
-    ws["A2"] = i18n.t("matrix_help", lang)
+    put(ws, 2, 1, i18n.t("matrix_help", lang))
     _head(ws, 4, [i18n.t("unit", lang), i18n.t("not_met", lang), i18n.t("met", lang), i18n.t("no_data", lang)])
     for n, unit in enumerate(cols):
         for col, value in enumerate([f"{unit.code} {unit.name}", unit.not_met, unit.met, unit.no_data], start=1):
-            ws.cell(5 + n, col, value)
+            put(ws, 5 + n, col, value)
     start = 7 + len(cols)
     if cols:
         chart = BarChart()
@@ -169,10 +194,10 @@ def _units(ws: Worksheet, board: Board, lang: str) -> None:
     _head(ws, start, [i18n.t("target", lang)] + [f"{u.code}\n{u.name}" for u in cols])
     for n, item in enumerate(i for i in board.items if i.status != "qualitative"):
         row = start + 1 + n
-        ws.cell(row, 1, item.code)
+        put(ws, row, 1, item.code)
         for col, unit in enumerate(cols, start=2):
             found = item.cell(unit.code)
-            cell = ws.cell(row, col, found["value"] if found else None)
+            cell = put(ws, row, col, found["value"] if found else None)
             cell.number_format = NUMBER_FORMAT[formats.measure(item.result)]
             cell.fill = fill(found["status"] if found else "no_data")
     _widths(ws, [36] + [14] * max(len(cols), 3))
@@ -190,6 +215,6 @@ def _definitions(ws: Worksheet, board: Board, lang: str) -> None:
         values = [item.code, spec.names.get("vi"), spec.names.get("en"), spec.source.doc, spec.source.clause, m["vi"], m["en"],
                   m["rules"], words, spec.note, item.result["definition"]["version"], item.result["definition"]["sha256"]]
         for col, value in enumerate(values, start=1):
-            ws.cell(2 + n, col, value).alignment = Alignment(wrap_text=True, vertical="top")
+            put(ws, 2 + n, col, value).alignment = Alignment(wrap_text=True, vertical="top")
     _widths(ws, [34, 50, 50, 8, 22, 60, 60, 40, 60, 40, 9, 20])
     ws.freeze_panes = "B2"

