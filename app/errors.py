@@ -83,7 +83,7 @@ _SQLSTATES = (("23505", "duplicate", "a record with the same key already exists"
               ("22P05", "invalid_character", "a text contains a character the registry cannot store"),
               ("22021", "invalid_character", "a text contains a character the registry cannot store"),
               ("22", "invalid_value", "the database refused a value"),
-              ("23", "constraint_violation", "the write would break a rule the registry keeps"))
+              ("23", "rule_violation", "the write would break a rule the registry keeps"))
 _SQLITE = (("UNIQUE constraint failed", "duplicate", "a record with the same key already exists"),
            ("FOREIGN KEY constraint failed", "missing_reference", "a value refers to a record that does not exist"),
            ("NOT NULL constraint failed", "missing_value", "a required value is missing"),
@@ -111,4 +111,4 @@ def db_refusal(exc: BaseException) -> tuple[str, str]:
     for needle, code, message in _SQLITE:
         if needle in text:
             return code, message
-    return "constraint_violation", "the write would break a rule the registry keeps"
+    return "rule_violation", "the write would break a rule the registry keeps"

@@ -19,6 +19,7 @@ from app.errors import (
     PreconditionFailed,
     PreconditionRequired,
     Unauthenticated,
+    db_refusal,
 )
 from app.services.persons import pydantic_errors
 from app.services.ratelimit import TooManyRequests
@@ -87,13 +88,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(IntegrityError)
     def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
-        reason = str(exc.orig).splitlines()[0] if exc.orig else "constraint violated"
-        return problem(409, "constraint_violation", f"rejected by the database: {reason}", request)
+        code, message = db_refusal(exc)
+        log.warning("database refused a write (%s): %s", code, str(exc.orig or exc).splitlines()[0])
+        return problem(409, code, f"the registry refused the write: {message}", request)
 
     @app.exception_handler(DataError)
     def _data(request: Request, exc: DataError) -> JSONResponse:
-        reason = str(exc.orig).splitlines()[0] if exc.orig else "value out of range"
-        return problem(422, "invalid_value", f"the database refused a value: {reason}", request)
+        code, message = db_refusal(exc)
+        log.warning("database refused a value (%s): %s", code, str(exc.orig or exc).splitlines()[0])
+        return problem(422, code, f"the registry refused a value: {message}", request)
 
     @app.exception_handler(DBAPIError)
     def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:

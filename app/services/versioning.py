@@ -3,7 +3,9 @@
 import json
 from typing import Any
 
+import psycopg
 from sqlalchemy import JSON, ColumnElement, and_, insert, or_, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 
@@ -36,12 +38,17 @@ def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
     cols = list(rows[0])
     json_cols = {c.name for c in table.columns if isinstance(c.type, JSON)}
     names = ", ".join(f'"{c}"' for c in cols)
+    statement = f'COPY "{table.name}" ({names}) FROM STDIN'
     cursor = session.connection().connection.cursor()
-    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([json.dumps(row[c], ensure_ascii=False) if c in json_cols and row[c] is not None else row[c]
-                            for c in cols])
-    cursor.close()
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([json.dumps(row[c], ensure_ascii=False) if c in json_cols and row[c] is not None
+                                else row[c] for c in cols])
+    except psycopg.Error as exc:  # raised by the driver, not SQLAlchemy: wrapped as SQLAlchemy would have (IntegrityError...)
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+    finally:
+        cursor.close()
 
 
 def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
