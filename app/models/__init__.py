@@ -1,6 +1,6 @@
 """Every ORM model, imported here so that Alembic sees the whole metadata."""
 
-from app.models.auth import ApiToken, IdempotencyRecord, ImportJob
+from app.models.auth import ApiToken, IdempotencyRecord, ImportJob, SecurityFlag
 from app.models.base import Base, SysVersioned
 from app.models.codes import CodeItem
 from app.models.org import OrgUnit, OrgUnitParent, OrgUnitVersion
@@ -11,5 +11,5 @@ from app.models.txn import AccessLog, Change, ChangeUnit, Txn
 __all__ = [
     "AccessLog", "ApiToken", "Base", "IdempotencyRecord", "Change", "ChangeUnit", "CodeItem", "Employment", "ImportJob",
     "IndicatorDefinition", "IndicatorRun", "Membership", "OrgUnit", "OrgUnitParent", "OrgUnitVersion", "Person",
-    "PersonVersion", "Position", "Qualification", "Statistic", "SysVersioned", "TitleStandard", "Txn",
+    "PersonVersion", "Position", "Qualification", "SecurityFlag", "Statistic", "SysVersioned", "TitleStandard", "Txn",
 ]

@@ -71,3 +71,13 @@ class IdempotencyRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("owner", "key"),)
+
+
+class SecurityFlag(Base):
+    """A switch that must hold for every app server of one database (e.g. the bootstrap token disabled)."""
+
+    __tablename__ = "security_flag"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    set_by: Mapped[str] = mapped_column(String(200))
