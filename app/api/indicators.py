@@ -116,11 +116,10 @@ def list_indicator_values(
 ) -> dict[str, Any]:
     """The value for every unit at once (under `under`), computed in one set-based pass."""
     day = as_of or date.today()
-    return {
-        "indicator": code,
-        "as_of": day.isoformat(),
-        "items": service.evaluate_all(session, actor, code, as_of=day, under=under, known_at=known_at),
-    }
+    items = service.evaluate_all(session, actor, code, as_of=day, under=under, known_at=known_at)
+    answered = service.answer_date(session, actor, code, day, known_at)
+    extra = {"requested_as_of": day.isoformat()} if answered != day else {}
+    return {"indicator": code, "as_of": answered.isoformat(), **extra, "items": items}
 
 
 @router.get("/indicators/{code}/persons")
@@ -218,5 +217,9 @@ def get_indicator_breakdown(
     as_of: IsoDate | None = None,
     known_at: IsoDateTime | None = None,
 ) -> dict[str, Any]:
-    """The value split by child_units, tier, gender or age_band (small cells suppressed for aggregate-only roles)."""
+    """The value split by child_units, tier, gender or age_band (small cells suppressed for aggregate-only roles).
+
+    Figures touching ethnicity, national id or party membership are suppressed for aggregate-only roles on every
+    route (`/value`, `/values`, `/breakdown`, `/trend`, reports): see app/services/indicators/disclosure.py.
+    """
     return service.breakdown(session, actor, code, org_unit=org_unit, as_of=as_of or date.today(), by=by, known_at=known_at)

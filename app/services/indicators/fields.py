@@ -283,7 +283,12 @@ def contact_units(ctx: Ctx) -> Any:
 
 
 def age_cutoff(as_of: date, years: int) -> date:
-    """The latest birth date of a person aged at least `years` on `as_of` (29 Feb -> 28 Feb)."""
+    """The latest birth date of a person aged at least `years` on `as_of` (29 Feb -> 28 Feb).
+
+    Before year 1 there is no date: nobody can be that old, and the earliest date stands for that.
+    """
+    if as_of.year - years < 1:
+        return date.min
     try:
         return as_of.replace(year=as_of.year - years)
     except ValueError:
@@ -301,12 +306,15 @@ class Field:
     list_name: str | None = None
     subjects: tuple[str, ...] = ("employment", "position", "membership")
     person_level: bool = True
+    reads: tuple[str, ...] = ()  # the person's columns the SQL reads that are sensitive data (disclosure.py)
 
 
 ANCHOR = False
 FIELDS: dict[str, Field] = {
     "person.gender": Field("code", lambda r, c: r.person.gender, "giới tính", "gender", "gender"),
-    "person.ethnic_minority": Field("bool", ethnic_minority, "là người dân tộc thiểu số", "belongs to an ethnic minority"),
+    "person.ethnic_minority": Field(
+        "bool", ethnic_minority, "là người dân tộc thiểu số", "belongs to an ethnic minority", reads=("ethnicity",)
+    ),
     "person.age": Field("age", lambda r, c: r.person.birth_date, "tuổi", "age in whole years"),
     "person.general_education": Field(
         "text", lambda r, c: r.person.general_education, "trình độ giáo dục phổ thông", "general education"

@@ -9,17 +9,16 @@ from typing import Any
 from sqlalchemy import and_, func, select, text, true
 from sqlalchemy.orm import Session, aliased
 
+from app.config import get_settings
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.models import CodeItem, Person, PersonVersion, Statistic, Txn
-from app.services import codelists, history, tree
+from app.services import audit, codelists, history, tree
 from app.services.context import Actor
-from app.services.indicators import catalog, compiler, ratios
+from app.services.indicators import catalog, compiler, disclosure, ratios
 from app.services.indicators.cache import LRU
 from app.services.indicators.fields import FIELDS, ROOT, Ctx, Row
 from app.services.indicators.spec import IndicatorSpec, atoms
 from app.services.versioning import current_or_at
-
-SENSITIVE_FIELDS = {"person.ethnic_minority"}
 
 
 def context(
@@ -130,16 +129,30 @@ def evaluate(
     """
     cut = history.txn_cut(session, known_at)
     state = _state(session)
-    key = (str(session.get_bind().engine.url), state, code, org_unit, as_of, known_at.isoformat() if known_at else None)
+    guarded = disclosure.protects(actor, catalog.get(session, code, cut)[1])
+    day = disclosure.reference_date(as_of) if guarded else as_of
+    key = (str(session.get_bind().engine.url), state, code, org_unit, day, known_at.isoformat() if known_at else None, guarded)
     shared = not _writing(session)
     found = _RESULTS.get(key) if shared else None
     if found is not None:
         _unit(session, actor, org_unit)  # the caller's scope, as for a computed answer
-        return copy.deepcopy(found)
-    result = _evaluate(session, actor, code, org_unit, as_of, known_at, cut, state)
+        return _asked(copy.deepcopy(found), as_of, guarded)
+    result = _evaluate(session, actor, code, org_unit, day, known_at, cut, state)
+    if guarded:
+        result = _guard(session, result, code, tree.unit_id(session, org_unit), day, cut)
     if shared:
         _RESULTS.put(key, copy.deepcopy(result))
-    return result
+    return _asked(result, as_of, guarded)
+
+
+def _asked(result: dict[str, Any], as_of: date, guarded: bool) -> dict[str, Any]:
+    """A protected answer names the date asked beside the reference date it was computed at."""
+    return result | {"requested_as_of": as_of.isoformat()} if guarded else result
+
+
+def _guard(session: Session, result: dict[str, Any], code: str, unit_id: int, day: date, cut: int | None) -> dict[str, Any]:
+    reason = protected_plan(session, code, day, cut).get(unit_id)
+    return disclosure.hide(result, reason) if reason else disclosure.shown(result)
 
 
 _RESULTS: LRU[dict[str, Any]] = LRU(4096)
@@ -259,6 +272,12 @@ def _json_value(spec: IndicatorSpec, value: Fraction | None) -> float | int | No
     return ratios.as_number(value, whole_as_int=spec.kind in ("flow_count", "reported"))
 
 
+def answer_date(session: Session, actor: Actor, code: str, as_of: date, known_at: datetime | None = None) -> date:
+    """The date figures are given at for this caller: the reference date for a protected indicator."""
+    _row, spec = catalog.get(session, code, history.txn_cut(session, known_at))
+    return disclosure.reference_date(as_of) if disclosure.protects(actor, spec) else as_of
+
+
 def _data_version(session: Session) -> int:
     from app.models import Txn
 
@@ -271,6 +290,9 @@ def evaluate_all(
     """Every unit (under `under`, or in the caller's reach) at once: one set-based query."""
     cut = history.txn_cut(session, known_at)
     _row, spec = catalog.get(session, code, cut)
+    guarded = disclosure.protects(actor, spec)
+    as_of = disclosure.reference_date(as_of) if guarded else as_of
+    hidden = protected_plan(session, code, as_of, cut) if guarded else {}
     ctx = context(session, spec, as_of, cut)
     snapshot = _tree(session, cut)
     units = [u for u in snapshot.units if snapshot.valid_on(u, as_of)]
@@ -285,16 +307,22 @@ def evaluate_all(
     for uid in sorted(units, key=lambda u: snapshot.units[u].code):
         num, den, extra = figures(uid)
         value = value_of(spec, num, den, extra)
-        out.append(
-            {
-                "org_unit": snapshot.units[uid].code,
-                "numerator": num,
-                "denominator": den,
-                "value": _json_value(spec, value),
-                "status": ratios.status(value, spec.target),
-            }
-        )
+        item = {
+            "org_unit": snapshot.units[uid].code,
+            "numerator": num,
+            "denominator": den,
+            "value": _json_value(spec, value),
+            "status": ratios.status(value, spec.target),
+        }
+        out.append(_verdict(item, guarded, hidden.get(uid)))
     return out
+
+
+def _verdict(item: dict[str, Any], guarded: bool, reason: str | None) -> dict[str, Any]:
+    """The item as a protected caller sees it (unchanged for others)."""
+    if not guarded:
+        return item
+    return disclosure.hide(item, reason) if reason else disclosure.shown(item)
 
 
 def _unit_figures(session: Session, spec: IndicatorSpec, ctx: Ctx) -> Callable[[int], tuple[Any, Any, Statistic | None]]:
@@ -361,8 +389,7 @@ def persons(
     """Who is counted: every person of the population, in the numerator or not, and why."""
     cut = history.txn_cut(session, known_at)
     _row, spec = catalog.get(session, code, cut)
-    used = {a.field for a in atoms(spec.share)} | {a.field for a in atoms(spec.population.where if spec.population else None)}
-    if used & SENSITIVE_FIELDS and not actor.sees_sensitive:
+    if disclosure.protects(actor, spec):
         raise Forbidden(
             "this population is defined by sensitive personal data; only aggregates are shown to your role",
             code="sensitive_population",
@@ -389,6 +416,7 @@ def persons(
         for pid, (flag, extra) in found.items()
     ]
     items.sort(key=lambda i: i["external_id"])
+    _log_disclosed(session, actor, spec, list(found), org_unit=org_unit, as_of=as_of)
     return {
         "indicator": code,
         "org_unit": org_unit,
@@ -397,6 +425,15 @@ def persons(
         "numerator": sum(1 for i in items if i["in_numerator"]),
         "denominator": len(items),
     }
+
+
+def _log_disclosed(session: Session, actor: Actor, spec: IndicatorSpec, ids: list[int], *, org_unit: str, as_of: date) -> None:
+    """A drill-down of an indicator defined on a sensitive attribute discloses it for every person listed: log each."""
+    columns = disclosure.sensitive_columns(spec)
+    if columns and ids:
+        named: list[int | None] = [*sorted(ids)]
+        audit.log_reads(session, actor, named, fields=",".join(columns), action="indicator_persons",
+                        detail=f"{spec.id} {org_unit} {as_of.isoformat()}")
 
 
 def _names(session: Session, ids: list[int], cut: int | None) -> dict[int, tuple[str, str]]:
@@ -454,7 +491,7 @@ def trend(
         {
             k: v
             for k, v in evaluate(session, actor, code, org_unit=org_unit, as_of=date(y, 12, 31), known_at=known_at).items()
-            if k in ("as_of", "numerator", "denominator", "value", "status", "note")
+            if k in ("as_of", "numerator", "denominator", "value", "status", "note", "suppressed", "suppression")
         }
         for y in range(start_year, max(last, start_year) + 1)
     ]
@@ -486,34 +523,71 @@ def sql_of(session: Session, code: str, *, org_unit: str, as_of: date) -> str:
 
 
 DIMENSIONS = ("child_units", "tier", "gender", "age_band")
-SMALL_CELL = 5
+
+
+def threshold() -> int:
+    """The smallest count shown to aggregate-only roles (`SUPPRESSION_THRESHOLD`, at least 1)."""
+    return max(1, get_settings().suppression_threshold)
 
 
 def breakdown(
     session: Session, actor: Actor, code: str, *, org_unit: str, as_of: date, by: str, known_at: datetime | None = None
 ) -> dict[str, Any]:
-    """The value split by child unit, tier of the anchor unit, gender or age band (sums, never averages)."""
+    """The value split by child unit, tier of the anchor unit, gender or age band (sums, never averages).
+
+    Aggregate-only roles get small cells suppressed: for every indicator, a group of fewer than k
+    persons in the gender, age and tier splits; for an indicator touching a sensitive attribute,
+    every cell under the rules of `disclosure` (primary, family and reference-date).
+    """
     if by not in DIMENSIONS:
         raise InvalidInput("unknown breakdown", errors=[{"field": "by", "message": f"one of {', '.join(DIMENSIONS)}"}])
     cut = history.txn_cut(session, known_at)
     _row, spec = catalog.get(session, code, cut)
     unit_id = _unit(session, actor, org_unit)
-    ctx = context(session, spec, as_of, cut)
+    guarded = disclosure.protects(actor, spec)
+    day = disclosure.reference_date(as_of) if guarded else as_of
+    ctx = context(session, spec, day, cut)
     if by == "child_units":
-        cells = _child_cells(session, actor, spec, ctx, unit_id)
+        cells = _child_cells(session, spec, ctx, unit_id, guarded)
     elif spec.kind in ("ratio", "per_capita"):
-        rows = _run(session, f"by_{by}", spec, ctx, lambda s, c: compiler.population_by(s, c, by), unit_id).all()
-        cells = [_cell(spec, str(key), int(num), int(den), suppress=not actor.sees_sensitive) for key, num, den in rows]
+        rows = _by_cells(session, spec, ctx, unit_id, by)
+        hidden = _group_plan(session, code, spec, ctx, unit_id, by, rows) if guarded else {}
+        small = not actor.sees_sensitive and not guarded
+        cells = [_cell(spec, key, cell.num, cell.den, hidden.get(key), small) for key, cell in rows.items()]
     else:
         raise InvalidInput(f"a {spec.kind} indicator splits by child_units only", errors=[{"field": "by", "message": by}])
-    return {"indicator": code, "org_unit": org_unit, "as_of": as_of.isoformat(), "by": by, "cells": cells}
+    answer = {"indicator": code, "org_unit": org_unit, "as_of": day.isoformat(), "by": by, "cells": cells}
+    return answer | {"requested_as_of": as_of.isoformat()} if guarded else answer
 
 
-def _cell(spec: IndicatorSpec, key: str, num: int, den: int, *, suppress: bool) -> dict[str, Any]:
-    if suppress and den < SMALL_CELL:
-        return {"key": key, "numerator": None, "denominator": None, "value": None, "status": "no_data", "suppressed": True}
+def _by_cells(session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int, by: str) -> dict[str, disclosure.Cell]:
+    """(numerator, denominator) per group of the dimension under the unit (and the base when it is protected)."""
+
+    return _cells_of(spec, ctx, lambda which, on: _by_counts(session, which, on, unit_id, by))
+
+
+def _by_counts(session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int, by: str) -> dict[Any, tuple[Any, Any]]:
+    rows = _run(session, f"by_{by}", spec, ctx, lambda s, c: compiler.population_by(s, c, by), unit_id).all()
+    return {str(key): (int(num), int(den)) for key, num, den in rows}
+
+
+Fetch = Callable[[IndicatorSpec, Ctx], dict[Any, tuple[Any, Any]]]
+Cells = dict[Any, disclosure.Cell]
+
+
+def _cells_of(spec: IndicatorSpec, ctx: Ctx, fetch: Fetch) -> Cells:
+    """Counts per key by `fetch`, with the base population's count when the population reads a sensitive field."""
+    found = {k: (int(n or 0), int(d or 0)) for k, (n, d) in fetch(spec, ctx).items()}
+    if "population" not in disclosure.sensitive_parts(spec):
+        return {k: disclosure.Cell(n, d) for k, (n, d) in found.items()}
+    base = {k: (int(n or 0), int(d or 0)) for k, (n, d) in fetch(disclosure.base_spec(spec), ctx).items()}
+    keys = set(found) | set(base)
+    return {k: disclosure.Cell(*found.get(k, (0, 0)), base.get(k, (0, 0))[1], base.get(k, (0, 0))[0]) for k in keys}
+
+
+def _cell(spec: IndicatorSpec, key: str, num: int, den: int, reason: str | None, small: bool) -> dict[str, Any]:
     value = ratios.share(num, den) if spec.kind == "ratio" else None
-    return {
+    cell = {
         "key": key,
         "numerator": num if spec.kind == "ratio" else None,
         "denominator": den,
@@ -521,26 +595,156 @@ def _cell(spec: IndicatorSpec, key: str, num: int, den: int, *, suppress: bool) 
         "status": ratios.status(value, spec.target) if spec.kind == "ratio" else "no_data",
         "suppressed": False,
     }
+    if small and den < threshold():
+        reason = "primary"
+    return disclosure.hide(cell, reason) if reason else cell
 
 
-def _child_cells(session: Session, actor: Actor, spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> list[dict[str, Any]]:
+def _child_cells(session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int, guarded: bool) -> list[dict[str, Any]]:
     snapshot = _tree(session, ctx.cut)
     children = sorted(
         (u for u in snapshot.units if u != unit_id and snapshot.parent_on(u, ctx.as_of) == unit_id),
         key=lambda u: snapshot.units[u].code,
     )
     figures = _unit_figures(session, spec, ctx)
+    hidden = protected_plan(session, spec.id, ctx.as_of, ctx.cut) if guarded else {}
     cells = []
     for child in children:
         num, den, extra = figures(child)
         value = value_of(spec, num, den, extra)
-        cells.append(
-            {
-                "key": snapshot.units[child].code,
-                "numerator": num,
-                "denominator": den,
-                "value": _json_value(spec, value),
-                "status": ratios.status(value, spec.target),
-            }
-        )
+        item = {
+            "key": snapshot.units[child].code,
+            "numerator": num,
+            "denominator": den,
+            "value": _json_value(spec, value),
+            "status": ratios.status(value, spec.target),
+        }
+        cells.append(_verdict(item, guarded, hidden.get(child)))
     return cells
+
+
+Series = dict[date, Cells]
+
+
+def _series(spec: IndicatorSpec, ctx: Ctx, fetch: Fetch) -> Series:
+    """The cells at every reference date (rule 3 of `disclosure` compares them all)."""
+    return {
+        day: _cells_of(spec, Ctx(as_of=day, cut=ctx.cut, book=ctx.book, policy=ctx.policy), fetch)
+        for day in disclosure.reference_dates(date.today())
+    }
+
+
+def _screen(rule: disclosure.Rule, series: Series, day: date, keys: Any) -> dict[Any, str]:
+    """Rules 1 and 3 of `disclosure`: the cells suppressed on their own counts at `day`.
+
+    Rule 3 is applied from the first reference date on: a date is published when no earlier published
+    date differences with it, so what was published stays published as years are added.
+    """
+    if day not in series:
+        return dict.fromkeys(keys, "complementary")
+    zero, hidden = rule.zero(), {}
+    for key in keys:
+        shown: list[disclosure.Cell] = []
+        for when in sorted(series):
+            cell = series[when].get(key, zero)
+            reason = "primary" if rule.fails(cell) else "complementary" if any(rule.moved(cell, s) for s in shown) else None
+            if reason is None:
+                shown.append(cell)
+            if when == day:
+                if reason:
+                    hidden[key] = reason
+                break
+    return hidden
+
+
+_PLANS: LRU[dict[int, str]] = LRU(256)
+
+
+def protected_plan(session: Session, code: str, as_of: date, cut: int | None) -> dict[int, str]:
+    """Which units' figures of a protected indicator are suppressed on a reference date, and why.
+
+    Computed over the whole tree at once (so every route and every caller's scope agree), and kept
+    per state of the data like the tree.
+    """
+    return _PLANS.get_or_build(_shared_key(session, code, as_of, cut), lambda: _plan(session, code, as_of, cut))
+
+
+_SERIES: LRU[Series] = LRU(64)
+
+
+def _shared_key(session: Session, *parts: Any) -> tuple[Any, ...]:
+    """A key under which a result is shared between requests: unique (never shared) when this transaction writes."""
+    if _writing(session):
+        return (object(),)
+    return (str(session.get_bind().engine.url), _state(session), date.today(), threshold(), *parts)
+
+
+def _plan(session: Session, code: str, as_of: date, cut: int | None) -> dict[int, str]:
+    _row, spec = catalog.get(session, code, cut)
+    rule = disclosure.Rule(disclosure.sensitive_parts(spec), threshold())
+    ctx = context(session, spec, as_of, cut)
+
+    def fetch(which: IndicatorSpec, on: Ctx) -> dict[Any, tuple[Any, Any]]:
+        return _all_counts(session, which, on)
+
+    series = _SERIES.get_or_build(_shared_key(session, code, cut), lambda: _series(spec, ctx, fetch))
+    now = series.get(as_of, {})
+    snapshot = _tree(session, cut)
+    units = [u for u in snapshot.units if snapshot.valid_on(u, as_of)]
+    hidden = _screen(rule, series, as_of, units)
+    families: dict[int, list[int]] = {}
+    for u in units:
+        parent = snapshot.parent_on(u, as_of)
+        if parent is not None:
+            families.setdefault(parent, []).append(u)
+    zero = rule.zero()
+    _settle(rule, {p: (now.get(p, zero), {c: now.get(c, zero) for c in kids}) for p, kids in families.items()}, hidden)
+    return hidden
+
+
+def _settle(rule: disclosure.Rule, families: dict[Any, tuple[disclosure.Cell, Cells]], hidden: dict[Any, str]) -> None:
+    """Rule 2 of `disclosure`, to a fixed point: complementary suppressions until no family gives a hidden cell away."""
+    changed = True
+    while changed:
+        changed = False
+        for total_key, (total, members) in families.items():
+            pick = disclosure.settle_family(rule, total, total_key in hidden, members, hidden)
+            if pick is None:
+                continue
+            hidden[total_key if pick == disclosure.TOTAL else pick] = "complementary"
+            changed = True
+
+
+TOTAL_KEY = "(unit)"
+
+
+def _group_plan(
+    session: Session, code: str, spec: IndicatorSpec, ctx: Ctx, unit_id: int, by: str, rows: dict[str, disclosure.Cell]
+) -> dict[str, str]:
+    """The suppressed groups of a protected gender, age or tier split: the unit's figure is their total."""
+    rule = disclosure.Rule(disclosure.sensitive_parts(spec), threshold())
+    series = _series(spec, ctx, lambda which, on: _by_counts(session, which, on, unit_id, by))
+    hidden = _screen(rule, series, ctx.as_of, rows)
+    unit_hidden = unit_id in protected_plan(session, code, ctx.as_of, ctx.cut)
+    if unit_hidden:
+        hidden = {key: hidden.get(key, "complementary") for key in rows}
+    total = disclosure.sum_of(rule, rows.values())
+    marks = {TOTAL_KEY: "complementary"} if unit_hidden else {}
+    family = {TOTAL_KEY: (total, rows)}
+    everything: dict[Any, str] = {**hidden, **marks}
+    _settle(rule, family, everything)
+    return {k: v for k, v in everything.items() if k != TOTAL_KEY}
+
+
+def frozen_results(session: Session, actor: Actor, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A published run's results as this caller may see them: protected figures withheld (for runs.py)."""
+    out = []
+    for result in results:
+        try:
+            _row, spec = catalog.get(session, str(result.get("indicator")))
+        except NotFound:
+            out.append(result)
+            continue
+        guarded = disclosure.protects(actor, spec) and not result.get("suppressed")
+        out.append(disclosure.hide(result, "complementary") if guarded else result)
+    return out
