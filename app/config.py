@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     oidc_jwks_url: str | None = None
     oidc_role_claim: str = "registry_role"
     oidc_units_claim: str = "registry_org_units"
+    # Aggregate-only roles see no count below this in a figure touching a sensitive attribute (indicators/disclosure.py).
+    suppression_threshold: int = 5
 
     @model_validator(mode="after")
     def _replica_of_postgres(self) -> "Settings":
