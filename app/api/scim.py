@@ -26,6 +26,7 @@ from scim2_models import (
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import Receive, Scope, Send
 
 from app.api.deps import SessionDep, get_actor
 from app.errors import (
@@ -105,6 +106,19 @@ def to_response(exc: Exception) -> Response:
     return error_response(500, "an unexpected error occurred; it has been logged")
 
 
+class ScimFailure(Exception):
+    """An error of a SCIM request, already turned into its SCIM Error response.
+
+    Raised, not returned, through the request's dependencies: the request's transaction is rolled back
+    (app.db) on the way out, which a response returned from inside them would have committed, partial
+    writes included. ScimRoute.handle sends the response once they have closed.
+    """
+
+    def __init__(self, response: Response):
+        super().__init__(response.status_code)
+        self.response = response
+
+
 class ScimRoute(APIRoute):
     """A route whose errors, from dependencies and validation included, come back as SCIM Errors."""
 
@@ -115,9 +129,15 @@ class ScimRoute(APIRoute):
             try:
                 return await handler(request)
             except Exception as exc:  # noqa: BLE001 - every error becomes a SCIM Error body
-                return to_response(exc)
+                raise ScimFailure(to_response(exc)) from exc
 
         return scim_handler
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().handle(scope, receive, send)
+        except ScimFailure as failure:
+            await failure.response(scope, receive, send)
 
 
 def scim_actor(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:

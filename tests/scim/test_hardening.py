@@ -5,6 +5,7 @@ reached the database; a filter on the record with `count=0` told whether a perso
 without an access-log row; a userName taken outside the caller's units answered 409.
 """
 
+import json
 from typing import Any
 
 import pytest
@@ -137,3 +138,22 @@ class TestRateLimit:
         r = world.get("/ServiceProviderConfig", headers=token)
         assert_error(r, 429)
         assert int(r.headers["Retry-After"]) >= 1 and r.json()["schemas"] == [ERROR]
+
+
+class TestDatabaseRefusals:
+    def test_a_refusal_by_the_database_is_invalid_value_in_our_words(self, world: World,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+        from app.services import persons
+        from tests.security.test_error_bodies import assert_clean
+
+        monkeypatch.setattr(persons, "_primary_overlaps", lambda _employments: [])  # let the database's guard refuse
+        uid = uniq("OV")
+        body = world.body(uid)
+        record = json.loads(body[PERSON]["record"])
+        record["employments"].append(record["employments"][0] | {"org_unit": world.b, "start": "2015-01-01"})
+        body[PERSON]["record"] = json.dumps(record, ensure_ascii=False)
+        r = world.registry.client.post("/scim/v2/Users", json=body, headers=world.admin)
+        detail = assert_error(r, 400, "invalidValue")["detail"]
+        assert_clean(r.text)
+        assert "overlap" in detail
+        assert_error(world.get(f"/Users/{uid}"), 404)  # rolled back: a SCIM error used to commit the partial write
