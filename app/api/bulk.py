@@ -237,7 +237,8 @@ def export_records(
     disposition = {"Content-Disposition": f'attachment; filename="{kind.value}.{format.value}"'}
     if format is Format.csv:
         chunks = (t.encode("utf-8") for t in tabular.csv_text(rows, kind.value, lang))
-        return StreamingResponse(_guarded(chunks, CSV_TRAILER), media_type=EXPORT_TYPES["csv"], headers=disposition)
+        return StreamingResponse(_guarded(chunks, CSV_TRAILER, head=2), media_type=EXPORT_TYPES["csv"],
+                                 headers=disposition)
     if format is Format.xlsx:
         return StreamingResponse(_guarded(tabular.xlsx_bytes(rows, kind.value, lang), b""), media_type=XLSX,
                                  headers=disposition)
@@ -250,13 +251,14 @@ JSONL_TRAILER = exports.dumps({"error": "export_failed", "detail": INCOMPLETE, "
 CSV_TRAILER = f"#export_failed,{INCOMPLETE}\r\n".encode()
 
 
-def _guarded(chunks: Iterator[bytes], trailer: bytes) -> Iterator[bytes]:
-    """The export's chunks, the first produced now (a failure before it answers an error status, not a 200).
+def _guarded(chunks: Iterator[bytes], trailer: bytes, head: int = 1) -> Iterator[bytes]:
+    """The export's chunks, the first `head` produced now (a failure before them answers an error status, not a 200).
 
-    A failure after the first byte is logged, ends the body with `trailer` and is raised again, so that the
-    server aborts the response rather than ending it as if it were complete.
+    CSV's first chunk is its header row, so two are taken: the header and the first record's rows. A failure
+    after the first byte is logged, ends the body with `trailer` and is raised again, so that the server aborts
+    the response rather than ending it as if it were complete.
     """
-    first = next(chunks, b"")
+    first = b"".join(next(chunks, b"") for _ in range(head))
 
     def rest() -> Iterator[bytes]:
         yield first

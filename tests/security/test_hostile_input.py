@@ -274,3 +274,31 @@ class TestFailingExport:
                 assert "export_failed" in last and "incomplete" in last, (fmt, r.text[-300:])
         monkeypatch.undo()
         assert len(registry.export("persons").splitlines()) == 4
+
+
+class TestReportCells:
+    def test_dashboard_xlsx_text_is_never_a_formula(self) -> None:
+        from openpyxl import Workbook
+
+        from app.web import xlsx
+
+        sheet = Workbook().active
+        assert sheet is not None
+        texts = [f"{c}HYPERLINK(1)" for c in ("=", "+", "-", "@", "\t", "\r", "'")]
+        for col, value in enumerate([*texts, "-0.5", "Xã Tham Đôn"], start=1):
+            xlsx.put(sheet, 1, col, value)
+        xlsx.put(sheet, 2, 1, -0.5)
+        cells = list(sheet.iter_rows(min_row=1, max_row=1))[0]
+        assert [c.data_type for c in cells] == ["s"] * 9
+        assert [c.value for c in cells] == [f"'{t}" for t in texts] + ["-0.5", "Xã Tham Đôn"]
+        assert (sheet.cell(2, 1).value, sheet.cell(2, 1).data_type) == (-0.5, "n")
+        body = io.BytesIO()
+        sheet.parent.save(body)
+        reread = load_workbook(io.BytesIO(body.getvalue())).active
+        assert reread is not None and all(c.data_type == "s" for c in next(reread.iter_rows(max_row=1)))
+
+    @pytest.mark.parametrize("kind", ["org-units", "persons", "statistics"])
+    def test_templates_are_typed_text(self, registry: Registry, kind: str) -> None:
+        r = registry.client.get(f"/api/v1/templates/{kind}", params={"format": "xlsx"}, headers=registry.headers())
+        assert r.status_code == 200
+        assert [c.coordinate for c in _xlsx_texts(r.content) if c.data_type == "f"] == []
