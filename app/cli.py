@@ -1,11 +1,14 @@
-"""The `registry` command line: migrate, serve, import, export, tokens."""
+"""The `registry` command line: migrate, serve, import, export, tokens, audit."""
 
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 app = typer.Typer(help="Registry of Vietnam's public-sector personnel.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
@@ -44,6 +47,16 @@ def migrate(database_url: Annotated[str | None, typer.Option(envvar="DATABASE_UR
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Run the HTTP service."""
     import uvicorn
+    from pydantic import ValidationError
+
+    from app.config import get_settings
+
+    try:
+        get_settings()
+    except ValidationError as exc:  # e.g. a REGISTRY_BOOTSTRAP_TOKEN under 32 characters: refused before serving
+        for error in exc.errors():
+            typer.echo(f"error: {'.'.join(map(str, error['loc'])).upper()}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
 
     uvicorn.run("app.main:app", host=host, port=port, workers=workers, proxy_headers=True)
 
@@ -149,23 +162,136 @@ def restore_cmd(source: Path, yes: Annotated[bool, typer.Option("--yes", help="r
     typer.echo(f"restored {source}")
 
 
-@audit_app.command("verify")
-def audit_verify(database_url: Annotated[str | None, typer.Option(envvar="DATABASE_URL")] = None) -> None:
-    """Recompute the hash chains of the change feed and the access log; name every entry that fails."""
+def _engine(database_url: str | None) -> "Engine":
+    from app.db import build_engine
+
+    return build_engine(_url(database_url))
+
+
+@audit_app.command("keygen")
+def audit_keygen(path: Annotated[Path | None, typer.Argument(help="where to write the private key (PEM, 0600); "
+                                                         "default: AUDIT_SIGNING_KEY_FILE")] = None) -> None:
+    """Write a new Ed25519 key that signs audit checkpoints; print its public key (keep a copy away from the database)."""
+    from app.config import get_settings
+    from app.services import checkpoint
+
+    configured = get_settings().audit_signing_key_file
+    target = path or (Path(configured) if configured else None)
+    if target is None:
+        typer.echo("error: name the key file (registry audit keygen PATH) or set AUDIT_SIGNING_KEY_FILE", err=True)
+        raise typer.Exit(2)
+    if target.exists():
+        typer.echo(f"error: {target} exists; a signing key is never overwritten", err=True)
+        raise typer.Exit(2)
+    public = checkpoint.keygen(target)
+    Path(f"{target}.pub").write_text(checkpoint.public_text(public) + "\n", "utf-8")
+    typer.echo(json.dumps({"key_file": str(target), "public_key_file": f"{target}.pub", "key_id": checkpoint.key_id(public),
+                           "public_key": checkpoint.public_text(public)}))
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(key: Annotated[Path | None, typer.Option(help="the private key; default: AUDIT_SIGNING_KEY_FILE")] = None,
+                     out: Annotated[Path | None, typer.Option(help="write the checkpoint here (default: stdout)")] = None,
+                     database_url: Annotated[str | None, typer.Option(envvar="DATABASE_URL")] = None) -> None:
+    """Sign a tree head of both audit logs (RFC 9162 style); keep it away from the database, then `verify --checkpoint`."""
     from sqlalchemy.orm import Session
 
-    from app.db import build_engine
-    from app.services import audit
+    from app.config import get_settings
+    from app.services import audit, checkpoint
 
-    engine = build_engine(_url(database_url))
+    key_file = key or get_settings().audit_signing_key_file
+    if not key_file:
+        typer.echo("error: no signing key: pass --key or set AUDIT_SIGNING_KEY_FILE (`registry audit keygen` writes one)",
+                   err=True)
+        raise typer.Exit(2)
+    try:
+        signer = checkpoint.load_private(key_file)
+    except checkpoint.CheckpointError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    engine = _engine(database_url)
     with Session(engine) as session:
         findings = audit.verify(session)
+        document = None if findings else checkpoint.create(session, signer)
+    engine.dispose()
+    if document is None:
+        for f in findings:
+            typer.echo(f"FAIL {f.log} entry {f.entry}: {f.problem}", err=True)
+        typer.echo("error: the hash chains do not hold; no checkpoint signed over a damaged log", err=True)
+        raise typer.Exit(1)
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    if out:
+        out.write_text(text + "\n", "utf-8")
+    else:
+        typer.echo(text)
+    sizes = ", ".join(f"{log} {head['tree_size']}" for log, head in document["logs"].items())
+    typer.echo(f"checkpoint signed by key {document['key_id']}: {sizes} entries", err=True)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    checkpoint_files: Annotated[list[Path] | None, typer.Option("--checkpoint", help="a signed checkpoint to hold the "
+                                                                "logs to (repeatable)")] = None,
+    public_key: Annotated[str | None, typer.Option(help="the signer's public key (base64, or a file); default: that "
+                                                   "of AUDIT_SIGNING_KEY_FILE")] = None,
+    database_url: Annotated[str | None, typer.Option(envvar="DATABASE_URL")] = None,
+) -> None:
+    """Recompute the hash chains of the change feed and the access log, and the trees of the checkpoints given."""
+    from sqlalchemy.orm import Session
+
+    from app.config import get_settings
+    from app.services import audit, checkpoint
+
+    documents = []
+    if checkpoint_files:
+        try:
+            source = public_key or get_settings().audit_signing_key_file
+            if not source:
+                raise checkpoint.CheckpointError("a checkpoint is verified with its signer's public key: pass --public-key")
+            verifier = checkpoint.load_public(source)
+            for path in checkpoint_files:
+                document = json.loads(path.read_text("utf-8"))
+                checkpoint.check_signature(document, verifier)
+                documents.append((path, document))
+        except (OSError, ValueError, checkpoint.CheckpointError) as exc:
+            typer.echo(f"FAIL checkpoint: {exc}", err=True)
+            raise typer.Exit(1) from None
+    engine = _engine(database_url)
+    with Session(engine) as session:
+        findings = audit.verify(session)
+        compared = [(path, document, *checkpoint.compare(session, document)) for path, document in documents]
     engine.dispose()
     for f in findings:
         typer.echo(f"FAIL {f.log} entry {f.entry}: {f.problem}", err=True)
-    if findings:
+    for path, document, against, appended in compared:
+        for f in against:
+            typer.echo(f"FAIL {f.log} against checkpoint {path} ({document['timestamp']}): {f.problem}", err=True)
+        if not against:
+            sizes = ", ".join(f"{log} {head['tree_size']} (+{appended[log]} since)" for log, head in document["logs"].items())
+            typer.echo(f"checkpoint {path} ({document['timestamp']}) holds: {sizes}")
+    if findings or any(against for _p, _d, against, _a in compared):
         raise typer.Exit(1)
     typer.echo("audit log intact: every entry matches its hash and its link")
+
+
+@tokens_app.command("disable-bootstrap")
+def disable_bootstrap(database_url: Annotated[str | None, typer.Option(envvar="DATABASE_URL")] = None) -> None:
+    """Disable REGISTRY_BOOTSTRAP_TOKEN for good, on every server of this database (refused while no admin token is valid)."""
+    from sqlalchemy.orm import Session
+
+    from app.errors import DomainError
+    from app.services import tokens
+
+    engine = _engine(database_url)
+    try:
+        with Session(engine) as session, session.begin():
+            flag = tokens.disable_bootstrap(session, "cli")
+            typer.echo(json.dumps({"bootstrap_disabled_at": flag.set_at.isoformat(), "by": flag.set_by}))
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
 
 
 @tokens_app.command("create")
