@@ -3,16 +3,17 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = f"sqlite:///{Path('data') / 'registry.db'}"
+BOOTSTRAP_MIN_LENGTH = 32
 
 
 class Settings(BaseSettings):
     """Service configuration; every field can be set by an environment variable of the same name."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)  # errors never echo a secret
 
     database_url: str = DEFAULT_SQLITE_URL
     # A PostgreSQL streaming replica (hot standby) for read-only work; unset: everything on database_url.
@@ -20,7 +21,13 @@ class Settings(BaseSettings):
     # PostgreSQL connections per process: the main pool (and the replica's); the access-log pool has half.
     database_pool_size: int = 10
     database_max_overflow: int = 20
+    # An administrator's token for a fresh deployment: at least 32 characters, no default; disabled for good
+    # (on every server of the database) by `registry tokens disable-bootstrap`.
     registry_bootstrap_token: SecretStr | None = None
+    # The Ed25519 private key (PEM) that signs audit checkpoints (`registry audit keygen` writes one).
+    audit_signing_key_file: str | None = None
+    # An Idempotency-Key whose first request has run this long without an answer is free again (its server died).
+    idempotency_claim_seconds: float = 900.0
     max_body_bytes: int = 512 * 1024 * 1024
     max_line_bytes: int = 1024 * 1024
     import_batch_size: int = 500
@@ -43,6 +50,20 @@ class Settings(BaseSettings):
     oidc_units_claim: str = "registry_org_units"
     # Aggregate-only roles see no count below this in a figure touching a sensitive attribute (indicators/disclosure.py).
     suppression_threshold: int = 5
+
+    @field_validator("registry_bootstrap_token")
+    @classmethod
+    def _long_bootstrap_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None  # unset (or set empty, as in .env.example): no bootstrap administrator
+        length = len(value.get_secret_value())
+        if length < BOOTSTRAP_MIN_LENGTH:
+            raise ValueError(
+                f"REGISTRY_BOOTSTRAP_TOKEN is {length} characters long; it must be at least {BOOTSTRAP_MIN_LENGTH} "
+                "(an administrator's secret): generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`, or leave it unset"
+            )
+        return value
 
     @model_validator(mode="after")
     def _replica_of_postgres(self) -> "Settings":

@@ -20,6 +20,8 @@ from app.web import install as install_web
 
 SMALL_BODY = 2 * 1024 * 1024
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+REQUEST_ID = re.compile(r"[\x21-\x7e]{1,100}")  # what is kept of a client's X-Request-ID (as stored: 100 characters)
+log = logging.getLogger("registry")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -52,6 +54,24 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+def _request_id(sent: str | None) -> tuple[str, str | None]:
+    """This request's id: the client's X-Request-ID when it is 1-100 visible ASCII characters, else a new one and why."""
+    if sent is None or sent == "":
+        return uuid.uuid4().hex, None
+    if REQUEST_ID.fullmatch(sent):
+        return sent, None
+    why = (f"over 100 characters ({len(sent)})" if len(sent) > 100
+           else "holds characters other than visible ASCII (controls, spaces, non-ASCII)")
+    return uuid.uuid4().hex, f"the X-Request-ID sent {why}: replaced by a generated id"
+
+
+def warn_of_bootstrap() -> None:
+    """At every start: say loudly that an administrator's secret lives in the environment (until it is disabled)."""
+    if get_settings().registry_bootstrap_token is not None:
+        log.warning("REGISTRY_BOOTSTRAP_TOKEN is set: anyone holding it is a whole-tree administrator. Create a real "
+                    "admin token, then run `registry tokens disable-bootstrap` and unset it.")
+
+
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     """On start: resume import jobs whose runner stopped (a crash, a restart), now and every few seconds."""
@@ -64,8 +84,9 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 def create_app() -> FastAPI:
     """Build the application."""
-    settings = get_settings()
+    settings = get_settings()  # refuses a REGISTRY_BOOTSTRAP_TOKEN under 32 characters (app/config.py)
     logging.basicConfig(level=settings.log_level)
+    warn_of_bootstrap()
     app = FastAPI(title="Registry of public-sector personnel", version="0.1.0", lifespan=lifespan,
                   description="Persons, qualifications and org units of Vietnam's public sector, and the "
                               "resolution targets derived from them. Errors are RFC 9457 problem details.")
@@ -82,7 +103,7 @@ def create_app() -> FastAPI:
 
     @app.middleware("http")
     async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id, replaced = _request_id(request.headers.get("x-request-id"))
         if CONTROL.search(unquote(request.url.path + "?" + request.url.query)):
             return error_handlers.problem(400, "invalid_characters", "the URL holds control characters (e.g. NUL)", request)
         length = request.headers.get("content-length")
@@ -91,6 +112,8 @@ def create_app() -> FastAPI:
             return error_handlers.problem(413, "payload_too_large", f"body over the limit of {limit} bytes", request)
         response = await call_next(request)
         response.headers["X-Request-ID"] = request.state.request_id
+        if replaced:
+            response.headers["X-Request-ID-Replaced"] = replaced
         for header, value in SECURITY_HEADERS.items():
             response.headers.setdefault(header, value)
         if request.url.path.startswith(("/api/", "/scim/")):

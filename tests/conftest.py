@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from app import config, db
 from app.db import normalise_url
 
-BOOT = "test-bootstrap-token"
+BOOT = "test-bootstrap-token-of-at-least-32-characters"  # REGISTRY_BOOTSTRAP_TOKEN: 32 characters or more
 # Import jobs spool their input here, not under the working copy's ./data
 os.environ.setdefault("IMPORT_SPOOL_DIR", tempfile.mkdtemp(prefix="registry-spool-"))
 BACKENDS = ["sqlite"] + (["postgres"] if os.environ.get("TEST_POSTGRES_URL") else [])

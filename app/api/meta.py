@@ -2,10 +2,11 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import Field
 
 from app.api.deps import SessionDep, allow
+from app.api.idempotency import SECRET_FIELDS_HEADER
 from app.errors import NotFound
 from app.schemas.common import AppSchema, Code, RowId
 from app.services import codelists, tokens
@@ -37,15 +38,29 @@ def get_code_list(name: str, session: SessionDep, actor: Annotated[Actor, allow(
 
 
 @router.post("/tokens", status_code=201, tags=["tokens"])
-def create_token(payload: TokenCreate, session: SessionDep,
+def create_token(payload: TokenCreate, session: SessionDep, response: Response,
                  actor: Annotated[Actor, allow("tokens:manage")]) -> dict[str, Any]:
-    """Issue a bearer token for a role and a set of org units (the secret is shown once)."""
+    """Issue a bearer token for a role and a set of org units (the secret is shown once, and kept nowhere)."""
     secret, row = tokens.create(session, actor, name=payload.name, role=payload.role, org_units=payload.org_units,
                                 expires_in_days=payload.expires_in_days)
+    response.headers[SECRET_FIELDS_HEADER] = "token"  # an Idempotency-Key replay withholds it (app/api/idempotency.py)
     return {"token": secret, **tokens.describe(row)}
+
+
+@router.get("/tokens", tags=["tokens"])
+def list_tokens(session: SessionDep, actor: Annotated[Actor, allow("tokens:manage")],
+                include_revoked: bool = False) -> dict[str, Any]:
+    """The tokens you manage (a scoped admin: those whose org units all lie within its own), never their secrets."""
+    return {"tokens": [tokens.describe(row) for row in tokens.listed(session, actor, include_revoked=include_revoked)]}
+
+
+@router.get("/tokens/{token_id}", tags=["tokens"])
+def get_token(token_id: RowId, session: SessionDep, actor: Annotated[Actor, allow("tokens:manage")]) -> dict[str, Any]:
+    """One token you manage; a token beyond your org units answers 404."""
+    return tokens.describe(tokens.get(session, actor, token_id))
 
 
 @router.delete("/tokens/{token_id}", tags=["tokens"])
 def revoke_token(token_id: RowId, session: SessionDep, actor: Annotated[Actor, allow("tokens:manage")]) -> dict[str, Any]:
-    """Revoke a token: it stops working at once."""
-    return tokens.describe(tokens.revoke(session, token_id))
+    """Revoke a token you manage: it stops working at once (a token beyond your org units answers 404)."""
+    return tokens.describe(tokens.revoke(session, actor, token_id))

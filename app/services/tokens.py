@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput, NotFound, Unauthenticated
-from app.models import ApiToken
+from app.models import ApiToken, SecurityFlag
 from app.services import tree
 from app.services.context import ROLES, Actor
 
@@ -52,24 +52,78 @@ def describe(row: ApiToken) -> dict[str, Any]:
             "revoked_at": row.revoked_at}
 
 
-def revoke(session: Session, token_id: int) -> ApiToken:
+def _within(session: Session, actor: Actor, rows: list[ApiToken]) -> list[ApiToken]:
+    """The tokens a (possibly scoped) admin manages: every org unit of theirs within the admin's reach.
+
+    A whole-tree token lies outside any scoped admin, and so does a token naming a unit no longer known.
+    """
+    allowed = tree.reach(session, actor)
+    if allowed is None:
+        return rows
+    known = tree.unit_ids(session, {c for row in rows for c in row.org_units})
+    return [row for row in rows if row.org_units and all(c in known and known[c] in allowed for c in row.org_units)]
+
+
+def listed(session: Session, actor: Actor, *, include_revoked: bool = False) -> list[ApiToken]:
+    """The tokens the actor manages, oldest first."""
+    query = select(ApiToken).order_by(ApiToken.id)
+    if not include_revoked:
+        query = query.where(ApiToken.revoked_at.is_(None))
+    return _within(session, actor, list(session.scalars(query)))
+
+
+def get(session: Session, actor: Actor, token_id: int) -> ApiToken:
+    """One token the actor manages; a token beyond the actor's units is answered as absent."""
     row = session.get(ApiToken, token_id)
-    if row is None:
+    if row is None or not _within(session, actor, [row]):
         raise NotFound(f"No token {token_id}", code="token_not_found")
+    return row
+
+
+def revoke(session: Session, actor: Actor, token_id: int) -> ApiToken:
+    row = get(session, actor, token_id)
     row.revoked_at = row.revoked_at or datetime.now(UTC)
     return row
+
+
+BOOTSTRAP_DISABLED = "bootstrap_disabled"
+
+
+def bootstrap_disabled(session: Session) -> bool:
+    """Whether an operator disabled the bootstrap token (kept in the database: every app server obeys it)."""
+    return session.get(SecurityFlag, BOOTSTRAP_DISABLED) is not None
+
+
+def disable_bootstrap(session: Session, by: str) -> SecurityFlag:
+    """Disable the bootstrap token for good; refused while no other administrator's token is valid."""
+    now = datetime.now(UTC)
+    admins = session.scalars(select(ApiToken).where(ApiToken.role == "admin", ApiToken.revoked_at.is_(None)))
+    if not any(row.expires_at is None or _aware(row.expires_at) > now for row in admins):
+        raise InvalidInput("no other administrator's token is valid: create one first (`registry tokens create NAME "
+                           "admin`), or the registry would be left without an administrator", code="no_admin_token")
+    flag = session.get(SecurityFlag, BOOTSTRAP_DISABLED)
+    if flag is None:
+        flag = SecurityFlag(name=BOOTSTRAP_DISABLED, set_at=now, set_by=by)
+        session.add(flag)
+        session.flush()
+    return flag
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def authenticate(session: Session, secret: str, *, bootstrap: str | None, request_id: str | None) -> Actor:
     """The actor behind a bearer secret, or Unauthenticated."""
     if bootstrap and hmac.compare_digest(secret.encode(), bootstrap.encode()):
+        if bootstrap_disabled(session):
+            raise Unauthenticated("the bootstrap token was disabled by the operator")
         return Actor(name="bootstrap", role="admin", request_id=request_id)
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
     now = datetime.now(UTC)
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("unknown or revoked token")
-    expires = row.expires_at
-    if expires is not None and (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) <= now:
+    if row.expires_at is not None and _aware(row.expires_at) <= now:
         raise Unauthenticated("token expired")
     return Actor(name=f"token:{row.id}:{row.name}", role=row.role, org_units=tuple(row.org_units),
                  request_id=request_id, token_id=row.id)

@@ -90,7 +90,8 @@ def actor(session: Session, request: Request) -> Actor | None:
     found: Actor | None
     if payload.get("t") is None:
         boot = _bootstrap()
-        if boot is None or not hmac.compare_digest(_fingerprint(boot), str(payload.get("h"))):
+        if boot is None or not hmac.compare_digest(_fingerprint(boot), str(payload.get("h"))) \
+                or tokens.bootstrap_disabled(session):  # disabled by the operator: its open sessions end too
             return None
         found = Actor(name="bootstrap", role="admin", request_id=request_id)
     else:

@@ -20,7 +20,7 @@ from tests.conftest import _create_database, _migrate
 from tests.live import LiveServer, serve
 
 ROLES = ("admin", "hr_officer", "auditor", "integration")
-TOKEN = "fuzz-bootstrap"
+TOKEN = "fuzz-bootstrap-token-of-32-characters-or-more"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 
 

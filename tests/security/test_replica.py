@@ -40,7 +40,7 @@ from tests.live import free_port, serve
 
 REQUIRED = bool(os.environ.get("CI"))
 WANTED = REQUIRED or bool(os.environ.get("TEST_POSTGRES_URL"))
-BOOT = "replica-bootstrap-token"
+BOOT = "replica-bootstrap-token-of-32-characters-or-more"
 ISSUER, AUDIENCE = "https://idp.example.vn", "registry"
 INDICATOR = "RP-WOMEN-SHARE"
 AS_OF = "2025-01-01"
