@@ -16,10 +16,10 @@ share one transaction). So a job taken over keeps its new runner's report, and n
 
 Before each batch commits, the runner also checks that the credential the job was started with still
 holds: an API token revoked or expired since ends the job `failed` with code `owner_token_invalid`, and
-that batch is rolled back. The bootstrap token and OIDC callers have no token row to revoke: the
-bootstrap secret is a deployment setting (replaced by restarting with a new one, which does not stop
-a job already accepted), and an OIDC session is revoked at the identity provider, which the registry
-cannot ask; their jobs run to their end. Revoke a token (or cancel its jobs) to stop what it started.
+that batch is rolled back. The bootstrap token has no token row: its jobs stop the same way once it is
+disabled (`registry tokens disable-bootstrap`), not when its secret is merely changed in the settings
+(which is a restart, and a job already accepted outlives it). An OIDC session is revoked at the
+identity provider, which the registry cannot ask: its jobs run to their end.
 
 Hand-rolled rather than Celery/RQ/procrastinate, on purpose: the database is the only
 infrastructure the registry has (SQLite by default), and the checkpoint must commit in the batch's
@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from app.config import get_settings
 from app.db import get_session_factory
 from app.models import ApiToken, ImportJob
-from app.services import imports
+from app.services import imports, tokens
 from app.services.context import Actor
 from app.services.import_run import ImportRun, Mark, jsonl_lines
 
@@ -131,6 +131,8 @@ def owner_problem(session: Session, owner: dict[str, Any] | None) -> str | None:
     """Why the job's owner may no longer write (its token revoked or expired), or None while it may."""
     token_id = (owner or {}).get("token_id")
     if token_id is None:  # the bootstrap token and OIDC callers: see the module's docstring
+        if (owner or {}).get("name") == "bootstrap" and tokens.bootstrap_disabled(session):
+            return "the bootstrap token that started this import was disabled; the import stopped before its next batch"
         return None
     row = session.get(ApiToken, token_id, populate_existing=True)
     if row is None:
