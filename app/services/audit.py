@@ -157,7 +157,9 @@ def entries(session: Session, log: str, *, upto: int | None = None) -> Iterator[
             changes = changes.where(Change.seq <= upto)
         for change, txn in session.execute(changes.execution_options(yield_per=2000)):
             yield Entry(change.seq, change_content(change, txn), change.prev_hash, change.hash)
-            session.expunge(change)
+            session.expunge(change)  # memory stays flat over a million entries
+            if txn in session:
+                session.expunge(txn)
         return
     reads = select(AccessLog).order_by(AccessLog.id)
     if upto is not None:
