@@ -157,3 +157,25 @@ class TestDatabaseRefusals:
         assert_clean(r.text)
         assert "overlap" in detail
         assert_error(world.get(f"/Users/{uid}"), 404)  # rolled back: a SCIM error used to commit the partial write
+
+
+class TestDeleteInScope:
+    def test_a_scoped_caller_deletes_an_inactive_user_it_manages(self, world: World) -> None:
+        scoped = world.registry.headers(world.registry.token("integration", [world.a]))
+        uid = uniq("IA")
+        world.create(uid, headers=scoped, active=False)  # every employment ends today: nothing runs past it
+        r = world.registry.client.delete(f"/scim/v2/Users/{uid}", headers=scoped)
+        assert r.status_code == 204, r.text
+        assert_error(world.get(f"/Users/{uid}"), 404)
+
+    def test_a_scoped_caller_cannot_delete_a_user_who_moved_on_to_other_units(self, world: World) -> None:
+        uid = uniq("MV")
+        employments = [{"org_unit": world.a, "category": "cong_chuc", "occupation": "specialist", "primary": True,
+                        "start": "2011-09-01", "end": "2015-12-31"},
+                       {"org_unit": world.b, "category": "cong_chuc", "occupation": "specialist", "primary": True,
+                        "start": "2016-01-01", "end": None}]
+        world.create(uid, employments=employments)
+        scoped = world.registry.headers(world.registry.token("integration", [world.a]))
+        assert world.get(f"/Users/{uid}", headers=scoped).status_code == 200  # its former unit still reads it
+        assert_error(world.registry.client.delete(f"/scim/v2/Users/{uid}", headers=scoped), 409)
+        assert world.get(f"/Users/{uid}").status_code == 200  # not hidden from its current unit

@@ -7,8 +7,8 @@ from pydantic import BaseModel
 from scim2_models import Context, InvalidValueException, PatchOp, PreconditionFailedException, UniquenessException
 from sqlalchemy.orm import Session
 
-from app.errors import Forbidden, InvalidInput, not_writable
-from app.services import codelists, history, persons
+from app.errors import Conflict, Forbidden, InvalidInput, not_writable
+from app.services import codelists, history, persons, tree, write_scope
 from app.services.context import Actor
 from app.services.person_records import build
 from app.services.scim import mapping, store, summary
@@ -108,9 +108,28 @@ def delete(session: Session, actor: Actor, external_id: str, if_match: int | Non
     person = store.visible(session, actor, external_id)
     _check_version(person.rev, if_match)
     store.mark_transaction(session, actor, store.DELETED)
-    outcome = persons.close(session, actor, external_id, date.today(), if_match=if_match)
+    try:
+        outcome = persons.close(session, actor, external_id, date.today(), if_match=if_match)
+    except Conflict as exc:  # nothing of the caller's runs past today: an inactive User, deleted if the caller manages it
+        record = build(session, {person.id: external_id})[person.id]
+        if exc.code != "nothing_to_close" or not _manages(session, actor, record):
+            raise
+        store.mark(session, actor, store.DELETED, record)
+        return
     if outcome.status == "unchanged":
         store.mark(session, actor, store.DELETED, outcome.record)
+
+
+def _manages(session: Session, actor: Actor, record: dict[str, Any]) -> bool:
+    """Whether the person's managing employment (app.services.write_scope) lies in the caller's units.
+
+    A scoped caller deletes (hides from SCIM) only a User it manages: not one who moved on to other units.
+    """
+    allowed = tree.reach(session, actor)
+    if allowed is None:
+        return True
+    unit = write_scope.managing_unit(record, date.today())
+    return unit is not None and tree.unit_ids(session, {unit}).get(unit) in allowed
 
 
 def _current(session: Session, actor: Actor, external_id: str, base_url: str, if_match: int | None) -> UserResource:
