@@ -90,11 +90,13 @@ def violations(old: dict[str, Any] | None, new: dict[str, Any], reach: set[int],
                 sorted(map(item_key, old.get(n) or [])) != sorted(map(item_key, new.get(n) or []))]
     if not changed:
         return errs
-    keeper = managing_unit(old if old is not None else new, today)
-    if old is None and not any(inside(e["org_unit"]) for e in new.get("employments") or []):
-        errs.append({"field": "employments", "message":
-                     f"person {new['external_id']!r} would have no employment in your org units"})
-    elif old is not None and not inside(keeper):
+    keeper = managing_unit(old, today)
+    if old is None:
+        named = any(e["field"].startswith("employments") for e in errs)  # the employments outside, named above
+        if not named and not any(inside(e["org_unit"]) for e in new.get("employments") or []):
+            errs.append({"field": "employments", "message":
+                         f"person {new['external_id']!r} would have no employment in your org units"})
+    elif not inside(keeper):
         where = f"the unit of their primary employment ({keeper!r})" if keeper else "an administrator (no primary employment)"
         errs.extend({"field": f, "message": f"the person's own attributes and qualifications are kept by {where}, "
                      "which is outside your org units"} for f in changed)
