@@ -8,13 +8,18 @@ figure exact; a drill-down that names persons behind an ethnicity condition is l
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
 from app.db import normalise_url
+from app.services.context import Actor
+from app.services.indicators import service
+from app.services.indicators.disclosure import Cell, Rule, plan, reference_date, settle
 from tests.api.factories import import_records, org_unit, person
 from tests.conftest import BOOT, Registry, uniq
 
@@ -178,6 +183,23 @@ class TestAuditorsCannotDifference:
         assert (frozen["numerator"], frozen["denominator"], frozen["value"], frozen["status"]) == (None, None, None,
                                                                                                  "suppressed")
 
+    def test_a_run_frozen_by_an_administrator_is_withheld_from_the_auditor(self, world: World) -> None:
+        r = world.r.client.post(f"{API}/indicator-runs", json={"doc": world.doc, "org_unit": world.a, "as_of": D1},
+                                headers=world.r.headers())
+        assert r.status_code == 201, r.text
+        results = r.json()["results"]
+        engine = create_engine(normalise_url(world.r.url))
+        try:
+            with Session(engine) as session:
+                auditor = Actor(name="token:auditor", role="auditor", org_units=(world.p,))
+                seen = {i["indicator"]: i for i in service.frozen_results(session, auditor, results)}
+                exact = service.frozen_results(session, Actor(name="token:hr", role="hr_officer"), results)
+        finally:
+            engine.dispose()
+        assert _figure(next(i for i in results if i["indicator"] == world.share)) == (1, 6)
+        assert _hidden(seen[world.share]) and _figure(seen[world.plain]) == (6, 6)
+        assert exact == results
+
     def test_an_indicator_on_nothing_sensitive_is_not_suppressed(self, world: World) -> None:
         v = world.get(f"/indicators/{world.plain}/value", world.auditor, org_unit=world.a, as_of="2024-06-30")
         assert _figure(v) == (6, 6) and "suppressed" not in v and v["as_of"] == "2024-06-30"
@@ -290,3 +312,58 @@ class TestDashboard:
                                      headers=world.r.headers(world.auditor))
             assert got.status_code == 200 and got.content, (kind, got.text[:200])
 
+
+
+class TestRules:
+    """The rules of app/services/indicators/disclosure.py on hand-made cells (no database)."""
+
+    SHARE = Rule(frozenset({"share"}), K)
+    POPULATION = Rule(frozenset({"population"}), K)
+
+    @pytest.mark.parametrize(("cell", "fails"), [
+        (Cell(1, 6), True), (Cell(7, 14), False), (Cell(0, 10), True), (Cell(10, 10), True), (Cell(0, 0), False),
+        (Cell(5, 10), False), (Cell(5, 9), True),
+    ])
+    def test_primary_on_a_sensitive_share(self, cell: Cell, fails: bool) -> None:
+        assert self.SHARE.fails(cell) is fails
+
+    def test_primary_on_a_sensitive_population_splits_each_countable_group(self) -> None:
+        assert not self.POPULATION.fails(Cell(num=5, den=10, base=20, base_num=10))
+        assert self.POPULATION.fails(Cell(num=1, den=1, base=6, base_num=1))  # the one fluent person is a minority
+        assert self.POPULATION.fails(Cell(num=7, den=7, base=14, base_num=7))  # every fluent person is, no one else
+        assert not self.POPULATION.fails(Cell(0, 0, 0, 0))
+
+    def test_a_change_of_fewer_than_k_of_either_kind_moves(self) -> None:
+        assert self.SHARE.moved(Cell(9, 21), Cell(8, 20))  # one minority person joined
+        assert self.SHARE.moved(Cell(8, 21), Cell(8, 20))  # one other person joined: suppressed all the same
+        assert self.SHARE.moved(Cell(13, 25), Cell(8, 20))  # five joined, all minority
+        assert not self.SHARE.moved(Cell(13, 30), Cell(8, 20))  # five of each
+        assert not self.SHARE.moved(Cell(8, 20), Cell(8, 20))
+
+    def test_one_hidden_sibling_takes_the_smallest_other_with_it(self) -> None:
+        members = {"A": Cell(1, 6), "B": Cell(7, 14), "C": Cell(7, 15)}
+        hidden = {"A": "primary"}
+        settle(self.SHARE, {"P": (Cell(15, 35), members)}, hidden)
+        assert hidden == {"A": "primary", "B": "complementary"}
+
+    def test_the_persons_of_the_parent_itself_are_a_hidden_cell_too(self) -> None:
+        hidden: dict[Any, str] = {}
+        settle(self.SHARE, {"P": (Cell(15, 30), {"A": Cell(7, 14), "B": Cell(7, 14)})}, hidden)  # own: 1 of 2
+        assert hidden == {"A": "complementary"}
+
+    def test_a_hidden_total_with_every_member_shown_hides_one(self) -> None:
+        hidden = {"P": "complementary"}
+        settle(self.SHARE, {"P": (Cell(14, 28), {"A": Cell(7, 14), "B": Cell(7, 14)})}, hidden)
+        assert hidden == {"P": "complementary", "A": "complementary"}
+
+    def test_a_cell_hidden_at_one_date_is_hidden_where_it_has_a_twin(self) -> None:
+        d1, d2 = date(2022, 12, 31), date(2023, 12, 31)
+        series = {d1: {"P": Cell(8, 20), "A": Cell(1, 6), "B": Cell(7, 14)}, d2: {"B": Cell(7, 14)}}
+        found = plan(self.SHARE, series, {d1: ["P", "A", "B"], d2: ["B"]}, {d1: {"P": ["A", "B"]}})
+        assert found[d1] == {"A": "primary", "B": "complementary"}
+        assert found[d2] == {"B": "complementary"}  # else P(d1) - B(d2) = A(d1)
+
+    def test_the_reference_dates_are_year_ends(self) -> None:
+        assert reference_date(date(2024, 6, 30)) == date(2023, 12, 31)
+        assert reference_date(date(2024, 12, 31)) == date(2024, 12, 31)
+        assert reference_date(date(1, 5, 5)) == date(1, 5, 5)

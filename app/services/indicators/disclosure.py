@@ -22,9 +22,11 @@ does not (`b - bn`): `n` and `bn - n`, `d - n` and `(b - bn) - (d - n)` are thei
    cells sum to the unit's figure. In every such family: if the total is published and exactly one
    member is hidden, or the hidden members together fail rule 1, the smallest published member (by
    denominator, then key) is suppressed too (the total, when no member is left); if the total is
-   hidden and every member is published, the smallest member is suppressed. Repeated until nothing
-   changes, over the whole tree, so a unit answers the same in `/value`, `/values`, `/breakdown`,
-   `/trend`, reports and pages, whatever the caller's scope.
+   hidden and every member is published, the smallest member is suppressed. A cell hidden at one
+   reference date is hidden at every other where its counts are the same (its published twin would
+   stand in for it). Repeated until nothing changes, over the whole tree and every reference date at
+   once, so a unit answers the same in `/value`, `/values`, `/breakdown`, `/trend`, reports and
+   pages, whatever the caller's scope.
 3. Dates. Protected figures are computed at reference dates only: the last 31 December on or before
    the `as_of` asked (the answer gives both, `as_of` and `requested_as_of`), so two dates of one year
    give one answer. The reference dates are the year-ends from 2021 to the last one passed; at any
@@ -210,6 +212,71 @@ def settle_family(rule: Rule, total: Cell, total_hidden: bool, members: dict[K, 
     if count == 0 or (count > 1 and not rule.fails(group)):
         return None
     return shown[0] if shown else TOTAL
+
+
+def screen(rule: Rule, series: dict[date, dict[Any, Cell]], day: date, keys: Iterable[Any]) -> dict[Any, str]:
+    """Rules 1 and 3: the cells suppressed on their own counts at `day`.
+
+    Rule 3 is applied from the first reference date on: a date is published when no earlier published
+    date differences with it, so what was published stays published as years are added.
+    """
+    if day not in series:
+        return dict.fromkeys(keys, "complementary")
+    zero, hidden = rule.zero(), dict[Any, str]()
+    for key in keys:
+        shown: list[Cell] = []
+        for when in sorted(series):
+            cell = series[when].get(key, zero)
+            reason = "primary" if rule.fails(cell) else "complementary" if any(rule.moved(cell, s) for s in shown) else None
+            if reason is None:
+                shown.append(cell)
+            if when == day:
+                if reason:
+                    hidden[key] = reason
+                break
+    return hidden
+
+
+def settle(rule: Rule, families: dict[Any, tuple[Cell, dict[Any, Cell]]], hidden: dict[Any, str]) -> None:
+    """Rule 2, to a fixed point: complementary suppressions until no family gives a hidden cell away."""
+    changed = True
+    while changed:
+        changed = False
+        for total_key, (total, members) in families.items():
+            pick = settle_family(rule, total, total_key in hidden, members, hidden)
+            if pick is None:
+                continue
+            hidden[total_key if pick == TOTAL else pick] = "complementary"
+            changed = True
+
+
+def plan(
+    rule: Rule,
+    series: dict[date, dict[Any, Cell]],
+    keys: dict[date, list[Any]],
+    families: dict[date, dict[Any, list[Any]]],
+    preset: dict[date, dict[Any, str]] | None = None,
+) -> dict[date, dict[Any, str]]:
+    """Rules 1 to 3 at every reference date at once: the suppressed cells of each date, and why.
+
+    Rule 2 is also carried across dates: a cell hidden at one date is hidden at every date where its
+    counts are the same, or its published twin would stand in for it in a subtraction.
+    """
+    zero = rule.zero()
+    hidden = {day: screen(rule, series, day, keys[day]) | dict((preset or {}).get(day, {})) for day in series}
+    changed = True
+    while changed:
+        changed = False
+        for day, cells in series.items():
+            kin = {t: (cells.get(t, zero), {m: cells.get(m, zero) for m in ms}) for t, ms in families.get(day, {}).items()}
+            settle(rule, kin, hidden[day])
+        for key in {k for day in series for k in keys[day]}:
+            secret = {series[day].get(key, zero) for day in series if key in hidden[day]}
+            for day in series:
+                if key in keys[day] and key not in hidden[day] and series[day].get(key, zero) in secret:
+                    hidden[day][key] = "complementary"
+                    changed = True
+    return hidden
 
 
 def hide(item: dict[str, Any], reason: str) -> dict[str, Any]:

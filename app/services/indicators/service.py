@@ -129,7 +129,7 @@ def evaluate(
     """
     cut = history.txn_cut(session, known_at)
     state = _state(session)
-    guarded = disclosure.protects(actor, catalog.get(session, code, cut)[1])
+    guarded = not actor.sees_sensitive and disclosure.protects(actor, catalog.get(session, code, cut)[1])
     day = disclosure.reference_date(as_of) if guarded else as_of
     key = (str(session.get_bind().engine.url), state, code, org_unit, day, known_at.isoformat() if known_at else None, guarded)
     shared = not _writing(session)
@@ -551,7 +551,7 @@ def breakdown(
         cells = _child_cells(session, spec, ctx, unit_id, guarded)
     elif spec.kind in ("ratio", "per_capita"):
         rows = _by_cells(session, spec, ctx, unit_id, by)
-        hidden = _group_plan(session, code, spec, ctx, unit_id, by, rows) if guarded else {}
+        hidden = _group_plan(session, code, spec, ctx, unit_id, by) if guarded else {}
         small = not actor.sees_sensitive and not guarded
         cells = [_cell(spec, key, cell.num, cell.den, hidden.get(key), small) for key, cell in rows.items()]
     else:
@@ -634,42 +634,25 @@ def _series(spec: IndicatorSpec, ctx: Ctx, fetch: Fetch) -> Series:
     }
 
 
-def _screen(rule: disclosure.Rule, series: Series, day: date, keys: Any) -> dict[Any, str]:
-    """Rules 1 and 3 of `disclosure`: the cells suppressed on their own counts at `day`.
-
-    Rule 3 is applied from the first reference date on: a date is published when no earlier published
-    date differences with it, so what was published stays published as years are added.
-    """
-    if day not in series:
-        return dict.fromkeys(keys, "complementary")
-    zero, hidden = rule.zero(), {}
-    for key in keys:
-        shown: list[disclosure.Cell] = []
-        for when in sorted(series):
-            cell = series[when].get(key, zero)
-            reason = "primary" if rule.fails(cell) else "complementary" if any(rule.moved(cell, s) for s in shown) else None
-            if reason is None:
-                shown.append(cell)
-            if when == day:
-                if reason:
-                    hidden[key] = reason
-                break
-    return hidden
-
-
-_PLANS: LRU[dict[int, str]] = LRU(256)
+_PLANS: LRU[dict[date, dict[Any, str]]] = LRU(64)
 
 
 def protected_plan(session: Session, code: str, as_of: date, cut: int | None) -> dict[int, str]:
     """Which units' figures of a protected indicator are suppressed on a reference date, and why.
 
-    Computed over the whole tree at once (so every route and every caller's scope agree), and kept
-    per state of the data like the tree.
+    Computed over the whole tree and every reference date at once (so every route, date and caller's
+    scope agree), and kept per state of the data like the tree. At a date outside the reference
+    dates every unit is suppressed.
     """
-    return _PLANS.get_or_build(_shared_key(session, code, as_of, cut), lambda: _plan(session, code, as_of, cut))
+    plans = _tree_plans(session, code, cut)
+    if as_of in plans:
+        return plans[as_of]
+    snapshot = _tree(session, cut)
+    return dict.fromkeys(snapshot.units, "complementary")
 
 
-_SERIES: LRU[Series] = LRU(64)
+def _tree_plans(session: Session, code: str, cut: int | None) -> dict[date, dict[Any, str]]:
+    return _PLANS.get_or_build(_shared_key(session, code, cut), lambda: _plan(session, code, cut))
 
 
 def _shared_key(session: Session, *parts: Any) -> tuple[Any, ...]:
@@ -679,61 +662,40 @@ def _shared_key(session: Session, *parts: Any) -> tuple[Any, ...]:
     return (str(session.get_bind().engine.url), _state(session), date.today(), threshold(), *parts)
 
 
-def _plan(session: Session, code: str, as_of: date, cut: int | None) -> dict[int, str]:
+def _plan(session: Session, code: str, cut: int | None) -> dict[date, dict[Any, str]]:
     _row, spec = catalog.get(session, code, cut)
     rule = disclosure.Rule(disclosure.sensitive_parts(spec), threshold())
-    ctx = context(session, spec, as_of, cut)
-
-    def fetch(which: IndicatorSpec, on: Ctx) -> dict[Any, tuple[Any, Any]]:
-        return _all_counts(session, which, on)
-
-    series = _SERIES.get_or_build(_shared_key(session, code, cut), lambda: _series(spec, ctx, fetch))
-    now = series.get(as_of, {})
+    ctx = context(session, spec, date.today(), cut)
+    series = _series(spec, ctx, lambda which, on: _all_counts(session, which, on))
     snapshot = _tree(session, cut)
-    units = [u for u in snapshot.units if snapshot.valid_on(u, as_of)]
-    hidden = _screen(rule, series, as_of, units)
-    families: dict[int, list[int]] = {}
-    for u in units:
-        parent = snapshot.parent_on(u, as_of)
-        if parent is not None:
-            families.setdefault(parent, []).append(u)
-    zero = rule.zero()
-    _settle(rule, {p: (now.get(p, zero), {c: now.get(c, zero) for c in kids}) for p, kids in families.items()}, hidden)
-    return hidden
-
-
-def _settle(rule: disclosure.Rule, families: dict[Any, tuple[disclosure.Cell, Cells]], hidden: dict[Any, str]) -> None:
-    """Rule 2 of `disclosure`, to a fixed point: complementary suppressions until no family gives a hidden cell away."""
-    changed = True
-    while changed:
-        changed = False
-        for total_key, (total, members) in families.items():
-            pick = disclosure.settle_family(rule, total, total_key in hidden, members, hidden)
-            if pick is None:
-                continue
-            hidden[total_key if pick == disclosure.TOTAL else pick] = "complementary"
-            changed = True
+    keys: dict[date, list[Any]] = {}
+    families: dict[date, dict[Any, list[Any]]] = {}
+    for day in series:
+        keys[day] = [u for u in snapshot.units if snapshot.valid_on(u, day)]
+        for u in keys[day]:
+            parent = snapshot.parent_on(u, day)
+            if parent is not None:
+                families.setdefault(day, {}).setdefault(parent, []).append(u)
+    return disclosure.plan(rule, series, keys, families)
 
 
 TOTAL_KEY = "(unit)"
 
 
-def _group_plan(
-    session: Session, code: str, spec: IndicatorSpec, ctx: Ctx, unit_id: int, by: str, rows: dict[str, disclosure.Cell]
-) -> dict[str, str]:
+def _group_plan(session: Session, code: str, spec: IndicatorSpec, ctx: Ctx, unit_id: int, by: str) -> dict[str, str]:
     """The suppressed groups of a protected gender, age or tier split: the unit's figure is their total."""
     rule = disclosure.Rule(disclosure.sensitive_parts(spec), threshold())
     series = _series(spec, ctx, lambda which, on: _by_counts(session, which, on, unit_id, by))
-    hidden = _screen(rule, series, ctx.as_of, rows)
-    unit_hidden = unit_id in protected_plan(session, code, ctx.as_of, ctx.cut)
-    if unit_hidden:
-        hidden = {key: hidden.get(key, "complementary") for key in rows}
-    total = disclosure.sum_of(rule, rows.values())
-    marks = {TOTAL_KEY: "complementary"} if unit_hidden else {}
-    family = {TOTAL_KEY: (total, rows)}
-    everything: dict[Any, str] = {**hidden, **marks}
-    _settle(rule, family, everything)
-    return {k: v for k, v in everything.items() if k != TOTAL_KEY}
+    if ctx.as_of not in series:
+        return dict.fromkeys(_by_cells(session, spec, ctx, unit_id, by), "complementary")
+    trees = _tree_plans(session, code, ctx.cut)
+    keys = {day: list(cells) for day, cells in series.items()}
+    for cells in series.values():
+        cells[TOTAL_KEY] = disclosure.sum_of(rule, cells.values())
+    families = {day: {TOTAL_KEY: keys[day]} for day in series}
+    preset = {day: {TOTAL_KEY: "complementary"} for day in series if unit_id in trees.get(day, {})}
+    hidden = disclosure.plan(rule, series, keys, families, preset)[ctx.as_of]
+    return {k: v for k, v in hidden.items() if k != TOTAL_KEY}
 
 
 def frozen_results(session: Session, actor: Actor, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
