@@ -59,7 +59,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     def _domain(request: Request, exc: DomainError) -> JSONResponse:
         status = CODE_STATUS.get(exc.code) or next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
-        extra = {"errors": exc.errors} if isinstance(exc, InvalidInput) else {}
+        errors = getattr(exc, "errors", None)  # InvalidInput, write_scope.OutOfScope: every problem with its field
+        extra = {"errors": errors} if errors is not None else {}
         return problem(status, exc.code, exc.detail, request, **extra)
 
     @app.exception_handler(TooManyRequests)

@@ -1,6 +1,7 @@
 """Bulk import of JSON Lines: each line validated and written on its own, errors per line and field."""
 
 import json
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -10,13 +11,16 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from app.errors import DomainError, InvalidInput
+from app.errors import DomainError, InvalidInput, db_refusal
 from app.models import ImportJob
 from app.schemas.common import control_character
 from app.schemas.interchange import OrgUnitRecord, PersonRecord, StatisticRecord
 from app.services import codelists, orgunits, statistics, tree
 from app.services.context import Actor
 from app.services.persons import pydantic_errors
+
+log = logging.getLogger("registry.imports")
+
 
 KINDS: dict[str, type[BaseModel]] = {"org-units": OrgUnitRecord, "persons": PersonRecord, "statistics": StatisticRecord}
 KEY_FIELD = {"org-units": "code", "persons": "external_id", "statistics": "code"}
@@ -128,12 +132,16 @@ def _key(record: BaseModel, kind: str) -> str:
 
 def refusal(exc: DomainError | DBAPIError) -> tuple[str, list[dict[str, Any]]]:
     """Why one record was rejected: its error code and the [{field, message}] to report."""
+    listed = getattr(exc, "errors", None)  # InvalidInput, write_scope.OutOfScope: every problem with its field
+    if isinstance(exc, DomainError) and listed:
+        return exc.code, list(listed)
     if isinstance(exc, InvalidInput):
         return exc.code, exc.errors or [{"field": None, "message": exc.detail}]
     if isinstance(exc, DomainError):
         return exc.code, [{"field": None, "message": exc.detail}]
-    reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
-    return "constraint_violation", [{"field": None, "message": f"rejected by the database: {reason}"}]
+    code, message = db_refusal(exc)
+    log.warning("import line refused by the database (%s): %s", code, exc.orig or exc)  # the driver's text: log only
+    return code, [{"field": None, "message": message}]
 
 
 def write_one(session: Session, report: Report, line: int, record: BaseModel, write: Callable[[], str]) -> None:
@@ -261,7 +269,7 @@ def job_view(job: ImportJob) -> dict[str, Any]:
     return {"id": job.id, "kind": job.kind, "status": job.status, "dry_run": job.dry_run, "format": job.format,
             "created_at": job.created_at, "finished_at": job.finished_at, "done": job.done, "total": job.total,
             **{k: job.counts.get(k, 0) for k in ("lines", "created", "updated", "unchanged", "failed")},
-            "errors": job.errors, "message": job.message}
+            "errors": job.errors, "message": job.message, "code": job.code}
 
 
 ANALYZED = {"org-units": ("org_unit", "org_unit_version", "org_unit_parent"),

@@ -77,8 +77,6 @@ def test_a_value_too_long_for_its_column_is_422_in_our_words(registry: Registry,
     assert "longer than" in body["detail"]
 
 
-@pytest.mark.xfail(strict=True, reason="app/services/imports.py refusal() still quotes the driver's text; its owner "
-                                       "is to use app.errors.db_refusal (then remove this marker)")
 def test_an_import_line_refused_by_the_database_is_reported_in_our_words(
         registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
     tree = small_tree(registry)
