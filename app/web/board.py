@@ -2,9 +2,8 @@
 
 The page, the XLSX and the PDF are drawn from the same `Board`, so they cannot disagree. Every figure
 comes from `service.evaluate`, `breakdown`, `trend` and `persons`, which enforce the caller's scope and,
-for aggregate-only roles, suppress what could re-identify a person (indicators/disclosure.py): the
-board never computes a figure of its own, and shows a suppressed one as `no_data` with its
-`suppressed` flag kept (so every status the pages and reports know stays the same set).
+for aggregate-only roles, suppress what could re-identify a person (indicators/disclosure.py: no
+numbers, status `no_data`, `suppressed: true`); the board never computes a figure of its own.
 """
 
 from dataclasses import dataclass, field
@@ -138,25 +137,20 @@ def _item(session: Session, actor: Actor, data: dict[str, Any], *, org_unit: str
           cells: bool, trend: bool) -> Item:
     spec = IndicatorSpec.model_validate(data)
     code = spec.id
-    result = shown(service.evaluate(session, actor, code, org_unit=org_unit, as_of=as_of, known_at=known_at))
+    result = service.evaluate(session, actor, code, org_unit=org_unit, as_of=as_of, known_at=known_at)
     item = Item(result, spec, method.render(spec))
     if spec.kind == "qualitative":
         return item
     if cells:
-        item.cells = [shown(c) for c in service.breakdown(session, actor, code, org_unit=org_unit, as_of=as_of,
-                                                          by="child_units", known_at=known_at)["cells"]]
+        item.cells = service.breakdown(session, actor, code, org_unit=org_unit, as_of=as_of, by="child_units",
+                                       known_at=known_at)["cells"]
     item.years = trend_years(spec, known_at)
     if trend and item.years:
         done = [y for y in item.years if date(y, 12, 31) <= known_at.date()]
         if done:
-            item.trend = [shown(p) for p in service.trend(session, actor, code, org_unit=org_unit, start_year=done[0],
-                                                           end_year=done[-1], known_at=known_at)]
+            item.trend = service.trend(session, actor, code, org_unit=org_unit, start_year=done[0], end_year=done[-1],
+                                       known_at=known_at)
     return item
-
-
-def shown(figure: dict[str, Any]) -> dict[str, Any]:
-    """A figure as the pages and reports show it: a suppressed one (no numbers) counts as `no_data`."""
-    return figure | {"status": "no_data"} if figure.get("status") == "suppressed" else figure
 
 
 def trend_years(spec: IndicatorSpec, known_at: datetime) -> list[int]:

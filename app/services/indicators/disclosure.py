@@ -37,9 +37,10 @@ does not (`b - bn`): `n` and `bn - n`, `d - n` and `(b - bn) - (d - n)` are thei
    the other by 0, and both are caught whatever the persons' attribute (so a suppression says nothing
    of it). `/value` and `/trend` at two year-ends never difference to fewer than k of either kind.
 
-A suppressed cell has numerator, denominator and value null and status `suppressed` (`met` or
-`not_met` would give an interval of the value), `suppressed: true` and `suppression` `primary` or
-`complementary`; a published protected cell has `suppressed: false`.
+A suppressed cell has numerator, denominator and value null, `suppressed: true` and `suppression`
+`primary` or `complementary`, and status `no_data`: `met` or `not_met` would give an interval of the
+value, and the contract (interchange.md) knows no other status; `no_data` is the same for every
+suppressed cell, so it carries nothing. A published protected cell has `suppressed: false`.
 
 Limits. A join and a departure of the same kind between two year-ends cancel out and are not seen by
 rule 3; a figure read before and after a backdated correction (or at two `known_at`) can still be
@@ -281,7 +282,7 @@ def plan(
 
 def hide(item: dict[str, Any], reason: str) -> dict[str, Any]:
     """The cell with its figures withheld and why."""
-    return item | {"numerator": None, "denominator": None, "value": None, "status": "suppressed", "suppressed": True,
+    return item | {"numerator": None, "denominator": None, "value": None, "status": "no_data", "suppressed": True,
                    "suppression": reason}
 
 
