@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from app.config import get_settings
 from app.db import get_session_factory
+from app.errors import InvalidInput
 from app.models import ApiToken, ImportJob
 from app.services import imports, tokens
 from app.services.context import Actor
@@ -205,6 +206,10 @@ def run(job_id: int, *, stale_only: bool = False) -> bool:
     except OwnerInvalid as exc:
         log.warning("import job %s stopped: %s", job_id, exc)
         _fail(job_id, generation, str(exc), "owner_token_invalid")
+        return True
+    except InvalidInput as exc:  # a spreadsheet that cannot be read (encoding, corrupt XLSX, an over-long cell)
+        log.warning("import job %s refused its input: %s", job_id, exc.detail)
+        _fail(job_id, generation, exc.detail, exc.code)
         return True
     except Exception:
         _fail(job_id, generation, "the import stopped on an unexpected error; see the server log, then resume it",

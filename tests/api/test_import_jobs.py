@@ -313,3 +313,20 @@ def test_registry_jobs_resume_runs_a_stale_job_from_the_command_line(registry: R
         assert (finished.status, finished.counts["created"], finished.source_path) == ("done", 120, None)
     assert get_person(registry, keys[-1]).status_code == 200
     assert not source.exists()
+
+
+@pytest.mark.parametrize(("content_type", "body", "code"), [
+    ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b"PK\x03\x04 not a workbook", "invalid_xlsx"),
+    ("text/csv", "\ufeffexternal_id,full_name\n".encode("utf-16"), "invalid_encoding"),
+])
+def test_a_job_whose_spreadsheet_cannot_be_read_fails_with_the_reason(registry: Registry, content_type: str, body: bytes,
+                                                                      code: str) -> None:
+    since = cursor(registry)
+    r = registry.client.post("/api/v1/imports/persons", content=body,
+                             headers=registry.headers() | {"Content-Type": content_type, "Prefer": "respond-async"})
+    assert r.status_code == 202, r.text
+    view, _seen = _wait(lambda i: registry.client.get(f"/api/v1/imports/{i}", headers=registry.headers()).json(),
+                        r.json()["id"])
+    assert (view["status"], view["code"]) == ("failed", code), view
+    assert view["message"] and "unexpected" not in view["message"]
+    assert changes_after(registry, since) == []
