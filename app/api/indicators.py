@@ -192,13 +192,13 @@ def get_resolution_report(
 def publish_run(payload: RunRequest, session: SessionDep, actor: Reader) -> dict[str, Any]:
     """Freeze a resolution's values for a unit and date, with the definition and data versions used."""
     run = runs.publish(session, actor, doc=payload.doc, org_unit=payload.org_unit, as_of=payload.as_of)
-    return runs.view(session, run)
+    return runs.view(session, actor, run)
 
 
 @router.get("/indicator-runs/{run_id}")
 def get_run(run_id: RowId, session: SessionDep, actor: Reader) -> dict[str, Any]:
     """A published run, exactly as it was frozen."""
-    return runs.view(session, runs.get(session, actor, run_id))
+    return runs.view(session, actor, runs.get(session, actor, run_id))
 
 
 @router.get("/indicator-runs/{first}/diff/{second}")

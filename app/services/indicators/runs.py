@@ -48,7 +48,8 @@ def get(session: Session, actor: Actor, run_id: int) -> IndicatorRun:
     return run
 
 
-def view(session: Session, run: IndicatorRun) -> dict[str, Any]:
+def view(session: Session, actor: Actor, run: IndicatorRun) -> dict[str, Any]:
+    """A run as this caller may see it: an aggregate-only caller gets no frozen figure of a protected indicator."""
     code = tree.unit_codes(session, {run.org_unit_id})[run.org_unit_id]
     return {
         "id": run.id,
@@ -58,16 +59,16 @@ def view(session: Session, run: IndicatorRun) -> dict[str, Any]:
         "data_version": run.data_version,
         "created_at": run.created_at.isoformat(),
         "created_by": run.created_by,
-        "results": run.results,
+        "results": service.frozen_results(session, actor, run.results),
     }
 
 
 def diff(session: Session, actor: Actor, first: int, second: int) -> dict[str, Any]:
     """What changed between two runs: values, definition versions, and the writes in between."""
     a, b = get(session, actor, first), get(session, actor, second)
-    before = {r["indicator"]: r for r in a.results}
+    before = {r["indicator"]: r for r in service.frozen_results(session, actor, a.results)}
     changed = []
-    for r in b.results:
+    for r in service.frozen_results(session, actor, b.results):
         old = before.get(r["indicator"])
         if old is None or any(old.get(k) != r.get(k) for k in ("numerator", "denominator", "value", "status", "definition")):
             changed.append(
@@ -94,8 +95,8 @@ def diff(session: Session, actor: Actor, first: int, second: int) -> dict[str, A
         .limit(1000)
     ).all()
     return {
-        "from": view(session, a) | {"results": None},
-        "to": view(session, b) | {"results": None},
+        "from": view(session, actor, a) | {"results": None},
+        "to": view(session, actor, b) | {"results": None},
         "changed": changed,
         "writes_between": [
             {"seq": w.seq, "entity": w.entity, "key": w.key, "op": w.op, "at": w.at.isoformat(), "actor": w.actor} for w in writes
