@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import ReadSessionDep, SessionDep, allow
 from app.errors import InvalidInput
-from app.schemas.common import IsoDate, IsoDateTime, RowId
+from app.schemas.common import IsoDate, IsoDateTime, RowId, control_character_errors
 from app.schemas.indicator import RunRequest
 from app.services import history
 from app.services.context import Actor
@@ -46,9 +46,16 @@ def list_indicators(
     return {"items": items, "total": len(items)}
 
 
+def _refuse_control_characters(payload: dict[str, Any]) -> None:
+    errors = control_character_errors(payload)
+    if errors:
+        raise InvalidInput("the definition holds control characters", code="control_character", errors=errors)
+
+
 @router.post("/indicators", status_code=201)
 def create_indicator(payload: dict[str, Any], session: SessionDep, actor: Admin) -> dict[str, Any]:
     """Publish a new definition (administrators); a definition is data, no release needed."""
+    _refuse_control_characters(payload)
     if catalog.definitions(session) and any(r.code == payload.get("id") for r in catalog.definitions(session)):
         raise InvalidInput(
             "indicator exists",
@@ -62,6 +69,7 @@ def create_indicator(payload: dict[str, Any], session: SessionDep, actor: Admin)
 @router.put("/indicators/{code}")
 def publish_indicator(code: str, payload: dict[str, Any], session: SessionDep, actor: Admin) -> dict[str, Any]:
     """Publish a new version of a definition; earlier versions stay readable with known_at."""
+    _refuse_control_characters(payload)
     if payload.get("id") != code:
         raise InvalidInput(
             "id mismatch", errors=[{"field": "id", "message": f"body says {payload.get('id')!r}, URL says {code!r}"}]

@@ -76,6 +76,26 @@ def refuse_control_characters(value: Any) -> None:
             )
 
 
+def control_character_errors(value: Any, field: str = "") -> list[dict[str, str]]:
+    """Every text (key or value) holding a control character in a nested JSON value, with its field path.
+
+    For bodies that are not schemas (indicator definitions are validated data of their own).
+    """
+    errors: list[dict[str, str]] = []
+    stack: list[tuple[str, Any]] = [(field, value)]
+    while stack:
+        where, item = stack.pop()
+        texts = [(where, item)] if isinstance(item, str) else []
+        if isinstance(item, dict):
+            texts += [(f"{where}.{k}" if where else str(k), k) for k in item if isinstance(k, str)]
+            stack += [(f"{where}.{k}" if where else str(k), v) for k, v in item.items()]
+        elif isinstance(item, list):
+            stack += [(f"{where}[{i}]", v) for i, v in enumerate(item)]
+        errors += [{"field": path or "(body)", "message": f"holds the control character {found}: control characters "
+                    "and lone surrogates are not accepted"} for path, text in texts if (found := control_character(text))]
+    return sorted(errors, key=lambda e: e["field"])
+
+
 class AppSchema(BaseModel):
     """Base of every schema: unknown fields are errors, so nothing sent is silently dropped; no text holds control characters."""
 

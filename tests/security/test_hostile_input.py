@@ -303,3 +303,32 @@ class TestReportCells:
         r = registry.client.get(f"/api/v1/templates/{kind}", params={"format": "xlsx"}, headers=registry.headers())
         assert r.status_code == 200
         assert [c.coordinate for c in _xlsx_texts(r.content) if c.data_type == "f"] == []
+
+
+class TestDefinitionBodies:
+    """Indicator definitions are not schemas of ours: their texts and keys are checked on their own."""
+
+    DEFINITION = {"names": {"vi": "Tỷ lệ nữ lãnh đạo cấp phòng", "en": "Women among office leaders"},
+                  "source": {"doc": "XX", "clause": "II.1"}, "source_kind": "registry", "kind": "ratio",
+                  "population": {"anchors": [{"subject": "position", "where": {"field": "position.rank",
+                                                                                 "in": ["office_deputy", "office_head"]}}]},
+                  "share": {"field": "person.gender", "eq": "female"}, "target": {"band": [0.3, None]},
+                  "deadline": "2030-12-31"}
+
+    @pytest.mark.parametrize(("spoil", "field"), [
+        (lambda d: d["names"].update(vi="Tỷ lệ\u0007 nữ"), "names.vi"),
+        (lambda d: d["population"]["anchors"][0]["where"]["in"].append("office\u0000head"), "population.anchors[0].where.in[2]"),
+        (lambda d: d["source"].update({"clause\u001b": "1"}), "source.clause\u001b"),
+    ])
+    def test_a_control_character_in_a_definition_is_refused_and_nothing_published(
+            self, registry: Registry, spoil: Any, field: str) -> None:
+        code = f"XX-2030-{uniq('CC')}"
+        definition = json.loads(json.dumps(self.DEFINITION)) | {"id": code}
+        spoil(definition)
+        for r in (registry.client.post("/api/v1/indicators", json=definition, headers=registry.headers()),
+                  registry.client.put(f"/api/v1/indicators/{code}", json=definition, headers=registry.headers())):
+            assert (r.status_code, r.json()["code"]) == (422, "control_character"), r.text
+            assert [e["field"] for e in r.json()["errors"]] == [field]
+        assert registry.client.get(f"/api/v1/indicators/{code}", headers=registry.headers()).status_code == 404
+        clean = json.loads(json.dumps(self.DEFINITION)) | {"id": code}
+        assert registry.client.post("/api/v1/indicators", json=clean, headers=registry.headers()).status_code == 201
