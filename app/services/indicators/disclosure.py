@@ -45,8 +45,10 @@ suppressed cell, so it carries nothing. A published protected cell has `suppress
 Limits. A join and a departure of the same kind between two year-ends cancel out and are not seen by
 rule 3; a figure read before and after a backdated correction (or at two `known_at`) can still be
 differenced; persons counted in two sibling units (positions, seats) make family sums inexact, and
-rule 2 treats them as exact. Frozen run results of protected indicators are withheld from
-aggregate-only roles altogether (`service.frozen_results`).
+rule 2 treats them as exact; the rules are recomputed from the data, so a figure read before a
+later year-end (or a correction) made it a twin of a hidden cell may still stand in for it. Frozen
+run results of protected indicators are withheld from aggregate-only roles altogether
+(`service.frozen_results`).
 """
 
 from collections.abc import Hashable, Iterable

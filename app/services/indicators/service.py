@@ -131,7 +131,8 @@ def evaluate(
     state = _state(session)
     guarded = not actor.sees_sensitive and disclosure.protects(actor, catalog.get(session, code, cut)[1])
     day = disclosure.reference_date(as_of) if guarded else as_of
-    key = (str(session.get_bind().engine.url), state, code, org_unit, day, known_at.isoformat() if known_at else None, guarded)
+    key = (str(session.get_bind().engine.url), state, code, org_unit, day, known_at.isoformat() if known_at else None,
+           date.today() if guarded else None)  # protected answers depend on the year-ends passed (disclosure rule 3)
     shared = not _writing(session)
     found = _RESULTS.get(key) if shared else None
     if found is not None:
