@@ -247,7 +247,8 @@ class TestBreakdown:
                               params={"org_unit": prov.P, "as_of": "2024-12-31", "by": "gender"}, headers=prov.r.headers(auditor))
         assert r.status_code == 200, r.text
         assert r.json()["cells"] == [{"key": "male", "numerator": None, "denominator": None, "value": None,
-                                      "status": "no_data", "suppressed": True, "suppression": "primary"}]
+                                      "status": "no_data", "band_position": None, "suppressed": True,
+                                      "suppression": "primary"}]
 
 
 class TestPublishedRuns:

@@ -247,13 +247,13 @@ def period_start(period: str) -> date:
 def band_met(value: Any, band: tuple[Any, Any] | None, strict: bool) -> bool:
     if band is None:
         return False
-    low, high = band
+    low, _high = band  # spec revision 2: the band's min is a floor; a value above max has reached it too
     exact = Fraction(str(value)) if isinstance(value, float) else Fraction(value)
     if low is not None:
         lo = Fraction(str(low))
         if exact < lo or (strict and exact == lo):
             return False
-    return not (high is not None and exact > Fraction(str(high)))
+    return True
 
 
 # ───────────────────────── the person as of D ─────────────────────────

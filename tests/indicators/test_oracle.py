@@ -58,7 +58,7 @@ def leader(pid: str, birth: str, u: str = "P-S-1", rank: str = "department_deput
 def test_three_leaders_one_under_forty() -> None:
     reg = registry(TREE, [leader("A", "1990-05-01"), leader("B", "1970-01-01"), leader("C", "1960-01-01", "P-S-2")])
     assert ev(reg, "CT-2030-CITY-LEADERS-U40", "P", "2025-12-31") == {
-        "numerator": 1, "denominator": 3, "value": 1 / 3, "status": "not_met"}
+        "numerator": 1, "denominator": 3, "value": 1 / 3, "status": "met"}  # above the band [0.15, 0.20]: met (revision 2)
     # the band [0.15, 0.20] is inclusive: 1 of 5 is met
     reg["persons"] += [leader("D", "1961-01-01"), leader("E", "1962-01-01")]
     assert ev(reg, "CT-2030-CITY-LEADERS-U40", "P", "2025-12-31")["status"] == "met"
@@ -143,7 +143,7 @@ def test_each_person_once() -> None:
     reg = registry(units, [twice, person("B", employments=[emp("P-S-1")], memberships=[seat("X-BCH")])])
     assert ev(reg, "CT-2030-CITY-LEADERS-U40", "P", "2024-12-31")["denominator"] == 1
     assert ev(reg, "CT-2030-WOMEN-PARTY-COMMITTEE", "P", "2024-12-31") == {
-        "numerator": 1, "denominator": 2, "value": 0.5, "status": "not_met"}
+        "numerator": 1, "denominator": 2, "value": 0.5, "status": "met"}  # above "từ 20 - 25%": met (revision 2)
     assert ev(reg, "CT-2030-WOMEN-PARTY-COMMITTEE", "H", "2024-12-31")["denominator"] == 2
     assert ev(reg, "CT-2030-WOMEN-PARTY-COMMITTEE", "H", "2025-07-01")["denominator"] == 0
     assert ev(reg, "ST-2025-PROVINCE-COMMITTEE-POSTGRAD", "VN", "2024-12-31")["denominator"] == 1
@@ -160,7 +160,7 @@ def test_district_key_leaders_is_a_union() -> None:
     c = person("C", birth="1970-01-01", employments=[emp("H-UB")], positions=[pos("H-UB", "department_head")])  # not key
     reg = registry(units, [a, b, c])
     assert ev(reg, "CT-2030-DISTRICT-KEY-LEADERS-U40", "P", "2024-12-31") == {
-        "numerator": 1, "denominator": 2, "value": 0.5, "status": "not_met"}
+        "numerator": 1, "denominator": 2, "value": 0.5, "status": "met"}  # above the band: met (revision 2)
 
 
 def test_posts_and_seats_need_an_employment() -> None:
@@ -239,7 +239,9 @@ def test_strict_band() -> None:
     reg["persons"].append(person("W9", gender="female", employments=[emp("P-S-1")], memberships=[seat("P-HDND")]))
     assert ev(reg, "CT-2030-WOMEN-PEOPLES-COUNCIL", "P", "2024-12-31")["status"] == "met"
     assert oracle.band_met(0.25, (0.25, None), False) and not oracle.band_met(0.25, (0.25, None), True)
-    assert oracle.band_met(0.2, (0.15, 0.2), False) and not oracle.band_met(0.2000001, (0.15, 0.2), False)
+    # revision 2: the band's max is the level aimed for, not a ceiling; its min is the floor
+    assert oracle.band_met(0.2, (0.15, 0.2), False) and oracle.band_met(0.2000001, (0.15, 0.2), False)
+    assert oracle.band_met(0.15, (0.15, 0.2), False) and not oracle.band_met(0.1499999, (0.15, 0.2), False)
 
 
 # ───────────────────────── ages, levels, standards ─────────────────────────

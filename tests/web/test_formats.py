@@ -31,7 +31,7 @@ def test_values_read_as_people_write_them(data: dict[str, Any], vi: str, en: str
     (item("ratio", 0.3555, [0.4, None], status="not_met"), "≥ 40,0 %", "thiếu 4,5 điểm %"),
     (item("ratio", 0.42, [0.35, None], strict=True), "> 35,0 %", "trong khoảng"),
     (item("ratio", 0.35, [0.35, None], strict=True, status="not_met"), "> 35,0 %", "cần vượt mức"),
-    (item("ratio", 0.36, [0.25, 0.35], status="not_met"), "25,0 % – 35,0 %", "vượt 1,0 điểm %"),
+    (item("ratio", 0.36, [0.25, 0.35], status="met"), "25,0 % – 35,0 %", "vượt 1,0 điểm %"),
     (item("flow_count", 39, [300, None], status="not_met"), "≥ 300", "thiếu 261"),
     (item("per_capita", 0.38, [10, None], status="not_met"), "≥ 10,00", "thiếu 9,62"),
     (item("ratio", None, [0.4, None], status="no_data"), "≥ 40,0 %", "—"),

@@ -284,8 +284,8 @@ def plan(
 
 def hide(item: dict[str, Any], reason: str) -> dict[str, Any]:
     """The cell with its figures withheld and why."""
-    return item | {"numerator": None, "denominator": None, "value": None, "status": "no_data", "suppressed": True,
-                   "suppression": reason}
+    return item | {"numerator": None, "denominator": None, "value": None, "status": "no_data", "band_position": None,
+                   "suppressed": True, "suppression": reason}
 
 
 def shown(item: dict[str, Any]) -> dict[str, Any]:

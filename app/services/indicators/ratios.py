@@ -23,15 +23,38 @@ def per_capita(count: int, population: float | None, per: int) -> Fraction | Non
 
 
 def status(value: Fraction | None, target: Target | None) -> str:
-    """met / not_met / no_data: min <= value <= max, strict where the text says 'more than'."""
+    """met / not_met / no_data (spec revision 2: bands are floors).
+
+    A floor is reached at `min` ('more than': strict, above it), and a value above `max` has reached it
+    too (vượt chỉ tiêu); `max` is the level aimed for, never a ceiling. A cap (`direction: at_most`) is met
+    at or below `max` (strictly below when strict).
+    """
     if value is None or target is None:
         return "no_data"
     low, high = target.band
+    if target.direction == "at_most":
+        if high is None:
+            return "met"
+        return "met" if (value < exact(high) if target.strict else value <= exact(high)) else "not_met"
     if low is not None and (value <= exact(low) if target.strict else value < exact(low)):
         return "not_met"
-    if high is not None and value > exact(high):
-        return "not_met"
     return "met"
+
+
+def band_position(value: Fraction | None, target: Target | None) -> str | None:
+    """Where the value lies against the band: below, within or above (None without a value or a target).
+
+    `below` is short of `min` (at `min` too when strict), `above` is past `max`; for a cap the same words
+    keep their plain sense (a value above its `max` is `above`, and not met).
+    """
+    if value is None or target is None:
+        return None
+    low, high = target.band
+    if low is not None and (value <= exact(low) if target.strict and target.direction == "at_least" else value < exact(low)):
+        return "below"
+    if high is not None and (value >= exact(high) if target.strict and target.direction == "at_most" else value > exact(high)):
+        return "above"
+    return "within"
 
 
 def as_number(value: Fraction | None, *, whole_as_int: bool = True) -> float | int | None:

@@ -12,7 +12,7 @@ from app.services import tree
 from app.services.context import Actor
 from app.services.indicators import catalog, service
 
-KEPT = ("indicator", "numerator", "denominator", "value", "target", "status", "definition", "note")
+KEPT = ("indicator", "numerator", "denominator", "value", "target", "status", "band_position", "definition", "note")
 
 
 def publish(session: Session, actor: Actor, *, doc: str, org_unit: str, as_of: date) -> IndicatorRun:

@@ -56,6 +56,7 @@ def _target(spec: IndicatorSpec) -> dict[str, Any] | None:
     return {
         "band": list(spec.target.band),
         "strict": spec.target.strict,
+        "direction": spec.target.direction,
         "deadline": spec.deadline.isoformat() if spec.deadline else None,
     }
 
@@ -216,6 +217,7 @@ def _evaluate(
         "value": _json_value(spec, value),
         "target": _target(spec),
         "status": ratios.status(value, spec.target),
+        "band_position": ratios.band_position(value, spec.target),
         "kind": spec.kind,
         "names": spec.names,
         "definition": {"version": row.version, "sha256": row.sha256},
@@ -314,6 +316,7 @@ def evaluate_all(
             "denominator": den,
             "value": _json_value(spec, value),
             "status": ratios.status(value, spec.target),
+            "band_position": ratios.band_position(value, spec.target),
         }
         out.append(_verdict(item, guarded, hidden.get(uid)))
     return out
@@ -594,6 +597,7 @@ def _cell(spec: IndicatorSpec, key: str, num: int, den: int, reason: str | None,
         "denominator": den,
         "value": _json_value(spec, value),
         "status": ratios.status(value, spec.target) if spec.kind == "ratio" else "no_data",
+        "band_position": ratios.band_position(value, spec.target) if spec.kind == "ratio" else None,
         "suppressed": False,
     }
     if small and den < threshold():
@@ -619,6 +623,7 @@ def _child_cells(session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int, 
             "denominator": den,
             "value": _json_value(spec, value),
             "status": ratios.status(value, spec.target),
+            "band_position": ratios.band_position(value, spec.target),
         }
         cells.append(_verdict(item, guarded, hidden.get(child)))
     return cells

@@ -90,8 +90,12 @@ class Flow(Spec):
 
 
 class Target(Spec):
+    """A target band `[min, max]` (domain.md, 'target band'): `min` is the floor to reach, `max` the level aimed
+    for; `direction: at_most` caps a figure instead (met when value <= max)."""
+
     band: tuple[float | None, float | None]
     strict: bool = False
+    direction: Literal["at_least", "at_most"] = "at_least"
 
 
 class Source(Spec):
