@@ -1,13 +1,15 @@
 """Typed dependencies: the session, the authenticated actor and the role check."""
 
+import hmac
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
-from app.db import get_read_session, get_session, get_session_factory
+from app.db import get_read_session, get_read_session_factory, get_session, get_session_factory
 from app.errors import Forbidden, InvalidInput, Unauthenticated
 from app.services import identity, tokens
 from app.services.context import Actor
@@ -67,11 +69,23 @@ def get_actor(request: Request) -> Actor:
     if settings.oidc_enabled and identity.looks_like_jwt(secret.strip()):
         actor = identity.authenticate(settings, secret.strip(), request_id)
     else:
-        with get_session_factory()() as session:
-            actor = tokens.authenticate(session, secret.strip(), bootstrap=boot.get_secret_value() if boot else None,
-                                        request_id=request_id)
+        actor = _token_actor(secret.strip(), boot.get_secret_value() if boot else None, request_id,
+                             replica=bool(settings.database_replica_url))
     limiter.hit(actor.name, settings.rate_limit_per_minute)
     return actor
+
+
+def _token_actor(secret: str, bootstrap: str | None, request_id: str | None, *, replica: bool) -> Actor:
+    """A token's actor, looked up on the primary; the bootstrap token's switch is read on the replica while
+    the primary is unreachable (reads go on there; the switch is replicated like every row)."""
+    try:
+        with get_session_factory()() as session:
+            return tokens.authenticate(session, secret, bootstrap=bootstrap, request_id=request_id)
+    except OperationalError:
+        if not (replica and bootstrap and hmac.compare_digest(secret.encode(), bootstrap.encode())):
+            raise
+    with get_read_session_factory()() as session:
+        return tokens.authenticate(session, secret, bootstrap=bootstrap, request_id=request_id)
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
