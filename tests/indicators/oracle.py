@@ -66,7 +66,9 @@ Decisions taken for the points the spec leaves open (the same ones the engine is
     numerator * 10000 / denominator.  No such statistic: value None, status no_data, denominator None,
     numerator still given.  A figure of 0: denominator 0, value None, status no_data.
 15. Women shares (CT-2030-WOMEN-PARTY-COMMITTEE, -PEOPLES-COUNCIL): distinct persons over all bodies of
-    the kind in scope; the tier breakdown of targets.yaml is extra and not the value.
+    the kind in scope is the value; the target is set "at every level" (spec revision 2, point 2): the
+    status is not_met when some tier (the body's tier) with members under U is not met on its own
+    figures (persons of that tier's bodies, each once); no_data stays no_data.
 16. Flow count CT-2025-MASTERS-PHD-INFLOW: the period 2022-01-01..2025-12-31, cut at D.  Events:
     (a) a degree master/doctor/doctor_science awarded on day d in the period, when the person had a
         primary employment active on d, scoped by that employment's unit in the tree on d;
@@ -514,6 +516,9 @@ RATIOS: dict[str, tuple[Anchors, Share]] = {
     "ST-2025-DOCTORS-CK2": (_occupation("doctor"), lambda p: p.specialty == SPECIALTY["ck2"]),
 }
 
+# targets set "at every level" (các cấp; disaggregate_by: tier of the body): spec revision 2, point 2
+EVERY_LEVEL = frozenset({"CT-2030-WOMEN-PARTY-COMMITTEE", "CT-2030-WOMEN-PEOPLES-COUNCIL"})
+
 PER_CAPITA: dict[str, str] = {"ST-2025-DOCTORS-PER-10K": "doctor", "ST-2025-NURSES-PER-10K": "nurse"}
 
 
@@ -677,8 +682,21 @@ class Oracle:
         num, den = len(det.passing), len(det.population)
         if den == 0:
             return {"numerator": num, "denominator": den, "value": None, "status": "no_data"}
-        return {"numerator": num, "denominator": den, "value": num / den,
-                "status": "met" if band_met(Fraction(num, den), band, strict) else "not_met"}
+        met = band_met(Fraction(num, den), band, strict)
+        if base_id(indicator_id) in EVERY_LEVEL:  # decision 15: each tier with members must reach the floor
+            met = met and all(band_met(Fraction(n, d), band, strict) for n, d in self.by_tier(indicator_id, unit, on).values())
+        return {"numerator": num, "denominator": den, "value": num / den, "status": "met" if met else "not_met"}
+
+    def by_tier(self, indicator_id: str, unit: str, on: date) -> dict[Any, tuple[int, int]]:
+        """(numerator, denominator) per tier of the anchoring body under `unit`: each person once per tier."""
+        share = RATIOS[base_id(indicator_id)][1]
+        persons = {p.id: p for p in self.persons_on(on)}
+        tiers: dict[Any, set[str]] = {}
+        for pid, units in self.anchors(indicator_id, on).items():
+            for a in units:
+                if self.reg.under(a, unit, on):
+                    tiers.setdefault(self.reg.units[a].get("tier"), set()).add(pid)
+        return {t: (sum(1 for pid in pids if share(persons[pid])), len(pids)) for t, pids in tiers.items()}
 
 
 def evaluate(registry: dict[str, Any], indicator_id: str, org_unit: str, as_of: date) -> dict[str, Any]:

@@ -25,7 +25,10 @@ def publish(session: Session, actor: Actor, *, doc: str, org_unit: str, as_of: d
     results = []
     for code in codes:
         value = service.evaluate(session, actor, code, org_unit=org_unit, as_of=as_of)
-        results.append({k: value.get(k) for k in KEPT})
+        kept = {k: value.get(k) for k in KEPT}
+        if "by_tier" in value:  # a target set at every level keeps each tier's figures (spec revision 2, point 2)
+            kept["by_tier"] = value["by_tier"]
+        results.append(kept)
     run = IndicatorRun(
         doc=doc,
         org_unit_id=unit_id,

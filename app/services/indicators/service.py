@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session, aliased
 
 from app.config import get_settings
 from app.errors import Forbidden, InvalidInput, NotFound
-from app.models import CodeItem, Person, PersonVersion, Statistic, Txn
+from app.models import CodeItem, OrgUnitVersion, Person, PersonVersion, Statistic, Txn
 from app.services import audit, codelists, history, tree
 from app.services.context import Actor
 from app.services.indicators import catalog, compiler, disclosure, ratios
 from app.services.indicators.cache import LRU
-from app.services.indicators.fields import FIELDS, ROOT, Ctx, Row
+from app.services.indicators.fields import FIELDS, ROOT, Ctx, Row, unit_valid
 from app.services.indicators.spec import IndicatorSpec, atoms
 from app.services.versioning import current_or_at
 
@@ -138,13 +138,13 @@ def evaluate(
     found = _RESULTS.get(key) if shared else None
     if found is not None:
         _unit(session, actor, org_unit)  # the caller's scope, as for a computed answer
-        return _asked(copy.deepcopy(found), as_of, guarded)
+        return _asked(_small_tiers(actor, guarded, copy.deepcopy(found)), as_of, guarded)
     result = _evaluate(session, actor, code, org_unit, day, known_at, cut, state)
     if guarded:
         result = _guard(session, result, code, tree.unit_id(session, org_unit), day, cut)
     if shared:
         _RESULTS.put(key, copy.deepcopy(result))
-    return _asked(result, as_of, guarded)
+    return _asked(_small_tiers(actor, guarded, result), as_of, guarded)
 
 
 def _asked(result: dict[str, Any], as_of: date, guarded: bool) -> dict[str, Any]:
@@ -154,7 +154,38 @@ def _asked(result: dict[str, Any], as_of: date, guarded: bool) -> dict[str, Any]
 
 def _guard(session: Session, result: dict[str, Any], code: str, unit_id: int, day: date, cut: int | None) -> dict[str, Any]:
     reason = protected_plan(session, code, day, cut).get(unit_id)
+    if "by_tier" in result:
+        if reason:
+            hidden: dict[str, str] = {t["tier"]: reason for t in result["by_tier"]}
+        else:
+            _row, spec = catalog.get(session, code, cut)
+            ctx = context(session, spec, day, cut)
+            hidden = _group_plan(session, code, spec, ctx, unit_id, "tier")
+        result = result | {"by_tier": [_tier_verdict(t, hidden.get(t["tier"])) for t in result["by_tier"]]}
     return disclosure.hide(result, reason) if reason else disclosure.shown(result)
+
+
+def _tier_verdict(cell: dict[str, Any], reason: str | None) -> dict[str, Any]:
+    return disclosure.hide(cell, reason) if reason else disclosure.shown(cell)
+
+
+def _small_tiers(actor: Actor, guarded: bool, result: dict[str, Any]) -> dict[str, Any]:
+    """An aggregate-only caller sees tiers of fewer than k persons suppressed (as in the tier breakdown).
+
+    Applied after the cache (the cached answer is exact and shared); the overall status stays the exact
+    one. A protected answer has had its tiers settled by `_guard` already.
+    """
+    if "by_tier" not in result or actor.sees_sensitive or guarded:
+        return result
+    return result | {"by_tier": [small_tier(t) for t in result["by_tier"]]}
+
+
+def small_tier(cell: dict[str, Any]) -> dict[str, Any]:
+    """One exact by_tier cell as an aggregate-only caller sees it (the small-cell rule of the breakdown)."""
+    if cell.get("suppressed"):
+        return cell
+    small = cell["denominator"] is not None and cell["denominator"] < threshold()
+    return disclosure.hide(cell, "primary") if small else cell | {"suppressed": False}
 
 
 _RESULTS: LRU[dict[str, Any]] = LRU(4096)
@@ -224,6 +255,9 @@ def _evaluate(
         "known_at": known_at.isoformat() if known_at else None,
         "data_version": cut if cut is not None else state[0],
     }
+    if tiered(spec):
+        result["by_tier"] = tier_cells(spec, _by_counts(session, spec, ctx, unit_id, "tier"))
+        result["status"] = every_tier(result["status"], result["by_tier"])
     if isinstance(extra, Statistic):
         result["statistic"] = {
             "code": extra.code,
@@ -235,6 +269,41 @@ def _evaluate(
     if note:
         result["note"] = note
     return result
+
+
+def tiered(spec: IndicatorSpec) -> bool:
+    """A target set "at every level" (các cấp): met only when each tier with members reaches the floor."""
+    return spec.kind == "ratio" and (spec.disaggregate_by or "").startswith("tier")
+
+
+TIER_ORDER = ("central", "province", "district", "commune")
+
+
+def tier_cells(spec: IndicatorSpec, counts: dict[Any, tuple[Any, Any]]) -> list[dict[str, Any]]:
+    """Each tier's own figures, exact, from (numerator, denominator) per tier (spec revision 2, point 2)."""
+    def order(tier: str) -> tuple[int, str]:
+        return (TIER_ORDER.index(tier) if tier in TIER_ORDER else len(TIER_ORDER), tier)
+
+    cells = []
+    for tier in sorted((str(t) for t in counts), key=order):
+        num, den = (int(x or 0) for x in counts[tier])
+        value = ratios.share(num, den)
+        cells.append({
+            "tier": tier,
+            "numerator": num,
+            "denominator": den,
+            "value": _json_value(spec, value),
+            "status": ratios.status(value, spec.target),
+            "band_position": ratios.band_position(value, spec.target),
+        })
+    return cells
+
+
+def every_tier(status: str, cells: list[dict[str, Any]]) -> str:
+    """The overall status of a target set at every level: not met when a tier with members is not (no_data stays)."""
+    if status == "no_data":
+        return status
+    return "not_met" if any(c["denominator"] and c["status"] == "not_met" for c in cells) else status
 
 
 def _exists_on(session: Session, unit_id: int, as_of: date, cut: int | None) -> bool:
@@ -306,6 +375,7 @@ def evaluate_all(
     if allowed is not None:
         units = [u for u in units if u in allowed]
     figures = _unit_figures(session, spec, ctx)
+    short = _short_tiers(session, spec, ctx)
     out = []
     for uid in sorted(units, key=lambda u: snapshot.units[u].code):
         num, den, extra = figures(uid)
@@ -315,7 +385,7 @@ def evaluate_all(
             "numerator": num,
             "denominator": den,
             "value": _json_value(spec, value),
-            "status": ratios.status(value, spec.target),
+            "status": _tier_status(ratios.status(value, spec.target), uid, short),
             "band_position": ratios.band_position(value, spec.target),
         }
         out.append(_verdict(item, guarded, hidden.get(uid)))
@@ -375,6 +445,38 @@ def _all_counts_run(session: Session, spec: IndicatorSpec, ctx: Ctx) -> dict[int
         rows = _run(session, "coverage_all", spec, ctx, _coverage_all, None)
         return {r[0]: (int(r[1]), int(r[2])) for r in rows}
     return {}
+
+
+def _short_tiers(session: Session, spec: IndicatorSpec, ctx: Ctx) -> set[int]:
+    """The units where some tier with members is short of the target (a target set at every level), set-based.
+
+    One grouped query by unit and tier over the closure (the all-units pass, split by the body's tier),
+    so that /values and the child-unit split say what /value says for every unit.
+    """
+    if not tiered(spec):
+        return set()
+    per: dict[int, dict[Any, tuple[Any, Any]]] = {}
+    for uid, tier, num, den in _run(session, "tiers_all", spec, ctx, _tier_counts_all, None):
+        per.setdefault(uid, {})[str(tier)] = (num, den)
+    return {uid for uid, found in per.items() if every_tier("met", tier_cells(spec, found)) == "not_met"}
+
+
+def _tier_status(status: str, unit_id: int, short: set[int]) -> str:
+    return "not_met" if status != "no_data" and unit_id in short else status
+
+
+def _tier_counts_all(spec: IndicatorSpec, ctx: Ctx) -> Any:
+    """(unit_id, tier, numerator, denominator) for every unit and tier of the anchor unit: each person once per tier."""
+    f, clo = compiler.facts(spec, ctx), compiler.closure(ctx)
+    uv = aliased(OrgUnitVersion)
+    per = (
+        select(clo.c.ancestor, uv.tier.label("tier"), f.c.person_id, func.max(f.c.is_num).label("is_num"))
+        .join(clo, clo.c.descendant == f.c.unit_id)
+        .join(uv, and_(uv.org_unit_id == f.c.unit_id, unit_valid(uv, ctx)))
+        .group_by(clo.c.ancestor, uv.tier, f.c.person_id)
+        .subquery()
+    )
+    return select(per.c.ancestor, per.c.tier, func.sum(per.c.is_num), func.count()).group_by(per.c.ancestor, per.c.tier)
 
 
 def _coverage_all(spec: IndicatorSpec, ctx: Ctx) -> Any:
@@ -612,6 +714,7 @@ def _child_cells(session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int, 
         key=lambda u: snapshot.units[u].code,
     )
     figures = _unit_figures(session, spec, ctx)
+    short = _short_tiers(session, spec, ctx)
     hidden = protected_plan(session, spec.id, ctx.as_of, ctx.cut) if guarded else {}
     cells = []
     for child in children:
@@ -622,7 +725,7 @@ def _child_cells(session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int, 
             "numerator": num,
             "denominator": den,
             "value": _json_value(spec, value),
-            "status": ratios.status(value, spec.target),
+            "status": _tier_status(ratios.status(value, spec.target), child, short),
             "band_position": ratios.band_position(value, spec.target),
         }
         cells.append(_verdict(item, guarded, hidden.get(child)))
@@ -714,5 +817,12 @@ def frozen_results(session: Session, actor: Actor, results: list[dict[str, Any]]
             out.append(result)
             continue
         guarded = disclosure.protects(actor, spec) and not result.get("suppressed")
+        if isinstance(result.get("by_tier"), list):
+            tiers = result["by_tier"]
+            if guarded:
+                tiers = [disclosure.hide(t, "complementary") for t in tiers]
+            elif not actor.sees_sensitive:
+                tiers = [small_tier(t) for t in tiers]
+            result = result | {"by_tier": tiers}
         out.append(disclosure.hide(result, "complementary") if guarded else result)
     return out
