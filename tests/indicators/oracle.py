@@ -23,8 +23,10 @@ Decisions taken for the points the spec leaves open (the same ones the engine is
     the position's unit; tier/kind filters apply to the position's unit.  "Highest held leadership rank"
     is the max rank over the positions active on D (so a person whose highest rank is office level has
     only office-level positions, and is anchored at any of them).
- 5. Membership-based populations: membership active on D, the person has some employment active on D,
-    the body exists on D; anchored at the body (a unit of the tree); body kind and tier are the body's.
+ 5. Membership-based populations: membership active on D and the body exists on D; no employment is
+    needed (spec revision 2, point 3: delegates who are farmers, committee members from the police and the
+    army); anchored at the body (a unit of the tree); body kind and tier are the body's own as recorded,
+    wherever it sits (revision 2, point 4: a district-tier committee directly under a province is district).
  6. CT-2025-LEADER-U40-LANG4 (and CT-2030-, same_as): employment-based (primary category can_bo or
     cong_chuc, primary unit of tier province or district, anchored at the primary unit) AND some position
     active on D with rank >= office_deputy (in any unit) AND age < 40.
@@ -269,10 +271,10 @@ class PersonOn:
         self.employed = bool(self.employments)
         prim = [e for e in self.employments if e.get("primary", True)]
         self.primary: dict[str, Any] | None = prim[0] if prim else None
-        # posts and seats lie within employment: they count only while some employment is active
+        # posts lie within employment: they count only while some employment is active; seats need no
+        # employment (spec revision 2, point 3): a farmer delegate or a police member of a committee counts
         self.positions = [p for p in rec.get("positions") or [] if active(p, on)] if self.employed else []
-        self.memberships = ([m for m in rec.get("memberships") or [] if active(m, on) and reg.exists(m["body"], on)]
-                            if self.employed else [])
+        self.memberships = [m for m in rec.get("memberships") or [] if active(m, on) and reg.exists(m["body"], on)]
 
     # the primary employment
     @property

@@ -133,6 +133,10 @@ def _build_tree(rng: random.Random) -> tuple[_Tree, dict[str, list[str]]]:
             roles["body"].append(b)
         btv = t.add(f"{code}-BTV", "party_standing_committee", "province", "party", [(f"{code}-BCH", origin, end)], origin, end)
         roles["body"].append(btv)
+        # a district-tier party committee directly under the province (the province agencies' committee):
+        # "huyện và tương đương" by its own tier (spec revision 2, point 4)
+        duk = t.add(f"{code}-DUK", "party_executive_committee", "district", "party", [(code, origin, end)], origin, end)
+        roles["body"].append(duk)
         for i in range(1, rng.randint(1, 2) + 1):
             district(f"{code}-H{i}", code)
 
@@ -342,6 +346,32 @@ def _person(rng: random.Random, t: _Tree, roles: dict[str, list[str]], n: int) -
     }
 
 
+def _seat_only(rng: random.Random, t: _Tree, roles: dict[str, list[str]], n: int) -> dict[str, Any]:
+    """A member never employed (a farmer delegate, a committee member from the police or the army): seats
+    count without an employment (spec revision 2, point 3); a post of theirs does not."""
+    rec = _person(rng, t, roles, n)
+    rec["employments"], rec["memberships"], rec["positions"] = [], [], []
+    adult = date.fromisoformat(rec["birth_date"]) + timedelta(days=21 * 365 + 5)
+    for b in rng.sample(roles["body"], k=rng.randint(1, 2)):
+        blo, bhi = t.span(b)
+        blo = max(blo, adult)
+        if bhi is not None and blo > bhi:
+            continue
+        mstart = _interesting(rng, blo, bhi or HORIZON)
+        mend = bhi if rng.random() < 0.6 else _rand_date(rng, mstart, bhi or HORIZON)
+        rec["memberships"].append({"body": b, "role": rng.choice(["member", "delegate", "secretary"]),
+                                   "start": iso(mstart), "end": iso(mend)})
+    if rng.random() < 0.3:
+        code = rng.choice(_employable(t, date(2020, 1, 1)) or ["VN"])
+        ulo, uhi = t.span(code)
+        ulo = max(ulo, adult)
+        if uhi is None or ulo <= uhi:
+            pstart = _interesting(rng, ulo, uhi or HORIZON)
+            rec["positions"] = [{"org_unit": code, "title": "Lãnh đạo", "rank": rng.choice(RANKS[:3]),
+                                 "key_leader": rng.random() < 0.5, "start": iso(pstart), "end": iso(uhi)}]
+    return rec
+
+
 def _statistics(rng: random.Random, t: _Tree, roles: dict[str, list[str]]) -> list[dict[str, Any]]:
     stats = []
     areas = ["VN", "CT", "ST"] + roles["district"] + roles["commune"]
@@ -372,6 +402,7 @@ def generate(seed: int, persons: int = 40) -> dict[str, Any]:
     t, roles = _build_tree(rng)
     people = [_person(rng, t, roles, n) for n in range(1, persons + 1)]
     people = [p for p in people if p["employments"] or rng.random() < 0.5]
+    people += [_seat_only(rng, t, roles, n) for n in range(persons + 1, persons + 1 + rng.randint(1, max(1, persons // 8)))]
     return {"org_units": _ordered_units(t.units), "persons": people, "statistics": _statistics(rng, t, roles),
             "roles": roles}
 

@@ -163,7 +163,7 @@ def test_district_key_leaders_is_a_union() -> None:
         "numerator": 1, "denominator": 2, "value": 0.5, "status": "met"}  # above the band: met (revision 2)
 
 
-def test_posts_and_seats_need_an_employment() -> None:
+def test_posts_need_an_employment_seats_do_not() -> None:
     units = TREE + [unit("P-HDND", "peoples_council", "province", parent="P")]
     gone = person("A", gender="female", employments=[emp("P-S-1", end="2022-12-31")],
                   positions=[pos("P-S-1", "department_head")], memberships=[seat("P-HDND")])
@@ -172,9 +172,44 @@ def test_posts_and_seats_need_an_employment() -> None:
     reg = registry(units, [gone, concurrent_only])
     assert ev(reg, "CT-2030-CITY-LEADERS-U40", "P", "2021-12-31")["denominator"] == 2
     assert ev(reg, "CT-2030-CITY-LEADERS-U40", "P", "2024-12-31")["denominator"] == 1
-    assert ev(reg, "CT-2030-WOMEN-PEOPLES-COUNCIL", "P", "2024-12-31")["denominator"] == 1
+    # spec revision 2, point 3: a seat needs no employment, so A (employment ended 2022) still sits (was 1)
+    assert ev(reg, "CT-2030-WOMEN-PEOPLES-COUNCIL", "P", "2024-12-31")["denominator"] == 2
     # a person with only a concurrent employment is in no employment-based population
     assert ev(reg, "ST-2025-PD-STAFF-POSTGRAD", "P", "2024-12-31")["denominator"] == 1 - 1
+
+
+def test_seats_without_any_employment_count() -> None:
+    """Spec revision 2, point 3: a farmer delegate and a police member of a committee, never employed."""
+    units = TREE + [unit("P-HDND", "peoples_council", "province", parent="P"),
+                    unit("P-BCH", "party_executive_committee", "province", "party", parent="P")]
+    farmer = person("A", gender="female", memberships=[seat("P-HDND", role="delegate", end="2025-12-31")])
+    police = person("B", memberships=[seat("P-BCH")], positions=[pos("P-S-1", "department_head")],
+                    degrees=[degree("master")])
+    clerk = person("C", employments=[emp("P-S-1")], memberships=[seat("P-HDND", role="delegate")])
+    reg = registry(units, [farmer, police, clerk])
+    assert ev(reg, "CT-2030-WOMEN-PEOPLES-COUNCIL", "P", "2024-12-31") == {
+        "numerator": 1, "denominator": 2, "value": 0.5, "status": "met"}
+    assert ev(reg, "CT-2030-WOMEN-PEOPLES-COUNCIL", "P", "2026-01-01") == {
+        "numerator": 0, "denominator": 1, "value": 0.0, "status": "not_met"}  # the farmer's seat ended
+    assert ev(reg, "ST-2025-PROVINCE-COMMITTEE-POSTGRAD", "P", "2024-12-31") == {
+        "numerator": 1, "denominator": 1, "value": 1.0, "status": "met"}
+    # the police member's position still needs an employment: no leader counted
+    assert ev(reg, "CT-2030-CITY-LEADERS-U40", "P", "2024-12-31")["denominator"] == 0
+
+
+def test_tier_of_a_body_is_its_own() -> None:
+    """Spec revision 2, point 4: a district-tier party committee directly under a province is district tier."""
+    units = TREE + [unit("P-DUK", "party_executive_committee", "district", "party", parent="P"),
+                    unit("P-BCH", "party_executive_committee", "province", "party", parent="P")]
+    a = person("A", employments=[emp("P-S-1")], memberships=[seat("P-DUK")], degrees=[degree("master")])
+    b = person("B", memberships=[seat("P-DUK")])  # from the army: no employment
+    c = person("C", employments=[emp("P-S-1")], memberships=[seat("P-BCH")], degrees=[degree("doctor")])
+    reg = registry(units, [a, b, c])
+    assert ev(reg, "ST-2025-DISTRICT-COMMITTEE-POSTGRAD", "P", "2025-12-31") == {
+        "numerator": 1, "denominator": 2, "value": 0.5, "status": "met"}
+    assert ev(reg, "ST-2030-DISTRICT-COMMITTEE-POSTGRAD", "VN", "2025-12-31")["denominator"] == 2
+    assert ev(reg, "ST-2025-PROVINCE-COMMITTEE-POSTGRAD", "P", "2025-12-31") == {
+        "numerator": 1, "denominator": 1, "value": 1.0, "status": "met"}
 
 
 def test_primary_employment_decides_unit_category_occupation() -> None:
@@ -399,10 +434,12 @@ def test_coverage() -> None:
         person("D", employments=[emp("X-TYT", "vien_chuc", "doctor")]),
         person("E", employments=[emp("P-S-1"), emp("X-TYT2", "vien_chuc", "doctor", primary=False)]),
     ])
+    # spec revision 2, point 3: B's seat counts though her employment ended in 2020 (seats need no
+    # employment), so X-BTV has a woman too (was 2 of 3 and 1 of 2, not met)
     assert ev(reg, "CT-2030-WOMAN-IN-EVERY-STANDING-COMMITTEE", "P", "2024-12-31") == {
-        "numerator": 2, "denominator": 3, "value": 2 / 3, "status": "not_met"}
+        "numerator": 3, "denominator": 3, "value": 1.0, "status": "met"}
     assert ev(reg, "CT-2030-WOMAN-IN-EVERY-STANDING-COMMITTEE", "P", "2025-07-01") == {
-        "numerator": 1, "denominator": 2, "value": 0.5, "status": "not_met"}
+        "numerator": 2, "denominator": 2, "value": 1.0, "status": "met"}
     assert ev(reg, "CT-2030-WOMAN-IN-EVERY-STANDING-COMMITTEE", "P-S", "2025-07-01")["status"] == "no_data"
     assert ev(reg, "ST-2025-COMMUNE-STATIONS-WITH-DOCTOR", "VN", "2024-12-31") == {
         "numerator": 1, "denominator": 2, "value": 0.5, "status": "not_met"}

@@ -142,15 +142,21 @@ def _age(birth: ColumnElement[Any], op: str, years: int, ctx: Ctx) -> ColumnElem
 
 
 def anchor_rows(anchor: Anchor, ctx: Ctx, person_where: Filter | None, share: Filter | None) -> Select[Any]:
-    """(person_id, unit_id, is_num) for the records of one anchor in force on D."""
+    """(person_id, unit_id, is_num) for the records of one anchor in force on D.
+
+    A position counts only while the person has an employment in force on D; a seat (membership)
+    counts on its own, whether or not the member is employed (spec revision 2, point 3). The unit
+    is the record's own: a body's tier, kind and sector are those recorded on the body, wherever
+    it sits in the tree (revision 2, point 4).
+    """
     model, unit_col = SUBJECT_MODELS[anchor.subject]
     rec, unit, person = aliased(model), aliased(OrgUnitVersion), aliased(PersonVersion)
     row = Row(anchor.subject, rec.person_id, unit, rec, person)
     conds = [active(rec, ctx), compile_filter(anchor.where, row, ctx), compile_filter(person_where, row, ctx)]
     if anchor.subject == "employment":
         conds.append(rec.is_primary.is_(True))
-    else:
-        conds.append(employed(rec.person_id, ctx))
+    elif anchor.subject == "position":
+        conds.append(employed(rec.person_id, ctx))  # posts lie within employment; seats need none (revision 2, point 3)
     is_num = case((compile_filter(share, row, ctx), 1), else_=0) if share is not None else literal(1)
     return (
         select(rec.person_id.label("person_id"), getattr(rec, unit_col).label("unit_id"), is_num.label("is_num"))
