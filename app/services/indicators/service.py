@@ -378,18 +378,23 @@ def evaluate_all(
     short = _short_tiers(session, spec, ctx)
     out = []
     for uid in sorted(units, key=lambda u: snapshot.units[u].code):
-        num, den, extra = figures(uid)
-        value = value_of(spec, num, den, extra)
-        item = {
-            "org_unit": snapshot.units[uid].code,
-            "numerator": num,
-            "denominator": den,
-            "value": _json_value(spec, value),
-            "status": _tier_status(ratios.status(value, spec.target), uid, short),
-            "band_position": ratios.band_position(value, spec.target),
-        }
+        item = {"org_unit": snapshot.units[uid].code} | _unit_figure(spec, figures, short, uid)
         out.append(_verdict(item, guarded, hidden.get(uid)))
     return out
+
+
+def _unit_figure(spec: IndicatorSpec, figures: Callable[[int], tuple[Any, Any, Statistic | None]],
+                 short: set[int], uid: int) -> dict[str, Any]:
+    """One unit's figures from the all-units pass: counts, value, status (tiers included) and band position."""
+    num, den, extra = figures(uid)
+    value = value_of(spec, num, den, extra)
+    return {
+        "numerator": num,
+        "denominator": den,
+        "value": _json_value(spec, value),
+        "status": _tier_status(ratios.status(value, spec.target), uid, short),
+        "band_position": ratios.band_position(value, spec.target),
+    }
 
 
 def _verdict(item: dict[str, Any], guarded: bool, reason: str | None) -> dict[str, Any]:
@@ -718,16 +723,7 @@ def _child_cells(session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int, 
     hidden = protected_plan(session, spec.id, ctx.as_of, ctx.cut) if guarded else {}
     cells = []
     for child in children:
-        num, den, extra = figures(child)
-        value = value_of(spec, num, den, extra)
-        item = {
-            "key": snapshot.units[child].code,
-            "numerator": num,
-            "denominator": den,
-            "value": _json_value(spec, value),
-            "status": _tier_status(ratios.status(value, spec.target), child, short),
-            "band_position": ratios.band_position(value, spec.target),
-        }
+        item = {"key": snapshot.units[child].code} | _unit_figure(spec, figures, short, child)
         cells.append(_verdict(item, guarded, hidden.get(child)))
     return cells
 
