@@ -30,6 +30,7 @@ def _summary(row: Any) -> dict[str, Any]:
         "deadline": spec.get("deadline"),
         "period": spec.get("period"),
         "per_year": spec.get("per_year"),
+        "aggregate": spec.get("aggregate"),
         "same_as": spec.get("same_as"),
         "wider_reading_of": spec.get("wider_reading_of"),
         "version": row.version,

@@ -155,7 +155,8 @@ def _item(session: Session, actor: Actor, data: dict[str, Any], *, org_unit: str
 
 def trend_years(spec: IndicatorSpec, known_at: datetime) -> list[int]:
     """The year-ends from 2021 to the deadline (or the last year named, or the current year)."""
-    last = spec.deadline.year if spec.deadline else max(spec.per_year or [known_at.year])
+    end = spec.deadline or (spec.period[1] if spec.period else None)
+    last = end.year if end else max(spec.per_year or [known_at.year])
     return list(range(FIRST_YEAR, max(last, FIRST_YEAR) + 1))
 
 

@@ -35,7 +35,8 @@ Decisions taken for the points the spec leaves open (the same ones the engine is
     tier district, anchored at the body); each person once.
  8. Age on D = D.year - b.year - ((D.month, D.day) < (b.month, b.day)); "under 40" is age < 40.
  9. Highest levels: the max over the records counted on D, in the orders of domain.md (cu_nhan ==
-    cao_cap).  Postgraduate: a degree master/doctor/doctor_science or a specialty ck1/ck2.  International
+    cao_cap).  Postgraduate: a degree master/doctor/doctor_science, a specialty ck1/ck2, or a medical
+    residency noi_tru (spec revision 2, point 13; noi_tru has no place in the ck1 < ck2 order).  International
     capability: a foreign language (kind foreign) of level >= 4, or a degree whose country is not "VN"
     (country null = not abroad).  Ethnic-language share: a language of kind ethnic_minority with fluent
     true, awarded on or before D.  Ethnic minority: ethnicity not in {01, 55, 99} (null = not minority).
@@ -50,8 +51,10 @@ Decisions taken for the points the spec leaves open (the same ones the engine is
       - ST-2025-TEACHERS-MEET-STANDARD, ST-2025-COLLEGE-LECTURERS-STANDARD = the occupation row only.
 11. ST-2025-PD-STAFF-* populations: primary category can_bo/cong_chuc/vien_chuc, primary unit of tier
     province or district, minus vien_chuc whose primary unit has sector education or health.
-    ST-2025-COMMUNE-STAFF-STANDARD: primary category cap_xa_chuyen_trach/cap_xa_cong_chuc; share =
-    general_education == "12/12" AND meets the title standard.  CT-2030-COMMUNE-CADRES-DEGREE: primary
+    ST-2030-PD-STAFF-POSTGRAD (spec revision 2, point 6): every tier, categories can_bo ... cap_xa_cong_chuc,
+    minus vien_chuc in education or health.  ST-2025-COMMUNE-STAFF-STANDARD (point 7): primary category
+    cap_xa_chuyen_trach/cap_xa_cong_chuc; share = general_education "12/12" or "10/10" AND highest degree >=
+    the degree of the category's row (no political theory, no position rows).  CT-2030-COMMUNE-CADRES-DEGREE: primary
     category cap_xa_chuyen_trach AND primary unit of tier commune (targets.yaml says "employed in a unit
     of tier commune").
 12. ST-2025-ETHNIC-STAFF-LANGUAGE / ST-2025-CONTACT-STAFF-LANGUAGE: primary category in can_bo, cong_chuc,
@@ -61,8 +64,9 @@ Decisions taken for the points the spec leaves open (the same ones the engine is
     party_standing_committee passes if it has an active member (decision 5) who is female; a
     commune_health_station passes if a person whose PRIMARY employment active on D is at that station has
     occupation doctor.  numerator = passing units, denominator = units.
-14. Per-capita: numerator = active employees whose primary employment (active on D) has the occupation
-    (doctor / nurse) and lies under U; denominator = the "population" statistic of U itself: among the
+14. Per-capita: numerator = the statistic `doctors` / `nurses` of U itself (same rule as population) when
+    there is one (spec revision 2, point 9), else the active employees whose primary employment (active on D)
+    has the occupation (doctor / nurse) and lies under U; denominator = the "population" statistic of U itself: among the
     statistics of code population and org_unit U whose period starts on or before D (a year from its
     1 January, a range from its first day, a date on that day), the one that starts latest.  value =
     numerator * 10000 / denominator.  No such statistic: value None, status no_data, denominator None,
@@ -71,20 +75,24 @@ Decisions taken for the points the spec leaves open (the same ones the engine is
     the kind in scope is the value; the target is set "at every level" (spec revision 2, point 2): the
     status is not_met when some tier (the body's tier) with members under U is not met on its own
     figures (persons of that tier's bodies, each once); no_data stays no_data.
-16. Flow count CT-2025-MASTERS-PHD-INFLOW: the period 2022-01-01..2025-12-31, cut at D.  Events:
+16. Flow count CT-2025-MASTERS-PHD-INFLOW (spec revision 2, point 11): the period 2022-01-01..2025-12-31,
+    cut at D; the public sector is every category but doanh_nghiep and hop_dong.  Events:
     (a) a degree master/doctor/doctor_science awarded on day d in the period, when the person had a
-        primary employment active on d, scoped by that employment's unit in the tree on d;
-    (b) the start day d (in the period) of the person's first employment ever (the earliest start among
-        all their employments; if several share that day, each of them is such an employment) when they
-        already held such a degree (awarded_on <= d), scoped by that employment's unit in the tree on d.
+        public-sector primary employment active on d, scoped by that employment's unit in the tree on d;
+    (b) "attracted": the start day d (in the period) of a public-sector employment (primary or not) at a unit
+        under U on d, when the person already held such a degree (awarded_on <= d), had no public-sector
+        employment active on d-1 at a unit under U in the tree of d-1, and had no employment active on d-1 at
+        a unit whose valid_to is d-1 (a move out of a unit closed the day before is a reorganisation).
     Distinct persons with at least one event under U; value = the count, denominator None; status met
     when count >= 300.  A count of 0 is a value (0, not_met), not no_data.
 17. same_as entries reuse the population and share of the referenced id, with their own band.
 18. Reported indicators: the statistic whose code is the indicator id, read for the unit itself with
     the same "latest period starting on or before D" rule as population; numerator and denominator None;
     no statistic -> value None, no_data.  (ASSUMPTION: the statistic code is the indicator id.)
+    JOBS-YEARLY (spec revision 2, point 10): the mean of the whole-year figures of the period's years whose
+    1 January is on or before D; none -> no_data.
 19. Qualitative: numerator, denominator and value None, status no_data.
-20. Bands: met when min <= value <= max; where strict: true, min < value.  Compared exactly (fractions),
+20. Bands (spec revision 2, point 1): met when value >= min (strict: value > min); above max is met too.  Compared exactly (fractions),
     value itself reported as an unrounded float.
 21. Empty population for a ratio or coverage: value None, status no_data; numerator/denominator 0.
 """
@@ -93,7 +101,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -127,7 +135,7 @@ TARGETS: dict[str, tuple[str, str | None, tuple[float | None, float | None] | No
     "CT-2030-ENTREPRENEURS": ("qualitative", None, None, False),
     "ST-2025-PD-STAFF-MEET-STANDARDS": ("ratio", None, (1.0, None), False),
     "ST-2025-PD-STAFF-POSTGRAD": ("ratio", None, (0.2, None), False),
-    "ST-2030-PD-STAFF-POSTGRAD": ("ratio", "ST-2025-PD-STAFF-POSTGRAD", (0.25, None), False),
+    "ST-2030-PD-STAFF-POSTGRAD": ("ratio", None, (0.25, None), False),
     "ST-2025-COMMUNE-STAFF-STANDARD": ("ratio", None, (1.0, None), False),
     "ST-2025-PROVINCE-COMMITTEE-POSTGRAD": ("ratio", None, (0.7, None), False),
     "ST-2030-PROVINCE-COMMITTEE-POSTGRAD": ("ratio", "ST-2025-PROVINCE-COMMITTEE-POSTGRAD", (0.8, None), False),
@@ -168,7 +176,14 @@ TARGETS: dict[str, tuple[str, str | None, tuple[float | None, float | None] | No
     "ST-2030-JOBS-YEARLY": ("reported", None, (30000, None), False),
     "ST-2025-TOURISM-WORKERS-TRAINED": ("reported", None, (0.75, None), False),
     "ST-2030-TOURISM-WORKERS-TRAINED": ("reported", None, (0.8, None), False),
+    # spec revision 2, points 8 and 12
+    "ST-2030-ETHNIC-STAFF-LANGUAGE": ("ratio", "ST-2025-ETHNIC-STAFF-LANGUAGE", (1.0, None), False),
+    "ST-2030-CONTACT-STAFF-LANGUAGE": ("ratio", "ST-2025-CONTACT-STAFF-LANGUAGE", (1.0, None), False),
+    "ST-2025-POLITICAL-SCHOOL-LEVEL1": ("reported", None, (1, None), False),
 }
+
+# "bình quân hằng năm" (spec revision 2, point 10): the average of the yearly figures of these years
+PERIOD_AVERAGE: dict[str, tuple[int, int]] = {"ST-2025-JOBS-YEARLY": (2021, 2025), "ST-2030-JOBS-YEARLY": (2026, 2030)}
 
 COMPUTED_KINDS = ("ratio", "coverage", "per_capita", "flow_count")
 REGISTRY_IDS = [i for i, t in TARGETS.items() if t[0] in COMPUTED_KINDS]
@@ -187,6 +202,7 @@ RANK = {"office_deputy": 1, "office_head": 2, "department_deputy": 3, "departmen
         "province_deputy": 5, "province_head": 6}
 NOT_MINORITY = {"01", "55", "99"}
 POSTGRAD_DEGREES = {"master", "doctor", "doctor_science"}
+NOT_PUBLIC = {"doanh_nghiep", "hop_dong"}  # not the public sector (spec revision 2, point 11)
 TEACHERS = {"teacher_preschool", "teacher_primary", "teacher_lower_secondary", "teacher_upper_secondary"}
 STAFF_CATS = {"can_bo", "cong_chuc", "vien_chuc", "cap_xa_chuyen_trach", "cap_xa_cong_chuc"}
 
@@ -295,7 +311,9 @@ class PersonOn:
 
     # qualifications
     def _highest(self, name: str, order: dict[str, int]) -> int:
-        return max((order[q["level"]] for q in self.rec.get(name) or [] if awarded(q, self.on)), default=0)
+        """The highest ordered level held (noi_tru, a residency, has no place in the specialist order)."""
+        return max((order[q["level"]] for q in self.rec.get(name) or [] if awarded(q, self.on) and q["level"] in order),
+                   default=0)
 
     @property
     def degree(self) -> int:
@@ -335,7 +353,8 @@ class PersonOn:
 
     @property
     def postgraduate(self) -> bool:
-        return self.degree >= DEGREE["master"] or self.specialty >= SPECIALTY["ck1"]
+        residency = any(q["level"] == "noi_tru" and awarded(q, self.on) for q in self.rec.get("specialties") or [])
+        return self.degree >= DEGREE["master"] or self.specialty >= SPECIALTY["ck1"] or residency
 
     @property
     def international(self) -> bool:
@@ -365,6 +384,11 @@ class PersonOn:
 
     def meets_occupation(self) -> bool:
         return self.meets_row(OCCUPATION_ROWS.get(self.occupation or ""))
+
+    def meets_category_degree(self) -> bool:
+        """The degree of the category's row only ("văn hóa và chuyên môn": spec revision 2, point 7)."""
+        row = CATEGORY_ROWS.get(self.category or "")
+        return self.meets_row((row[0], None, None) if row else None)
 
     def meets_standard(self) -> bool:
         """Rows of every position held, and of the occupation and category of the primary employment."""
@@ -497,8 +521,12 @@ RATIOS: dict[str, tuple[Anchors, Share]] = {
                                            lambda p: p.international),
     "ST-2025-PD-STAFF-MEET-STANDARDS": (_PD, lambda p: p.meets_standard()),
     "ST-2025-PD-STAFF-POSTGRAD": (_PD, lambda p: p.postgraduate),
+    "ST-2030-PD-STAFF-POSTGRAD": (employees(lambda p: p.category in STAFF_CATS
+                                            and not (p.category == "vien_chuc" and p.unit_attr("sector") in ("education", "health"))),
+                                  lambda p: p.postgraduate),
     "ST-2025-COMMUNE-STAFF-STANDARD": (employees(lambda p: p.category in ("cap_xa_chuyen_trach", "cap_xa_cong_chuc")),
-                                       lambda p: p.rec.get("general_education") == "12/12" and p.meets_standard()),
+                                       lambda p: p.rec.get("general_education") in ("12/12", "10/10")
+                                       and p.meets_category_degree()),
     "ST-2025-PROVINCE-COMMITTEE-POSTGRAD": (members("party_executive_committee", "province"), lambda p: p.postgraduate),
     "ST-2025-STANDING-MANAGED-POSTGRAD": (members("management_list", "province"), lambda p: p.postgraduate),
     "ST-2025-DISTRICT-COMMITTEE-POSTGRAD": (members("party_executive_committee", "district"), lambda p: p.postgraduate),
@@ -522,6 +550,8 @@ RATIOS: dict[str, tuple[Anchors, Share]] = {
 EVERY_LEVEL = frozenset({"CT-2030-WOMEN-PARTY-COMMITTEE", "CT-2030-WOMEN-PEOPLES-COUNCIL"})
 
 PER_CAPITA: dict[str, str] = {"ST-2025-DOCTORS-PER-10K": "doctor", "ST-2025-NURSES-PER-10K": "nurse"}
+# the area's own count, reported, when there is one (spec revision 2, point 9): private doctors included
+AREA_COUNT: dict[str, str] = {"ST-2025-DOCTORS-PER-10K": "doctors", "ST-2025-NURSES-PER-10K": "nurses"}
 
 
 def _woman_member(persons: list[PersonOn], body: str) -> bool:
@@ -624,9 +654,9 @@ class Oracle:
         return facts
 
     def inflow_events(self, rec: dict[str, Any]) -> list[tuple[date, str, str]]:
-        """(day, unit, why) of every inflow event of a person, in or out of the period."""
+        """(day, unit, why) of every event that may count, in or out of the period (decision 16)."""
         events: list[tuple[date, str, str]] = []
-        emps = rec.get("employments") or []
+        emps = [e for e in rec.get("employments") or [] if e["category"] not in NOT_PUBLIC]
         degrees = [d for d in rec.get("degrees") or [] if d["level"] in POSTGRAD_DEGREES]
         for deg in degrees:
             day = _d(deg["awarded_on"])
@@ -634,22 +664,36 @@ class Oracle:
             for e in emps:
                 if e.get("primary", True) and active(e, day):
                     events.append((day, e["org_unit"], f"(a) {deg['level']} awarded {day}"))
-        if emps:
-            first = min(_d(e["start"]) for e in emps)  # type: ignore[type-var]
-            assert first is not None
-            if any(_d(d["awarded_on"]) <= first for d in degrees):  # type: ignore[operator]
-                for e in emps:
-                    if _d(e["start"]) == first:
-                        events.append((first, e["org_unit"], f"(b) first employment {first}"))
+        for e in emps:
+            day = _d(e["start"])
+            assert day is not None
+            if any(_d(d["awarded_on"]) <= day for d in degrees):  # type: ignore[operator]
+                events.append((day, e["org_unit"], f"(b) public employment starts {day}"))
         return events
+
+    def attracted(self, rec: dict[str, Any], day: date, unit: str) -> bool:
+        """Event (b) on `day` counts for `unit` unless the person worked under `unit` in the public sector the day
+        before (tree of the day before), or left a unit that closed the day before (a reorganisation)."""
+        before = day - timedelta(days=1)
+        for e in rec.get("employments") or []:
+            if not active(e, before):
+                continue
+            closed = _d(self.reg.units[e["org_unit"]].get("valid_to"))
+            if closed == before:
+                return False
+            if e["category"] not in NOT_PUBLIC and self.reg.under(e["org_unit"], unit, before):
+                return False
+        return True
 
     def inflow(self, unit: str, on: date) -> set[str]:
         start, end = FLOW_PERIOD
         end = min(end, on)
         out = set()
         for rec in self.reg.persons:
-            for day, anchor, _why in self.inflow_events(rec):
-                if start <= day <= end and self.reg.under(anchor, unit, day):
+            for day, anchor, why in self.inflow_events(rec):
+                if not (start <= day <= end and self.reg.under(anchor, unit, day)):
+                    continue
+                if why.startswith("(a)") or self.attracted(rec, day, unit):
                     out.add(rec["external_id"])
                     break
         return out
@@ -659,6 +703,8 @@ class Oracle:
         kind, _same, band, strict = TARGETS[indicator_id]
         if kind == "qualitative":
             return {"numerator": None, "denominator": None, "value": None, "status": "no_data"}
+        if indicator_id in PERIOD_AVERAGE:
+            return self.period_average(indicator_id, unit, on, band, strict)
         if kind == "reported":
             stat = self.reg.statistic(indicator_id, unit, on)
             if stat is None:
@@ -673,12 +719,16 @@ class Oracle:
                     "status": "met" if band_met(count, band, strict) else "not_met"}
         if kind == "per_capita":
             count = len(det.population)
+            area = self.reg.statistic(AREA_COUNT[base_id(indicator_id)], unit, on)
+            if area is not None:
+                count = area["value"]
             stat = self.reg.statistic("population", unit, on)
             if stat is None or not stat["value"]:
                 return {"numerator": count, "denominator": None if stat is None else stat["value"], "value": None,
                         "status": "no_data"}
             figure = stat["value"]
-            exact = Fraction(count * PER_N) / (Fraction(str(figure)) if isinstance(figure, float) else Fraction(figure))
+            exact = (Fraction(str(count)) if isinstance(count, float) else Fraction(count)) * PER_N / (
+                Fraction(str(figure)) if isinstance(figure, float) else Fraction(figure))
             return {"numerator": count, "denominator": figure, "value": count * PER_N / figure,
                     "status": "met" if band_met(exact, band, strict) else "not_met"}
         num, den = len(det.passing), len(det.population)
@@ -688,6 +738,25 @@ class Oracle:
         if base_id(indicator_id) in EVERY_LEVEL:  # decision 15: each tier with members must reach the floor
             met = met and all(band_met(Fraction(n, d), band, strict) for n, d in self.by_tier(indicator_id, unit, on).values())
         return {"numerator": num, "denominator": den, "value": num / den, "status": "met" if met else "not_met"}
+
+    def period_average(self, indicator_id: str, unit: str, on: date, band: Any, strict: bool) -> dict[str, Any]:
+        """The mean of the whole-year figures (`2023` or `2023-01-01/2023-12-31`) of the years begun by `on`."""
+        first, last = PERIOD_AVERAGE[indicator_id]
+        yearly: dict[int, Any] = {}
+        for s in self.reg.statistics:
+            if s["code"] != indicator_id or s["org_unit"] != unit:
+                continue
+            period = s["period"]
+            year = int(period[:4])
+            whole = period == str(year) or period == f"{year}-01-01/{year}-12-31"
+            if whole and first <= year <= last and date(year, 1, 1) <= on:
+                yearly[year] = s["value"]
+        if not yearly:
+            return {"numerator": None, "denominator": None, "value": None, "status": "no_data"}
+        exact = sum((Fraction(str(v)) if isinstance(v, float) else Fraction(v) for v in yearly.values()), Fraction(0))
+        mean = exact / len(yearly)
+        return {"numerator": None, "denominator": None, "value": float(mean),
+                "status": "met" if band_met(mean, band, strict) else "not_met"}
 
     def by_tier(self, indicator_id: str, unit: str, on: date) -> dict[Any, tuple[int, int]]:
         """(numerator, denominator) per tier of the anchoring body under `unit`: each person once per tier."""

@@ -334,7 +334,7 @@ def _person(rng: random.Random, t: _Tree, roles: dict[str, list[str]], n: int) -
     mgmt = [{"level": rng.choice(["chuyen_vien", "chuyen_vien_chinh", "chuyen_vien_cao_cap"]), "awarded_on": when()}
             for _ in range(rng.choice([0, 1, 1, 2]))]
     doctorish = any(e.get("occupation") == "doctor" for e in employments)
-    specialties = [{"level": rng.choice(["ck1", "ck1", "ck2"]), "field": "Nội", "awarded_on": when()}
+    specialties = [{"level": rng.choice(["ck1", "ck1", "ck2", "noi_tru"]), "field": "Nội", "awarded_on": when()}
                    for _ in range(rng.choice([0, 1, 1, 2] if doctorish else [0, 0, 0, 1]))]
     return {
         "external_id": f"P{n:04d}", "full_name": f"Nguyễn Văn {n}", "birth_date": iso(birth),
@@ -393,6 +393,18 @@ def _statistics(rng: random.Random, t: _Tree, roles: dict[str, list[str]]) -> li
             for year in rng.sample(["2022", "2024", "2025", "2030"], k=2):
                 stats.append({"code": ind, "org_unit": code, "period": year,
                               "value": rng.choice([rng.random(), rng.randint(0, 40000)]), "source": "Báo cáo"})
+    # the area's own doctors and nurses, private ones included (spec revision 2, point 9)
+    for code in rng.sample(areas, k=min(3, len(areas))):
+        for stat in rng.sample(["doctors", "nurses"], k=rng.randint(1, 2)):
+            stats.append({"code": stat, "org_unit": code, "period": rng.choice(["2021", "2024", "2025-06-30"]),
+                          "value": rng.randint(0, 3000), "source": "Sở Y tế"})
+    # yearly jobs figures, some years missing, one not a whole year (spec revision 2, point 10)
+    for ind in ("ST-2025-JOBS-YEARLY", "ST-2030-JOBS-YEARLY"):
+        for code in rng.sample(["CT", "ST"], k=rng.randint(0, 2)):
+            years = rng.sample(["2020", "2021", "2022", "2023-01-01/2023-12-31", "2024-07-01/2025-06-30", "2025",
+                                "2026", "2027", "2030"], k=rng.randint(1, 5))
+            stats += [{"code": ind, "org_unit": code, "period": y, "value": rng.randint(20000, 35000), "source": "Sở LĐTBXH"}
+                      for y in years if not any(x["code"] == ind and x["org_unit"] == code and x["period"] == y for x in stats)]
     return stats
 
 

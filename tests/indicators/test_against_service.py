@@ -352,6 +352,8 @@ def _aggregation(r: Registry, o: Oracle, rng: random.Random, seed: int, prefix: 
             top = items.get(code) or {}
             here = {pid for pid, us in anchors.items() if code in us}
             kids = [items.get(c) or {} for c in o.reg.children(code, on)]
+            if any(i.get("coverage") == "statistic" for i in [top, *kids]):
+                continue  # an area's reported count of doctors (revision 2, point 9) is not a sum of persons
             passing_here = len(here & o.detail(ind, code, on).passing)
             total_num = passing_here + sum(k.get("numerator") or 0 for k in kids)
             if top.get("numerator") != total_num:

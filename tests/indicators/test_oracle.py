@@ -250,6 +250,51 @@ def test_per_capita_uses_latest_statistic_of_the_unit_itself() -> None:
     assert ev(reg, "ST-2025-NURSES-PER-10K", "H", "2024-12-31")["numerator"] == 0
 
 
+def test_per_capita_counts_every_doctor_of_the_area_when_reported() -> None:
+    """Spec revision 2, point 9: the area's reported count of doctors (nurses), private ones included, when one
+    exists for the date (the same rule as population, for the unit itself); otherwise the registry's count."""
+    docs = [person(f"D{i}", employments=[emp("X-UB", "vien_chuc", "doctor")]) for i in range(3)]
+    stats = [stat("population", "X", "2024", 3000), stat("doctors", "X", "2025", 12), stat("doctors", "P", "2024", 900),
+             stat("nurses", "X", "2024-07-01", 0), stat("population", "P", "2024", 300000)]
+    reg = registry(TREE, docs, stats)
+    assert ev(reg, "ST-2025-DOCTORS-PER-10K", "X", "2024-12-31") == {
+        "numerator": 3, "denominator": 3000, "value": 10.0, "status": "met"}  # no doctors figure yet: the registry
+    assert ev(reg, "ST-2025-DOCTORS-PER-10K", "X", "2025-12-31") == {
+        "numerator": 12, "denominator": 3000, "value": 40.0, "status": "met"}
+    assert ev(reg, "ST-2030-DOCTORS-PER-10K", "P", "2024-12-31") == {
+        "numerator": 900, "denominator": 300000, "value": 30.0, "status": "met"}  # P's own figure, never summed
+    assert ev(reg, "ST-2025-NURSES-PER-10K", "X", "2024-12-31") == {
+        "numerator": 0, "denominator": 3000, "value": 0.0, "status": "not_met"}  # a reported 0 is a figure
+
+
+def test_jobs_are_an_average_of_the_years() -> None:
+    """Spec revision 2, point 10: "bình quân hằng năm" is the mean of the yearly figures of the period, not each
+    year; only whole years count; a year not begun by the date is not due."""
+    stats = [stat("ST-2025-JOBS-YEARLY", "P", "2021", 20000), stat("ST-2025-JOBS-YEARLY", "P", "2022", 30000),
+             stat("ST-2025-JOBS-YEARLY", "P", "2023-01-01/2023-12-31", 31000),
+             stat("ST-2025-JOBS-YEARLY", "P", "2024-07-01/2025-06-30", 1),  # not a calendar year: not read
+             stat("ST-2025-JOBS-YEARLY", "P", "2025", 33000), stat("ST-2025-JOBS-YEARLY", "P", "2020", 1),
+             stat("ST-2030-JOBS-YEARLY", "P", "2026", 29000), stat("ST-2030-JOBS-YEARLY", "P", "2027", 31000)]
+    reg = registry(TREE, [], stats)
+    assert ev(reg, "ST-2025-JOBS-YEARLY", "P", "2025-12-31") == {
+        "numerator": None, "denominator": None, "value": 28500.0, "status": "met"}  # (20+30+31+33)/4 thousand
+    assert ev(reg, "ST-2025-JOBS-YEARLY", "P", "2021-12-31") == {
+        "numerator": None, "denominator": None, "value": 20000.0, "status": "not_met"}
+    assert ev(reg, "ST-2025-JOBS-YEARLY", "P", "2020-12-31")["status"] == "no_data"  # 2020 lies outside the period
+    assert ev(reg, "ST-2030-JOBS-YEARLY", "P", "2030-12-31")["value"] == 30000.0
+    assert ev(reg, "ST-2030-JOBS-YEARLY", "P", "2026-06-30")["status"] == "not_met"
+    assert ev(reg, "ST-2025-JOBS-YEARLY", "H", "2025-12-31")["status"] == "no_data"
+
+
+def test_political_school_level1_is_a_reported_yes_no() -> None:
+    """Spec revision 2, point 12: a dated yes/no target of the tasks section, reported as 1 or 0."""
+    reg = registry(TREE, [], [stat("ST-2025-POLITICAL-SCHOOL-LEVEL1", "P-S-1", "2025-10-01", 1),
+                              stat("ST-2025-POLITICAL-SCHOOL-LEVEL1", "P-S-2", "2024", 0)])
+    assert ev(reg, "ST-2025-POLITICAL-SCHOOL-LEVEL1", "P-S-1", "2025-12-31")["status"] == "met"
+    assert ev(reg, "ST-2025-POLITICAL-SCHOOL-LEVEL1", "P-S-1", "2025-09-30")["status"] == "no_data"
+    assert ev(reg, "ST-2025-POLITICAL-SCHOOL-LEVEL1", "P-S-2", "2025-12-31")["status"] == "not_met"
+
+
 def test_reported_and_qualitative() -> None:
     stats = [stat("CT-2025-LABOUR-TRAINED", "P", "2024", 0.86), stat("CT-2025-LABOUR-TRAINED", "VN", "2024", 0.5),
              stat("CT-2025-NEW-ENTERPRISES-TOTAL", "P", "2022-01-01/2025-12-31", 5600)]
@@ -347,16 +392,58 @@ def test_pd_staff_excludes_education_and_health_vien_chuc() -> None:
 
 
 def test_commune_staff_standard() -> None:
+    """Spec revision 2, point 7: "văn hóa và chuyên môn" is general education (12/12 or 10/10) and the degree of
+    the category's row; the row's political theory, the occupation's row and the posts' rows are not asked."""
     good = person("A", employments=[emp("X-UB", "cap_xa_cong_chuc", None)], degrees=[degree("intermediate")],
                   political_theory=[level("so_cap")])
     no12 = person("B", general_education="9/12", employments=[emp("X-UB", "cap_xa_cong_chuc", None)],
                   degrees=[degree("intermediate")], political_theory=[level("so_cap")])
     noth = person("C", employments=[emp("X-UB", "cap_xa_chuyen_trach", None)], degrees=[degree("bachelor")])
     spec = person("D", employments=[emp("X-UB", "cap_xa_cong_chuc", "specialist")], degrees=[degree("intermediate")],
-                  political_theory=[level("so_cap")])  # the specialist row asks a bachelor
-    reg = registry(TREE, [good, no12, noth, spec])
+                  political_theory=[level("so_cap")])  # the specialist row asks a bachelor: not part of this target
+    ten = person("E", general_education="10/10", employments=[emp("X-UB", "cap_xa_cong_chuc", None)],
+                 degrees=[degree("intermediate")])  # the former ten-year system counts as completed
+    nodeg = person("F", employments=[emp("X-UB", "cap_xa_chuyen_trach", None)], political_theory=[level("cao_cap")])
+    post = person("G", employments=[emp("X-UB", "cap_xa_chuyen_trach", None)], degrees=[degree("intermediate")],
+                  positions=[pos("X-UB", "office_head")])  # the post's row asks a bachelor: not part of this target
+    reg = registry(TREE, [good, no12, noth, spec, ten, nodeg, post])
     assert ev(reg, "ST-2025-COMMUNE-STAFF-STANDARD", "P", "2024-12-31") == {
-        "numerator": 1, "denominator": 4, "value": 0.25, "status": "not_met"}
+        "numerator": 5, "denominator": 7, "value": 5 / 7, "status": "not_met"}
+    assert ev(registry(TREE, [good, noth, spec, ten, post]), "ST-2025-COMMUNE-STAFF-STANDARD", "P", "2024-12-31") == {
+        "numerator": 5, "denominator": 5, "value": 1.0, "status": "met"}
+
+
+def test_pd_staff_postgrad_2030_covers_every_tier() -> None:
+    """Spec revision 2, point 6: the 2030 sentence has no "cấp tỉnh, huyện": commune staff count, and the
+    education and health public employees stay out; the 2025 target keeps the province and district tiers."""
+    reg = registry(TREE, [
+        person("A", employments=[emp("P-S-1")], degrees=[degree("master")]),
+        person("B", employments=[emp("X-UB", "cap_xa_cong_chuc")]),
+        person("C", employments=[emp("X-UB", "cap_xa_chuyen_trach")], degrees=[degree("master")]),
+        person("D", employments=[emp("X-UB", "cong_chuc")]),
+        person("E", employments=[emp("X-UB", "hop_dong")], degrees=[degree("doctor")]),
+    ])
+    assert ev(reg, "ST-2030-PD-STAFF-POSTGRAD", "P", "2026-12-31") == {
+        "numerator": 2, "denominator": 4, "value": 0.5, "status": "met"}
+    assert ev(reg, "ST-2025-PD-STAFF-POSTGRAD", "P", "2024-12-31") == {
+        "numerator": 1, "denominator": 1, "value": 1.0, "status": "met"}
+    assert ev(reg, "ST-2030-PD-STAFF-POSTGRAD", "X", "2026-12-31") == {
+        "numerator": 1, "denominator": 3, "value": 1 / 3, "status": "met"}
+
+
+def test_medical_residency_is_postgraduate() -> None:
+    """Spec revision 2, point 13: a residency (bác sĩ nội trú) counts as postgraduate, from the day it is awarded,
+    and is neither CK I nor CK II."""
+    reg = registry(TREE, [
+        person("A", employments=[emp("P-S-1", "vien_chuc", "doctor")], specialties=[level("noi_tru", "2023-06-01")]),
+        person("B", employments=[emp("P-S-1", "vien_chuc", "doctor")], specialties=[level("ck1")]),
+        person("C", employments=[emp("P-S-1", "cong_chuc")], specialties=[level("noi_tru")]),
+    ])
+    assert ev(reg, "ST-2030-PD-STAFF-POSTGRAD", "P", "2026-12-31")["numerator"] == 3
+    assert ev(reg, "ST-2030-PD-STAFF-POSTGRAD", "P", "2023-05-31")["numerator"] == 2
+    assert ev(reg, "ST-2025-DOCTORS-CK1", "P", "2024-12-31") == {
+        "numerator": 1, "denominator": 2, "value": 0.5, "status": "met"}
+    assert ev(reg, "ST-2025-DOCTORS-CK2", "P", "2024-12-31")["numerator"] == 0
 
 
 def test_postgraduate_international_specialists_minority() -> None:
@@ -448,16 +535,20 @@ def test_coverage() -> None:
 
 # ───────────────────────── flow count ─────────────────────────
 def test_masters_phd_inflow() -> None:
+    """Spec revision 2, point 11: "đào tạo mới, thu hút" counts degrees gained in public-sector employment and
+    holders who join the unit's public sector (a return after a gap, a transfer from outside), not moves
+    inside the unit, not the reorganisation of 2025, and never doanh_nghiep or hop_dong."""
     reg = registry(TREE, [
-        # (a): master awarded while in a primary employment under H
+        # (a): master awarded while in a primary employment under H; the move of 2025-07-01 out of the closed
+        # H-UB is a reorganisation, not an attraction to P-S
         person("A", employments=[emp("H-UB", end="2025-06-30"), emp("P-S-1", start="2025-07-01")],
                degrees=[degree("master", "2023-05-05")]),
-        # (b): first employment starts after the doctorate
+        # (b): joins after the doctorate
         person("B", employments=[emp("P-S-1", start="2024-03-01")], degrees=[degree("doctor", "2020-01-01")]),
-        # (b) only for the first employment: the second start does not count
+        # (b) a move inside P-S: attracted to P-S-2 only
         person("C", employments=[emp("P-S-1", start="2015-01-01", end="2022-12-31"), emp("P-S-2", start="2023-01-01")],
                degrees=[degree("master", "2020-01-01")]),
-        # (a) out of period, and a degree awarded between employments
+        # a degree awarded between employments is no (a); the return after the gap is (b) everywhere above P-S-2
         person("E", employments=[emp("P-S-1", start="2015-01-01", end="2021-12-31"), emp("P-S-2", start="2023-01-01")],
                degrees=[degree("master", "2021-06-01"), degree("doctor", "2022-06-01")]),
         # (a) with only a concurrent employment active: not an event
@@ -466,20 +557,21 @@ def test_masters_phd_inflow() -> None:
         person("G", employments=[emp("P-S-1", start="2024-01-01")], degrees=[degree("bachelor", "2020-01-01")]),
     ])
     res = ev(reg, "CT-2025-MASTERS-PHD-INFLOW", "VN", "2025-12-31")
-    assert res == {"numerator": 2, "denominator": None, "value": 2, "status": "not_met"}
-    assert ev(reg, "CT-2025-MASTERS-PHD-INFLOW", "VN", "2023-12-31")["value"] == 1   # cut at D
+    assert res == {"numerator": 3, "denominator": None, "value": 3, "status": "not_met"}
+    assert ev(reg, "CT-2025-MASTERS-PHD-INFLOW", "VN", "2023-12-31")["value"] == 2   # cut at D: A and E
     assert ev(reg, "CT-2025-MASTERS-PHD-INFLOW", "VN", "2021-12-31")["value"] == 0
     # the tree on the day of the event: A counts for the district even after it is gone
     assert ev(reg, "CT-2025-MASTERS-PHD-INFLOW", "H", "2025-12-31")["value"] == 1
-    assert ev(reg, "CT-2025-MASTERS-PHD-INFLOW", "P-S", "2025-12-31")["value"] == 1
-    # two employments start on the first day (a primary and a concurrent one): each is a first employment
+    assert ev(reg, "CT-2025-MASTERS-PHD-INFLOW", "P-S", "2025-12-31")["value"] == 2   # B and E, not A nor C
+    assert ev(reg, "CT-2025-MASTERS-PHD-INFLOW", "P-S-2", "2025-12-31")["value"] == 2  # C and E
+    # two employments start on the same day (a primary and a concurrent one): each is a start
     tie = person("T", employments=[emp("P-S-1", start="2023-03-01"), emp("P-S-2", primary=False, start="2023-03-01")],
                  degrees=[degree("master", "2020-01-01")])
-    # the first employment ever is a concurrent one, before the degree; the primary one starts later
+    # a concurrent post at P-S-2 before the degree, then the primary one at P-S-1: attracted to P-S-1 only
     late = person("V", employments=[emp("P-S-2", primary=False, start="2022-02-01"), emp("P-S-1", start="2022-03-01")],
                   degrees=[degree("master", "2022-02-15")])
     reg = registry(TREE, [tie, late])
-    assert ev(reg, "CT-2025-MASTERS-PHD-INFLOW", "P-S-1", "2025-12-31")["value"] == 1
+    assert ev(reg, "CT-2025-MASTERS-PHD-INFLOW", "P-S-1", "2025-12-31")["value"] == 2
     assert ev(reg, "CT-2025-MASTERS-PHD-INFLOW", "P-S-2", "2025-12-31")["value"] == 1
     assert ev(reg, "CT-2025-MASTERS-PHD-INFLOW", "P", "2025-12-31")["value"] == 1
     many = [person(f"M{i}", employments=[emp("P-S-1", start="2024-01-01")], degrees=[degree("master", "2023-01-01")])
@@ -487,10 +579,30 @@ def test_masters_phd_inflow() -> None:
     assert ev(registry(TREE, many), "CT-2025-MASTERS-PHD-INFLOW", "P", "2025-12-31")["status"] == "met"
 
 
+def test_inflow_counts_the_public_sector_and_transfers_from_outside() -> None:
+    """Spec revision 2, point 11: a transfer from outside the unit counts; doanh_nghiep and hop_dong never do
+    (neither a degree gained there nor a start there), and leaving one for a public post is an attraction."""
+    reg = registry(TREE, [
+        # from a central agency (outside P) to the province: attracted to P, not to VN
+        person("K", employments=[emp("VN", start="2010-01-01", end="2023-12-31"), emp("P-S-1", start="2024-01-01")],
+               degrees=[degree("master", "2019-01-01")]),
+        # a master gained while employed by a state-owned enterprise: no (a)
+        person("L", employments=[emp("P-S-1", "doanh_nghiep", start="2010-01-01")], degrees=[degree("master", "2023-01-01")]),
+        # a contract start is not a public-sector start
+        person("M", employments=[emp("P-S-1", "hop_dong", start="2024-01-01")], degrees=[degree("doctor", "2019-01-01")]),
+        # from a contract at P-S-1 to a civil-service post at P-S-2: attracted everywhere above P-S-2
+        person("N", employments=[emp("P-S-1", "hop_dong", start="2020-01-01", end="2023-05-31"),
+                                 emp("P-S-2", start="2023-06-01")], degrees=[degree("master", "2021-01-01")]),
+    ])
+    assert ev(reg, "CT-2025-MASTERS-PHD-INFLOW", "P", "2025-12-31")["value"] == 2      # K and N
+    assert ev(reg, "CT-2025-MASTERS-PHD-INFLOW", "VN", "2025-12-31")["value"] == 1     # N; K moved inside VN
+    assert ev(reg, "CT-2025-MASTERS-PHD-INFLOW", "P-S-1", "2025-12-31")["value"] == 1  # K
+
+
 # ───────────────────────── the catalog ─────────────────────────
 def test_catalog_transcribed_from_targets_yaml() -> None:
     targets = yaml.safe_load(SPEC.read_text("utf-8"))["targets"]
-    assert len(targets) == len(oracle.TARGETS) == 68
+    assert len(targets) == len(oracle.TARGETS) == 71
     for t in targets:
         kind, same_as, band, strict = oracle.TARGETS[t["id"]]
         assert kind == t.get("kind", t["source_kind"]), t["id"]

@@ -28,6 +28,7 @@ COPIED = (
     "target",
     "deadline",
     "period",
+    "aggregate",
     "per_year",
     "note",
     "same_as",
@@ -36,7 +37,7 @@ COPIED = (
     "also",
 )
 WORDS = ("of", "share", "counts", "per", "unit", "units", "each_has")
-PARTS = ("population", "share", "coverage", "flow", "per", "statistic")
+PARTS = ("population", "share", "coverage", "flow", "per", "statistic", "numerator_statistic")
 
 
 def build() -> list[IndicatorSpec]:
@@ -83,13 +84,28 @@ def _dump(spec: IndicatorSpec) -> dict[str, Any]:
 
 
 def seed(session: Session, actor: Actor) -> int:
-    """Publish version 1 of every catalog entry the registry does not have; returns how many."""
+    """Bring the registry's catalog to the packaged one; returns how many definitions were published.
+
+    An entry the registry never had is published as version 1. An entry whose version in force was
+    published by this same seed and differs from the packaged one (a revision of the spec: CHANGES.md)
+    gets a new version; the old one stays for `known_at`. An entry an administrator has changed or
+    withdrawn is left as the administrator left it.
+    """
     have = set(session.scalars(select(IndicatorDefinition.code)))
+    current = {row.code: row for row in definitions(session)}
     added = 0
     for spec in build():
+        row = current.get(spec.id)
         if spec.id not in have:
             _publish(session, actor, spec, version=1)
-            added += 1
+        elif row is not None and row.published_by == actor.name and row.sha256 != _digest(_dump(spec)):
+            txn = history.current_txn(session, actor, note="indicator catalog: a revision of the spec")
+            retire(session, IndicatorDefinition, [row.id], txn.id)
+            session.flush()
+            _publish(session, actor, spec, version=row.version + 1)
+        else:
+            continue
+        added += 1
     return added
 
 

@@ -5,10 +5,12 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Select,
     and_,
     case,
     distinct,
+    except_,
     exists,
     func,
     literal,
@@ -19,7 +21,9 @@ from sqlalchemy import (
     union,
     union_all,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from app.errors import InvalidInput
 from app.models import Employment, Membership, OrgUnitParent, OrgUnitVersion, PersonVersion, Position, Qualification
@@ -243,13 +247,38 @@ def coverage_units(spec: IndicatorSpec, ctx: Ctx, scope_units: Any) -> Select[An
     )
 
 
-def flow_events(spec: IndicatorSpec, ctx: Ctx) -> Any:
-    """(person_id, unit_id, day) of every qualifying event in the period cut at D."""
+class day_before(ColumnElement[Any]):  # noqa: N801 - a SQL function, named as one
+    """The day before a date column: `date(x, '-1 day')` on SQLite, `x - 1` (a date) on PostgreSQL."""
+
+    inherit_cache = True
+    type = Date()
+    _traverse_internals = [("day", InternalTraversal.dp_clauseelement)]  # part of the statement's cache key
+
+    def __init__(self, day: Any) -> None:
+        self.day = day
+
+
+@compiles(day_before)
+def _day_before_default(element: day_before, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.day, **kw)} - 1)"
+
+
+@compiles(day_before, "sqlite")
+def _day_before_sqlite(element: day_before, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.day, **kw)}, '-1 day')"
+
+
+def _public(e: Any, spec: IndicatorSpec) -> ColumnElement[bool]:
+    assert spec.flow is not None
+    return e.category.not_in(spec.flow.excluded_categories) if spec.flow.excluded_categories else true()
+
+
+def flow_awarded(spec: IndicatorSpec, ctx: Ctx) -> Any:
+    """(person_id, unit_id, day): a degree awarded in the period (cut at D) while in public-sector primary employment."""
     assert spec.flow is not None
     start, end = spec.flow.period
-    levels = spec.flow.degree_levels
     q, e = aliased(Qualification), aliased(Employment)
-    awarded = (
+    return (
         select(q.person_id, e.org_unit_id.label("unit_id"), q.awarded_on.label("day"))
         .join(
             e,
@@ -258,54 +287,110 @@ def flow_events(spec: IndicatorSpec, ctx: Ctx) -> Any:
                 e.is_primary.is_(True),
                 e.start_date <= q.awarded_on,
                 or_(e.end_date.is_(None), e.end_date >= q.awarded_on),
+                _public(e, spec),
                 ctx.current(e),
             ),
         )
         .where(
             q.kind == "degree",
-            q.code.in_(levels),
+            q.code.in_(spec.flow.degree_levels),
             q.awarded_on >= start,
             q.awarded_on <= end,
             q.awarded_on <= ctx.day,
             ctx.current(q),
         )
+        .subquery("awarded")
     )
-    e1, e2, q2 = aliased(Employment), aliased(Employment), aliased(Qualification)
-    first_day = select(func.min(e2.start_date)).where(e2.person_id == e1.person_id, ctx.current(e2)).scalar_subquery()
+
+
+def flow_joins(spec: IndicatorSpec, ctx: Ctx) -> tuple[Any, Any]:
+    """The starts of public-sector employments in the period by holders of the degree, and where each person
+    worked in the public sector the day before (spec revision 2, point 11: "thu hút").
+
+    Returns ((person_id, unit_id, day) of the starts, (person_id, unit_id, day) of the day-before employments,
+    keyed by the start's day). A start the day after the person's unit closed is a reorganisation: left out.
+    """
+    assert spec.flow is not None
+    start, end = spec.flow.period
+    e1, e0, q = aliased(Employment), aliased(Employment), aliased(Qualification)
+    before = day_before(e1.start_date)
     held = exists().where(
-        q2.person_id == e1.person_id,
-        q2.kind == "degree",
-        q2.code.in_(levels),
-        q2.awarded_on <= e1.start_date,
-        ctx.current(q2),
+        q.person_id == e1.person_id,
+        q.kind == "degree",
+        q.code.in_(spec.flow.degree_levels),
+        q.awarded_on <= e1.start_date,
+        ctx.current(q),
     )
-    joined = select(e1.person_id, e1.org_unit_id.label("unit_id"), e1.start_date.label("day")).where(
+    closed = aliased(OrgUnitVersion)
+    reorganised = exists().where(
+        e0.person_id == e1.person_id,
+        e0.start_date <= before,
+        or_(e0.end_date.is_(None), e0.end_date >= before),
+        ctx.current(e0),
+        closed.org_unit_id == e0.org_unit_id,
+        closed.valid_to == before,
+        ctx.current(closed),
+    )
+    starts = select(e1.person_id, e1.org_unit_id.label("unit_id"), e1.start_date.label("day")).where(
         ctx.current(e1),
-        e1.start_date == first_day,
+        _public(e1, spec),
         e1.start_date >= start,
         e1.start_date <= end,
         e1.start_date <= ctx.day,
         held,
+        not_(reorganised),
+    ).subquery("starts")
+    prior = aliased(Employment)
+    was = (
+        select(starts.c.person_id, prior.org_unit_id.label("unit_id"), starts.c.day)
+        .join(prior, prior.person_id == starts.c.person_id)
+        .where(
+            prior.start_date <= day_before(starts.c.day),
+            or_(prior.end_date.is_(None), prior.end_date >= day_before(starts.c.day)),
+            _public(prior, spec),
+            ctx.current(prior),
+        )
+        .subquery("day_before")
     )
-    return union(awarded, joined).subquery("events")
+    return starts, was
 
 
-def flow_ancestry(spec: IndicatorSpec, ctx: Ctx) -> Any:
-    """(person_id, day, unit_id) for every unit above each event's unit in the tree of the event's day."""
-    ev = flow_events(spec, ctx)
+def _ancestry(rows: Any, name: str, ctx: Ctx, on: Callable[[Any], Any]) -> Any:
+    """(person_id, day, unit_id) for every unit above (and at) each row's unit, in the tree of `on(day)`."""
     uv = aliased(OrgUnitVersion)
     cte = (
-        select(ev.c.person_id, ev.c.day, ev.c.unit_id)
-        .join(uv, and_(uv.org_unit_id == ev.c.unit_id, unit_valid(uv, ctx, ev.c.day)))
-        .cte("event_ancestry", recursive=True)
+        select(rows.c.person_id, rows.c.day, rows.c.unit_id)
+        .join(uv, and_(uv.org_unit_id == rows.c.unit_id, unit_valid(uv, ctx, on(rows.c.day))))
+        .cte(name, recursive=True)
     )
     link, parent = aliased(OrgUnitParent), aliased(OrgUnitVersion)
     step = (
         select(cte.c.person_id, cte.c.day, link.parent_id)
-        .join(link, and_(link.org_unit_id == cte.c.unit_id, active(link, ctx, cte.c.day)))
-        .join(parent, and_(parent.org_unit_id == link.parent_id, unit_valid(parent, ctx, cte.c.day)))
+        .join(link, and_(link.org_unit_id == cte.c.unit_id, active(link, ctx, on(cte.c.day))))
+        .join(parent, and_(parent.org_unit_id == link.parent_id, unit_valid(parent, ctx, on(cte.c.day))))
     )
     return cte.union(step)
+
+
+def flow_ancestry(spec: IndicatorSpec, ctx: Ctx) -> Any:
+    """(person_id, day, unit_id): every unit U for which the person has an inflow event on that day.
+
+    (a) a degree awarded in public-sector employment counts for every unit above the employment's unit on
+    that day; (b) a start counts for the units above the new unit on that day, except those the person
+    already worked under the day before (in the tree of the day before): a move inside U is not an
+    attraction to U. Scope is the tree of the event's day: no re-attribution after a merger.
+    """
+    starts, was = flow_joins(spec, ctx)
+
+    def same_day(d: Any) -> Any:
+        return d
+
+    awarded = _ancestry(flow_awarded(spec, ctx), "awarded_ancestry", ctx, same_day)
+    joined = _ancestry(starts, "start_ancestry", ctx, same_day)
+    inside = _ancestry(was, "day_before_ancestry", ctx, day_before)
+    cols = ("person_id", "day", "unit_id")
+    attracted = except_(select(*[joined.c[c] for c in cols]), select(*[inside.c[c] for c in cols])).subquery("attracted")
+    return union(select(*[awarded.c[c] for c in cols]), select(*[attracted.c[c] for c in cols])).subquery("events")
 
 
 def flow_count(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:

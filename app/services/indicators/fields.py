@@ -202,8 +202,8 @@ def ethnic_minority(row: Row, ctx: Ctx) -> ColumnElement[bool]:
     return row.person.ethnicity.in_(minority)
 
 
-def _fails_standard(row: Row, ctx: Ctx, subject: str, code: Any) -> ColumnElement[bool]:
-    """Some standard row for (subject, code) in force on D is not met by the person."""
+def _fails_standard(row: Row, ctx: Ctx, subject: str, code: Any, degree_only: bool = False) -> ColumnElement[bool]:
+    """Some standard row for (subject, code) in force on D is not met by the person (its degree only, if asked)."""
     ts = aliased(TitleStandard)
     cd, cp, cs = aliased(CodeItem), aliased(CodeItem), aliased(CodeItem)
     return (
@@ -220,8 +220,14 @@ def _fails_standard(row: Row, ctx: Ctx, subject: str, code: Any) -> ColumnElemen
             ctx.current(ts),
             or_(
                 and_(cd.ord.is_not(None), highest_degree(row, ctx) < cd.ord),
-                and_(cp.ord.is_not(None), highest_political_theory(row, ctx) < cp.ord),
-                and_(cs.ord.is_not(None), highest_state_management(row, ctx) < cs.ord),
+                *(
+                    ()
+                    if degree_only
+                    else (
+                        and_(cp.ord.is_not(None), highest_political_theory(row, ctx) < cp.ord),
+                        and_(cs.ord.is_not(None), highest_state_management(row, ctx) < cs.ord),
+                    )
+                ),
             ),
         )
         .correlate_except(ts, cd, cp, cs)
@@ -235,14 +241,14 @@ def _fails_positions(row: Row, ctx: Ctx) -> ColumnElement[bool]:
     return select(p.id).where(*conditions).correlate_except(p).exists()
 
 
-def _fails_primary(row: Row, ctx: Ctx, subject: str) -> ColumnElement[bool]:
+def _fails_primary(row: Row, ctx: Ctx, subject: str, degree_only: bool = False) -> ColumnElement[bool]:
     e = aliased(Employment)
     column = e.occupation if subject == "occupation" else e.category
     conditions = [
         e.person_id == row.person_id,
         e.is_primary.is_(True),
         active(e, ctx),
-        _fails_standard(row, ctx, subject, column),
+        _fails_standard(row, ctx, subject, column, degree_only),
     ]
     return select(e.id).where(*conditions).correlate_except(e).exists()
 
@@ -257,6 +263,16 @@ def meets_positions(row: Row, ctx: Ctx) -> ColumnElement[bool]:
 
 def meets_occupation(row: Row, ctx: Ctx) -> ColumnElement[bool]:
     return not_(_fails_primary(row, ctx, "occupation"))
+
+
+def meets_category_degree(row: Row, ctx: Ctx) -> ColumnElement[bool]:
+    """The degree of the title-standard row of the primary employment's category ("chuyên môn" only).
+
+    ST-2025-COMMUNE-STAFF-STANDARD reads "đạt chuẩn về văn hóa và chuyên môn": general education and the
+    professional degree, not the political theory or state management of the same row (spec revision 2,
+    point 7).
+    """
+    return not_(_fails_primary(row, ctx, "category", degree_only=True))
 
 
 def descendants(ctx: Ctx, name: str, start: Callable[[Any], ColumnElement[bool]]) -> Any:
@@ -364,6 +380,12 @@ FIELDS: dict[str, Field] = {
     ),
     "person.meets_standard.occupation": Field(
         "bool", meets_occupation, "đạt chuẩn chức danh nghề nghiệp", "meets the standard of their occupation"
+    ),
+    "person.meets_standard.category_degree": Field(
+        "bool",
+        meets_category_degree,
+        "đạt trình độ chuyên môn theo tiêu chuẩn của loại cán bộ, công chức",
+        "holds the degree of the title standard of their category",
     ),
     "unit.kind": Field("code", lambda r, c: r.unit.kind, "loại đơn vị", "kind of unit", "org_unit_kind", person_level=ANCHOR),
     "unit.tier": Field("code", lambda r, c: r.unit.tier, "cấp của đơn vị", "tier of unit", "tier", person_level=ANCHOR),

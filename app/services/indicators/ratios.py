@@ -15,7 +15,7 @@ def share(numerator: int, denominator: int) -> Fraction | None:
     return None if denominator == 0 else Fraction(numerator, denominator)
 
 
-def per_capita(count: int, population: float | None, per: int) -> Fraction | None:
+def per_capita(count: int | Fraction, population: float | None, per: int) -> Fraction | None:
     """count per `per` inhabitants; None without a population figure."""
     if population is None or population <= 0:
         return None

@@ -2,6 +2,7 @@
 
 import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
@@ -14,7 +15,7 @@ from app.errors import Forbidden, InvalidInput, NotFound
 from app.models import CodeItem, OrgUnitVersion, Person, PersonVersion, Statistic, Txn
 from app.services import audit, codelists, history, tree
 from app.services.context import Actor
-from app.services.indicators import catalog, compiler, disclosure, ratios
+from app.services.indicators import catalog, compiler, disclosure, ratios, reported
 from app.services.indicators.cache import LRU
 from app.services.indicators.fields import FIELDS, ROOT, Ctx, Row, unit_valid
 from app.services.indicators.spec import IndicatorSpec, atoms
@@ -37,17 +38,7 @@ def _unit(session: Session, actor: Actor, code: str) -> int:
 
 def statistic_for(session: Session, code: str, unit_id: int, as_of: date, cut: int | None) -> Statistic | None:
     """The figure reported for the unit itself whose period starts latest on or before the date."""
-    return session.scalar(
-        select(Statistic)
-        .where(
-            Statistic.code == code,
-            Statistic.org_unit_id == unit_id,
-            Statistic.period_start <= as_of,
-            current_or_at(Statistic, cut),
-        )
-        .order_by(Statistic.period_start.desc(), Statistic.period_end.desc())
-        .limit(1)
-    )
+    return reported.latest(session, code, unit_id, as_of, cut)
 
 
 def _target(spec: IndicatorSpec) -> dict[str, Any] | None:
@@ -70,13 +61,25 @@ def counts(session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> tup
         _num, den = _run(session, "counts", spec, ctx, compiler.population_counts, unit_id).one()
         assert spec.statistic is not None
         stat = statistic_for(session, spec.statistic, unit_id, ctx.as_of, ctx.cut)
-        return int(den), (ratios.as_number(ratios.exact(stat.value)) if stat else None), stat  # type: ignore[return-value]
+        area = statistic_for(session, spec.numerator_statistic, unit_id, ctx.as_of, ctx.cut) if spec.numerator_statistic else None
+        return _per_capita_counts(int(den), area, stat)
     if spec.kind == "coverage":
         rows = _run(session, "coverage", spec, ctx, _coverage_under, unit_id).all()
         return sum(r.passes for r in rows), len(rows), rows
     if spec.kind == "flow_count":
         return int(_run(session, "flow", spec, ctx, compiler.flow_count, unit_id).scalar() or 0), None, None
     return None, None, None
+
+
+def _per_capita_counts(registry: int, area: Statistic | None, population: Statistic | None) -> tuple[Any, Any, Any]:
+    """(numerator, denominator, population statistic): the area's reported count when there is one (revision 2,
+    point 9: doctors of the area, private ones included), else the registry's count."""
+    num = ratios.as_number(ratios.exact(area.value)) if area is not None else registry
+    return num, (ratios.as_number(ratios.exact(population.value)) if population else None), population
+
+
+def _figure(stat: Statistic) -> dict[str, Any]:
+    return {"code": stat.code, "period": stat.period, "value": ratios.as_number(ratios.exact(stat.value)), "source": stat.source}
 
 
 def _coverage_under(spec: IndicatorSpec, ctx: Ctx) -> Any:
@@ -96,11 +99,23 @@ def value_of(spec: IndicatorSpec, num: int | None, den: Any, extra: Any) -> Frac
         return ratios.share(num or 0, den or 0)
     if spec.kind == "per_capita":
         assert spec.per is not None
-        return ratios.per_capita(num or 0, extra.value if extra is not None else None, spec.per)
+        return ratios.per_capita(ratios.exact(num or 0), extra.value if extra is not None else None, spec.per)
     if spec.kind == "flow_count":
         return Fraction(num or 0)
     if spec.kind == "reported":
         return ratios.exact(extra.value) if extra is not None else None
+    return None
+
+
+def _partial(spec: IndicatorSpec, extra: Any, coverage: str | None) -> str | None:
+    """What a figure with a value leaves out: years not reported, or the private sector."""
+    if isinstance(extra, reported.YearlyAverage) and extra.missing:
+        missing = ", ".join(str(y) for y in extra.missing)
+        of = len(extra.figures) + len(extra.missing)
+        return f"{len(extra.figures)} of {of} years reported (missing: {missing}): the average is of the years reported"
+    if coverage == "registry":
+        return (f"no reported statistic {spec.numerator_statistic!r} for the area: the numerator is the registry's "
+                "count (public sector only)")
     return None
 
 
@@ -113,6 +128,9 @@ def _note(spec: IndicatorSpec, num: Any, den: Any, value: Fraction | None, extra
         return None
     if spec.kind in ("ratio", "coverage"):
         return "empty population: no value (not 0%)"
+    if isinstance(spec.period, tuple) and spec.aggregate == "period_average":
+        first, last = spec.period
+        return f"no yearly figure of {spec.statistic!r} for this unit in {first.year}-{last.year} up to the date"
     if spec.kind in ("per_capita", "reported"):
         return f"no reported statistic {spec.statistic!r} for this unit with a period starting on or before the date"
     return None
@@ -235,8 +253,7 @@ def _evaluate(
     ctx = context(session, spec, as_of, cut, (state[2], state[3]))
     num, den, extra = counts(session, spec, ctx, unit_id)
     if spec.kind == "reported":
-        assert spec.statistic is not None
-        extra = statistic_for(session, spec.statistic, unit_id, as_of, cut)
+        extra = reported.reading(session, spec, unit_id, as_of, cut)
     value = value_of(spec, num, den, extra)
     unit_exists = _exists_on(session, unit_id, as_of, cut)
     result: dict[str, Any] = {
@@ -259,13 +276,15 @@ def _evaluate(
         result["by_tier"] = tier_cells(spec, _by_counts(session, spec, ctx, unit_id, "tier"))
         result["status"] = every_tier(result["status"], result["by_tier"])
     if isinstance(extra, Statistic):
-        result["statistic"] = {
-            "code": extra.code,
-            "period": extra.period,
-            "value": ratios.as_number(ratios.exact(extra.value)),
-            "source": extra.source,
-        }
-    note = _note(spec, num, den, value, extra, unit_exists)
+        result["statistic"] = _figure(extra)
+    if isinstance(extra, reported.YearlyAverage):
+        result["average"] = extra.explained()
+    if spec.numerator_statistic:
+        area = statistic_for(session, spec.numerator_statistic, unit_id, as_of, cut)
+        result["coverage"] = "statistic" if area is not None else "registry"
+        if area is not None:
+            result["numerator_statistic"] = _figure(area)
+    note = _note(spec, num, den, value, extra, unit_exists) or _partial(spec, extra, result.get("coverage"))
     if note:
         result["note"] = note
     return result
@@ -325,18 +344,7 @@ def _exists_on(session: Session, unit_id: int, as_of: date, cut: int | None) -> 
 
 def statistics_for_all(session: Session, code: str, as_of: date, cut: int | None) -> dict[int, Statistic]:
     """For every unit at once, the figure whose period starts latest on or before the date (bench F5)."""
-    ranked = (
-        select(
-            Statistic.id,
-            func.row_number()
-            .over(partition_by=Statistic.org_unit_id, order_by=(Statistic.period_start.desc(), Statistic.period_end.desc()))
-            .label("n"),
-        )
-        .where(Statistic.code == code, Statistic.period_start <= as_of, current_or_at(Statistic, cut))
-        .subquery()
-    )
-    rows = session.scalars(select(Statistic).join(ranked, ranked.c.id == Statistic.id).where(ranked.c.n == 1))
-    return {row.org_unit_id: row for row in rows}
+    return reported.latest_for_all(session, code, as_of, cut)
 
 
 def _json_value(spec: IndicatorSpec, value: Fraction | None) -> float | int | None:
@@ -383,18 +391,21 @@ def evaluate_all(
     return out
 
 
-def _unit_figure(spec: IndicatorSpec, figures: Callable[[int], tuple[Any, Any, Statistic | None]],
+def _unit_figure(spec: IndicatorSpec, figures: "Figures",
                  short: set[int], uid: int) -> dict[str, Any]:
     """One unit's figures from the all-units pass: counts, value, status (tiers included) and band position."""
     num, den, extra = figures(uid)
     value = value_of(spec, num, den, extra)
-    return {
+    item = {
         "numerator": num,
         "denominator": den,
         "value": _json_value(spec, value),
         "status": _tier_status(ratios.status(value, spec.target), uid, short),
         "band_position": ratios.band_position(value, spec.target),
     }
+    if spec.numerator_statistic:
+        item["coverage"] = "statistic" if figures.areas.get(uid) is not None else "registry"
+    return item
 
 
 def _verdict(item: dict[str, Any], guarded: bool, reason: str | None) -> dict[str, Any]:
@@ -404,23 +415,35 @@ def _verdict(item: dict[str, Any], guarded: bool, reason: str | None) -> dict[st
     return disclosure.hide(item, reason) if reason else disclosure.shown(item)
 
 
-def _unit_figures(session: Session, spec: IndicatorSpec, ctx: Ctx) -> Callable[[int], tuple[Any, Any, Statistic | None]]:
+@dataclass
+class Figures:
+    """Every unit's counts from the all-units pass, with the statistics they read."""
+
+    spec: IndicatorSpec
+    found: dict[int, tuple[Any, Any]]
+    stats: dict[int, Any]
+    areas: dict[int, Statistic]
+
+    def __call__(self, uid: int) -> tuple[Any, Any, Any]:
+        """(numerator, denominator, statistic or yearly average) of the unit."""
+        kind = self.spec.kind
+        num, den = self.found.get(uid, (0, None if kind == "flow_count" else 0))
+        extra = self.stats.get(uid)
+        if kind == "per_capita":
+            return _per_capita_counts(int(den or 0), self.areas.get(uid), extra)
+        return num, (None if kind == "flow_count" else den), extra
+
+
+def _unit_figures(session: Session, spec: IndicatorSpec, ctx: Ctx) -> Figures:
     """(numerator, denominator, statistic) of any unit, from one pass over all units and one statistics query."""
     found = _all_counts(session, spec, ctx)
-    stats = (
-        statistics_for_all(session, spec.statistic, ctx.as_of, ctx.cut)
-        if spec.kind in ("per_capita", "reported") and spec.statistic
-        else {}
-    )
-
-    def figures(uid: int) -> tuple[Any, Any, Statistic | None]:
-        num, den = found.get(uid, (0, None if spec.kind == "flow_count" else 0))
-        extra = stats.get(uid)
-        if spec.kind == "per_capita":
-            num, den = den, (ratios.as_number(ratios.exact(extra.value)) if extra else None)
-        return num, (None if spec.kind == "flow_count" else den), extra
-
-    return figures
+    stats: dict[int, Any] = {}
+    if spec.kind == "reported":
+        stats = reported.readings_for_all(session, spec, ctx.as_of, ctx.cut)
+    elif spec.kind == "per_capita" and spec.statistic:
+        stats = statistics_for_all(session, spec.statistic, ctx.as_of, ctx.cut)
+    areas = statistics_for_all(session, spec.numerator_statistic, ctx.as_of, ctx.cut) if spec.numerator_statistic else {}
+    return Figures(spec, found, stats, areas)
 
 
 def _all_counts(session: Session, spec: IndicatorSpec, ctx: Ctx) -> dict[int, tuple[Any, Any]]:
@@ -623,13 +646,10 @@ def sql_of(session: Session, code: str, *, org_unit: str, as_of: date) -> str:
         shape, build = builds[spec.kind]
         found, params = compiler.prepared(shape, spec, ctx, lambda fresh: build(spec, fresh))
         stmt: Any = found.params(params | {ROOT: unit_id})
+    elif spec.kind == "reported" and spec.aggregate == "period_average":
+        stmt = reported.yearly_stmt(spec, as_of, None, unit_id)
     else:
-        stmt = (
-            select(Statistic)
-            .where(Statistic.code == spec.statistic, Statistic.org_unit_id == unit_id, Statistic.period_start <= as_of)
-            .order_by(Statistic.period_start.desc())
-            .limit(1)
-        )
+        stmt = reported.latest_stmt(spec.statistic or "", as_of, None, unit_id)
     return str(stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
 
 

@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 OPS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "is")
 
@@ -87,6 +87,7 @@ class Flow(Spec):
     event: Literal["postgraduate_inflow"] = "postgraduate_inflow"
     degree_levels: list[str]
     period: tuple[date, date]
+    excluded_categories: list[str] = ["doanh_nghiep", "hop_dong"]  # not the public sector (revision 2, point 11)
 
 
 class Target(Spec):
@@ -107,7 +108,7 @@ class Policy(Spec):
     """Editable policy choices used by some fields (domain.md defaults)."""
 
     postgraduate_degrees: list[str] = ["master", "doctor", "doctor_science"]
-    postgraduate_specialties: list[str] = ["ck1", "ck2"]
+    postgraduate_specialties: list[str] = ["ck1", "ck2", "noi_tru"]  # noi_tru: medical residency (revision 2, point 13)
     international_min_foreign_level: int = 4
     international_degree_abroad: bool = True
     home_country: str = "VN"
@@ -125,9 +126,11 @@ class IndicatorSpec(Spec):
     flow: Flow | None = None
     per: int | None = None
     statistic: str | None = None
+    numerator_statistic: str | None = None  # per_capita: the area's reported count when there is one (revision 2, point 9)
     target: Target | None = None
     deadline: date | None = None
     period: tuple[date, date] | None = None
+    aggregate: Literal["period_average"] | None = None  # reported: the average of the yearly figures of `period`
     per_year: list[int] | None = None
     policy: Policy = Policy()
     same_as: str | None = None
@@ -137,6 +140,14 @@ class IndicatorSpec(Spec):
     breakdown: str | None = None
     disaggregate_by: str | None = None
     also: date | None = None
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _years_as_dates(cls, value: Any) -> Any:
+        """A period of years (`[2021, 2025]`) runs from the first one's 1 January to the last one's 31 December."""
+        if isinstance(value, list | tuple) and len(value) == 2 and all(type(v) is int for v in value):
+            return (date(value[0], 1, 1), date(value[1], 12, 31))
+        return value
 
     @model_validator(mode="after")
     def _parts_for_kind(self) -> "IndicatorSpec":
@@ -151,6 +162,10 @@ class IndicatorSpec(Spec):
         missing = [part for part in need[self.kind] if getattr(self, part) is None]
         if missing:
             raise ValueError(f"a {self.kind} indicator needs {', '.join(missing)}")
+        if self.aggregate == "period_average" and (self.kind != "reported" or self.period is None):
+            raise ValueError("aggregate: period_average is for a reported indicator with a period of years")
+        if self.numerator_statistic is not None and self.kind != "per_capita":
+            raise ValueError("numerator_statistic is for a per_capita indicator")
         return self
 
 
