@@ -60,3 +60,31 @@ class OrgUnitParent(SysVersioned, Base):
         current_index("ix_org_unit_parent_current_unit", "org_unit_id"),
         current_index("ix_org_unit_parent_current_parent", "parent_id"),
     )
+
+
+class OrgUnitSuccessor(SysVersioned, Base):
+    """`successor_id` continues the closed unit `org_unit_id` from the day after its `valid_to`."""
+
+    __tablename__ = "org_unit_successor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    successor_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+
+    __table_args__ = (
+        CheckConstraint("successor_id <> org_unit_id", name="not_own_successor"),
+        current_index("ix_org_unit_successor_current_unit", "org_unit_id"),
+        current_index("ix_org_unit_successor_current_successor", "successor_id"),
+    )
+
+
+class OrgUnitLanguage(SysVersioned, Base):
+    """An ethnic-minority language of the unit's area (ISO 639, lower case), inherited by its sub-units."""
+
+    __tablename__ = "org_unit_language"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    language: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (current_index("ix_org_unit_language_current_unit", "org_unit_id"),)
