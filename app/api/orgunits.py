@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 from app.api.deps import ReadSessionDep, SessionDep, allow, etag, parse_if_match
 from app.errors import Conflict, InvalidInput
 from app.schemas.common import AppSchema, IfMatch, IsoDate, IsoDateTime
-from app.schemas.interchange import OrgUnitRecord
+from app.schemas.interchange import OrgUnitRecord, Successors
 from app.services import codelists, history, orgunits, tree
 from app.services.context import Actor
 
@@ -19,6 +19,7 @@ Writer = Annotated[Actor, allow("org_units:write")]
 
 class CloseRequest(AppSchema):
     on: IsoDate
+    successors: Successors | None = None  # the units that continue it; None keeps those recorded
 
 
 def _rev(session: SessionDep, code: str) -> int:
@@ -94,6 +95,7 @@ def patch_org_unit(code: str, payload: dict[str, Any], session: SessionDep, acto
 @router.post("/{code}/close")
 def close_org_unit(code: str, payload: CloseRequest, session: SessionDep, actor: Writer,
                    if_match: IfMatch = None) -> dict[str, Any]:
-    """Close a unit on a date (its last day); history is kept, nothing is deleted."""
-    return orgunits.close(session, actor, code, payload.on, if_match=parse_if_match(if_match)).record
+    """Close a unit on a date (its last day), optionally naming its successors; history is kept, nothing is deleted."""
+    return orgunits.close(session, actor, code, payload.on, successors=payload.successors,
+                          if_match=parse_if_match(if_match)).record
 

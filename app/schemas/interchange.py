@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     Field,
     PlainValidator,
     StrictBool,
@@ -25,6 +26,8 @@ OptText200 = Annotated[str, StringConstraints(strict=True, max_length=200)] | No
 OptText100 = Annotated[str, StringConstraints(strict=True, max_length=100)] | None
 LanguageCode = Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z]{2,3}$")]
 CountryCode = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z]{2}$")]
+_ISO639 = re.compile(r"[a-z]{2,3}")
+MAX_LINEAGE = 100  # successors and local languages a unit may list (a split names several, not thousands)
 _PERIOD = re.compile(r"^(\d{4})$|^(\d{4}-\d{2}-\d{2})$|^(\d{4}-\d{2}-\d{2})/(\d{4}-\d{2}-\d{2})$")
 
 
@@ -51,6 +54,30 @@ class ParentLink(Dated):
     code: Code
 
 
+def _iso639(value: str) -> str:
+    if not _ISO639.fullmatch(value):
+        raise ValueError(f"{value!r} is not an ISO 639 language code: two or three lower-case letters, e.g. 'km'")
+    return value
+
+
+LocalLanguage = Annotated[str, StringConstraints(strict=True, max_length=16), AfterValidator(_iso639)]
+
+
+def _each_once(values: list[str], info: ValidationInfo) -> list[str]:
+    """A list of codes names each code once."""
+    first: dict[str, int] = {}
+    for i, value in enumerate(values):
+        if value in first:
+            raise ValueError(f"{value!r} is listed twice ({info.field_name}[{first[value]}] and "
+                             f"{info.field_name}[{i}]): list each code once")
+        first[value] = i
+    return values
+
+
+Successors = Annotated[list[Code], Field(max_length=MAX_LINEAGE), AfterValidator(_each_once)]
+LocalLanguages = Annotated[list[LocalLanguage], Field(max_length=MAX_LINEAGE), AfterValidator(_each_once)]
+
+
 class OrgUnitRecord(AppSchema):
     code: Code
     name: Text
@@ -61,6 +88,8 @@ class OrgUnitRecord(AppSchema):
     valid_from: IsoDate
     valid_to: IsoDate | None = None
     parents: list[ParentLink] = Field(default_factory=list)
+    successors: Successors = Field(default_factory=list)  # continue it from the day after valid_to
+    local_languages: LocalLanguages = Field(default_factory=list)  # ethnic-minority languages, inherited by sub-units
 
     _valid_range = field_validator("valid_to")(_not_before("valid_from"))
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from app.models import Employment, Membership, OrgUnit, OrgUnitParent, OrgUnitVersion, Position
 from app.schemas.interchange import OrgUnitRecord
-from app.services import history, tree
+from app.services import history, tree, unit_lineage, write_scope
 from app.services.codelists import CodeBook
 from app.services.context import Actor
 from app.services.text import fold
@@ -36,6 +36,7 @@ def records(session: Session, ids: list[int], cut: int | None = None) -> dict[in
             .join(parent_unit, parent_unit.c.id == OrgUnitParent.parent_id)
             .where(OrgUnitParent.org_unit_id.in_(ids), current_or_at(OrgUnitParent, cut))):
         parents[link.org_unit_id].append((link.code, link.start_date, link.end_date))
+    lineage = unit_lineage.read(session, ids, cut)
     out: dict[int, dict[str, Any]] = {}
     for code, v in versions:
         out[v.org_unit_id] = {
@@ -43,6 +44,7 @@ def records(session: Session, ids: list[int], cut: int | None = None) -> dict[in
             "ethnic_contact": v.ethnic_contact, "valid_from": _iso(v.valid_from), "valid_to": _iso(v.valid_to),
             "parents": [{"code": c, "start": _iso(s), "end": _iso(e)}
                         for c, s, e in sorted(parents[v.org_unit_id], key=lambda p: (p[1], p[0]))],
+            **lineage.get(v.org_unit_id, {"successors": [], "local_languages": []}),
         }
     return out
 
@@ -62,6 +64,7 @@ def canonical(rec: OrgUnitRecord) -> dict[str, Any]:
         "ethnic_contact": rec.ethnic_contact, "valid_from": _iso(rec.valid_from), "valid_to": _iso(rec.valid_to),
         "parents": [{"code": p.code, "start": _iso(p.start), "end": _iso(p.end)}
                     for p in sorted(rec.parents, key=lambda p: (p.start, p.code))],
+        **unit_lineage.canonical(rec),
     }
 
 
@@ -83,7 +86,7 @@ def problems(rec: OrgUnitRecord, book: CodeBook, known_codes: set[str]) -> list[
         if prev.end is None or nxt.start <= prev.end:
             errs.append({"field": "parents", "message":
                          f"parent links overlap: {prev.code} from {prev.start} and {nxt.code} from {nxt.start}"})
-    return errs
+    return errs + unit_lineage.problems(rec, known_codes)
 
 
 @dataclass
@@ -92,8 +95,10 @@ class Outcome:
     record: dict[str, Any]
 
 
-def check_write_scope(session: Session, actor: Actor, rec: OrgUnitRecord, existing_id: int | None) -> None:
-    """Integration accounts write units under their own units only; roots are for the whole tree."""
+def check_write_scope(session: Session, actor: Actor, rec: OrgUnitRecord, existing_id: int | None,
+                      old: dict[str, Any] | None = None) -> None:
+    """Scoped writers write units under their own units only (roots are for the whole tree), and name as
+    successors only units under them too."""
     allowed = tree.reach(session, actor)
     if allowed is None:
         return
@@ -102,6 +107,10 @@ def check_write_scope(session: Session, actor: Actor, rec: OrgUnitRecord, existi
         raise Forbidden(f"org unit {rec.code!r} is outside your org units", code="out_of_scope")
     if not rec.parents or any(pid not in allowed for pid in parent_ids.values()):
         raise Forbidden(f"org unit {rec.code!r} would lie outside your org units", code="out_of_scope")
+    named = set(rec.successors) | set((old or {}).get("successors") or [])
+    beyond = unit_lineage.scope_problems(old, rec, allowed, tree.unit_ids(session, named))
+    if beyond:
+        raise write_scope.OutOfScope(f"org unit {rec.code!r} names successors outside your org units", beyond)
 
 
 def upsert(session: Session, actor: Actor, rec: OrgUnitRecord, book: CodeBook,
@@ -112,16 +121,15 @@ def upsert(session: Session, actor: Actor, rec: OrgUnitRecord, book: CodeBook,
     if if_match is not None and (existing is None or existing.rev != if_match):
         raise PreconditionFailed(f"org unit {rec.code!r} has changed since you read it")
     parent_codes = {p.code for p in rec.parents}
-    known = known_codes if known_codes is not None else set(tree.unit_ids(session, parent_codes))
-    errs = problems(rec, book, known | set(tree.unit_ids(session, parent_codes)))
+    named = tree.unit_ids(session, parent_codes | set(rec.successors))
+    errs = problems(rec, book, (known_codes or set()) | set(named))
     if errs:
         raise InvalidInput(f"org unit {rec.code!r} is invalid", errors=errs)
-    check_write_scope(session, actor, rec, existing.id if existing else None)
+    old = records(session, [existing.id]).get(existing.id) if existing is not None else None
+    check_write_scope(session, actor, rec, existing.id if existing else None, old)
     new = canonical(rec)
-    if existing is not None:
-        old = records(session, [existing.id]).get(existing.id)
-        if old == new:
-            return Outcome("unchanged", new)
+    if old == new:
+        return Outcome("unchanged", new)
     _check_no_cycle(session, rec, existing)
     txn = history.current_txn(session, actor)
     if existing is None:
@@ -134,7 +142,8 @@ def upsert(session: Session, actor: Actor, rec: OrgUnitRecord, book: CodeBook,
         status = "updated"
     _write_version(session, existing.id, rec, txn.id)
     _write_parents(session, existing.id, rec, txn.id)
-    unit_set = {existing.id} | set(tree.unit_ids(session, parent_codes).values())
+    unit_lineage.write(session, existing.id, rec, txn.id)
+    unit_set = {existing.id} | set(named.values())
     history.record_change(session, actor, entity="org_unit", key=rec.code,
                           op="create" if status == "created" else "update", record=new, unit_ids=unit_set)
     actor.cache.pop("reach", None)  # the tree changed: the caller's reach is computed again (a later line may need it)
@@ -193,8 +202,10 @@ def patch(session: Session, actor: Actor, code: str, changes: dict[str, Any], *,
     return upsert(session, actor, record, codelists.load(session), if_match=if_match)
 
 
-def close(session: Session, actor: Actor, code: str, on: date, *, if_match: int | None = None) -> Outcome:
-    """Close a unit on `on` (its last day): nothing is deleted; persons must have moved first."""
+def close(session: Session, actor: Actor, code: str, on: date, *, successors: list[str] | None = None,
+          if_match: int | None = None) -> Outcome:
+    """Close a unit on `on` (its last day), naming its `successors` (None: keep those recorded); nothing is
+    deleted; persons must have moved first."""
     history.lock_for_write(session)
     rec = OrgUnitRecord.model_validate(get_record(session, code))
     if rec.valid_from > on:
@@ -210,6 +221,8 @@ def close(session: Session, actor: Actor, code: str, on: date, *, if_match: int 
         if link.end is None or link.end > on:
             link.end = on
     rec.parents = [p for p in rec.parents if p.start <= on]
+    if successors is not None:
+        rec.successors = list(successors)
     from app.services import codelists  # local import: avoids a cycle at module import time
     return upsert(session, actor, rec, codelists.load(session), if_match=if_match)
 

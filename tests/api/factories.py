@@ -12,10 +12,11 @@ Record = dict[str, Any]
 def org_unit(code: str, *, parent: str | None = None, kind: str = "area", tier: str = "commune", sector: str = "state",
              name: str | None = None, valid_from: str = "2004-01-01", valid_to: str | None = None,
              ethnic_contact: bool = False) -> Record:
-    """An org-unit record, under `parent` since `valid_from` (a root when no parent)."""
+    """An org-unit record, under `parent` since `valid_from` (a root when no parent), every key given as a read gives it."""
     parents = [] if parent is None else [{"code": parent, "start": valid_from, "end": valid_to}]
     return {"code": code, "name": name or f"Đơn vị {code}", "kind": kind, "tier": tier, "sector": sector,
-            "ethnic_contact": ethnic_contact, "valid_from": valid_from, "valid_to": valid_to, "parents": parents}
+            "ethnic_contact": ethnic_contact, "valid_from": valid_from, "valid_to": valid_to, "parents": parents,
+            "successors": [], "local_languages": []}
 
 
 def person(external_id: str, unit: str, **overrides: Any) -> Record:
