@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.config import get_settings
 from app.db import get_session_factory
-from app.services import imports, tabular
+from app.services import imports, tabular, unit_import
 from app.services.context import Actor
 
 ANALYZE_AFTER = 1000
@@ -120,7 +120,7 @@ class ImportRun:
         self._in_session(imports.import_batch, lines, mark)
 
     def whole(self, lines: list[imports.Line], mark: Mark | None = None) -> None:
-        self._in_session(imports.import_org_units, lines, mark)
+        self._in_session(unit_import.import_org_units, lines, mark)
 
     def stream(self, numbered: Iterable[tuple[imports.Line, int | None]]) -> None:
         """JSON Lines: persons and statistics batch by batch; org units as one whole (parents first)."""

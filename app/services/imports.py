@@ -15,7 +15,7 @@ from app.errors import DomainError, InvalidInput, db_refusal
 from app.models import ImportJob
 from app.schemas.common import control_character
 from app.schemas.interchange import OrgUnitRecord, PersonRecord, StatisticRecord
-from app.services import codelists, orgunits, statistics, tree
+from app.services import codelists, statistics
 from app.services.context import Actor
 from app.services.persons import pydantic_errors
 
@@ -56,7 +56,8 @@ class Line:
     raw: bytes
 
 
-def _error(report: Report, line: int, key: str | None, fld: str | None, message: str, code: str) -> None:
+def add_error(report: Report, line: int, key: str | None, fld: str | None, message: str, code: str) -> None:
+    """One error of one line (or record) in the report."""
     entry: dict[str, Any] = {"line": line, KEY_FIELD[report.kind]: key, "field": fld, "message": message,
                              "error": code}
     report.errors.append(entry)
@@ -65,7 +66,7 @@ def _error(report: Report, line: int, key: str | None, fld: str | None, message:
 def parse(report: Report, line: Line, max_bytes: int) -> BaseModel | None:
     """The line as a validated record, or None with its errors added to the report."""
     if len(line.raw) > max_bytes:
-        _error(report, line.number, None, None, f"line is {len(line.raw)} bytes, over the limit of {max_bytes}",
+        add_error(report, line.number, None, None, f"line is {len(line.raw)} bytes, over the limit of {max_bytes}",
                "line_too_long")
         return None
     try:
@@ -73,25 +74,25 @@ def parse(report: Report, line: Line, max_bytes: int) -> BaseModel | None:
         data = json.loads(text)
         bad = _control(data, "")
     except UnicodeDecodeError as exc:
-        _error(report, line.number, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})", "invalid_encoding")
+        add_error(report, line.number, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})", "invalid_encoding")
         return None
     except json.JSONDecodeError as exc:
-        _error(report, line.number, None, None, f"not valid JSON: {exc.msg} at column {exc.colno}", "invalid_json")
+        add_error(report, line.number, None, None, f"not valid JSON: {exc.msg} at column {exc.colno}", "invalid_json")
         return None
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
-        _error(report, line.number, None, None, f"not valid JSON: {exc}", "invalid_json")
+        add_error(report, line.number, None, None, f"not valid JSON: {exc}", "invalid_json")
         return None
     except RecursionError:
-        _error(report, line.number, None, None, "JSON nested too deeply to read (a record is at most a few levels deep)",
+        add_error(report, line.number, None, None, "JSON nested too deeply to read (a record is at most a few levels deep)",
                "nested_too_deep")
         return None
     if not isinstance(data, dict):
-        _error(report, line.number, None, None, f"expected a JSON object, got {type(data).__name__}", "invalid_json")
+        add_error(report, line.number, None, None, f"expected a JSON object, got {type(data).__name__}", "invalid_json")
         return None
     key = data.get(KEY_FIELD[report.kind])
     key = key if isinstance(key, str) and not control_character(key) else None
     if bad:
-        _error(report, line.number, key, bad[0] or "(record)", f"holds the control character {bad[1]}: control "
+        add_error(report, line.number, key, bad[0] or "(record)", f"holds the control character {bad[1]}: control "
                "characters (U+0000-U+001F, U+007F-U+009F) and lone surrogates are not accepted", "control_character")
         return None
     try:
@@ -99,7 +100,7 @@ def parse(report: Report, line: Line, max_bytes: int) -> BaseModel | None:
     except ValidationError as exc:
         types = [e["type"] for e in exc.errors()]
         for err, kind in zip(pydantic_errors(exc), types, strict=True):
-            _error(report, line.number, key, err["field"], err["message"],
+            add_error(report, line.number, key, err["field"], err["message"],
                    "control_character" if kind == "control_character" else "invalid_field")
         return None
 
@@ -154,7 +155,7 @@ def write_one(session: Session, report: Report, line: int, record: BaseModel, wr
         savepoint.rollback()
         code, errors = refusal(exc)
         for err in errors:
-            _error(report, line, _key(record, report.kind), err["field"], err["message"], code)
+            add_error(report, line, _key(record, report.kind), err["field"], err["message"], code)
         return
     report.count(status)
 
@@ -179,72 +180,10 @@ def import_batch(session: Session, actor: Actor, report: Report, lines: list[Lin
 
         def failed(f: person_batch.Failure) -> None:
             for err in f.errors:
-                _error(report, f.line, f.key, err.get("field"), err["message"], f.code)
+                add_error(report, f.line, f.key, err.get("field"), err["message"], f.code)
 
         person_batch.write(session, actor, items, book, lambda _line, status: report.count(status), failed)
     report.errors[before:] = sorted(report.errors[before:], key=lambda e: e["line"])  # line order, as one by one
-
-
-def import_org_units(session: Session, actor: Actor, report: Report, lines: Iterable[Line], max_bytes: int) -> None:
-    """Org units as a whole file: parents first, whatever the order of the lines."""
-    parsed: dict[str, tuple[int, OrgUnitRecord]] = {}
-    for line in lines:
-        report.lines += 1
-        record = parse(report, line, max_bytes)
-        if isinstance(record, OrgUnitRecord):
-            if record.code in parsed:
-                _error(report, line.number, record.code, "code",
-                       f"code {record.code!r} appears again (first on line {parsed[record.code][0]})", "duplicate_key")
-                continue
-            parsed[record.code] = (line.number, record)
-    book = codelists.load(session)
-    in_db = set(tree.unit_ids(session, {p.code for _n, r in parsed.values() for p in r.parents}))
-    written: set[str] = set()
-    failed: set[str] = set()
-    for code in _parents_first(parsed, in_db, report):
-        number, record = parsed[code]
-        bad = [p.code for p in record.parents if p.code in failed]
-        if bad:
-            _error(report, number, code, "parents", f"parent {bad[0]!r} was rejected (see its line)", "parent_rejected")
-            failed.add(code)
-            continue
-        before = len(report.errors)
-        write_one(session, report, number, record,
-                  lambda r=record: orgunits.upsert(session, actor, r, book, in_db | written).status)  # type: ignore[misc]
-        (failed if len(report.errors) > before else written).add(code)
-
-
-def _parents_first(parsed: dict[str, tuple[int, OrgUnitRecord]], in_db: set[str], report: Report) -> list[str]:
-    """Codes in an order that writes parents first; a line in a cycle, or below one, gets an error."""
-    order: list[str] = []
-    state: dict[str, str] = {}  # visiting | done | failed
-
-    def fail(code: str, message: str, error: str) -> None:
-        state[code] = "failed"
-        _error(report, parsed[code][0], code, "parents", message, error)
-
-    def visit(code: str, trail: list[str]) -> bool:
-        if state.get(code) in ("done", "failed"):
-            return state[code] == "done"
-        if state.get(code) == "visiting":
-            cycle = [*trail[trail.index(code):], code]
-            for member in cycle[:-1]:
-                fail(member, "parent links form a cycle: " + " -> ".join(cycle), "cycle")
-            return False
-        state[code] = "visiting"
-        bad = [p.code for p in parsed[code][1].parents if p.code in parsed and not visit(p.code, [*trail, code])]
-        if state[code] == "failed":
-            return False
-        if bad:
-            fail(code, f"parent {bad[0]!r} was rejected (see its line)", "parent_rejected")
-            return False
-        state[code] = "done"
-        order.append(code)
-        return True
-
-    for code in parsed:
-        visit(code, [])
-    return order
 
 
 def new_job(session: Session, actor: Actor, kind: str, dry_run: bool, fmt: str = "jsonl") -> ImportJob:
@@ -272,7 +211,7 @@ def job_view(job: ImportJob) -> dict[str, Any]:
             "errors": job.errors, "message": job.message, "code": job.code}
 
 
-ANALYZED = {"org-units": ("org_unit", "org_unit_version", "org_unit_parent"),
+ANALYZED = {"org-units": ("org_unit", "org_unit_version", "org_unit_parent", "org_unit_successor", "org_unit_language"),
             "persons": ("person", "person_version", "employment", "position", "membership", "qualification"),
             "statistics": ("statistic",)}
 
