@@ -2,9 +2,12 @@
 
 A person with three employments and two degrees is five rows sharing `external_id`; the column
 `list` says which list the row's item belongs to (a person with no items is one row with `list`
-empty). Rows of one record must follow each other. Cells are converted to the interchange types
-here (booleans, integers, numbers, empty = null), then the record is validated exactly as a JSON
-line is, and every error names the spreadsheet row and column.
+empty). An org unit's lists each have their own columns (`parent_code`/`parent_start`/`parent_end`,
+`successor_code`, `local_language`): row i carries item i of each list, so a unit has as many rows
+as its longest list (one when all are empty), and items side by side on a row are unrelated. Rows
+of one record must follow each other. Cells are converted to the interchange types here
+(booleans, integers, numbers, empty = null), then the record is validated exactly as a JSON line
+is, and every error names the spreadsheet row and column.
 
 Text cells that a spreadsheet would evaluate (beginning with = + - @ tab or carriage return) are
 written with a leading quote, as OWASP advises against CSV injection; a text beginning with a quote
@@ -36,7 +39,11 @@ ORG_UNIT_COLUMNS = [
     "parent_code",
     "parent_start",
     "parent_end",
+    "successor_code",
+    "local_language",
 ]
+ORG_UNIT_FIELDS = ORG_UNIT_COLUMNS[:8]
+ORG_UNIT_SCALAR_LISTS = {"successor_code": "successors", "local_language": "local_languages"}  # column -> list
 STATISTIC_COLUMNS = ["code", "org_unit", "period", "value", "source"]
 PERSON_FIELDS = [
     "external_id",
@@ -89,6 +96,8 @@ VI = {
     "parent_code": "Mã đơn vị cấp trên",
     "parent_start": "Trực thuộc từ",
     "parent_end": "Trực thuộc đến",
+    "successor_code": "Mã đơn vị kế thừa",
+    "local_language": "Tiếng dân tộc thiểu số của địa bàn",
     "org_unit": "Mã đơn vị",
     "period": "Kỳ",
     "value": "Giá trị",
@@ -292,8 +301,10 @@ def _assemble(rows: list[Row], kind: str) -> Grouped:
     first = rows[0]
     out = Grouped({}, first.number)
     if kind == "org-units":
-        for key in ORG_UNIT_COLUMNS[:8]:
+        for key in ORG_UNIT_FIELDS:
             _put(out, out.record, key, key, first, kind)
+        for key, name in ORG_UNIT_SCALAR_LISTS.items():
+            out.record[name] = _column_list(out, rows, key, name)
         out.record["parents"] = []
         for row in rows:
             if row.cells.get("parent_code"):
@@ -332,6 +343,17 @@ def _assemble(rows: list[Row], kind: str) -> Grouped:
     return out
 
 
+def _column_list(out: Grouped, rows: list[Row], key: str, name: str) -> list[str]:
+    """The non-empty cells of one column over a record's rows, in row order (a list of codes)."""
+    values: list[str] = []
+    for row in rows:
+        if row.cells.get(key):
+            out.places.setdefault(name, (row.number, key))
+            out.places[f"{name}[{len(values)}]"] = (row.number, key)
+            values.append(row.cells[key])
+    return values
+
+
 def locate(grouped: Grouped, field_path: str | None, kind: str) -> dict[str, Any]:
     """The row and column a record-level error points at (the record's first row when unknown)."""
     if field_path:
@@ -348,9 +370,7 @@ def record_rows(record: dict[str, Any], kind: str) -> Iterator[dict[str, Any]]:
         yield {k: record.get(k) for k in STATISTIC_COLUMNS}
         return
     if kind == "org-units":
-        base = {k: record.get(k) for k in ORG_UNIT_COLUMNS[:8]}
-        for link in record["parents"] or [None]:
-            yield base | ({"parent_code": link["code"], "parent_start": link["start"], "parent_end": link["end"]} if link else {})
+        yield from _org_unit_rows(record)
         return
     base = {k: record.get(k) for k in PERSON_FIELDS}
     wrote = False
@@ -360,6 +380,20 @@ def record_rows(record: dict[str, Any], kind: str) -> Iterator[dict[str, Any]]:
             yield base | {"list": name} | {col: item.get(RENAMED.get(col, col)) for col in LIST_COLUMNS[name]}
     if not wrote:
         yield base | {"list": None}
+
+
+def _org_unit_rows(record: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Row i: the unit's fields with parent link i, successor i and local language i (as many rows as the longest list)."""
+    base = {k: record.get(k) for k in ORG_UNIT_FIELDS}
+    parents = record.get("parents") or []
+    lists = {key: record.get(name) or [] for key, name in ORG_UNIT_SCALAR_LISTS.items()}
+    for i in range(max(len(parents), *map(len, lists.values()), 1)):
+        row = dict(base)
+        if i < len(parents):
+            link = parents[i]
+            row |= {"parent_code": link["code"], "parent_start": link["start"], "parent_end": link["end"]}
+        row |= {key: values[i] for key, values in lists.items() if i < len(values)}
+        yield row
 
 
 def check_csv(text: Any) -> None:
@@ -459,6 +493,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "valid_from": "2004-01-01",
         "valid_to": "2025-06-30",
         "parents": [{"code": "ST", "start": "2004-01-01", "end": None}],
+        "successors": ["CT-SYT"],
+        "local_languages": ["km"],
     },
     "persons": {
         "external_id": "ST-000123",
