@@ -5,12 +5,13 @@ from datetime import date
 from pydantic import Field, model_validator
 
 from app.schemas.common import AppSchema, Code, IsoDate, Text
-from app.schemas.interchange import OrgUnitRecord
+from app.schemas.interchange import OrgUnitRecord, Successors
 
 
 class CloseUnit(AppSchema):
     code: Code
     successor: Code | None = None  # where its persons go, unless `move` says otherwise
+    successors: Successors | None = None  # the units that continue it (a split names several); default [successor]
     end_assignments: bool = False  # no successor: its employments, positions and seats simply end
 
 

@@ -31,6 +31,19 @@ def _destinations(plan: ReorgPlan) -> dict[str, str]:
     return dest
 
 
+def successors(plan: ReorgPlan) -> dict[str, list[str]]:
+    """The successors each closed unit is recorded with: those it names (default: its `successor`), its
+    `successor`, and every unit its persons are moved to."""
+    out: dict[str, list[str]] = {}
+    for c in plan.close:
+        named = list(c.successors if c.successors is not None else [])
+        moved = {m.to for m in plan.move if m.from_ == c.code} | ({c.successor} if c.successor else set())
+        named += sorted(moved - set(named) - {c.code})
+        if named:
+            out[c.code] = named
+    return out
+
+
 def _affected(session: Session, unit_ids: dict[str, int], plan: ReorgPlan) -> dict[int, str]:
     """Persons with an assignment in a closing or moving unit that runs past the closing day."""
     ids = list(unit_ids.values())
@@ -83,13 +96,19 @@ def _problems(session: Session, plan: ReorgPlan) -> list[dict[str, str]]:
         | {m.from_ for m in plan.move}
         | {r.parent for r in plan.reparent}
         | {m.to for m in plan.move}
-        | {c.successor for c in plan.close if c.successor},
+        | {c.successor for c in plan.close if c.successor}
+        | {s for c in plan.close for s in c.successors or []},
     )
     for i, c in enumerate(plan.close):
         if c.code not in existing:
             errs.append({"field": f"close[{i}].code", "message": f"unknown org unit {c.code!r}"})
         if c.successor and c.successor not in existing and c.successor not in new_codes:
             errs.append({"field": f"close[{i}].successor", "message": f"unknown org unit {c.successor!r}"})
+        for j, code in enumerate(c.successors or []):
+            if code == c.code:
+                errs.append({"field": f"close[{i}].successors[{j}]", "message": "a unit cannot be its own successor"})
+            elif code not in existing and code not in new_codes:
+                errs.append({"field": f"close[{i}].successors[{j}]", "message": f"unknown org unit {code!r}"})
     for i, u in enumerate(plan.create):
         if u.code in existing or tree.unit_ids(session, {u.code}):
             errs.append({"field": f"create[{i}].code", "message": f"{u.code!r} exists; codes are never reused"})
@@ -113,6 +132,7 @@ def _beyond_scope(session: Session, actor: Actor, plan: ReorgPlan) -> list[dict[
         return []
     named = [(f"close[{i}].code", c.code) for i, c in enumerate(plan.close)]
     named += [(f"close[{i}].successor", c.successor) for i, c in enumerate(plan.close) if c.successor]
+    named += [(f"close[{i}].successors[{j}]", s) for i, c in enumerate(plan.close) for j, s in enumerate(c.successors or [])]
     named += [(f"create[{i}].parents[{j}].code", p.code) for i, u in enumerate(plan.create) for j, p in enumerate(u.parents)]
     named += [(f"reparent[{i}].{f}", getattr(r, f)) for i, r in enumerate(plan.reparent) for f in ("code", "parent")]
     named += [(f"move[{i}].{f}", getattr(m, a)) for i, m in enumerate(plan.move) for f, a in (("from", "from_"), ("to", "to"))]
@@ -146,6 +166,7 @@ def run(session: Session, actor: Actor, plan: ReorgPlan, *, dry_run: bool) -> di
         "effective": plan.effective.isoformat(),
         "last_day": plan.last_day.isoformat(),
         "close": sorted(closing),
+        "successors": successors(plan),
         "create": [u.code for u in plan.create],
         "reparent": [{"code": r.code, "parent": r.parent} for r in plan.reparent],
         "moves": moved,
@@ -205,8 +226,9 @@ def _apply(session: Session, actor: Actor, plan: ReorgPlan, records: dict[int, d
         kept = [p | {"end": min(p["end"], last) if p["end"] else last} for p in current["parents"] if p["start"] <= last]
         current["parents"] = kept + [{"code": r.parent, "start": first, "end": None}]
         orgunits.upsert(session, actor, OrgUnitRecord.model_validate(current), book)
+    lineage = successors(plan)
     for c in plan.close:
-        orgunits.close(session, actor, c.code, plan.last_day)
+        orgunits.close(session, actor, c.code, plan.last_day, successors=lineage.get(c.code))
 
 
 def _moved(record: dict[str, Any], dest: dict[str, str], ending: set[str], plan: ReorgPlan) -> dict[str, Any]:
