@@ -27,7 +27,9 @@ from app.models import (
     Employment,
     Membership,
     OrgUnit,
+    OrgUnitLanguage,
     OrgUnitParent,
+    OrgUnitSuccessor,
     OrgUnitVersion,
     Person,
     PersonVersion,
@@ -42,8 +44,8 @@ from app.services.person_records import SPECS
 from app.services.text import fold
 
 BATCH = 2000
-ID_TABLES = (OrgUnit, OrgUnitVersion, OrgUnitParent, Person, PersonVersion, Employment, Position, Membership,
-             Qualification, Statistic)
+ID_TABLES = (OrgUnit, OrgUnitVersion, OrgUnitParent, OrgUnitSuccessor, OrgUnitLanguage, Person, PersonVersion, Employment,
+             Position, Membership, Qualification, Statistic)
 
 
 class Ids:
@@ -72,8 +74,8 @@ def _unit_ids(conn: Connection) -> dict[str, int]:
 
 def _flush(conn: Connection, rows: dict[str, list[dict[str, Any]]]) -> None:
     """Write and clear the buffered rows, parents first: COPY on PostgreSQL, executemany on SQLite."""
-    for model in (OrgUnit, OrgUnitVersion, OrgUnitParent, Person, PersonVersion, Employment, Position, Membership,
-                  Qualification, Statistic, Change, ChangeUnit):
+    for model in (OrgUnit, OrgUnitVersion, OrgUnitParent, OrgUnitSuccessor, OrgUnitLanguage, Person, PersonVersion, Employment,
+                  Position, Membership, Qualification, Statistic, Change, ChangeUnit):
         batch = rows.get(model.__tablename__)
         if not batch:
             continue
@@ -130,8 +132,13 @@ def load_org_units(conn: Connection, path: Path, start: int = 0) -> int:
             rows["org_unit_parent"].append({"id": ids.take("org_unit_parent"), "org_unit_id": uid,
                                             "parent_id": known[link.code], "start_date": link.start,
                                             "end_date": link.end, "sys_from": txn, "sys_to": None})
+        rows["org_unit_successor"].extend({"id": ids.take("org_unit_successor"), "org_unit_id": uid, "successor_id": sid,
+                                           "sys_from": txn, "sys_to": None}
+                                          for sid in sorted(known[c] for c in rec.successors))
+        rows["org_unit_language"].extend({"id": ids.take("org_unit_language"), "org_unit_id": uid, "language": lang,
+                                          "sys_from": txn, "sys_to": None} for lang in sorted(rec.local_languages))
         _change(rows, ids, txn, "org_unit", rec.code, orgunits.canonical(rec),
-                {uid} | {known[p.code] for p in rec.parents})
+                {uid} | {known[p.code] for p in rec.parents} | {known[c] for c in rec.successors})
     _flush(conn, rows)
     _fix_sequences(conn, ids)
     return len(records)
