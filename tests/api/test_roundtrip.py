@@ -1,6 +1,7 @@
 """A province of ~1000 persons through the 2025 reform: imported with zero errors, idempotent, lossless round trip."""
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,13 +30,37 @@ class Province:
         return Registry(self.backend, self.url, _bind(self.url))
 
 
+LINEAGE = (  # (closed unit, the units that continue it), codes without the province prefix; {d} is the district
+    (r"-H(\d)", ("-H{d}-M", "-H{d}-X3")),  # a district is split: its new commune and the commune that stays
+    (r"-H(\d)-HU", ("-H{d}-M-DU",)), (r"-H(\d)-UB", ("-H{d}-M-UB",)), (r"-H(\d)-TTYT", ("-TTYT{d}",)),
+    (r"-H(\d)-X[12]", ("-H{d}-M",)), (r"-H(\d)-X[12]-UB", ("-H{d}-M-UB",)), (r"-H(\d)-X[12]-DU", ("-H{d}-M-DU",)),
+)
+
+
+def with_lineage(data: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """The province with spec revision 2's keys: closed units name their successors (defined on later lines), and
+    the province, district 2 and its new commune their local languages (Khmer; Khmer and Cantonese)."""
+    p = data["org_units"][0]["code"]
+    units = []
+    for unit in data["org_units"]:
+        rest = unit["code"].removeprefix(p)
+        match = next(((m, names) for pattern, names in LINEAGE if (m := re.fullmatch(pattern, rest))), None)
+        extra: dict[str, Any] = {}
+        if match:
+            extra["successors"] = [p + n.format(d=match[0][1]) for n in match[1]]
+        if rest in ("", "-H2", "-H2-M"):
+            extra["local_languages"] = ["km"] if rest != "-H2-M" else ["yue", "km"]
+        units.append(unit | extra)
+    return data | {"org_units": units}
+
+
 @pytest.fixture(scope="module")
 def province(backend_db: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Province]:
-    """The generated province imported once per backend into a registry of its own."""
+    """The generated province (with successors and local languages) imported once per backend into a registry of its own."""
     backend, shared_url = backend_db
     url, drop = _create_database(backend, tmp_path_factory)
     _migrate(url)
-    data = build_province()
+    data = with_lineage(build_province())
     registry = Registry(backend, url, _bind(url))
     reports = {kind: registry.import_lines(kind, ndjson(data[key])) for kind, key in KINDS.items()}
     yield Province(backend, url, data, reports)
@@ -91,6 +116,23 @@ class TestProvinceImport:
 
     def test_persons_number_about_a_thousand(self, province: Province) -> None:
         assert len(province.data["persons"]) == 1000
+
+    def test_closed_units_name_successors_defined_before_and_after_them(self, province: Province) -> None:
+        units = province.data["org_units"]
+        line = {u["code"]: i for i, u in enumerate(units)}
+        named = {u["code"]: u["successors"] for u in units if u.get("successors")}
+        assert len(named) == 4 * 10 and {len(s) for s in named.values()} == {1, 2}
+        assert all(u["valid_to"] for u in units if u["code"] in named)
+        forward = Counter(line[s] > line[c] for c, successors in named.items() for s in successors)
+        assert forward == {True: 4 * 5, False: 4 * 6}  # a district's successors come after it, a commune's before
+        assert sum(1 for u in units if u.get("local_languages")) == 3
+
+    def test_export_carries_the_successors_and_local_languages(self, province: Province, loaded: Registry) -> None:
+        exported = [json.loads(line) for line in loaded.export("org-units").splitlines()]
+        given = {u["code"]: u for u in province.data["org_units"]}
+        assert all("successors" in u and "local_languages" in u for u in exported)
+        assert {u["code"]: (u["successors"], u["local_languages"]) for u in exported} == {
+            c: (sorted(u.get("successors", [])), sorted(u.get("local_languages", []))) for c, u in given.items()}
 
     def test_importing_again_reports_everything_unchanged_and_writes_nothing(self, province: Province,
                                                                              loaded: Registry) -> None:
