@@ -10,7 +10,10 @@ from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
 
+from app.db import normalise_url
 from tests.api.factories import Record, SmallTree, changes_after, cursor, import_records, ndjson, org_unit, person
 from tests.conftest import Registry, uniq
 
@@ -173,6 +176,15 @@ class TestJsonLines:
 
 
 class TestVersions:
+    @pytest.mark.parametrize("table", ["org_unit_successor", "org_unit_language"])
+    def test_their_history_cannot_be_deleted(self, registry: Registry, merger: Merger, table: str) -> None:
+        engine = create_engine(normalise_url(registry.url))
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text(f"DELETE FROM {table}"))
+        engine.dispose()
+        assert lists(registry, merger.district) == ([*merger.new], [])
+        assert lists(registry, merger.province) == ([], ["km", "yue"])
+
     def test_a_change_to_either_list_is_a_new_version_and_known_at_reads_the_old_lists(self, registry: Registry) -> None:
         start = cursor(registry)
         merger = make_merger(registry)
