@@ -5,7 +5,7 @@ from datetime import date
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, extract, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Statistic
@@ -84,7 +84,11 @@ class YearlyAverage:
 
 
 def yearly_stmt(spec: IndicatorSpec, as_of: date, cut: int | None, unit_id: int | None) -> Select[Any]:
-    """The whole-year figures of the indicator's period that had begun by the date (one unit, or every unit)."""
+    """The whole-year figures of the indicator's period that had begun by the date (one unit, or every unit).
+
+    The whole-year rule is in the statement, so that the rows it returns (GET /indicators/{code}/sql) are
+    exactly the years averaged.
+    """
     assert spec.period is not None and spec.statistic is not None
     first, last = spec.period
     stmt = select(Statistic).where(
@@ -92,11 +96,24 @@ def yearly_stmt(spec: IndicatorSpec, as_of: date, cut: int | None, unit_id: int 
         Statistic.period_start >= first,
         Statistic.period_end <= last,
         Statistic.period_start <= as_of,
+        _whole_year(),
         current_or_at(Statistic, cut),
     )
     if unit_id is not None:
         stmt = stmt.where(Statistic.org_unit_id == unit_id)
     return stmt.order_by(Statistic.org_unit_id, Statistic.period_start)
+
+
+def _whole_year() -> ColumnElement[bool]:
+    """The period is one calendar year: from 1 January to 31 December of the same year."""
+    start, end = Statistic.period_start, Statistic.period_end
+    return and_(
+        extract("year", start) == extract("year", end),
+        extract("month", start) == 1,
+        extract("day", start) == 1,
+        extract("month", end) == 12,
+        extract("day", end) == 31,
+    )
 
 
 def yearly_averages(
