@@ -168,12 +168,23 @@ def get_indicator_trend(
 def get_indicator_sql(
     code: str, org_unit: str, session: ReadSessionDep, actor: Reader, as_of: IsoDate | None = None
 ) -> dict[str, Any]:
-    """The SQL the engine runs for this unit and date."""
+    """Every statement the engine runs for this unit's figures, at the date `/value` answers at (binds inlined).
+
+    `sql` is the whole script (each statement under a comment, ended by `;`), to paste into psql or sqlite3
+    as the `dialect` says; `statements` gives each one with its purpose: which figures of the answer it gives.
+    """
     service._unit(session, actor, org_unit)
+    asked = as_of or date.today()
+    day = service.answer_date(session, actor, code, asked)
+    statements = service.sql_statements(session, code, org_unit=org_unit, as_of=day)
     return {
         "indicator": code,
+        "org_unit": org_unit,
+        "as_of": day.isoformat(),
+        **({"requested_as_of": asked.isoformat()} if day != asked else {}),
         "dialect": session.get_bind().dialect.name,
-        "sql": service.sql_of(session, code, org_unit=org_unit, as_of=as_of or date.today()),
+        "sql": service.sql_script(statements),
+        "statements": statements,
     }
 
 

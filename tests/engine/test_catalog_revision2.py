@@ -17,7 +17,6 @@ from tests.api.factories import import_records, org_unit, person
 from tests.conftest import Registry, uniq
 
 
-
 def _value(registry: Registry, code: str, unit: str, on: str) -> dict[str, Any]:
     r = registry.client.get(f"/api/v1/indicators/{code}/value", params={"org_unit": unit, "as_of": on},
                             headers=registry.headers())
@@ -123,3 +122,37 @@ def test_a_revision_of_the_catalog_reaches_a_registry_that_has_the_old_one(fresh
     with Session(engine) as session, session.begin():
         assert reference_data(session)["indicators"] == 0  # idempotent
     engine.dispose()
+
+
+def test_the_language_of_the_place_of_work_and_what_the_answer_says(registry: Registry) -> None:
+    """Spec revision 2, point 8: a Khmer official fluent only in Tày does not count in a province that lists
+    Khmer; where nothing is listed any minority language counts, and the answer says for how many persons."""
+    top, office, elsewhere = uniq("LANG"), uniq("LANG-S"), uniq("LANG-N")
+    assert import_records(registry, "org-units", [
+        org_unit(top, tier="province") | {"local_languages": ["km"]},
+        org_unit(office, parent=top, kind="state_agency", tier="province"),
+        org_unit(elsewhere, tier="province"),
+    ])["created"] == 3
+
+    def khmer(pid: str, unit: str, language: str) -> dict[str, Any]:
+        return person(pid, unit, ethnicity="05", employments=[{
+            "org_unit": unit, "category": "cong_chuc", "occupation": "specialist", "primary": True,
+            "start": "2010-01-01", "end": None}], languages=[
+            {"language": language, "kind": "ethnic_minority", "fluent": True, "awarded_on": "2005-01-01"}])
+
+    people = [khmer(f"{office}-1", office, "tyz"), khmer(f"{office}-2", office, "km"), khmer(f"{elsewhere}-1", elsewhere, "tyz")]
+    assert import_records(registry, "persons", people)["created"] == 3
+    here = _value(registry, "ST-2025-ETHNIC-STAFF-LANGUAGE", top, "2024-12-31")
+    assert (here["numerator"], here["denominator"]) == (1, 2)
+    assert here["place_of_work"] == {"rule": "local_languages", "persons_where_none_listed": 0}
+    there = _value(registry, "ST-2025-ETHNIC-STAFF-LANGUAGE", elsewhere, "2024-12-31")
+    assert (there["numerator"], there["denominator"]) == (1, 1)
+    assert there["place_of_work"]["persons_where_none_listed"] == 1 and "any ethnic-minority language" in there["note"]
+    persons = registry.client.get("/api/v1/indicators/ST-2025-ETHNIC-STAFF-LANGUAGE/persons",
+                                  params={"org_unit": top, "as_of": "2024-12-31"}, headers=registry.headers()).json()
+    assert {p["external_id"]: p["why"]["person.ethnic_language_local"] for p in persons["persons"]} == {
+        f"{office}-1": False, f"{office}-2": True}
+    auditor = registry.token("auditor", [top])
+    seen = registry.client.get("/api/v1/indicators/ST-2025-ETHNIC-STAFF-LANGUAGE/value",
+                               params={"org_unit": top, "as_of": "2024-12-31"}, headers=registry.headers(auditor)).json()
+    assert seen["place_of_work"] == {"rule": "local_languages"}  # no count of persons beside a protected figure

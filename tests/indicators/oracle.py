@@ -59,7 +59,9 @@ Decisions taken for the points the spec leaves open (the same ones the engine is
     of tier commune").
 12. ST-2025-ETHNIC-STAFF-LANGUAGE / ST-2025-CONTACT-STAFF-LANGUAGE: primary category in can_bo, cong_chuc,
     vien_chuc, cap_xa_chuyen_trach, cap_xa_cong_chuc.  CONTACT: the primary unit or one of its ancestors
-    on D (the chain of decision 2) has ethnic_contact true.
+    on D (the chain of decision 2) has ethnic_contact true.  Share (spec revision 2, point 8): fluent in a
+    language listed in `local_languages` by the primary unit or a unit above it on D (the chain of decision
+    2, lists united); where none of them lists any, fluent in any ethnic-minority language.
 13. Coverage: the units are those of the kind that exist on D and are U or below U on D.  A
     party_standing_committee passes if it has an active member (decision 5) who is female; a
     commune_health_station passes if a person whose PRIMARY employment active on D is at that station has
@@ -92,8 +94,8 @@ Decisions taken for the points the spec leaves open (the same ones the engine is
     JOBS-YEARLY (spec revision 2, point 10): the mean of the whole-year figures of the period's years whose
     1 January is on or before D; none -> no_data.
 19. Qualitative: numerator, denominator and value None, status no_data.
-20. Bands (spec revision 2, point 1): met when value >= min (strict: value > min); above max is met too.  Compared exactly (fractions),
-    value itself reported as an unrounded float.
+20. Bands (spec revision 2, point 1): met when value >= min (strict: value > min); above max is met too.
+    Compared exactly (fractions), value itself reported as an unrounded float.
 21. Empty population for a ratio or coverage: value None, status no_data; numerator/denominator 0.
 """
 
@@ -368,6 +370,20 @@ class PersonOn:
                    for lang in self.rec.get("languages") or [])
 
     @property
+    def local_languages(self) -> set[str]:
+        """The languages listed by the place of work (the primary unit) or any unit above it on D (decision 12)."""
+        if self.unit is None:
+            return set()
+        return {lang for c in self.reg.chain(self.unit, self.on) for lang in self.reg.units[c].get("local_languages") or []}
+
+    @property
+    def fluent_at_place_of_work(self) -> bool:
+        """Fluent in a local language of the place of work; where none is listed, in any minority language."""
+        listed = self.local_languages
+        return any(lang["kind"] == "ethnic_minority" and lang.get("fluent") is True and awarded(lang, self.on)
+                   and (not listed or lang["language"] in listed) for lang in self.rec.get("languages") or [])
+
+    @property
     def max_rank(self) -> int:
         return max((RANK[p["rank"]] for p in self.positions), default=0)
 
@@ -521,8 +537,8 @@ RATIOS: dict[str, tuple[Anchors, Share]] = {
                                            lambda p: p.international),
     "ST-2025-PD-STAFF-MEET-STANDARDS": (_PD, lambda p: p.meets_standard()),
     "ST-2025-PD-STAFF-POSTGRAD": (_PD, lambda p: p.postgraduate),
-    "ST-2030-PD-STAFF-POSTGRAD": (employees(lambda p: p.category in STAFF_CATS
-                                            and not (p.category == "vien_chuc" and p.unit_attr("sector") in ("education", "health"))),
+    "ST-2030-PD-STAFF-POSTGRAD": (employees(lambda p: p.category in STAFF_CATS and not (
+                                      p.category == "vien_chuc" and p.unit_attr("sector") in ("education", "health"))),
                                   lambda p: p.postgraduate),
     "ST-2025-COMMUNE-STAFF-STANDARD": (employees(lambda p: p.category in ("cap_xa_chuyen_trach", "cap_xa_cong_chuc")),
                                        lambda p: p.rec.get("general_education") in ("12/12", "10/10")
@@ -533,8 +549,10 @@ RATIOS: dict[str, tuple[Anchors, Share]] = {
     "ST-2025-OFFICE-LEADERS-POSTGRAD": (position_holders(lambda p, _pos: p.max_rank in (RANK["office_deputy"],
                                                                                          RANK["office_head"])),
                                         lambda p: p.postgraduate),
-    "ST-2025-ETHNIC-STAFF-LANGUAGE": (employees(lambda p: p.category in STAFF_CATS and p.minority), lambda p: p.ethnic_fluent),
-    "ST-2025-CONTACT-STAFF-LANGUAGE": (employees(lambda p: p.category in STAFF_CATS and _contact(p)), lambda p: p.ethnic_fluent),
+    "ST-2025-ETHNIC-STAFF-LANGUAGE": (employees(lambda p: p.category in STAFF_CATS and p.minority),
+                                      lambda p: p.fluent_at_place_of_work),
+    "ST-2025-CONTACT-STAFF-LANGUAGE": (employees(lambda p: p.category in STAFF_CATS and _contact(p)),
+                                       lambda p: p.fluent_at_place_of_work),
     "ST-2025-TEACHERS-MEET-STANDARD": (_occupation(*sorted(TEACHERS)), lambda p: p.meets_occupation()),
     "ST-2025-POLITICAL-SCHOOL-MASTERS": (_occupation("lecturer_political_school"), lambda p: p.degree >= DEGREE["master"]),
     "ST-2025-POLITICAL-SCHOOL-PHD": (_occupation("lecturer_political_school"), lambda p: p.degree >= DEGREE["doctor"]),

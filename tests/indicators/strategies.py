@@ -79,6 +79,8 @@ class _Tree:
             "valid_from": iso(valid_from), "valid_to": iso(valid_to),
             "parents": [{"code": c, "start": iso(s), "end": iso(e)} for c, s, e in parents],
         }
+        if rng.random() < 0.25:  # the languages of the area (spec revision 2, point 8), inherited below
+            self.units[code]["local_languages"] = rng.choice([["km"], ["cmo"], ["cmo", "km"], ["tyz"]])
         return code
 
     def span(self, code: str) -> tuple[date, date | None]:
@@ -471,11 +473,13 @@ def interesting_units(reg: dict[str, Any], rng: random.Random | None = None) -> 
 # ───────────────────────── builders for hand-written registries ─────────────────────────
 def unit(code: str, kind: str = "state_agency", tier: str = "province", sector: str = "state", *,
          parents: list[tuple[str, str, str | None]] | None = None, parent: str | None = None,
-         valid_from: str = "2000-01-01", valid_to: str | None = None, ethnic_contact: bool = False) -> dict[str, Any]:
+         valid_from: str = "2000-01-01", valid_to: str | None = None, ethnic_contact: bool = False,
+         local_languages: list[str] | None = None) -> dict[str, Any]:
     links = parents if parents is not None else ([(parent, valid_from, valid_to)] if parent else [])
     return {"code": code, "name": code, "kind": kind, "tier": tier, "sector": sector, "ethnic_contact": ethnic_contact,
             "valid_from": valid_from, "valid_to": valid_to,
-            "parents": [{"code": c, "start": s, "end": e} for c, s, e in links]}
+            "parents": [{"code": c, "start": s, "end": e} for c, s, e in links]} | (
+        {"local_languages": local_languages} if local_languages is not None else {})
 
 
 def emp(org_unit: str, category: str = "cong_chuc", occupation: str | None = "specialist", *, primary: bool = True,

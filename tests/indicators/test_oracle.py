@@ -250,6 +250,25 @@ def test_per_capita_uses_latest_statistic_of_the_unit_itself() -> None:
     assert ev(reg, "ST-2025-NURSES-PER-10K", "H", "2024-12-31")["numerator"] == 0
 
 
+def test_ethnic_language_at_the_place_of_work() -> None:
+    """Spec revision 2, point 8: fluency counts in a language of the place of work (listed by the unit or a unit
+    above it); where no unit up the tree lists any, any ethnic-minority language counts."""
+    tree = [dict(u, local_languages=["km"]) if u["code"] == "P" else dict(u, local_languages=["cmo"])
+            if u["code"] == "X" else u for u in TREE]
+    khmer = {"ethnicity": "05"}
+    reg = registry(tree, [
+        person("A", employments=[emp("P-S-1")], languages=[ethnic(language="tyz")], **khmer),  # Tày: not spoken in P
+        person("B", employments=[emp("P-S-1")], languages=[ethnic(language="km")], **khmer),
+        person("C", employments=[emp("X-UB")], languages=[ethnic(language="km")], **khmer),  # X lies in P: km and cmo
+        person("E", employments=[emp("X-UB")], languages=[ethnic(language="cmo")], **khmer),
+        person("D", employments=[emp("VN")], languages=[ethnic(language="tyz")], **khmer),    # nothing listed: any
+        person("F", employments=[emp("P-S-1")], languages=[ethnic(fluent=False, language="km")], **khmer),
+    ])
+    assert ev(reg, "ST-2025-ETHNIC-STAFF-LANGUAGE", "VN", "2024-12-31") == {
+        "numerator": 4, "denominator": 6, "value": 4 / 6, "status": "not_met"}
+    assert ev(reg, "ST-2030-ETHNIC-STAFF-LANGUAGE", "P", "2026-12-31")["numerator"] == 3
+
+
 def test_per_capita_counts_every_doctor_of_the_area_when_reported() -> None:
     """Spec revision 2, point 9: the area's reported count of doctors (nurses), private ones included, when one
     exists for the date (the same rule as population, for the unit itself); otherwise the registry's count."""

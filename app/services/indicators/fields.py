@@ -8,7 +8,16 @@ from typing import Any
 from sqlalchemy import BindParameter, ColumnElement, Date, Integer, and_, bindparam, case, func, not_, or_, select
 from sqlalchemy.orm import aliased
 
-from app.models import CodeItem, Employment, OrgUnitParent, OrgUnitVersion, Position, Qualification, TitleStandard
+from app.models import (
+    CodeItem,
+    Employment,
+    OrgUnitLanguage,
+    OrgUnitParent,
+    OrgUnitVersion,
+    Position,
+    Qualification,
+    TitleStandard,
+)
 from app.services.codelists import CodeBook
 from app.services.indicators.spec import Policy
 
@@ -197,6 +206,66 @@ def ethnic_language_fluent(row: Row, ctx: Ctx) -> ColumnElement[bool]:
     )
 
 
+def local_languages(ctx: Ctx) -> Any:
+    """(unit_id, language): every unit on D with the languages listed by it or by a unit above it on D."""
+
+    def build() -> Any:
+        lang, uv = aliased(OrgUnitLanguage), aliased(OrgUnitVersion)
+        cte = (
+            select(lang.org_unit_id.label("unit_id"), lang.language)
+            .join(uv, and_(uv.org_unit_id == lang.org_unit_id, unit_valid(uv, ctx)))
+            .where(ctx.current(lang))
+            .cte("local_languages", recursive=True)
+        )
+        link, child = aliased(OrgUnitParent), aliased(OrgUnitVersion)
+        step = (
+            select(link.org_unit_id, cte.c.language)
+            .join(cte, link.parent_id == cte.c.unit_id)
+            .join(child, child.org_unit_id == link.org_unit_id)
+            .where(active(link, ctx), unit_valid(child, ctx))
+        )
+        return cte.union(step)
+
+    return ctx.cache("local_languages", build)
+
+
+def _place_of_work(pid: ColumnElement[int], ctx: Ctx, *conds: Callable[[Any, Any], ColumnElement[bool]]) -> ColumnElement[bool]:
+    """The person's primary employment on D is at a unit meeting `conds(employment, local_languages)`."""
+    e, loc = aliased(Employment), local_languages(ctx)
+    listed = (
+        select(loc.c.unit_id)
+        .where(loc.c.unit_id == e.org_unit_id, *[c(e, loc) for c in conds])
+        .correlate_except(loc)  # the employment and any outer row (the qualification) come from outside
+        .exists()
+    )
+    return select(e.id).where(e.person_id == pid, e.is_primary.is_(True), active(e, ctx), listed).correlate_except(e).exists()
+
+
+def languages_listed(row: Row, ctx: Ctx) -> ColumnElement[bool]:
+    """Some unit at or above the place of work (the primary employment's unit) on D lists local languages."""
+    return _place_of_work(row.person_id, ctx)
+
+
+def ethnic_language_local(row: Row, ctx: Ctx) -> ColumnElement[bool]:
+    """Fluent in an ethnic-minority language of the place of work (spec revision 2, point 8).
+
+    The local languages of a unit are those listed by it or by any unit above it on D; where none is listed,
+    any ethnic-minority language counts (the answer says how many persons that rule was applied to).
+    """
+    q = aliased(Qualification)
+    here = _place_of_work(row.person_id, ctx, lambda e, loc: loc.c.language == q.language)
+    conditions = [
+        q.person_id == row.person_id,
+        q.kind == "language",
+        q.language_kind == "ethnic_minority",
+        q.is_fluent.is_(True),
+        q.awarded_on <= ctx.day,
+        ctx.current(q),
+        or_(here, not_(languages_listed(row, ctx))),
+    ]
+    return select(q.id).where(*conditions).correlate_except(q).exists()
+
+
 def ethnic_minority(row: Row, ctx: Ctx) -> ColumnElement[bool]:
     minority = sorted(c.code for c in ctx.book.lists.get("ethnicity", {}).values() if c.is_minority)
     return row.person.ethnicity.in_(minority)
@@ -365,6 +434,18 @@ FIELDS: dict[str, Field] = {
     ),
     "person.ethnic_language_fluent": Field(
         "bool", ethnic_language_fluent, "sử dụng thành thạo tiếng dân tộc thiểu số", "fluent in an ethnic-minority language"
+    ),
+    "person.ethnic_language_local": Field(
+        "bool",
+        ethnic_language_local,
+        "sử dụng thành thạo tiếng dân tộc thiểu số tại địa bàn công tác",
+        "fluent in an ethnic-minority language of the place of work",
+    ),
+    "person.place_of_work_lists_languages": Field(
+        "bool",
+        languages_listed,
+        "địa bàn công tác có ghi tiếng dân tộc thiểu số",
+        "the place of work lists its ethnic-minority languages",
     ),
     "person.meets_standard.job": Field(
         "bool",

@@ -18,7 +18,7 @@ from app.services.context import Actor
 from app.services.indicators import catalog, compiler, disclosure, ratios, reported
 from app.services.indicators.cache import LRU
 from app.services.indicators.fields import FIELDS, ROOT, Ctx, Row, unit_valid
-from app.services.indicators.spec import IndicatorSpec, atoms
+from app.services.indicators.spec import Atom, IndicatorSpec, atoms
 from app.services.versioning import current_or_at
 
 
@@ -107,8 +107,29 @@ def value_of(spec: IndicatorSpec, num: int | None, den: Any, extra: Any) -> Frac
     return None
 
 
-def _partial(spec: IndicatorSpec, extra: Any, coverage: str | None) -> str | None:
-    """What a figure with a value leaves out: years not reported, or the private sector."""
+LOCAL_LANGUAGE = "person.ethnic_language_local"
+
+
+def reads_local_languages(spec: IndicatorSpec) -> bool:
+    return any(a.field == LOCAL_LANGUAGE for a in atoms(spec.share))
+
+
+def _unlisted(spec: IndicatorSpec) -> IndicatorSpec:
+    """The population's own definition, counting those whose place of work lists no local language."""
+    unlisted = Atom.model_validate({"field": "person.place_of_work_lists_languages", "is": False})
+    return spec.model_copy(update={"share": unlisted})
+
+
+def _place_of_work(session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> dict[str, Any]:
+    """How many persons of the population work where no local language is listed (spec revision 2, point 8):
+    for them any ethnic-minority language counted. The population's own statement, with another share."""
+    num, _den = _run(session, "counts", _unlisted(spec), ctx, compiler.population_counts, unit_id).one()
+    return {"rule": "local_languages", "persons_where_none_listed": int(num or 0)}
+
+
+def _partial(spec: IndicatorSpec, extra: Any, result: dict[str, Any]) -> str | None:
+    """What a figure with a value leaves out or assumes: years not reported, the private sector, the languages."""
+    coverage = result.get("coverage")
     if isinstance(extra, reported.YearlyAverage) and extra.missing:
         missing = ", ".join(str(y) for y in extra.missing)
         of = len(extra.figures) + len(extra.missing)
@@ -116,6 +137,9 @@ def _partial(spec: IndicatorSpec, extra: Any, coverage: str | None) -> str | Non
     if coverage == "registry":
         return (f"no reported statistic {spec.numerator_statistic!r} for the area: the numerator is the registry's "
                 "count (public sector only)")
+    if result.get("place_of_work", {}).get("persons_where_none_listed"):
+        return ("some persons of the population work where no unit up the tree lists local languages "
+                "(place_of_work): for them any ethnic-minority language counted")
     return None
 
 
@@ -172,6 +196,8 @@ def _asked(result: dict[str, Any], as_of: date, guarded: bool) -> dict[str, Any]
 
 def _guard(session: Session, result: dict[str, Any], code: str, unit_id: int, day: date, cut: int | None) -> dict[str, Any]:
     reason = protected_plan(session, code, day, cut).get(unit_id)
+    if "place_of_work" in result:  # a count of persons beside a protected figure would single some out
+        result = result | {"place_of_work": {"rule": result["place_of_work"]["rule"]}}
     if "by_tier" in result:
         if reason:
             hidden: dict[str, str] = {t["tier"]: reason for t in result["by_tier"]}
@@ -284,7 +310,9 @@ def _evaluate(
         result["coverage"] = "statistic" if area is not None else "registry"
         if area is not None:
             result["numerator_statistic"] = _figure(area)
-    note = _note(spec, num, den, value, extra, unit_exists) or _partial(spec, extra, result.get("coverage"))
+    if reads_local_languages(spec):
+        result["place_of_work"] = _place_of_work(session, spec, ctx, unit_id)
+    note = _note(spec, num, den, value, extra, unit_exists) or _partial(spec, extra, result)
     if note:
         result["note"] = note
     return result
@@ -631,26 +659,90 @@ def trend(
     ]
 
 
+NO_STATEMENT = "qualitative target: listed, never scored; no statement runs"
+
+
 def sql_of(session: Session, code: str, *, org_unit: str, as_of: date) -> str:
-    """The statement the engine runs for one unit (binds inlined), for auditors."""
+    """Every statement the engine runs for the unit's figures (binds inlined), for auditors: see `sql_statements`."""
+    return sql_script(sql_statements(session, code, org_unit=org_unit, as_of=as_of))
+
+
+def sql_script(statements: list[dict[str, str]]) -> str:
+    """The statements as one script that pastes into psql or sqlite3 as is: each under a comment, ended by `;`."""
+    if not statements:
+        return f"-- {NO_STATEMENT}\n"
+    return "\n\n".join(f"-- {s['purpose']}\n{s['sql']};" for s in statements) + "\n"
+
+
+def sql_statements(session: Session, code: str, *, org_unit: str, as_of: date) -> list[dict[str, str]]:
+    """What `evaluate` runs for the unit's figures on the date, as known now: [{purpose, sql}], binds inlined.
+
+    The statement objects are the evaluation's own (`compiler.prepared`, `reported.latest_stmt`,
+    `reported.yearly_stmt`); the purpose says which figures of the answer each one gives. Checks that only
+    shape the note (whether the unit existed on the date) and the disclosure rules are left out.
+    """
     _row, spec = catalog.get(session, code)
     unit_id = tree.unit_id(session, org_unit)
-    ctx = context(session, spec, as_of, None)
-    builds: dict[str, tuple[str, Callable[[IndicatorSpec, Ctx], Any]]] = {
-        "ratio": ("counts", compiler.population_counts),
-        "per_capita": ("counts", compiler.population_counts),
-        "coverage": ("coverage", _coverage_under),
-        "flow_count": ("flow", compiler.flow_count),
-    }
-    if spec.kind in builds:
-        shape, build = builds[spec.kind]
-        found, params = compiler.prepared(shape, spec, ctx, lambda fresh: build(spec, fresh))
-        stmt: Any = found.params(params | {ROOT: unit_id})
-    elif spec.kind == "reported" and spec.aggregate == "period_average":
-        stmt = reported.yearly_stmt(spec, as_of, None, unit_id)
-    else:
-        stmt = reported.latest_stmt(spec.statistic or "", as_of, None, unit_id)
-    return str(stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+    dialect = _typed_dialect(session.get_bind().dialect)
+    return [
+        {"purpose": " ".join(purpose.split()), "sql": str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))}
+        for purpose, stmt in _figure_statements(spec, context(session, spec, as_of, None), unit_id)
+    ]
+
+
+def _figure_statements(spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> list[tuple[str, Any]]:
+    """(purpose, statement with its values bound) for each statement `counts` and `_evaluate` run for the unit."""
+    def prepared(shape: str, build: Callable[[IndicatorSpec, Ctx], Any], of: IndicatorSpec = spec) -> Any:
+        stmt, params = compiler.prepared(shape, of, ctx, lambda fresh: build(of, fresh))
+        return stmt.params(params | {ROOT: unit_id})
+
+    day, stat = ctx.as_of, spec.statistic or ""
+    if spec.kind == "ratio":
+        found = [("numerator, denominator", prepared("counts", compiler.population_counts))]
+        if tiered(spec):
+            by_tier = prepared("by_tier", lambda s, c: compiler.population_by(s, c, "tier"))
+            found.append(("by_tier: tier, numerator, denominator of each tier (the target is set at every level)", by_tier))
+        if reads_local_languages(spec):
+            found.append(("place_of_work.persons_where_none_listed: the first column (the population's persons whose "
+                          "place of work and the units above it list no local language)",
+                          prepared("counts", compiler.population_counts, _unlisted(spec))))
+        return found
+    if spec.kind == "per_capita":
+        found = [
+            ("registry count of the population, in both columns: the numerator when coverage is 'registry'",
+             prepared("counts", compiler.population_counts)),
+            (f"population statistic {stat!r}: its value is the denominator (no row: no value)",
+             reported.latest_stmt(stat, day, None, unit_id)),
+        ]
+        if spec.numerator_statistic:
+            found.append((f"numerator statistic {spec.numerator_statistic!r}: a row's value is the numerator "
+                          "(coverage 'statistic', numerator_statistic); no row: the registry count is",
+                          reported.latest_stmt(spec.numerator_statistic, day, None, unit_id)))
+        return found
+    if spec.kind == "coverage":
+        return [("one row per unit of the covered kind (unit_id, passes): the numerator is the sum of passes, "
+                 "the denominator the number of rows", prepared("coverage", _coverage_under))]
+    if spec.kind == "flow_count":
+        return [("numerator: the count of persons (no denominator)", prepared("flow", compiler.flow_count))]
+    if spec.kind == "reported" and spec.aggregate == "period_average":
+        return [(f"the whole-year figures of {stat!r} in the period, up to the date: the value is their average "
+                 "(average.years)", reported.yearly_stmt(spec, day, None, unit_id))]
+    if spec.kind == "reported":
+        return [(f"the figure of {stat!r} whose period starts latest on or before the date: its value is the value "
+                 "(statistic)", reported.latest_stmt(stat, day, None, unit_id))]
+    return []
+
+
+def _typed_dialect(dialect: Any) -> Any:
+    """The dialect as a person types SQL into psql: psycopg's `pyformat` doubles every '%' of the compiled text
+    for the driver, which a pasted literal must not have. A copy of the dialect (its server settings kept)."""
+    if not dialect.identifier_preparer._double_percents:
+        return dialect
+    typed = copy.copy(dialect)
+    typed.paramstyle, typed.positional = "named", False
+    typed.__dict__.pop("_type_memos", None)  # literal processors memoised for the driver's text
+    typed.identifier_preparer = typed.preparer(typed)
+    return typed
 
 
 DIMENSIONS = ("child_units", "tier", "gender", "age_band")
