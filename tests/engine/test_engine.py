@@ -112,7 +112,9 @@ class TestReform:
             job(prov.HS, "2015-01-01", occupation="doctor", category="vien_chuc")])
         prov.persons([doctor])
         assert prov.value("ST-2025-COMMUNE-STATIONS-WITH-DOCTOR", prov.D, "2025-06-30")["numerator"] == 1
-        assert prov.value("ST-2025-COMMUNE-STATIONS-WITH-DOCTOR", prov.D, "2025-07-01")["denominator"] == 0
+        # the closed district answers for its territory (revision 2, point 5): the commune moved on, its station too
+        closed = prov.value("ST-2025-COMMUNE-STATIONS-WITH-DOCTOR", prov.D, "2025-07-01")
+        assert (closed["numerator"], closed["denominator"], closed["scope"]) == (1, 1, "territory")
         after = prov.value("ST-2025-COMMUNE-STATIONS-WITH-DOCTOR", prov.P, "2025-07-01")
         assert (after["numerator"], after["denominator"], after["status"]) == (1, 1, "met")
 

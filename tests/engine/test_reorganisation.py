@@ -202,7 +202,14 @@ def test_applying_the_merger_keeps_the_past_and_gives_the_merged_present(merger:
     assert after[("ST-2025-DOCTORS-CK1", new)][:2] == (3, 9)
     assert after[("ST-2025-DISTRICT-COMMITTEE-POSTGRAD", new)][3] == "no_data"
     for p in old:
-        assert _values(registry, [p], "2025-07-01")[("ST-2025-DOCTORS-PER-10K", p)][0] == 0  # nothing lies under a closed unit
+        # revision 2, point 5: a closed province answers for its territory, its commune X1 and the station under it
+        # (now under the new city): one doctor; the merged department and committee continue all three: shared
+        assert _values(registry, [p], "2025-07-01")[("ST-2025-DOCTORS-PER-10K", p)][0] == 1
+        v = registry.client.get("/api/v1/indicators/ST-2025-DOCTORS-PER-10K/value",
+                                params={"org_unit": p, "as_of": "2025-07-01"}, headers=registry.headers()).json()
+        assert v["scope"] == "territory" and v["territory"]["top_units"] == [f"{p}-X1"]
+        assert [s["org_unit"] for s in v["territory"]["shared"]] == sorted([f"{new}-BCH", f"{new}-SYT"])
+        assert v["at_closure"]["numerator"] == 3
 
     moved = registry.client.get(f"/api/v1/persons/{old[0]}-6", headers=registry.headers()).json()
     assert [(e["org_unit"], e["category"], e["start"], e["end"]) for e in moved["employments"]] == [

@@ -23,7 +23,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -241,6 +241,31 @@ def _average(v: dict[str, Any], res: Result) -> list[str]:
     return bad + ([] if mean == _num(v["value"]) or abs((mean or 0) - (v["value"] or 0)) < 1e-9 else [f"mean {mean}"])
 
 
+def check_all(item: dict[str, Any], v: dict[str, Any], purposes: list[str], res: list[Result],
+              at_closure: Callable[[str], dict[str, Any]]) -> list[str]:
+    """`check` on the answer's own statements; for a closed unit's territory (revision 2, point 5), also the
+    territory's units and shared units, what each shared unit adds, and `at_closure` by its own statements."""
+    own = [r for p, r in zip(purposes, res, strict=True) if not p.startswith(("territory", "at_closure"))]
+    bad = check(item, v, own)
+    if "scope" not in v:
+        return bad + ([] if len(own) == len(res) else ["territory statements for an open unit"])
+    (units,), (shared,) = ([r for p, r in zip(purposes, res, strict=True) if p.startswith(f"{name}:")]
+                           for name in ("territory", "territory.shared"))
+    terr = v["territory"]
+    flags = sorted(flag for _unit, flag in units.rows)
+    if flags != [0] * terr["units"] + [1] * len(terr["shared"]):
+        bad.append(f"territory units {units.rows} vs {terr}")
+    added = sorted((int(n or 0), None if d is None else int(d)) for _u, n, d in shared.rows)
+    shown = sorted((s["numerator"], s["denominator"]) for s in terr["shared"] if s["numerator"] or s["denominator"])
+    if [a for a in added if a[0] or a[1]] != shown:
+        bad.append(f"shared {shared.rows} vs {terr['shared']}")
+    closing = [r for p, r in zip(purposes, res, strict=True) if p.startswith("at_closure")]
+    then = at_closure(v["at_closure"]["as_of"])  # /value on the last day: at_closure is its figure
+    if {k: then[k] for k in v["at_closure"]} != v["at_closure"]:
+        bad.append(f"at_closure {v['at_closure']} vs /value on the last day")
+    return bad + [f"at_closure: {b}" for b in check(item, then, closing)]
+
+
 # ───────────────────────── every indicator ─────────────────────────
 def test_every_indicator_sql_gives_the_answers_figures(audit: Audit) -> None:
     """The script of /sql, pasted as is into the database's shell, gives the figures /value answered: every
@@ -258,7 +283,9 @@ def test_every_indicator_sql_gives_the_answers_figures(audit: Audit) -> None:
             pasted = audit.raw.script(shown["sql"])
             each = [audit.raw.one(s["sql"]) for s in shown["statements"]]
             assert pasted == each, f"{code} {unit} {day}: the script and its statements differ"
-            bad = check(item, v, each)
+            purposes = [s["purpose"] for s in shown["statements"]]
+            bad = check_all(item, v, purposes, each, lambda on, code=code, unit=unit: audit.get(
+                f"/indicators/{code}/value", org_unit=unit, as_of=on))
             wrong += [f"{code} {unit} {day}: {b}" for b in bad]
             seen.setdefault(kind, []).append(v)
     assert not wrong, "\n".join(wrong[:40])

@@ -604,6 +604,50 @@ class Oracle:
         self.reg = registry if isinstance(registry, Registry) else Registry(registry)
         self._persons: dict[date, list[PersonOn]] = {}
         self._anchors: dict[tuple[str, date], dict[str, list[str]]] = {}
+        self._territories: dict[tuple[str, date], tuple[set[str], set[str]] | None] = {}
+
+    # scope ---------------------------------------------------------------------------------------
+    def territory(self, unit: str, on: date) -> tuple[set[str], set[str]] | None:
+        """(units, shared units) of the territory of `unit` on `on` when it closed before `on` (None otherwise), by
+        the words of domain.md ('Targets outlive the units they were set for'), computed the plain way: the units in
+        its subtree on its last day; a successor joins when *all* its predecessors (the units naming it) have joined,
+        until nothing changes; the successors reachable but never joined are shared; both kept to units active on `on`."""
+        key = (unit, on)
+        if key not in self._territories:
+            rec = self.reg.units.get(unit)
+            last = _d(rec.get("valid_to")) if rec else None
+            found: tuple[set[str], set[str]] | None = None
+            if last is not None and last < on:
+                units = self.reg.units
+                preds: dict[str, set[str]] = {}
+                for code, u in units.items():
+                    for succ in u.get("successors") or []:
+                        preds.setdefault(succ, set()).add(code)
+                joined = {c for c in units if self.reg.under(c, unit, last)}
+                reached, todo = set(joined), list(joined)
+                while todo:
+                    for succ in units[todo.pop()].get("successors") or []:
+                        if succ not in reached:
+                            reached.add(succ)
+                            todo.append(succ)
+                grew = True
+                while grew:
+                    grew = False
+                    for succ in sorted(reached - joined):
+                        if preds.get(succ, set()) <= joined:
+                            joined.add(succ)
+                            grew = True
+                found = ({c for c in joined if self.reg.exists(c, on)},
+                         {c for c in reached - joined if self.reg.exists(c, on)})
+            self._territories[key] = found
+        return self._territories[key]
+
+    def in_scope(self, code: str | None, unit: str, on: date) -> bool:
+        """Whether `code` is in the scope of `unit` on `on`: under it, or in its territory once it has closed."""
+        terr = self.territory(unit, on)
+        if terr is None:
+            return self.reg.under(code, unit, on)
+        return code in terr[0]
 
     def persons_on(self, on: date) -> list[PersonOn]:
         if on not in self._persons:
@@ -635,14 +679,14 @@ class Oracle:
         bid = base_id(indicator_id)
         if bid in COVERAGE:
             kind, passes = COVERAGE[bid]
-            units = {c for c, u in self.reg.units.items() if u["kind"] == kind and self.reg.under(c, unit, on)}
+            units = {c for c, u in self.reg.units.items() if u["kind"] == kind and self.in_scope(c, unit, on)}
             persons = self.persons_on(on)
             return Detail(units, {c for c in units if passes(persons, c)})
         if bid == "CT-2025-MASTERS-PHD-INFLOW":
             counted = self.inflow(unit, on)
             return Detail(counted, counted)
         anchors = self.anchors(bid, on)
-        pop = {pid for pid, units in anchors.items() if any(self.reg.under(a, unit, on) for a in units)}
+        pop = {pid for pid, units in anchors.items() if any(self.in_scope(a, unit, on) for a in units)}
         if bid in PER_CAPITA:
             return Detail(pop, pop)
         share = RATIOS[bid][1]
@@ -704,14 +748,19 @@ class Oracle:
         return True
 
     def inflow(self, unit: str, on: date) -> set[str]:
+        """Persons with an event for `unit` (tree of the event's day) or, once it has closed, for a unit of its
+        territory (each judged for that unit)."""
         start, end = FLOW_PERIOD
         end = min(end, on)
+        terr = self.territory(unit, on)
+        scopes = [unit, *sorted(terr[0])] if terr is not None else [unit]
         out = set()
         for rec in self.reg.persons:
             for day, anchor, why in self.inflow_events(rec):
-                if not (start <= day <= end and self.reg.under(anchor, unit, day)):
+                if not start <= day <= end:
                     continue
-                if why.startswith("(a)") or self.attracted(rec, day, unit):
+                if any(self.reg.under(anchor, s, day) and (why.startswith("(a)") or self.attracted(rec, day, s))
+                       for s in scopes):
                     out.add(rec["external_id"])
                     break
         return out
@@ -783,7 +832,7 @@ class Oracle:
         tiers: dict[Any, set[str]] = {}
         for pid, units in self.anchors(indicator_id, on).items():
             for a in units:
-                if self.reg.under(a, unit, on):
+                if self.in_scope(a, unit, on):
                     tiers.setdefault(self.reg.units[a].get("tier"), set()).add(pid)
         return {t: (sum(1 for pid in pids if share(persons[pid])), len(pids)) for t, pids in tiers.items()}
 

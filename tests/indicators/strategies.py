@@ -190,6 +190,18 @@ def _build_tree(rng: random.Random) -> tuple[_Tree, dict[str, list[str]]]:
         t.add(code, "area", "commune", "state", [("CT", REFORM, None)], REFORM)
         commune_units(code)
         roles["commune"].append(code)
+    # successors (spec revision 2, point 5): closed communes merge into the new communes, some from both provinces
+    # (a shared successor for Sóc Trăng), and a closed Sóc Trăng department may name the city's (wholly Sóc
+    # Trăng's by the definition when no other unit names it); a district's closed units name nothing
+    merged = [c for c in t.units if c.startswith("CT-XM") and t.units[c]["kind"] == "area"]
+    for code in roles["closed"] + [c for c in roles["commune"] if t.units[c]["valid_to"] == iso(REFORM_END)]:
+        u = t.units[code]
+        if u["kind"] == "area" and u["tier"] == "commune" and merged and rng.random() < 0.7:
+            u["successors"] = sorted({rng.choice(merged)})
+        elif u["kind"] != "area" and u["tier"] == "province" and code.startswith("ST-") and rng.random() < 0.3:
+            twin = "CT-" + code.removeprefix("ST-")
+            if twin in t.units and t.units[twin]["valid_to"] is None:
+                u["successors"] = [twin]
     # a few units close or open for reasons of their own
     for code in rng.sample(sorted(t.units), k=2):
         u = t.units[code]
@@ -462,6 +474,9 @@ def interesting_units(reg: dict[str, Any], rng: random.Random | None = None) -> 
     closed = [c for c in roles["closed"] if units[c]["kind"] != "area"]
     if closed:
         picks.append(rng.choice(closed))
+    merged_away = [c for c in roles["closed"] if units[c]["kind"] == "area" and units[c].get("successors")]
+    if merged_away:  # a commune merged into a new one: its territory on later dates (spec revision 2, point 5)
+        picks.append(rng.choice(merged_away))
     if roles["station"]:
         picks.append(rng.choice(roles["station"]))
     others = [c for c in roles["reparented"] if units[c]["kind"] != "area"]

@@ -220,6 +220,7 @@ def prefixed(reg: dict[str, Any], prefix: str) -> dict[str, Any]:
         u["code"] = prefix + u["code"]
         for link in u.get("parents") or []:
             link["code"] = prefix + link["code"]
+        u["successors"] = [prefix + c for c in u.get("successors") or []]
     for p in reg["persons"]:
         p["external_id"] = prefix + p["external_id"]
         for item in (p.get("employments") or []) + (p.get("positions") or []):

@@ -110,7 +110,8 @@ def test_commune_reparented_on_reform_day() -> None:
     reg["persons"][0]["ethnicity"] = "05"
     assert ev(reg, ind, "H", "2025-06-30")["denominator"] == 1
     assert ev(reg, ind, "X", "2025-06-30")["denominator"] == 1
-    assert ev(reg, ind, "H", "2025-07-01")["denominator"] == 0
+    # revision 2, point 5: the closed district answers for its territory, X and its units still active
+    assert ev(reg, ind, "H", "2025-07-01")["denominator"] == 1
     assert ev(reg, ind, "X", "2025-07-01")["denominator"] == 1
     assert ev(reg, ind, "P", "2025-06-30")["denominator"] == 1
     assert ev(reg, ind, "P", "2025-07-01")["denominator"] == 1
@@ -130,7 +131,8 @@ def test_closed_unit_and_broken_chain() -> None:
     # Q is gone on 2024-12-31: the chain Q-1 -> Q -> P is broken, Q-1 is under nothing but itself
     assert ev(reg, "ST-2025-PD-STAFF-POSTGRAD", "P", "2024-12-31")["denominator"] == 0
     assert ev(reg, "ST-2025-PD-STAFF-POSTGRAD", "Q-1", "2024-12-31")["denominator"] == 1
-    assert ev(reg, "ST-2025-PD-STAFF-POSTGRAD", "Q", "2024-12-31")["denominator"] == 0
+    # revision 2, point 5: Q answers for its territory after its last day, and Q-1 was under it then
+    assert ev(reg, "ST-2025-PD-STAFF-POSTGRAD", "Q", "2024-12-31")["denominator"] == 1
 
 
 def test_each_person_once() -> None:
@@ -145,7 +147,8 @@ def test_each_person_once() -> None:
     assert ev(reg, "CT-2030-WOMEN-PARTY-COMMITTEE", "P", "2024-12-31") == {
         "numerator": 1, "denominator": 2, "value": 0.5, "status": "met"}  # above "từ 20 - 25%": met (revision 2)
     assert ev(reg, "CT-2030-WOMEN-PARTY-COMMITTEE", "H", "2024-12-31")["denominator"] == 2
-    assert ev(reg, "CT-2030-WOMEN-PARTY-COMMITTEE", "H", "2025-07-01")["denominator"] == 0
+    # revision 2, point 5: the closed district answers for its territory, where X's committee sits on
+    assert ev(reg, "CT-2030-WOMEN-PARTY-COMMITTEE", "H", "2025-07-01")["denominator"] == 2
     assert ev(reg, "ST-2025-PROVINCE-COMMITTEE-POSTGRAD", "VN", "2024-12-31")["denominator"] == 1
     assert ev(reg, "ST-2025-DISTRICT-COMMITTEE-POSTGRAD", "VN", "2024-12-31")["denominator"] == 1
     assert ev(reg, "ST-2025-DISTRICT-COMMITTEE-POSTGRAD", "VN", "2025-07-01")["denominator"] == 0
@@ -676,7 +679,15 @@ def _population_union_property(reg: dict[str, Any], on: date) -> None:
         anchors = {} if coverage else o.anchors(ind, on)
         for code in o.reg.units:
             if not o.reg.exists(code, on):
-                assert not o.detail(ind, code, on).population
+                terr = o.territory(code, on)
+                pop = o.detail(ind, code, on).population
+                if terr is None:  # not yet opened: nothing
+                    assert not pop
+                    continue
+                # closed before `on`: its territory (revision 2, point 5), units active on `on`, none both in and shared
+                units, shared = terr
+                assert not units & shared and all(o.reg.exists(u, on) for u in units | shared), (code, on, terr)
+                assert pop <= units if coverage else pop == {pid for pid, us in anchors.items() if set(us) & units}
                 continue
             here = {code} & o.detail(ind, code, on).population if coverage else \
                 {pid for pid, us in anchors.items() if code in us}

@@ -1,6 +1,7 @@
 """Definitions compiled to SQLAlchemy Core: facts (person, unit, is_num) and their aggregation."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -26,7 +27,16 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from app.errors import InvalidInput
-from app.models import Employment, Membership, OrgUnitParent, OrgUnitVersion, PersonVersion, Position, Qualification
+from app.models import (
+    Employment,
+    Membership,
+    OrgUnitParent,
+    OrgUnitSuccessor,
+    OrgUnitVersion,
+    PersonVersion,
+    Position,
+    Qualification,
+)
 from app.services.indicators.cache import LRU
 from app.services.indicators.fields import FIELDS, Ctx, Row, active, descendants, employed, root, unit_valid
 from app.services.indicators.spec import AllOf, Anchor, AnyOf, Atom, Filter, IndicatorSpec, NotOf, atoms
@@ -180,11 +190,150 @@ def facts(spec: IndicatorSpec, ctx: Ctx) -> Any:
 
 
 def subtree(ctx: Ctx) -> Any:
-    """The unit asked about (parameter `root_id`) and every unit below it, in the tree as it stood on D."""
-    return descendants(ctx, "subtree", lambda uv: uv.org_unit_id == root())
+    """The scope of the unit asked about (parameter `root_id`) on D: the unit and every unit below it, in the tree
+    as it stood on D; for a unit closed before D, its territory (`territory`). One of the two is always empty."""
+    def build() -> Any:
+        live = descendants(ctx, "subtree", lambda uv: uv.org_unit_id == root())
+        terr = territory(ctx, one=True).units
+        return union(select(live.c.unit_id), select(terr.c.unit_id)).cte("scope")
+
+    return ctx.cache("scope", build)
+
+
+@dataclass
+class Territory:
+    """(root, unit_id) rows: the territory's units active on D, and the shared units left out of it."""
+
+    units: Any
+    shared: Any
+
+
+def territory(ctx: Ctx, *, one: bool) -> Territory:
+    """The territory on D of units closed before D (domain.md, 'Targets outlive the units they were set for').
+
+    For a unit U whose last day L is before D (only the unit asked about when `one`, every such unit
+    otherwise): the units that were in U's subtree on L (the tree of L), with the successors followed
+    transitively from them; a successor reached from a unit outside that set (a predecessor not in it,
+    or a shared unit before it) is shared, and so is every unit it leads to that was not under U on L.
+    The territory is the rest, and both are kept to the units active on D. Set-based: four recursive
+    CTEs over every closed unit at once, no loop per unit.
+
+    "Wholly derived" (every predecessor in the territory, followed transitively) is a least fixpoint that a
+    recursive CTE cannot state (a negation of itself); its complement can: a unit is shared when a path of
+    successor links leads to it, outside U's subtree on L, from a predecessor that is not reachable from U.
+    The two agree wherever successor links go forward in time (a successor starts after its predecessor's
+    last day), which is what the registry records.
+    """
+    def build() -> Territory:
+        closed_v = aliased(OrgUnitVersion)
+        conds = [closed_v.valid_to < ctx.day, ctx.current(closed_v)]
+        if one:
+            conds.append(closed_v.org_unit_id == root())
+        base = (
+            select(closed_v.org_unit_id.label("root"), closed_v.org_unit_id.label("unit_id"), closed_v.valid_to.label("last_day"))
+            .where(*conds)
+            .cte("territory_base", recursive=True)
+        )
+        link, child = aliased(OrgUnitParent), aliased(OrgUnitVersion)
+        base = base.union(
+            select(base.c.root, link.org_unit_id, base.c.last_day)
+            .join(link, and_(link.parent_id == base.c.unit_id, active(link, ctx, base.c.last_day)))
+            .join(child, and_(child.org_unit_id == link.org_unit_id, unit_valid(child, ctx, base.c.last_day)))
+        )
+        succ = aliased(OrgUnitSuccessor)
+        reach = select(base.c.root, base.c.unit_id).cte("territory_reach", recursive=True)
+        reach = reach.union(
+            select(reach.c.root, succ.successor_id).join(succ, and_(succ.org_unit_id == reach.c.unit_id, ctx.current(succ)))
+        )
+
+        def under_on_last_day(rows: Any, unit: Any) -> Any:
+            b = base.alias()
+            return exists().where(b.c.root == rows.c.root, b.c.unit_id == unit)
+
+        pred, other = aliased(OrgUnitSuccessor), reach.alias()
+        foreign = exists().where(
+            pred.successor_id == reach.c.unit_id,
+            ctx.current(pred),
+            ~select(other.c.unit_id)
+            .where(other.c.root == reach.c.root, other.c.unit_id == pred.org_unit_id)
+            .correlate_except(other)  # two levels down: the outer row's root, not a second copy of the CTE
+            .exists(),
+        )
+        shared = (
+            select(reach.c.root, reach.c.unit_id)
+            .where(~under_on_last_day(reach, reach.c.unit_id), foreign)
+            .cte("territory_shared", recursive=True)
+        )
+        onward = aliased(OrgUnitSuccessor)
+        shared = shared.union(
+            select(shared.c.root, onward.successor_id)
+            .join(onward, and_(onward.org_unit_id == shared.c.unit_id, ctx.current(onward)))
+            .where(~under_on_last_day(shared, onward.successor_id))
+        )
+        t_v, s_v, s_other = aliased(OrgUnitVersion), aliased(OrgUnitVersion), shared.alias()
+        units = (
+            select(reach.c.root, reach.c.unit_id)
+            .join(t_v, and_(t_v.org_unit_id == reach.c.unit_id, unit_valid(t_v, ctx)))
+            .where(~exists().where(s_other.c.root == reach.c.root, s_other.c.unit_id == reach.c.unit_id))
+            .cte("territory")
+        )
+        left_out = (
+            select(shared.c.root, shared.c.unit_id)
+            .join(s_v, and_(s_v.org_unit_id == shared.c.unit_id, unit_valid(s_v, ctx)))
+            .cte("territory_left_out")
+        )
+        return Territory(units, left_out)
+
+    found: Territory = ctx.cache(f"territory_{'one' if one else 'all'}", build)
+    return found
+
+
+def territory_units(ctx: Ctx) -> Select[Any]:
+    """(unit_id, shared) of the territory of the unit asked about: 0 for its units, 1 for the shared units left out."""
+    t = territory(ctx, one=True)
+    return union_all(
+        select(t.units.c.unit_id, literal(0).label("shared")).where(t.units.c.root == root()),
+        select(t.shared.c.unit_id, literal(1).label("shared")).where(t.shared.c.root == root()),
+    ).subquery("territory_units").select()
+
+
+def shared_counts(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
+    """(unit_id, numerator, denominator) of each shared unit left out of the territory asked about: what it would add.
+
+    The population anchored at the unit itself (persons), the unit itself when it is of the covered kind
+    (coverage), the persons whose inflow is attributed to it (flow counts: no denominator).
+    """
+    left = territory(ctx, one=True).shared
+    mine = select(left.c.unit_id).where(left.c.root == root())
+    if spec.kind == "coverage":
+        cov = coverage_units(spec, ctx, mine).subquery()
+        return select(cov.c.unit_id, cov.c.passes, literal(1))
+    if spec.kind == "flow_count":
+        anc = flow_ancestry(spec, ctx)
+        return (select(anc.c.unit_id, func.count(distinct(anc.c.person_id)), literal(None))
+                .where(anc.c.unit_id.in_(mine)).group_by(anc.c.unit_id))
+    f = facts(spec, ctx)
+    per = (
+        select(f.c.unit_id, f.c.person_id, func.max(f.c.is_num).label("is_num"))
+        .where(f.c.unit_id.in_(mine))
+        .group_by(f.c.unit_id, f.c.person_id)
+        .subquery()
+    )
+    return select(per.c.unit_id, func.sum(per.c.is_num), func.count()).group_by(per.c.unit_id)
 
 
 def closure(ctx: Ctx) -> Any:
+    """(ancestor, descendant) for every unit on D, self pairs included; and (closed unit, unit of its territory)
+    for every unit closed before D, so that the all-units pass gives closed units their territory figures."""
+    def build() -> Any:
+        live = _live_closure(ctx)
+        terr = territory(ctx, one=False).units
+        return union(select(live.c.ancestor, live.c.descendant), select(terr.c.root, terr.c.unit_id)).cte("scope_pairs")
+
+    return ctx.cache("scope_pairs", build)
+
+
+def _live_closure(ctx: Ctx) -> Any:
     """(ancestor, descendant) for every unit on D, self pairs included."""
     uv = aliased(OrgUnitVersion)
     cte = (
@@ -339,7 +488,7 @@ def flow_joins(spec: IndicatorSpec, ctx: Ctx) -> tuple[Any, Any]:
         e1.start_date <= ctx.day,
         held,
         not_(reorganised),
-    ).subquery("starts")
+    ).cte("starts")  # read twice (the starts, the day before): computed once, whatever the planner guesses
     prior = aliased(Employment)
     was = (
         select(starts.c.person_id, prior.org_unit_id.label("unit_id"), starts.c.day)
@@ -393,19 +542,31 @@ def flow_ancestry(spec: IndicatorSpec, ctx: Ctx) -> Any:
     return union(select(*[awarded.c[c] for c in cols]), select(*[attracted.c[c] for c in cols])).subquery("events")
 
 
+def _flow_scope(anc: Any, ctx: Ctx) -> ColumnElement[bool]:
+    """Events attributed to the unit asked about (by the tree of their day) or, for a unit closed before D, to a
+    unit of its territory."""
+    terr = territory(ctx, one=True).units
+    return or_(anc.c.unit_id == root(), anc.c.unit_id.in_(select(terr.c.unit_id).where(terr.c.root == root())))
+
+
 def flow_count(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
     anc = flow_ancestry(spec, ctx)
-    return select(func.count(distinct(anc.c.person_id))).where(anc.c.unit_id == root())
+    return select(func.count(distinct(anc.c.person_id))).where(_flow_scope(anc, ctx))
 
 
 def flow_persons(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
     anc = flow_ancestry(spec, ctx)
-    return select(anc.c.person_id, func.min(anc.c.day)).where(anc.c.unit_id == root()).group_by(anc.c.person_id)
+    return select(anc.c.person_id, func.min(anc.c.day)).where(_flow_scope(anc, ctx)).group_by(anc.c.person_id)
 
 
 def flow_count_all(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
-    anc = flow_ancestry(spec, ctx)
-    return select(anc.c.unit_id, func.count(distinct(anc.c.person_id))).group_by(anc.c.unit_id)
+    """(unit, persons) for every unit: its own events, and a closed unit's territory's events too."""
+    anc, terr = flow_ancestry(spec, ctx), territory(ctx, one=False).units
+    pairs = union(
+        select(anc.c.unit_id.label("unit_id"), anc.c.person_id),
+        select(terr.c.root, anc.c.person_id).join(terr, terr.c.unit_id == anc.c.unit_id),
+    ).subquery("flow_pairs")
+    return select(pairs.c.unit_id, func.count(distinct(pairs.c.person_id))).group_by(pairs.c.unit_id)
 
 
 AGE_BANDS = ((30, "under_30"), (40, "30_39"), (50, "40_49"), (60, "50_59"))

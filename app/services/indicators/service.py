@@ -143,11 +143,24 @@ def _partial(spec: IndicatorSpec, extra: Any, result: dict[str, Any]) -> str | N
     return None
 
 
+def _territory_note(result: dict[str, Any]) -> str:
+    terr = result["territory"]
+    shared = terr["shared"]
+    said = (f"the org unit closed on {terr['last_day']}: figures for its territory on this date ({terr['units']} units "
+            "that were under it on its last day or continue only its units); at_closure gives its own figure on its last day")
+    if shared:
+        said += (f"; {len(shared)} successor unit(s) also continuing units from elsewhere are left out "
+                 "(territory.shared, with what each would have added)")
+    if result.get("value") is None and result["kind"] != "flow_count":
+        said += "; no value on this date"
+    return said
+
+
 def _note(spec: IndicatorSpec, num: Any, den: Any, value: Fraction | None, extra: Any, unit_exists: bool) -> str | None:
     if spec.kind == "qualitative":
         return "qualitative target: listed, never scored"
     if not unit_exists and spec.kind not in ("reported", "flow_count"):
-        return "the org unit did not exist on that date: nothing lies under it"
+        return "the org unit did not exist on or before that date: it has no territory, nothing lies under it"
     if value is not None:
         return None
     if spec.kind in ("ratio", "coverage"):
@@ -196,6 +209,8 @@ def _asked(result: dict[str, Any], as_of: date, guarded: bool) -> dict[str, Any]
 
 def _guard(session: Session, result: dict[str, Any], code: str, unit_id: int, day: date, cut: int | None) -> dict[str, Any]:
     reason = protected_plan(session, code, day, cut).get(unit_id)
+    if result.get("scope") == "territory":
+        return _guard_territory(result)
     if "place_of_work" in result:  # a count of persons beside a protected figure would single some out
         result = result | {"place_of_work": {"rule": result["place_of_work"]["rule"]}}
     if "by_tier" in result:
@@ -207,6 +222,19 @@ def _guard(session: Session, result: dict[str, Any], code: str, unit_id: int, da
             hidden = _group_plan(session, code, spec, ctx, unit_id, "tier")
         result = result | {"by_tier": [_tier_verdict(t, hidden.get(t["tier"])) for t in result["by_tier"]]}
     return disclosure.hide(result, reason) if reason else disclosure.shown(result)
+
+
+def _guard_territory(result: dict[str, Any]) -> dict[str, Any]:
+    """A closed unit's territory overlaps the families the suppression rules settle (the units it gathers sit under
+    other units now): its figures, its shared units' counts and its figure on its last day (not a reference date)
+    are withheld from aggregate-only callers of a protected indicator. The units are named."""
+    terr = result["territory"]
+    hidden = disclosure.hide(result, "territory")
+    hidden["territory"] = terr | {"shared": [{"org_unit": s["org_unit"]} for s in terr["shared"]]}
+    hidden["at_closure"] = disclosure.hide(result["at_closure"], "territory")
+    hidden.pop("by_tier", None)
+    hidden.pop("place_of_work", None)
+    return hidden
 
 
 def _tier_verdict(cell: dict[str, Any], reason: str | None) -> dict[str, Any]:
@@ -282,6 +310,7 @@ def _evaluate(
         extra = reported.reading(session, spec, unit_id, as_of, cut)
     value = value_of(spec, num, den, extra)
     unit_exists = _exists_on(session, unit_id, as_of, cut)
+    last = closed_before(session, unit_id, as_of, cut) if has_territory(spec) else None
     result: dict[str, Any] = {
         "indicator": code,
         "org_unit": org_unit,
@@ -312,6 +341,11 @@ def _evaluate(
             result["numerator_statistic"] = _figure(area)
     if reads_local_languages(spec):
         result["place_of_work"] = _place_of_work(session, spec, ctx, unit_id)
+    if last is not None:
+        closing = _evaluate(session, actor, code, org_unit, last, known_at, cut, state)
+        result |= _territory(session, spec, ctx, unit_id, last, closing)
+        result["note"] = _territory_note(result)
+        return result
     note = _note(spec, num, den, value, extra, unit_exists) or _partial(spec, extra, result)
     if note:
         result["note"] = note
@@ -353,21 +387,58 @@ def every_tier(status: str, cells: list[dict[str, Any]]) -> str:
     return "not_met" if any(c["denominator"] and c["status"] == "not_met" for c in cells) else status
 
 
-def _exists_on(session: Session, unit_id: int, as_of: date, cut: int | None) -> bool:
-    """Whether the unit existed on the date (one indexed lookup, not the whole tree)."""
-    from app.models import OrgUnitVersion
+def _span(session: Session, unit_id: int, cut: int | None) -> tuple[date | None, date | None]:
+    """(valid_from, valid_to) of the unit as recorded (at the cut): one indexed lookup, not the whole tree."""
+    row = session.execute(
+        select(OrgUnitVersion.valid_from, OrgUnitVersion.valid_to).where(
+            OrgUnitVersion.org_unit_id == unit_id, current_or_at(OrgUnitVersion, cut))
+    ).first()
+    return (row[0], row[1]) if row is not None else (None, None)
 
-    return (
-        session.scalar(
-            select(OrgUnitVersion.id).where(
-                OrgUnitVersion.org_unit_id == unit_id,
-                OrgUnitVersion.valid_from <= as_of,
-                (OrgUnitVersion.valid_to.is_(None)) | (OrgUnitVersion.valid_to >= as_of),
-                current_or_at(OrgUnitVersion, cut),
-            )
-        )
-        is not None
-    )
+
+def _exists_on(session: Session, unit_id: int, as_of: date, cut: int | None) -> bool:
+    """Whether the unit existed on the date."""
+    start, end = _span(session, unit_id, cut)
+    return start is not None and start <= as_of and (end is None or end >= as_of)
+
+
+def closed_before(session: Session, unit_id: int, as_of: date, cut: int | None) -> date | None:
+    """The unit's last day, when it is before the date (the unit is evaluated for its territory)."""
+    _start, end = _span(session, unit_id, cut)
+    return end if end is not None and end < as_of else None
+
+
+def has_territory(spec: IndicatorSpec) -> bool:
+    """Kinds counted over a scope of units: a closed unit answers for its territory (reported figures are read for
+    the unit itself; a qualitative target has no figure)."""
+    return spec.kind in ("ratio", "per_capita", "coverage", "flow_count")
+
+
+AT_CLOSURE = ("as_of", "numerator", "denominator", "value", "status", "band_position")
+
+
+def _territory(session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int, last: date,
+               at_closure: dict[str, Any]) -> dict[str, Any]:
+    """What a closed unit's answer adds (domain.md, 'Targets outlive the units they were set for'): the territory's
+    top units on D, the shared units left out with what each would have added, and the unit's figure on its last day."""
+    found = _run(session, "territory", spec, ctx, lambda _s, c: compiler.territory_units(c), unit_id)
+    members: dict[int, int] = {int(r[0]): int(r[1]) for r in found}
+    inside = {u for u, flag in members.items() if not flag}
+    snapshot = _tree(session, ctx.cut)
+    top = sorted(snapshot.units[u].code for u in inside if snapshot.parent_on(u, ctx.as_of) not in inside)
+    shared = {uid: (num, den) for uid, num, den in _run(session, "shared", spec, ctx, compiler.shared_counts, unit_id)}
+    left_out = [
+        {"org_unit": snapshot.units[u].code,
+         "numerator": int(shared.get(u, (0, 0))[0] or 0),
+         "denominator": None if spec.kind == "flow_count" else int(shared.get(u, (0, 0))[1] or 0)}
+        for u, flag in members.items() if flag
+    ]
+    return {
+        "scope": "territory",
+        "territory": {"last_day": last.isoformat(), "top_units": top, "units": len(inside),
+                      "shared": sorted(left_out, key=lambda x: str(x["org_unit"]))},
+        "at_closure": {k: at_closure.get(k) for k in AT_CLOSURE},
+    }
 
 
 def statistics_for_all(session: Session, code: str, as_of: date, cut: int | None) -> dict[int, Statistic]:
@@ -403,10 +474,17 @@ def evaluate_all(
     hidden = protected_plan(session, code, as_of, cut) if guarded else {}
     ctx = context(session, spec, as_of, cut)
     snapshot = _tree(session, cut)
-    units = [u for u in snapshot.units if snapshot.valid_on(u, as_of)]
+    closed = {u for u, span in snapshot.units.items()
+              if span.valid_to is not None and span.valid_to < as_of and spec.kind != "qualitative"}
+    units = [u for u in snapshot.units if snapshot.valid_on(u, as_of) or u in closed]
+
+    def where(u: int) -> date:  # a closed unit sits where it stood on its last day
+        span = snapshot.units[u]
+        return span.valid_to if u in closed and span.valid_to is not None else as_of
+
     if under is not None:
         root = _unit(session, actor, under)
-        units = [u for u in units if root in snapshot.ancestors_on(u, as_of)]
+        units = [u for u in units if root in snapshot.ancestors_on(u, where(u))]
     allowed = tree.reach(session, actor)
     if allowed is not None:
         units = [u for u in units if u in allowed]
@@ -415,7 +493,11 @@ def evaluate_all(
     out = []
     for uid in sorted(units, key=lambda u: snapshot.units[u].code):
         item = {"org_unit": snapshot.units[uid].code} | _unit_figure(spec, figures, short, uid)
-        out.append(_verdict(item, guarded, hidden.get(uid)))
+        if uid in closed and has_territory(spec):
+            item["scope"] = "territory"
+            out.append(disclosure.hide(item, "territory") if guarded else item)
+        else:
+            out.append(_verdict(item, guarded, hidden.get(uid)))
     return out
 
 
@@ -566,6 +648,8 @@ def persons(
         found = {pid: (int(is_num), {}) for pid, is_num in rows}
     else:
         raise NotFound(f"indicator {code!r} ({spec.kind}) has no person-level drill-down", code="no_drilldown")
+    outside = _outside_reach(session, actor, list(found)) if closed_before(session, unit_id, as_of, cut) else set()
+    found = {pid: v for pid, v in found.items() if pid not in outside}
     reasons = _reasons(session, spec, ctx, list(found))
     names = _names(session, list(found), cut)
     items: list[dict[str, Any]] = [
@@ -586,7 +670,23 @@ def persons(
         "persons": items,
         "numerator": sum(1 for i in items if i["in_numerator"]),
         "denominator": len(items),
-    }
+    } | ({"not_listed_outside_your_units": len(outside)} if outside else {})
+
+
+def _outside_reach(session: Session, actor: Actor, ids: list[int]) -> set[int]:
+    """Persons of a closed unit's territory that the caller may not read (no employment under its units).
+
+    A live unit's persons are in the scope of whoever may ask about the unit; a territory gathers units that
+    now sit elsewhere (a commune under the new province), whose persons a token of the closed unit may not read.
+    """
+    from app.models import Employment
+
+    allowed = tree.reach(session, actor)
+    if allowed is None or not ids:
+        return set()
+    seen = set(session.scalars(select(Employment.person_id).where(
+        Employment.person_id.in_(ids), Employment.sys_to.is_(None), Employment.org_unit_id.in_(sorted(allowed)))))
+    return set(ids) - seen
 
 
 def _log_disclosed(session: Session, actor: Actor, spec: IndicatorSpec, ids: list[int], *, org_unit: str, as_of: date) -> None:
@@ -684,9 +784,30 @@ def sql_statements(session: Session, code: str, *, org_unit: str, as_of: date) -
     _row, spec = catalog.get(session, code)
     unit_id = tree.unit_id(session, org_unit)
     dialect = _typed_dialect(session.get_bind().dialect)
+    found = _figure_statements(spec, context(session, spec, as_of, None), unit_id)
+    last = closed_before(session, unit_id, as_of, None) if has_territory(spec) else None
+    if last is not None:
+        found += _territory_statements(spec, context(session, spec, as_of, None), unit_id)
+        found += [(f"at_closure ({last.isoformat()}): {purpose}", stmt)
+                  for purpose, stmt in _figure_statements(spec, context(session, spec, last, None), unit_id)]
     return [
         {"purpose": " ".join(purpose.split()), "sql": str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))}
-        for purpose, stmt in _figure_statements(spec, context(session, spec, as_of, None), unit_id)
+        for purpose, stmt in found
+    ]
+
+
+def _territory_statements(spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> list[tuple[str, Any]]:
+    """The statements of a closed unit's `territory`: its units and shared units, and what each shared one adds."""
+    def prepared(shape: str, build: Callable[[IndicatorSpec, Ctx], Any]) -> Any:
+        stmt, params = compiler.prepared(shape, spec, ctx, lambda fresh: build(spec, fresh))
+        return stmt.params(params | {ROOT: unit_id})
+
+    return [
+        ("territory: (unit_id, shared) of the units active on the date, 0 for the territory's units "
+         "(territory.units counts them), 1 for the shared units left out",
+         prepared("territory", lambda _s, c: compiler.territory_units(c))),
+        ("territory.shared: (unit_id, numerator, denominator) that each shared unit would have added "
+         "(a shared unit with no row adds 0)", prepared("shared", compiler.shared_counts)),
     ]
 
 
@@ -770,11 +891,15 @@ def breakdown(
     guarded = disclosure.protects(actor, spec)
     day = disclosure.reference_date(as_of) if guarded else as_of
     ctx = context(session, spec, day, cut)
+    territorial = guarded and has_territory(spec) and closed_before(session, unit_id, day, cut) is not None
     if by == "child_units":
         cells = _child_cells(session, spec, ctx, unit_id, guarded)
     elif spec.kind in ("ratio", "per_capita"):
         rows = _by_cells(session, spec, ctx, unit_id, by)
-        hidden = _group_plan(session, code, spec, ctx, unit_id, by) if guarded else {}
+        if territorial:  # the territory's total is withheld (`_guard_territory`): so are its parts
+            hidden = dict.fromkeys(rows, "territory")
+        else:
+            hidden = _group_plan(session, code, spec, ctx, unit_id, by) if guarded else {}
         small = not actor.sees_sensitive and not guarded
         cells = [_cell(spec, key, cell.num, cell.den, hidden.get(key), small) for key, cell in rows.items()]
     else:
