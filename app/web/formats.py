@@ -68,10 +68,13 @@ def gap(item: dict[str, Any], lang: str) -> str:
         return t("must_exceed", lang) if item.get("status") == "not_met" else t("within", lang)
     how = measure(item)
     if how == "share":
-        text = number(abs(amount) * 100, lang)
-        return t("pp_short" if amount < 0 else "pp_over", lang).format(text)
-    text = number(abs(amount), lang, 2 if how == "rate" else 0)
-    return t("short" if amount < 0 else "over", lang).format(text)
+        said = t("pp_short" if amount < 0 else "pp_over", lang).format(number(abs(amount) * 100, lang))
+    else:
+        said = t("short" if amount < 0 else "over", lang).format(number(abs(amount), lang, 2 if how == "rate" else 0))
+    floor = (item.get("target") or {}).get("direction") != "at_most"
+    if amount > 0 and floor and item.get("status") == "not_met":  # above the floor overall, short at a tier
+        return t("tier_short", lang).format(said)
+    return said
 
 
 def status_key(item: dict[str, Any]) -> str:

@@ -98,6 +98,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "over": ("vượt {}", "{} over"),
     "must_exceed": ("cần vượt mức", "must exceed"),
     "within": ("trong khoảng", "within the band"),
+    "tier_short": ("{}; có cấp chưa đạt", "{}; a tier is short"),
     "per": ("trên {} dân", "per {} inhabitants"),
     "page": ("Trang", "Page"),
     "reproduce": ("Lập lại báo cáo này với các tham số", "Reproduce this report with the parameters"),

@@ -46,6 +46,17 @@ def test_english_gap_words() -> None:
     assert formats.gap(item("ratio", 0.3555, [0.4, None], status="not_met"), "en") == "4.5 pp short"
 
 
+def test_above_the_band_but_not_met_says_which_way() -> None:
+    """'Chưa đạt' never stands beside a bare 'vượt' (revision 2, point 1): above a floor and not met is a target set
+    at every level with a tier short of it, and the gap says so; a cap exceeded is not met, and says 'vượt'."""
+    every_level = item("ratio", 0.3, [0.2, 0.25], status="not_met")
+    assert formats.gap(every_level, "vi") == "vượt 5,0 điểm %; có cấp chưa đạt"
+    assert formats.gap(every_level, "en") == "5.0 pp over; a tier is short"
+    cap = item("ratio", 0.3, [None, 0.25], status="not_met")
+    cap["target"]["direction"] = "at_most"
+    assert formats.gap(cap, "vi") == "vượt 5,0 điểm %"
+
+
 def test_every_text_has_both_languages_or_falls_back_to_vietnamese() -> None:
     for key, (vi, _en) in i18n.TEXT.items():
         assert vi, key
