@@ -255,7 +255,8 @@ def check_all(item: dict[str, Any], v: dict[str, Any], purposes: list[str], res:
     flags = sorted(flag for _unit, flag in units.rows)
     if flags != [0] * terr["units"] + [1] * len(terr["shared"]):
         bad.append(f"territory units {units.rows} vs {terr}")
-    added = sorted((int(n or 0), None if d is None else int(d)) for _u, n, d in shared.rows)
+    persons_only = item["kind"] in ("per_capita", "flow_count")  # no denominator of persons for a shared unit
+    added = sorted((int(n or 0), None if d is None or persons_only else int(d)) for _u, n, d in shared.rows)
     shown = sorted((s["numerator"], s["denominator"]) for s in terr["shared"] if s["numerator"] or s["denominator"])
     if [a for a in added if a[0] or a[1]] != shown:
         bad.append(f"shared {shared.rows} vs {terr['shared']}")

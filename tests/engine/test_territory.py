@@ -226,6 +226,7 @@ def test_a_protected_territory_is_withheld_from_aggregate_roles(made: Reform) ->
     assert v["scope"] == "territory" and v["suppressed"] is True and v["suppression"] == "territory"
     assert (v["numerator"], v["denominator"], v["value"], v["status"]) == (None, None, None, "no_data")
     assert v["at_closure"]["suppressed"] is True and v["at_closure"]["denominator"] is None
+    assert "withheld" in v["note"] and "no value" not in v["note"]  # the note says nothing of the counts
     assert v["territory"]["top_units"] == sorted([made["X1"], made["M"], made["T2"]])
     assert all(set(s) == {"org_unit"} for s in v["territory"]["shared"])
     admin = made.value(made.p, code=PROTECTED)  # the exact figure exists: an administrator reads it
@@ -270,3 +271,51 @@ def test_the_dashboard_shows_the_territory(made: Reform) -> None:
             assert "3 / 6" in section and "1 / 2" in section  # at closure; what M2 would have added
     finally:
         client.cookies.clear()
+
+
+def test_a_scoped_officer_gets_no_protected_territory_figure(made: Reform) -> None:
+    """An HR officer of P sees ethnicity of its own persons, but the territory gathers units that now sit under the
+    new city (X1's a1 is no longer P's to read): a protected indicator's territory figures are withheld from it,
+    in /value, /values and the breakdowns; a non-protected one is given; the whole-tree administrator gets both."""
+    r = made.r
+    officer = r.token("hr_officer", [made.p])
+    v = made.value(made.p, token=officer, code=PROTECTED)
+    assert (v["suppressed"], v["suppression"], v["denominator"]) == (True, "territory", None)
+    assert all(set(s) == {"org_unit"} for s in v["territory"]["shared"]) and v["at_closure"]["denominator"] is None
+    items = r.client.get(f"/api/v1/indicators/{PROTECTED}/values", params={"as_of": D, "under": made.p},
+                         headers=r.headers(officer)).json()["items"]
+    assert all(i["suppressed"] for i in items if i.get("scope") == "territory")
+    split = r.client.get(f"/api/v1/indicators/{PROTECTED}/breakdown",
+                         params={"org_unit": made.p, "as_of": D, "by": "age_band"}, headers=r.headers(officer)).json()
+    assert split["cells"] and all(c["suppressed"] for c in split["cells"])
+    assert made.value(made.p, token=officer)["denominator"] == 3  # not protected: the territory's figure
+    assert made.value(made.p, code=PROTECTED)["denominator"] == 3  # the whole-tree administrator
+
+
+def test_a_successor_link_is_in_force_only_after_its_predecessor_closed(made: Reform) -> None:
+    """X1 (in P's territory) closes later, on 2026-03-31, into Z, a commune of another, open province R: on D the link
+    is not in force yet, Z is not P's; after X1 closed, Z continues only X1 and joins P's territory."""
+    r, rz = made.r, uniq("TR")
+    z = f"{rz}-Z"
+    x1 = org_unit(made["X1"], parent=made["H"], valid_to="2026-03-31") | {
+        "parents": [{"code": made["H"], "start": "2004-01-01", "end": L},
+                    {"code": made["N"], "start": AFTER, "end": "2026-03-31"}], "successors": [z]}
+    report = import_records(r, "org-units", [org_unit(rz, tier="province"), org_unit(z, parent=rz), x1])
+    assert report["errors"] == [], report["errors"]
+    report = import_records(r, "persons", [person(f"{made.p}-z1", z, degrees=MASTER)])
+    assert report["errors"] == [], report["errors"]
+    on_d = made.value(made.p)
+    assert (on_d["numerator"], on_d["denominator"]) == (2, 3) and z not in on_d["territory"]["top_units"]
+    later = made.value(made.p, "2026-06-30")  # a1 had no job after X1 closed; z1 at Z; a2 at M; a6 at T2
+    assert z in later["territory"]["top_units"] and made["X1"] not in later["territory"]["top_units"]
+    assert (later["numerator"], later["denominator"]) == (2, 3)
+
+
+def test_a_rate_s_shared_units_give_persons_not_a_denominator(made: Reform) -> None:
+    docs = [person(f"{made.p}-d{i}", made["M2"], employments=[
+        {"org_unit": made["M2"], "category": "vien_chuc", "occupation": "doctor", "primary": True,
+         "start": AFTER, "end": None}]) for i in range(2)]
+    assert import_records(made.r, "persons", docs)["errors"] == []
+    v = made.value(made.p, code="ST-2025-DOCTORS-PER-10K")
+    m2 = next(s for s in v["territory"]["shared"] if s["org_unit"] == made["M2"])
+    assert m2 == {"org_unit": made["M2"], "numerator": 2, "denominator": None}

@@ -610,7 +610,8 @@ class Oracle:
     def territory(self, unit: str, on: date) -> tuple[set[str], set[str]] | None:
         """(units, shared units) of the territory of `unit` on `on` when it closed before `on` (None otherwise), by
         the words of domain.md ('Targets outlive the units they were set for'), computed the plain way: the units in
-        its subtree on its last day; a successor joins when *all* its predecessors (the units naming it) have joined,
+        its subtree on its last day; a successor (in force from the day after its predecessor's last day, so only
+        of units closed before `on`) joins when *all* its predecessors (the units naming it) have joined,
         until nothing changes; the successors reachable but never joined are shared; both kept to units active on `on`."""
         key = (unit, on)
         if key not in self._territories:
@@ -619,14 +620,19 @@ class Oracle:
             found: tuple[set[str], set[str]] | None = None
             if last is not None and last < on:
                 units = self.reg.units
+
+                def onward(code: str) -> list[str]:  # successors in force on `on`: their predecessor has closed
+                    end = _d(units[code].get("valid_to"))
+                    return list(units[code].get("successors") or []) if end is not None and end < on else []
+
                 preds: dict[str, set[str]] = {}
-                for code, u in units.items():
-                    for succ in u.get("successors") or []:
+                for code in units:
+                    for succ in onward(code):
                         preds.setdefault(succ, set()).add(code)
                 joined = {c for c in units if self.reg.under(c, unit, last)}
                 reached, todo = set(joined), list(joined)
                 while todo:
-                    for succ in units[todo.pop()].get("successors") or []:
+                    for succ in onward(todo.pop()):
                         if succ not in reached:
                             reached.add(succ)
                             todo.append(succ)

@@ -240,35 +240,37 @@ def territory(ctx: Ctx, *, one: bool) -> Territory:
             .join(link, and_(link.parent_id == base.c.unit_id, active(link, ctx, base.c.last_day)))
             .join(child, and_(child.org_unit_id == link.org_unit_id, unit_valid(child, ctx, base.c.last_day)))
         )
-        succ = aliased(OrgUnitSuccessor)
+        # successor links in force on D: a successor continues its predecessor from the day after its last day
+        succ, pred_v = aliased(OrgUnitSuccessor), aliased(OrgUnitVersion)
+        links = (
+            select(succ.org_unit_id.label("unit_id"), succ.successor_id.label("successor_id"))
+            .join(pred_v, and_(pred_v.org_unit_id == succ.org_unit_id, ctx.current(pred_v)))
+            .where(ctx.current(succ), pred_v.valid_to < ctx.day)
+            .cte("territory_links")
+        )
         reach = select(base.c.root, base.c.unit_id).cte("territory_reach", recursive=True)
         reach = reach.union(
-            select(reach.c.root, succ.successor_id).join(succ, and_(succ.org_unit_id == reach.c.unit_id, ctx.current(succ)))
+            select(reach.c.root, links.c.successor_id).join(links, links.c.unit_id == reach.c.unit_id)
         )
 
         def under_on_last_day(rows: Any, unit: Any) -> Any:
             b = base.alias()
             return exists().where(b.c.root == rows.c.root, b.c.unit_id == unit)
 
-        pred, other = aliased(OrgUnitSuccessor), reach.alias()
-        foreign = exists().where(
-            pred.successor_id == reach.c.unit_id,
-            ctx.current(pred),
-            ~select(other.c.unit_id)
-            .where(other.c.root == reach.c.root, other.c.unit_id == pred.org_unit_id)
-            .correlate_except(other)  # two levels down: the outer row's root, not a second copy of the CTE
-            .exists(),
-        )
+        # fed from outside: a predecessor the closed unit never reached (an anti-join, hashed, not a scan per row)
+        other, feed = reach.alias(), links.alias()
         shared = (
             select(reach.c.root, reach.c.unit_id)
-            .where(~under_on_last_day(reach, reach.c.unit_id), foreign)
+            .join(feed, feed.c.successor_id == reach.c.unit_id)
+            .outerjoin(other, and_(other.c.root == reach.c.root, other.c.unit_id == feed.c.unit_id))
+            .where(other.c.unit_id.is_(None), ~under_on_last_day(reach, reach.c.unit_id))
             .cte("territory_shared", recursive=True)
         )
-        onward = aliased(OrgUnitSuccessor)
+        onward = links.alias()
         shared = shared.union(
-            select(shared.c.root, onward.successor_id)
-            .join(onward, and_(onward.org_unit_id == shared.c.unit_id, ctx.current(onward)))
-            .where(~under_on_last_day(shared, onward.successor_id))
+            select(shared.c.root, onward.c.successor_id)
+            .join(onward, onward.c.unit_id == shared.c.unit_id)
+            .where(~under_on_last_day(shared, onward.c.successor_id))
         )
         t_v, s_v, s_other = aliased(OrgUnitVersion), aliased(OrgUnitVersion), shared.alias()
         units = (

@@ -191,15 +191,37 @@ def evaluate(
            date.today() if guarded else None)  # protected answers depend on the year-ends passed (disclosure rule 3)
     shared = not _writing(session)
     found = _RESULTS.get(key) if shared else None
+    beyond = _territory_beyond_scope(actor, catalog.get(session, code, cut)[1])
     if found is not None:
         _unit(session, actor, org_unit)  # the caller's scope, as for a computed answer
-        return _asked(_small_tiers(actor, guarded, copy.deepcopy(found)), as_of, guarded)
+        return _asked(_small_tiers(actor, guarded, beyond(copy.deepcopy(found))), as_of, guarded)
     result = _evaluate(session, actor, code, org_unit, day, known_at, cut, state)
     if guarded:
         result = _guard(session, result, code, tree.unit_id(session, org_unit), day, cut)
     if shared:
         _RESULTS.put(key, copy.deepcopy(result))
-    return _asked(_small_tiers(actor, guarded, result), as_of, guarded)
+    return _asked(_small_tiers(actor, guarded, beyond(result)), as_of, guarded)
+
+
+def territory_withheld(actor: Actor, spec: IndicatorSpec) -> bool:
+    """Whether a closed unit's territory figures of this indicator are withheld from the caller.
+
+    From aggregate-only roles when the indicator is protected (`_guard_territory`); and from every scoped caller
+    when the definition reads a sensitive attribute: a territory gathers units that now sit elsewhere, whose
+    persons such a caller may not read, and their counts would tell it their ethnicity or party membership."""
+    protected = bool(disclosure.sensitive_parts(spec))
+    return protected and (not actor.sees_sensitive or not actor.whole_tree)
+
+
+def _territory_beyond_scope(actor: Actor, spec: IndicatorSpec) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    withheld = territory_withheld(actor, spec)
+
+    def apply(result: dict[str, Any]) -> dict[str, Any]:
+        if withheld and result.get("scope") == "territory" and not result.get("suppressed"):
+            return _guard_territory(result)
+        return result
+
+    return apply
 
 
 def _asked(result: dict[str, Any], as_of: date, guarded: bool) -> dict[str, Any]:
@@ -232,6 +254,8 @@ def _guard_territory(result: dict[str, Any]) -> dict[str, Any]:
     hidden = disclosure.hide(result, "territory")
     hidden["territory"] = terr | {"shared": [{"org_unit": s["org_unit"]} for s in terr["shared"]]}
     hidden["at_closure"] = disclosure.hide(result["at_closure"], "territory")
+    hidden["note"] = (f"the org unit closed on {terr['last_day']}: the figures of its territory on this date and of its "
+                      "last day are withheld from your role, as they could disclose persons' sensitive data")
     hidden.pop("by_tier", None)
     hidden.pop("place_of_work", None)
     return hidden
@@ -427,10 +451,11 @@ def _territory(session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int, la
     snapshot = _tree(session, ctx.cut)
     top = sorted(snapshot.units[u].code for u in inside if snapshot.parent_on(u, ctx.as_of) not in inside)
     shared = {uid: (num, den) for uid, num, den in _run(session, "shared", spec, ctx, compiler.shared_counts, unit_id)}
+    persons_only = spec.kind in ("flow_count", "per_capita")  # a rate's denominator is the area's statistic, not persons
     left_out = [
         {"org_unit": snapshot.units[u].code,
          "numerator": int(shared.get(u, (0, 0))[0] or 0),
-         "denominator": None if spec.kind == "flow_count" else int(shared.get(u, (0, 0))[1] or 0)}
+         "denominator": None if persons_only else int(shared.get(u, (0, 0))[1] or 0)}
         for u, flag in members.items() if flag
     ]
     return {
@@ -495,7 +520,7 @@ def evaluate_all(
         item = {"org_unit": snapshot.units[uid].code} | _unit_figure(spec, figures, short, uid)
         if uid in closed and has_territory(spec):
             item["scope"] = "territory"
-            out.append(disclosure.hide(item, "territory") if guarded else item)
+            out.append(disclosure.hide(item, "territory") if guarded or territory_withheld(actor, spec) else item)
         else:
             out.append(_verdict(item, guarded, hidden.get(uid)))
     return out
@@ -670,7 +695,7 @@ def persons(
         "persons": items,
         "numerator": sum(1 for i in items if i["in_numerator"]),
         "denominator": len(items),
-    } | ({"not_listed_outside_your_units": len(outside)} if outside else {})
+    } | ({"not_listed_outside_your_units": len(outside)} if outside and not disclosure.sensitive_parts(spec) else {})
 
 
 def _outside_reach(session: Session, actor: Actor, ids: list[int]) -> set[int]:
@@ -891,7 +916,8 @@ def breakdown(
     guarded = disclosure.protects(actor, spec)
     day = disclosure.reference_date(as_of) if guarded else as_of
     ctx = context(session, spec, day, cut)
-    territorial = guarded and has_territory(spec) and closed_before(session, unit_id, day, cut) is not None
+    territorial = ((guarded or territory_withheld(actor, spec)) and has_territory(spec)
+                   and closed_before(session, unit_id, day, cut) is not None)
     if by == "child_units":
         cells = _child_cells(session, spec, ctx, unit_id, guarded)
     elif spec.kind in ("ratio", "per_capita"):
