@@ -289,11 +289,15 @@ def test_a_job_killed_midway_resumes_from_its_last_batch_in_a_new_server(
 
 
 def test_registry_jobs_resume_runs_a_stale_job_from_the_command_line(registry: Registry, tree: SmallTree,
-                                                                       tmp_path: Path) -> None:
+                                                                       tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from app.db import get_session_factory
     from app.models import ImportJob
     from app.services import jobs
     from app.services.context import Actor
+
+    # this test process runs a server whose reaper resumes stale jobs too: kept from this one, so that the command
+    # line is what resumes it (under load the reaper could win the race, and the command would find nothing)
+    monkeypatch.setattr(jobs, "stale", lambda session: [])
 
     body, keys = _many(tree, 120)
     source = tmp_path / "stale.jsonl"
