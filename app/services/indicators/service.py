@@ -821,11 +821,16 @@ def sql_statements(session: Session, code: str, *, org_unit: str, as_of: date) -
     ]
 
 
+def _bound(shape: str, spec: IndicatorSpec, ctx: Ctx, unit_id: int, build: Callable[[IndicatorSpec, Ctx], Any]) -> Any:
+    """The evaluation's own (cached) statement of `build`, with the date's, the cut's and the unit's values bound."""
+    stmt, params = compiler.prepared(shape, spec, ctx, lambda fresh: build(spec, fresh))
+    return stmt.params(params | {ROOT: unit_id})
+
+
 def _territory_statements(spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> list[tuple[str, Any]]:
     """The statements of a closed unit's `territory`: its units and shared units, and what each shared one adds."""
     def prepared(shape: str, build: Callable[[IndicatorSpec, Ctx], Any]) -> Any:
-        stmt, params = compiler.prepared(shape, spec, ctx, lambda fresh: build(spec, fresh))
-        return stmt.params(params | {ROOT: unit_id})
+        return _bound(shape, spec, ctx, unit_id, build)
 
     return [
         ("territory: (unit_id, shared) of the units active on the date, 0 for the territory's units "
@@ -839,8 +844,7 @@ def _territory_statements(spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> list[t
 def _figure_statements(spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> list[tuple[str, Any]]:
     """(purpose, statement with its values bound) for each statement `counts` and `_evaluate` run for the unit."""
     def prepared(shape: str, build: Callable[[IndicatorSpec, Ctx], Any], of: IndicatorSpec = spec) -> Any:
-        stmt, params = compiler.prepared(shape, of, ctx, lambda fresh: build(of, fresh))
-        return stmt.params(params | {ROOT: unit_id})
+        return _bound(shape, of, ctx, unit_id, build)
 
     day, stat = ctx.as_of, spec.statistic or ""
     if spec.kind == "ratio":
