@@ -185,9 +185,12 @@ class ImportRun:
                 err.update(tabular.locate(places[err["line"]], err.get("field"), self.kind))
 
     def analyze_if_large(self) -> None:
-        if not self.report.dry_run and self.report.lines >= ANALYZE_AFTER:
-            with self.factory.begin() as session:  # fresh statistics, or the planner guesses 1 row everywhere (bench F4)
-                imports.analyze(session, self.kind)
+        """Fresh planner statistics after a write (bench F4): of every table after a large import, of the
+        stale ones after any other (PostgreSQL: many small imports add up to a table the planner never saw)."""
+        if self.report.dry_run:
+            return
+        with self.factory.begin() as session:
+            imports.analyze(session, self.kind, only_stale=self.report.lines < ANALYZE_AFTER)
 
     def finish(self) -> dict[str, Any]:
         """Record the finished run as a job (the synchronous path) and answer its report."""

@@ -14,7 +14,7 @@ from app.errors import InvalidInput
 from app.models import Employment, Membership, Person, Position
 from app.schemas.interchange import OrgUnitRecord
 from app.schemas.reorg import ReorgPlan
-from app.services import codelists, history, orgunits, persons, tree, write_scope
+from app.services import codelists, history, imports, orgunits, persons, tree, write_scope
 from app.services.context import Actor
 from app.services.person_records import build
 
@@ -229,6 +229,10 @@ def _apply(session: Session, actor: Actor, plan: ReorgPlan, records: dict[int, d
     lineage = successors(plan)
     for c in plan.close:
         orgunits.close(session, actor, c.code, plan.last_day, successors=lineage.get(c.code))
+    if session.get_bind().dialect.name == "postgresql":  # a reform rewrites the tree: the planner must see it at once
+        session.flush()
+        for kind in ("org-units", "persons"):
+            imports.analyze(session, kind)
 
 
 def _moved(record: dict[str, Any], dest: dict[str, str], ending: set[str], plan: ReorgPlan) -> dict[str, Any]:
