@@ -4,13 +4,23 @@ from app.models.auth import ApiToken, IdempotencyRecord, ImportJob, SecurityFlag
 from app.models.base import Base, SysVersioned
 from app.models.codes import CodeItem
 from app.models.org import OrgUnit, OrgUnitLanguage, OrgUnitParent, OrgUnitSuccessor, OrgUnitVersion
-from app.models.person import Employment, Membership, Person, PersonVersion, Position, Qualification
+from app.models.person import (
+    Discipline,
+    Employment,
+    Membership,
+    Person,
+    PersonVersion,
+    Position,
+    Qualification,
+    Separation,
+)
 from app.models.stats import IndicatorDefinition, IndicatorRun, Statistic, TitleStandard
 from app.models.txn import AccessLog, Change, ChangeUnit, Txn
 
 __all__ = [
-    "AccessLog", "ApiToken", "Base", "IdempotencyRecord", "Change", "ChangeUnit", "CodeItem", "Employment", "ImportJob",
-    "IndicatorDefinition", "IndicatorRun", "Membership", "OrgUnit", "OrgUnitLanguage", "OrgUnitParent", "OrgUnitSuccessor",
-    "OrgUnitVersion", "Person", "PersonVersion", "Position", "Qualification", "SecurityFlag", "Statistic", "SysVersioned",
-    "TitleStandard", "Txn",
+    "AccessLog", "ApiToken", "Base", "Change", "ChangeUnit", "CodeItem", "Discipline", "Employment",
+    "IdempotencyRecord", "ImportJob", "IndicatorDefinition", "IndicatorRun", "Membership", "OrgUnit",
+    "OrgUnitLanguage", "OrgUnitParent", "OrgUnitSuccessor", "OrgUnitVersion", "Person", "PersonVersion",
+    "Position", "Qualification", "SecurityFlag", "Separation", "Statistic", "SysVersioned", "TitleStandard",
+    "Txn",
 ]

@@ -1,4 +1,4 @@
-"""Persons: identity, attribute versions, employments, positions, memberships, qualifications."""
+"""Persons: identity, attribute versions, employments, positions, memberships, qualifications, career events."""
 
 from datetime import date
 
@@ -35,6 +35,7 @@ class PersonVersion(SysVersioned, Base):
     ethnicity: Mapped[str | None] = mapped_column(String(4))
     national_id: Mapped[str | None] = mapped_column(String(20))
     party_member_since: Mapped[date | None] = mapped_column(Date)
+    party_member_until: Mapped[date | None] = mapped_column(Date)  # last day of party membership
     general_education: Mapped[str | None] = mapped_column(String(10))
 
     __table_args__ = (
@@ -128,3 +129,35 @@ class Qualification(SysVersioned, Base):
         current_index("ix_qualification_current_person_kind", "person_id", "kind"),
         CheckConstraint("level_num IS NULL OR (level_num BETWEEN 1 AND 6)", name="level_range"),
     )
+
+
+class Separation(SysVersioned, Base):
+    """A dated separation (retirement, resignation, transfer out, dismissal, death).
+
+    Every employment, position and seat in force on `on_date` ends that day: the write path
+    (`persons.canonical`) closes them, so the stored assignments already say so.
+    """
+
+    __tablename__ = "separation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    on_date: Mapped[date] = mapped_column(Date)
+
+    __table_args__ = (current_index("ix_separation_current_person", "person_id"),)
+
+
+class Discipline(SysVersioned, Base):
+    """A disciplinary measure (form from the code list `discipline_form`) in force from `start_date` to `end_date`."""
+
+    __tablename__ = "discipline"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    form: Mapped[str] = mapped_column(String(40))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (CheckConstraint(DATE_RANGE, name="date_range"),
+                      current_index("ix_discipline_current_person", "person_id"))

@@ -178,9 +178,24 @@ class TrainingItem(AppSchema):
     completed_on: IsoDate
 
 
+class SeparationItem(AppSchema):
+    """The person leaves the public service on `on` (retirement, resignation, transfer out, dismissal, death):
+    every employment, position and seat in force that day ends that day."""
+
+    on: IsoDate
+    reason: Code
+
+
+class DisciplineItem(Dated):
+    """A disciplinary measure (code list `discipline_form`) in force from `start` to `end`."""
+
+    form: Code
+
+
 PERSON_LISTS = (
     "employments", "positions", "memberships", "degrees", "languages", "political_theory",
     "state_management", "specialties", "academic_titles", "it_skills", "trainings",
+    "separations", "disciplines",
 )
 
 
@@ -193,6 +208,7 @@ class PersonFields(AppSchema):
     ethnicity: Code | None = None
     national_id: Annotated[str, StringConstraints(strict=True, pattern=r"^(\d{9}|\d{12})$")] | None = None
     party_member_since: IsoDate | None = None
+    party_member_until: IsoDate | None = None  # the last day of party membership
     general_education: Annotated[str, StringConstraints(strict=True, pattern=r"^\d{1,2}/(10|12)$")] | None = None
 
     @field_validator("birth_date")
@@ -217,6 +233,8 @@ class PersonLists(AppSchema):
     academic_titles: list[AcademicTitleItem] | None = None
     it_skills: list[ItSkillItem] | None = None
     trainings: list[TrainingItem] | None = None
+    separations: list[SeparationItem] | None = None
+    disciplines: list[DisciplineItem] | None = None
 
 
 class PersonRecord(PersonFields, PersonLists):
@@ -234,6 +252,7 @@ class PersonPatch(PersonLists):
     ethnicity: Code | None = None
     national_id: Annotated[str, StringConstraints(strict=True, pattern=r"^(\d{9}|\d{12})$")] | None = None
     party_member_since: IsoDate | None = None
+    party_member_until: IsoDate | None = None
     general_education: Annotated[str, StringConstraints(strict=True, pattern=r"^\d{1,2}/(10|12)$")] | None = None
 
 

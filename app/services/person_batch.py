@@ -33,8 +33,7 @@ from app.services.person_records import build, diff_lists
 from app.services.text import fold
 from app.services.versioning import insert_rows, retire
 
-VERSION_ATTRS = ("full_name", "birth_date", "gender", "ethnicity", "national_id", "party_member_since",
-                 "general_education")
+VERSION_ATTRS = persons.OWN_ATTRS
 
 
 @dataclass
@@ -149,10 +148,7 @@ def _plan(session: Session, actor: Actor, items: list[Item], book: CodeBook,
 
 def _version_row(person_id: int, new: dict[str, Any], txn_id: int) -> dict[str, Any]:
     return {"person_id": person_id, "sys_from": txn_id, "name_search": fold(new["full_name"]),
-            "full_name": new["full_name"], "birth_date": date.fromisoformat(new["birth_date"]),
-            "gender": new["gender"], "ethnicity": new["ethnicity"], "national_id": new["national_id"],
-            "party_member_since": date.fromisoformat(new["party_member_since"]) if new["party_member_since"] else None,
-            "general_education": new["general_education"]}
+            **persons.version_attrs(new)}
 
 
 def _apply(session: Session, actor: Actor, plans: list[_Planned]) -> None:

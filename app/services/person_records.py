@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Employment, Membership, PersonVersion, Position, Qualification
+from app.models import Discipline, Employment, Membership, PersonVersion, Position, Qualification, Separation
 from app.schemas.interchange import PERSON_LISTS
 from app.services.tree import unit_codes
 from app.services.versioning import current_or_at, retire
 
-SENSITIVE = ("ethnicity", "national_id", "party_member_since")
+SENSITIVE = ("ethnicity", "national_id", "party_member_since", "party_member_until")
 
 
 def _iso(value: date | None) -> str | None:
@@ -102,9 +102,18 @@ SPECS: dict[str, ListSpec] = {s.name: s for s in (
              lambda r, _u: {"course": r.course, "hours": r.hours, "completed_on": _iso(r.awarded_on)},
              lambda i, _u: {"course": i["course"], "hours": i["hours"], "awarded_on": _d(i["completed_on"])},
              "completed_on"),
+    ListSpec("separations", Separation, None,
+             lambda r, _u: {"on": _iso(r.on_date), "reason": r.reason},
+             lambda i, _u: {"on_date": _d(i["on"]), "reason": i["reason"]}, "on"),
+    ListSpec("disciplines", Discipline, None,
+             lambda r, _u: {"form": r.form, "start": _iso(r.start_date), "end": _iso(r.end_date)},
+             lambda i, _u: {"form": i["form"], "start_date": _d(i["start"]), "end_date": _d(i["end"])}, "start"),
 )}
 assert tuple(SPECS) == PERSON_LISTS
 QUAL_LISTS = {s.qual_kind: s for s in SPECS.values() if s.qual_kind}
+# the tables of a person's nested lists (every one transaction-time), and the list each table holds
+LIST_TABLES = (Employment, Position, Membership, Qualification, Separation, Discipline)
+TABLE_LISTS = {s.model.__tablename__: s.name for s in SPECS.values() if s.qual_kind is None}
 
 
 def item_key(item: dict[str, Any]) -> str:
@@ -133,13 +142,14 @@ class _Identity(dict[Any, Any]):
 def base_fields(v: PersonVersion, external_id: str) -> dict[str, Any]:
     return {"external_id": external_id, "full_name": v.full_name, "birth_date": _iso(v.birth_date),
             "gender": v.gender, "ethnicity": v.ethnicity, "national_id": v.national_id,
-            "party_member_since": _iso(v.party_member_since), "general_education": v.general_education}
+            "party_member_since": _iso(v.party_member_since), "party_member_until": _iso(v.party_member_until),
+            "general_education": v.general_education}
 
 
 def current_rows(session: Session, person_ids: list[int], cut: int | None = None) -> dict[str, list[Any]]:
     """Rows of every nested list for these persons, as recorded now or at `cut`."""
     out: dict[str, list[Any]] = {}
-    for model in (Employment, Position, Membership, Qualification):
+    for model in LIST_TABLES:
         out[model.__tablename__] = list(session.scalars(
             select(model).where(model.person_id.in_(person_ids), current_or_at(model, cut))
             .order_by(model.id)))
@@ -157,7 +167,7 @@ def build(session: Session, external_ids: dict[int, str], cut: int | None = None
     unit_ids = {r.org_unit_id for r in rows["employment"] + rows["position"]} | {r.body_id for r in rows["membership"]}
     codes = unit_codes(session, unit_ids)
     lists: dict[int, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: {n: [] for n in PERSON_LISTS})
-    for table, name in (("employment", "employments"), ("position", "positions"), ("membership", "memberships")):
+    for table, name in TABLE_LISTS.items():
         for r in rows[table]:
             lists[r.person_id][name].append(SPECS[name].to_item(r, codes))
     for r in rows["qualification"]:

@@ -33,8 +33,13 @@ CODED = {  # list -> (field, code list, date field for validity)
     "specialties": [("level", "specialist_level", "awarded_on")],
     "academic_titles": [("title", "academic_title", "awarded_on")],
     "it_skills": [("level", "it_skill", "awarded_on")],
+    "separations": [("reason", "separation_reason", "on")],
+    "disciplines": [("form", "discipline_form", "start")],
 }
-DATE_FIELDS = {"start", "awarded_on", "completed_on"}
+DATE_FIELDS = {"start", "awarded_on", "completed_on", "on"}
+OWN_ATTRS = ("full_name", "birth_date", "gender", "ethnicity", "national_id", "party_member_since",
+             "party_member_until", "general_education")  # the person's own fields, in record order
+ASSIGNMENTS = ("employments", "positions", "memberships")  # what a separation ends
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,13 @@ def problems(data: dict[str, Any], book: CodeBook, units: dict[str, UnitInfo]) -
             errs.append({"field": fname, "message": msg})
     if data.get("party_member_since") and data["party_member_since"] < birth:
         errs.append({"field": "party_member_since", "message": "party membership starts before the birth date"})
+    until = data.get("party_member_until")
+    if until and not data.get("party_member_since"):
+        errs.append({"field": "party_member_until", "message": "party membership ends but party_member_since is empty"})
+    elif until and until < data["party_member_since"]:
+        errs.append({"field": "party_member_until",
+                     "message": f"party membership ends {until}, before it starts {data['party_member_since']}"})
+    errs.extend(_separation_problems(data))
     for name in PERSON_LISTS:
         for i, item in enumerate(data.get(name) or []):
             where = f"{name}[{i}]"
@@ -83,7 +95,9 @@ def problems(data: dict[str, Any], book: CodeBook, units: dict[str, UnitInfo]) -
                 if item[dfield] < birth:
                     errs.append({"field": f"{where}.{dfield}", "message": f"{item[dfield]} is before the birth date {birth}"})
             errs.extend(_unit_problems(name, where, item, units))
-    errs.extend(_primary_overlaps(data.get("employments") or []))
+    closed: dict[str, Any] = {n: [dict(i) for i in data.get(n) or []] for n in ASSIGNMENTS}
+    end_at_separations(closed | {"separations": data.get("separations")})  # a rehire after a retirement is no overlap
+    errs.extend(_primary_overlaps(closed["employments"]))
     return errs
 
 
@@ -103,6 +117,37 @@ def _unit_problems(name: str, where: str, item: dict[str, Any], units: dict[str,
     return []
 
 
+def _separation_problems(data: dict[str, Any]) -> list[dict[str, str]]:
+    """A person dies once, and nothing is recorded to happen after the death: no later separation,
+    no employment, position or seat starting after it, no party membership ending after it."""
+    deaths = [(s["on"], i) for i, s in enumerate(data.get("separations") or []) if s["reason"] == "death"]
+    if not deaths:
+        return []
+    died, first = min(deaths)
+    errs = [{"field": f"separations[{i}].reason", "message": f"a second death (the first is separations[{first}], {died})"}
+            for _on, i in sorted(deaths)[1:]]
+    for i, sep in enumerate(data.get("separations") or []):
+        if sep["on"] > died:
+            errs.append({"field": f"separations[{i}].on", "message": f"{sep['on']} is after the death on {died}"})
+    for name in ASSIGNMENTS:
+        for i, item in enumerate(data.get(name) or []):
+            if item["start"] > died:
+                errs.append({"field": f"{name}[{i}].start", "message": f"{item['start']} is after the death on {died}"})
+    if data.get("party_member_until") and data["party_member_until"] > died:
+        errs.append({"field": "party_member_until", "message": f"{data['party_member_until']} is after the death on {died}"})
+    return errs
+
+
+def end_at_separations(record: dict[str, Any]) -> None:
+    """A separation ends every employment, position and seat in force on its date, that day (in place)."""
+    for sep in record.get("separations") or []:
+        on = sep["on"]
+        for name in ASSIGNMENTS:
+            for item in record.get(name) or []:
+                if item["start"] <= on and (item["end"] is None or item["end"] > on):
+                    item["end"] = on
+
+
 BODY_KINDS = {"party_executive_committee", "party_standing_committee", "peoples_council", "management_list", "planning_pool"}
 
 
@@ -118,10 +163,11 @@ def _primary_overlaps(employments: list[dict[str, Any]]) -> list[dict[str, str]]
 
 def canonical(data: dict[str, Any]) -> dict[str, Any]:
     """A validated record in the stored/exported shape: every key present, lists ordered."""
-    out = {k: data.get(k) for k in ("external_id", "full_name", "birth_date", "gender", "ethnicity",
-                                    "national_id", "party_member_since", "general_education")}
+    out = {k: data.get(k) for k in ("external_id", *OWN_ATTRS)}
+    lists = {name: [canonical_item(name, i) for i in data.get(name) or []] for name in PERSON_LISTS}
+    end_at_separations(lists)
     for name in PERSON_LISTS:
-        out[name] = sort_items(name, [canonical_item(name, i) for i in data.get(name) or []])
+        out[name] = sort_items(name, lists[name])
     return out
 
 
@@ -218,18 +264,19 @@ def check_write_scope(session: Session, actor: Actor, person: Person | None, old
 def _write_version(session: Session, person_id: int, new: dict[str, Any], txn_id: int) -> None:
     current = session.scalar(select(PersonVersion).where(
         PersonVersion.person_id == person_id, PersonVersion.sys_to.is_(None)))
-    attrs = {
-        "full_name": new["full_name"], "birth_date": date.fromisoformat(new["birth_date"]),
-        "gender": new["gender"], "ethnicity": new["ethnicity"], "national_id": new["national_id"],
-        "party_member_since": date.fromisoformat(new["party_member_since"]) if new["party_member_since"] else None,
-        "general_education": new["general_education"],
-    }
+    attrs = version_attrs(new)
     if current is not None:
         if all(getattr(current, k) == v for k, v in attrs.items()):
             return
         retire(session, PersonVersion, [current.id], txn_id)
         session.flush()
     session.add(PersonVersion(person_id=person_id, name_search=fold(new["full_name"]), sys_from=txn_id, **attrs))
+
+
+def version_attrs(new: dict[str, Any]) -> dict[str, Any]:
+    """The person_version columns of a canonical record (its own attributes, dates as dates)."""
+    dated = ("birth_date", "party_member_since", "party_member_until")
+    return {k: (date.fromisoformat(new[k]) if new[k] else None) if k in dated else new[k] for k in OWN_ATTRS}
 
 
 def _write_lists(session: Session, person_id: int, new: dict[str, Any], unit_ids: dict[str, int],

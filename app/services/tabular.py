@@ -53,6 +53,7 @@ PERSON_FIELDS = [
     "ethnicity",
     "national_id",
     "party_member_since",
+    "party_member_until",
     "general_education",
 ]
 ITEM_COLUMNS = [
@@ -80,6 +81,9 @@ ITEM_COLUMNS = [
     "end",
     "awarded_on",
     "completed_on",
+    "on",
+    "reason",
+    "form",
 ]
 PERSON_COLUMNS = [*PERSON_FIELDS, "list", *ITEM_COLUMNS]
 COLUMNS = {"org-units": ORG_UNIT_COLUMNS, "persons": PERSON_COLUMNS, "statistics": STATISTIC_COLUMNS}
@@ -109,6 +113,7 @@ VI = {
     "ethnicity": "Dân tộc",
     "national_id": "Số định danh cá nhân",
     "party_member_since": "Ngày vào Đảng",
+    "party_member_until": "Ngày ra khỏi Đảng",
     "general_education": "Giáo dục phổ thông",
     "list": "Danh mục",
     "body": "Mã tổ chức",
@@ -134,6 +139,9 @@ VI = {
     "end": "Đến ngày",
     "awarded_on": "Ngày cấp",
     "completed_on": "Ngày hoàn thành",
+    "on": "Ngày thôi công tác",
+    "reason": "Lý do thôi công tác",
+    "form": "Hình thức kỷ luật",
 }
 FROM_VI = {v.casefold(): k for k, v in VI.items()}
 BOOLEAN_COLUMNS = {"ethnic_contact", "primary", "key_leader", "fluent"}
@@ -154,6 +162,8 @@ LIST_COLUMNS = {
     "academic_titles": ["title_code", "field", "awarded_on"],
     "it_skills": ["level", "certificate", "awarded_on"],
     "trainings": ["course", "hours", "completed_on"],
+    "separations": ["on", "reason"],
+    "disciplines": ["form", "start", "end"],
 }
 RENAMED = {"language_kind": "kind", "title_code": "title"}  # spreadsheet column -> interchange key
 

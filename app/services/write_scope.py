@@ -10,10 +10,16 @@ only what its units manage:
   province's party committee, nor end a job in another province);
 - the person's own attributes (name, birth date, gender, ethnicity, national id, party membership,
   general education) and qualifications (degrees, languages, political theory, state management,
-  specialties, academic titles, IT skills, trainings) only while the person's *managing
+  specialties, academic titles, IT skills, trainings) and career events (separations,
+  disciplines) only while the person's *managing
   employment* lies in the writer's units: the primary employment in force today; when none is, the
   primary employment that ended last (the last employer corrects a retiree's record); when there is
   none yet, the first one to begin. A new person is judged on the record being created.
+
+A separation ends every employment, position and seat in force on its date (`persons.canonical`),
+so recording one also ends the assignments it closes: where one of them lies outside the writer's
+units, the write is refused like any other change there, naming that assignment (its own unit, or an
+administrator, ends it first or records the separation).
 
 A write is judged on its difference from the record as it stands: an unchanged item outside the
 writer's units is fine (a full-record import carries it as it is), a changed one is not. Every item
@@ -28,7 +34,8 @@ from app.schemas.interchange import PERSON_LISTS
 from app.services.person_records import item_key
 
 ANCHORED = {"employments": "org_unit", "positions": "org_unit", "memberships": "body"}
-OWN_FIELDS = ("full_name", "birth_date", "gender", "ethnicity", "national_id", "party_member_since", "general_education")
+OWN_FIELDS = ("full_name", "birth_date", "gender", "ethnicity", "national_id", "party_member_since", "party_member_until",
+              "general_education")
 OWN_LISTS = tuple(n for n in PERSON_LISTS if n not in ANCHORED)
 WHAT = {"employments": "an employment", "positions": "a position", "memberships": "a seat"}
 

@@ -23,7 +23,8 @@ def person(external_id: str, unit: str, **overrides: Any) -> Record:
     """A complete, valid person record employed (primary, open-ended) in `unit`; overrides replace keys."""
     record: Record = {
         "external_id": external_id, "full_name": "Nguyễn Thị Đào", "birth_date": "1985-04-12", "gender": "female",
-        "ethnicity": "01", "national_id": "094185000123", "party_member_since": "2010-05-19", "general_education": "12/12",
+        "ethnicity": "01", "national_id": "094185000123", "party_member_since": "2010-05-19", "party_member_until": None,
+        "general_education": "12/12",
         "employments": [{"org_unit": unit, "category": "vien_chuc", "occupation": "teacher_primary", "primary": True,
                          "start": "2008-09-01", "end": None}],
         "positions": [], "memberships": [],
@@ -32,6 +33,7 @@ def person(external_id: str, unit: str, **overrides: Any) -> Record:
         "languages": [{"language": "en", "kind": "foreign", "level": 3, "certificate": "VSTEP", "awarded_on": "2012-05-01"}],
         "political_theory": [{"level": "so_cap", "awarded_on": "2013-11-20"}],
         "state_management": [], "specialties": [], "academic_titles": [], "it_skills": [], "trainings": [],
+        "separations": [], "disciplines": [],
     }
     record.update(copy.deepcopy(overrides))
     return record

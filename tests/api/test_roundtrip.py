@@ -226,6 +226,10 @@ class TestProvinceFixture:
         assert items("trainings")
         assert sum(1 for p in persons if p.get("national_id")) > 500
         assert sum(1 for p in persons if p.get("party_member_since")) > 300
+        assert {x["reason"] for x in items("separations")} == {"retirement", "resignation", "transfer_out", "dismissal",
+                                                               "death"}
+        assert {x["form"] for x in items("disciplines")} == {"khien_trach", "canh_cao", "cach_chuc"}
+        assert any(p.get("party_member_until") for p in persons)
 
     def test_every_body_kind_has_members(self, data: dict[str, list[dict[str, Any]]]) -> None:
         units = {u["code"]: u for u in data["org_units"]}

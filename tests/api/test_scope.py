@@ -18,7 +18,7 @@ from tests.api.factories import (
 )
 from tests.conftest import Registry, _bind, uniq
 
-SENSITIVE = ("ethnicity", "national_id", "party_member_since")
+SENSITIVE = ("ethnicity", "national_id", "party_member_since", "party_member_until")
 
 
 @dataclass(frozen=True)

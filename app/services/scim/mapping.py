@@ -11,7 +11,7 @@ from app.schemas.interchange import PERSON_LISTS
 from app.services.scim.models import PERSON_URN, Name, RegistryPerson, UserResource
 
 OWN_KEYS = ("external_id", "full_name", "birth_date", "gender")  # carried by the User itself, not by `record`
-RECORD_KEYS = ("ethnicity", "national_id", "party_member_since", "general_education", *PERSON_LISTS)
+RECORD_KEYS = ("ethnicity", "national_id", "party_member_since", "party_member_until", "general_education", *PERSON_LISTS)
 DATED_LISTS = ("employments", "positions", "memberships")
 SCIM_FIELDS = {"external_id": "userName", "full_name": "name", "birth_date": f"{PERSON_URN}:birthDate",
                "gender": f"{PERSON_URN}:gender"}

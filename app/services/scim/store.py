@@ -12,13 +12,14 @@ from sqlalchemy import ColumnElement, Select, exists, func, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from app.errors import NotFound
-from app.models import Change, Employment, Membership, Person, PersonVersion, Position, Qualification, Txn
+from app.models import Change, Employment, Person, PersonVersion, Txn
 from app.services import history, persons, tree
 from app.services.context import Actor
+from app.services.person_records import LIST_TABLES
 
 DELETED = "scim: DELETE /Users"
 RESTORED = "scim: POST /Users (re-provisioned)"
-VERSIONED = (PersonVersion, Employment, Position, Membership, Qualification)
+VERSIONED = (PersonVersion, *LIST_TABLES)
 
 
 def deleted_keys(key: str | None = None) -> Select[tuple[str]]:

@@ -30,7 +30,7 @@ def primary_employment(record: dict[str, Any], today: date) -> dict[str, Any] | 
 def qualifications(record: dict[str, Any], book: CodeBook, today: date, *, sees_sensitive: bool) -> RegistrySummary:
     """Highest degree, foreign-language level, political theory, state management; party membership."""
     levels = [i["level"] for i in _held(record.get("languages") or [], today) if i["kind"] == "foreign"]
-    party = record.get("party_member_since")
+    party, left = record.get("party_member_since"), record.get("party_member_until")
     job = primary_employment(record, today) or {}
     return RegistrySummary(
         highest_degree=_highest(book, "degree_level", [d["level"] for d in _held(record.get("degrees") or [], today)]),
@@ -39,7 +39,8 @@ def qualifications(record: dict[str, Any], book: CodeBook, today: date, *, sees_
                                   [p["level"] for p in _held(record.get("political_theory") or [], today)]),
         state_management=_highest(book, "state_management",
                                   [s["level"] for s in _held(record.get("state_management") or [], today)]),
-        party_member=(party is not None and party <= today.isoformat()) if sees_sensitive else None,
+        party_member=(party is not None and party <= today.isoformat() and (left is None or left >= today.isoformat()))
+        if sees_sensitive else None,
         primary_unit=job.get("org_unit"), category=job.get("category"), occupation=job.get("occupation"))
 
 
