@@ -9,7 +9,7 @@ from app.api.deps import SessionDep, allow
 from app.api.idempotency import SECRET_FIELDS_HEADER
 from app.errors import NotFound
 from app.schemas.common import AppSchema, Code, RowId
-from app.services import codelists, tokens
+from app.services import codelists, labels, tokens
 from app.services.context import Actor
 
 router = APIRouter()
@@ -25,7 +25,7 @@ class TokenCreate(AppSchema):
 @router.get("/code-lists", tags=["code lists"])
 def list_code_lists(session: SessionDep, actor: Annotated[Actor, allow("code_lists:read")]) -> dict[str, Any]:
     """Every code list with Vietnamese and English labels."""
-    return {"lists": codelists.as_lists(session)}
+    return {"lists": codelists.as_lists(session), "systems": {"ethnicity": labels.systems()["system"]}}
 
 
 @router.get("/code-lists/{name}", tags=["code lists"])
@@ -34,7 +34,11 @@ def get_code_list(name: str, session: SessionDep, actor: Annotated[Actor, allow(
     lists = codelists.as_lists(session)
     if name not in lists:
         raise NotFound(f"No code list {name!r}", code="code_list_not_found")
-    return {"name": name, "codes": lists[name]}
+    out: dict[str, Any] = {"name": name, "codes": lists[name]}
+    if name == "ethnicity":  # the codes' system and the other numbering (revision 2, point 16)
+        ethnic = labels.systems()
+        out |= {"system": ethnic["system"], "mappings": ethnic["mappings"], "aliases": ethnic["aliases"]}
+    return out
 
 
 @router.post("/tokens", status_code=201, tags=["tokens"])

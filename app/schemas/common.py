@@ -40,7 +40,8 @@ def _iso_datetime(value: Any) -> Any:
 
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
 IfMatch = Annotated[str | None, Header(pattern=r'^(\*|(W/)?"\d+")$', description='An ETag read before, e.g. "3"')]
-Code = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+CODE_PATTERN = r"^[A-Za-z0-9_.\-]+$"
+Code = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64, pattern=CODE_PATTERN)]
 Text = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=300, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$")]
 DB_INT_MAX = 2**31 - 1
 RowId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="a row id")]

@@ -50,8 +50,11 @@ class CodeBook:
             return None
         found = self.get(list_name, code)
         if found is None:
-            codes = sorted(self.lists.get(list_name, {}))
-            known = ", ".join(codes[:12]) + (", ..." if len(codes) > 12 else "")
+            codes = self.lists.get(list_name, {})
+            if len(codes) <= 12:  # short lists name each code with its Vietnamese label: male (Nam), female (Nữ)
+                known = ", ".join(f"{c} ({codes[c].vi})" for c in sorted(codes))
+            else:
+                known = ", ".join(sorted(codes)[:12]) + ", ... (GET /api/v1/code-lists/" + list_name + ")"
             return f"unknown {list_name} code {code!r} (known: {known})"
         if on is not None and found.valid_to is not None and on > found.valid_to:
             return f"{list_name} code {code!r} is valid only until {found.valid_to}, not on {on}"

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.config import get_settings
 from app.db import get_session_factory
-from app.services import imports, tabular, unit_import
+from app.services import codelists, imports, labels, tabular, unit_import
 from app.services.context import Actor
 
 ANALYZE_AFTER = 1000
@@ -147,6 +147,8 @@ class ImportRun:
         else:
             tabular.check_xlsx(source, self.kind)
         rows = tabular.csv_rows(source, self.kind) if fmt == "csv" else tabular.xlsx_rows(source, self.kind)
+        with self.factory() as session:
+            names = labels.Names(codelists.load(session))  # "Nữ", "Khơ-me": a spreadsheet may name a code
         pending: list[imports.Line] = []
         places: dict[int, tabular.Grouped] = {}
         for grouped in tabular.group(rows, self.kind):
@@ -168,7 +170,8 @@ class ImportRun:
                 ]
                 continue
             places[grouped.first_row] = grouped
-            pending.append(imports.Line(grouped.first_row, json.dumps(grouped.record, ensure_ascii=False).encode()))
+            record = names.record(self.kind, grouped.record)
+            pending.append(imports.Line(grouped.first_row, json.dumps(record, ensure_ascii=False).encode()))
             if self.kind != "org-units" and len(pending) >= self.settings.import_batch_size:
                 self._located(self.batch, pending, places)
                 pending, places = [], {}

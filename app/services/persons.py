@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from app.models import Employment, OrgUnitVersion, Person, PersonVersion, Position
+from app.schemas.common import CODE_PATTERN
 from app.schemas.interchange import PERSON_LISTS, PersonPatch, PersonRecord
 from app.services import audit, history, tree, write_scope
 from app.services.codelists import CodeBook
@@ -315,6 +316,9 @@ def pydantic_errors(exc: Any) -> list[dict[str, str]]:
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown field (not part of the interchange format)"
+        elif err["type"] == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == CODE_PATTERN:
+            message = (f"{str(err.get('input'))[:40]!r} is not a code: write the code of the list (letters, digits, "
+                       "'_', '.', '-', e.g. female), or in a spreadsheet its name (e.g. Nữ); GET /api/v1/code-lists")
         out.append({"field": field or "(record)", "message": message})
     return out
 
