@@ -9,7 +9,7 @@ from app.api.deps import SessionDep, allow
 from app.api.idempotency import SECRET_FIELDS_HEADER
 from app.errors import NotFound
 from app.schemas.common import AppSchema, Code, RowId
-from app.services import codelists, labels, tokens
+from app.services import codelists, equivalences, labels, tokens
 from app.services.context import Actor
 
 router = APIRouter()
@@ -35,6 +35,8 @@ def get_code_list(name: str, session: SessionDep, actor: Annotated[Actor, allow(
     if name not in lists:
         raise NotFound(f"No code list {name!r}", code="code_list_not_found")
     out: dict[str, Any] = {"name": name, "codes": lists[name]}
+    if name == "foreign_language_level":  # certificates as written -> levels (revision 2, point 13)
+        out["equivalences"] = equivalences.document()
     if name == "ethnicity":  # the codes' system and the other numbering (revision 2, point 16)
         ethnic = labels.systems()
         out |= {"system": ethnic["system"], "mappings": ethnic["mappings"], "aliases": ethnic["aliases"]}

@@ -120,6 +120,8 @@ class Qualification(SysVersioned, Base):
     institution: Mapped[str | None] = mapped_column(String(300))
     country: Mapped[str | None] = mapped_column(String(2))
     certificate: Mapped[str | None] = mapped_column(String(100))
+    score: Mapped[str | None] = mapped_column(String(20))  # a language certificate's score as on the paper
+    is_equivalent: Mapped[bool | None] = mapped_column(Boolean)  # political theory held by a certificate of equivalence
     course: Mapped[str | None] = mapped_column(String(300))
     hours: Mapped[int | None] = mapped_column(Integer)
     awarded_on: Mapped[date] = mapped_column(Date)

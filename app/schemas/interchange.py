@@ -127,12 +127,17 @@ class LanguageItem(AppSchema):
     level: Annotated[StrictInt, Field(ge=1, le=6)] | None = None
     fluent: StrictBool | None = None
     certificate: OptText100 = None
+    score: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=20,
+                                            pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None  # as on the paper: "6.0", "N3"
     awarded_on: IsoDate
 
     @model_validator(mode="after")
     def _level_or_fluent(self) -> "LanguageItem":
-        if self.kind == "foreign" and self.level is None:
-            raise ValueError("a foreign language needs a level from 1 to 6")
+        if self.kind == "foreign" and self.level is None and self.certificate is None:
+            raise ValueError("a foreign language needs a level from 1 to 6, or the certificate as written "
+                             "(e.g. certificate IELTS, score 6.0) to derive it from the equivalence table")
+        if self.score is not None and (self.kind != "foreign" or self.certificate is None):
+            raise ValueError("'score' goes with the certificate of a foreign language")
         if self.kind == "foreign" and self.fluent is not None:
             raise ValueError("'fluent' applies to ethnic-minority languages; foreign ones have a level")
         if self.kind == "ethnic_minority" and self.fluent is None:
@@ -145,6 +150,10 @@ class LanguageItem(AppSchema):
 class LevelItem(AppSchema):
     level: Code
     awarded_on: IsoDate
+
+
+class PoliticalTheoryItem(LevelItem):
+    equivalent: StrictBool | None = None  # held by a certificate of equivalence (tương đương), counted as the level
 
 
 class SpecialtyItem(AppSchema):
@@ -227,7 +236,7 @@ class PersonLists(AppSchema):
     memberships: list[MembershipItem] | None = None
     degrees: list[DegreeItem] | None = None
     languages: list[LanguageItem] | None = None
-    political_theory: list[LevelItem] | None = None
+    political_theory: list[PoliticalTheoryItem] | None = None
     state_management: list[LevelItem] | None = None
     specialties: list[SpecialtyItem] | None = None
     academic_titles: list[AcademicTitleItem] | None = None

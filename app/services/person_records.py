@@ -49,6 +49,8 @@ def _language_item(r: Qualification, _u: dict[int, str]) -> dict[str, Any]:
     item: dict[str, Any] = {"language": r.language, "kind": r.language_kind}
     if r.language_kind == "foreign":
         item |= {"level": r.level_num, "certificate": r.certificate}
+        if r.score is not None:
+            item["score"] = r.score
     else:
         item["fluent"] = r.is_fluent
         if r.certificate is not None:
@@ -82,9 +84,13 @@ SPECS: dict[str, ListSpec] = {s.name: s for s in (
                             "country": i["country"], "awarded_on": _d(i["awarded_on"])}, "awarded_on"),
     ListSpec("languages", Qualification, "language", _language_item,
              lambda i, _u: {"language": i["language"], "language_kind": i["kind"], "level_num": i.get("level"),
-                            "is_fluent": i.get("fluent"), "certificate": i.get("certificate"),
+                            "is_fluent": i.get("fluent"), "certificate": i.get("certificate"), "score": i.get("score"),
                             "awarded_on": _d(i["awarded_on"])}, "awarded_on"),
-    _level_spec("political_theory", "political_theory"),
+    ListSpec("political_theory", Qualification, "political_theory",
+             lambda r, _u: {"level": r.code, "awarded_on": _iso(r.awarded_on),
+                            **({"equivalent": True} if r.is_equivalent else {})},
+             lambda i, _u: {"code": i["level"], "awarded_on": _d(i["awarded_on"]),
+                            "is_equivalent": True if i.get("equivalent") else None}, "awarded_on"),
     _level_spec("state_management", "state_management"),
     ListSpec("specialties", Qualification, "specialty",
              lambda r, _u: {"level": r.code, "field": r.field, "awarded_on": _iso(r.awarded_on)},

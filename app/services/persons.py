@@ -11,7 +11,7 @@ from app.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from app.models import Employment, OrgUnitVersion, Person, PersonVersion, Position
 from app.schemas.common import CODE_PATTERN
 from app.schemas.interchange import PERSON_LISTS, PersonPatch, PersonRecord
-from app.services import audit, history, tree, write_scope
+from app.services import audit, equivalences, history, tree, write_scope
 from app.services.codelists import CodeBook
 from app.services.context import Actor
 from app.services.person_records import (
@@ -84,6 +84,7 @@ def problems(data: dict[str, Any], book: CodeBook, units: dict[str, UnitInfo]) -
         errs.append({"field": "party_member_until",
                      "message": f"party membership ends {until}, before it starts {data['party_member_since']}"})
     errs.extend(_separation_problems(data))
+    errs.extend(_paper_problems(data.get("languages") or []))
     for name in PERSON_LISTS:
         for i, item in enumerate(data.get(name) or []):
             where = f"{name}[{i}]"
@@ -139,6 +140,32 @@ def _separation_problems(data: dict[str, Any]) -> list[dict[str, str]]:
     return errs
 
 
+def _paper_problems(languages: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """A foreign-language paper without a level must be one the equivalence table places; with a level, not elsewhere."""
+    errs = []
+    for i, item in enumerate(languages):
+        if item["kind"] != "foreign" or item.get("certificate") is None:
+            continue
+        level, why = equivalences.level_of(item["certificate"], item.get("score"), item["language"])
+        if item.get("level") is None and why is not None:
+            errs.append({"field": f"languages[{i}].certificate", "message": why})
+        elif item.get("level") is not None and level is not None and level != item["level"]:
+            errs.append({"field": f"languages[{i}].level", "message":
+                         f"{item['certificate']} {item.get('score') or ''} counts as level {level} in the registry's "
+                         f"equivalence table, not {item['level']}".replace("  ", " ")})
+    return errs
+
+
+def with_derived_levels(languages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Foreign-language items given as a paper, with the level the equivalence table gives them (checked by problems())."""
+    out = []
+    for item in languages:
+        if item["kind"] == "foreign" and item.get("level") is None and item.get("certificate") is not None:
+            item = item | {"level": equivalences.level_of(item["certificate"], item.get("score"), item["language"])[0]}
+        out.append(item)
+    return out
+
+
 def end_at_separations(record: dict[str, Any]) -> None:
     """A separation ends every employment, position and seat in force on its date, that day (in place)."""
     for sep in record.get("separations") or []:
@@ -165,7 +192,8 @@ def _primary_overlaps(employments: list[dict[str, Any]]) -> list[dict[str, str]]
 def canonical(data: dict[str, Any]) -> dict[str, Any]:
     """A validated record in the stored/exported shape: every key present, lists ordered."""
     out = {k: data.get(k) for k in ("external_id", *OWN_ATTRS)}
-    lists = {name: [canonical_item(name, i) for i in data.get(name) or []] for name in PERSON_LISTS}
+    given = dict(data) | {"languages": with_derived_levels(data.get("languages") or [])}
+    lists = {name: [canonical_item(name, i) for i in given.get(name) or []] for name in PERSON_LISTS}
     end_at_separations(lists)
     for name in PERSON_LISTS:
         out[name] = sort_items(name, lists[name])

@@ -75,6 +75,8 @@ ITEM_COLUMNS = [
     "language_kind",
     "fluent",
     "certificate",
+    "score",
+    "equivalent",
     "course",
     "hours",
     "start",
@@ -133,6 +135,8 @@ VI = {
     "language_kind": "Loại ngôn ngữ",
     "fluent": "Thành thạo",
     "certificate": "Chứng chỉ",
+    "score": "Điểm, kết quả",
+    "equivalent": "Tương đương",
     "course": "Khóa bồi dưỡng",
     "hours": "Số giờ",
     "start": "Từ ngày",
@@ -144,7 +148,7 @@ VI = {
     "form": "Hình thức kỷ luật",
 }
 FROM_VI = {v.casefold(): k for k, v in VI.items()}
-BOOLEAN_COLUMNS = {"ethnic_contact", "primary", "key_leader", "fluent"}
+BOOLEAN_COLUMNS = {"ethnic_contact", "primary", "key_leader", "fluent", "equivalent"}
 INTEGER_COLUMNS = {"hours"}
 NUMBER_COLUMNS = {"value"}
 TRUE = {"true", "1", "yes", "có", "x"}
@@ -155,8 +159,8 @@ LIST_COLUMNS = {
     "positions": ["org_unit", "title", "rank", "key_leader", "start", "end"],
     "memberships": ["body", "role", "start", "end"],
     "degrees": ["level", "field", "institution", "country", "awarded_on"],
-    "languages": ["language", "language_kind", "level", "fluent", "certificate", "awarded_on"],
-    "political_theory": ["level", "awarded_on"],
+    "languages": ["language", "language_kind", "level", "fluent", "certificate", "score", "awarded_on"],
+    "political_theory": ["level", "equivalent", "awarded_on"],
     "state_management": ["level", "awarded_on"],
     "specialties": ["level", "field", "awarded_on"],
     "academic_titles": ["title_code", "field", "awarded_on"],

@@ -1,0 +1,80 @@
+"""Foreign-language certificates as written on the paper -> the level of the 6-level framework.
+
+The table is data (`app/data/language_equivalences.yaml`, each row with what it rests on), served by
+`GET /api/v1/code-lists/foreign_language_level` and read by every import (JSON Lines, CSV, XLSX) and
+the API. A record may give `{"certificate": "IELTS", "score": "6.0"}` instead of a level: the level
+is derived here and stored and exported beside the paper. A certificate the table does not name, a
+score outside its rows, or a row whose level could not be confirmed is refused with the reason; a
+level given together with a paper the table places elsewhere is refused too.
+"""
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import yaml
+
+from app.services.codelists import DATA
+from app.services.labels import key
+
+
+@dataclass(frozen=True)
+class Row:
+    certificate: str
+    language: str | None
+    scores: frozenset[str] | None  # name keys of the exact scores; None: a numeric range
+    low: float | None
+    high: float | None
+    level: int | None
+    source: str
+
+    def covers(self, score: str | None) -> bool | None:
+        """Whether the row covers the score (None: the score is not a number and the row is a range)."""
+        if self.scores is not None:
+            return key(score or "") in self.scores
+        number = _number(score)
+        if number is None:
+            return None
+        assert self.low is not None and self.high is not None
+        return self.low <= number <= self.high
+
+
+def _number(score: str | None) -> float | None:
+    try:
+        return float((score or "").strip().replace(",", "."))
+    except ValueError:
+        return None
+
+
+@cache
+def document() -> dict[str, Any]:
+    return dict(yaml.safe_load((DATA / "language_equivalences.yaml").read_text(encoding="utf-8")))
+
+
+@cache
+def rows() -> tuple[Row, ...]:
+    return tuple(Row(r["certificate"], r["language"],
+                     frozenset(key(s) for s in r["scores"]) if "scores" in r else None,
+                     r.get("min"), r.get("max"), r["level"], r["source"]) for r in document()["rows"])
+
+
+def level_of(certificate: str, score: str | None, language: str) -> tuple[int | None, str | None]:
+    """(level, None) for a paper the table places, or (None, why not)."""
+    named = [r for r in rows() if key(r.certificate) == key(certificate)]
+    if not named:
+        known = sorted({r.certificate for r in rows()})
+        return None, (f"certificate {certificate!r} is not in the registry's equivalence table (known: {', '.join(known)}); "
+                      "give the level (1-6) instead")
+    for_language = [r for r in named if r.language in (None, language)]
+    if not for_language:
+        return None, f"{certificate} is a certificate of {named[0].language!r}, not of {language!r}"
+    matches = [r for r in for_language if r.covers(score)]
+    if not matches:
+        if any(r.covers(score) is None for r in for_language):
+            return None, f"{certificate} score {score!r} is not a number"
+        return None, f"{certificate} score {score!r} is in no row of the registry's equivalence table; give the level"
+    row = matches[0]
+    if row.level is None:
+        return None, (f"{certificate} {score or ''}: no level is confirmed for this paper in the registry's table "
+                      f"({document()['sources'][row.source].strip()}); give the level").replace("  ", " ")
+    return row.level, None
