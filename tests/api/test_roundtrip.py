@@ -230,6 +230,8 @@ class TestProvinceFixture:
                                                                "death"}
         assert {x["form"] for x in items("disciplines")} == {"khien_trach", "canh_cao", "cach_chuc"}
         assert any(p.get("party_member_until") for p in persons)
+        assert any(x.get("score") == "6.0" for x in items("languages"))
+        assert any(x.get("equivalent") for x in items("political_theory"))
 
     def test_every_body_kind_has_members(self, data: dict[str, list[dict[str, Any]]]) -> None:
         units = {u["code"]: u for u in data["org_units"]}
