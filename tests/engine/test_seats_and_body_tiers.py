@@ -116,3 +116,21 @@ def test_a_district_tier_committee_under_a_province_is_district_tier(registry: R
     assert tiers.status_code == 200, tiers.text
     split = {g["key"]: g["denominator"] for g in tiers.json()["cells"]}
     assert split == {"district": 3, "province": 1}
+
+
+def test_the_drill_down_says_why_each_person_is_in_the_population(registry: Registry) -> None:
+    """Not only why a person is in the numerator: which record puts them in the population at all."""
+    p = _province(registry, {"code": "HDND", "kind": "peoples_council", "tier": "province"},
+                  {"code": "HDND2", "kind": "peoples_council", "tier": "province"})
+    farmer = _unemployed(f"{p}-farmer", gender="female", memberships=[_seat(f"{p}-HDND", role="delegate")])
+    twice = person(f"{p}-twice", f"{p}-S", gender="male",
+                   memberships=[_seat(f"{p}-HDND", role="delegate"), _seat(f"{p}-HDND2", role="delegate")])
+    _persons(registry, [farmer, twice])
+    r = registry.client.get("/api/v1/indicators/CT-2030-WOMEN-PEOPLES-COUNCIL/persons",
+                            params={"org_unit": p, "as_of": DAY}, headers=registry.headers())
+    assert r.status_code == 200, r.text
+    by = {i["external_id"]: i for i in r.json()["persons"]}
+    assert by[f"{p}-farmer"]["in_population_by"] == [{"subject": "membership", "org_unit": f"{p}-HDND"}]
+    assert by[f"{p}-twice"]["in_population_by"] == [{"subject": "membership", "org_unit": f"{p}-HDND"},
+                                                     {"subject": "membership", "org_unit": f"{p}-HDND2"}]
+    assert by[f"{p}-farmer"]["why"]["person.gender"] == "female" and by[f"{p}-farmer"]["in_numerator"] is True

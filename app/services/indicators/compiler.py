@@ -387,6 +387,19 @@ def population_persons(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
     )
 
 
+def population_anchors(spec: IndicatorSpec, ctx: Ctx) -> Any:
+    """(person_id, subject, unit_id) of every record that puts a person in the population under the unit on D:
+    why each person is counted at all (the drill-down), by the same anchor rows the figures count."""
+    assert spec.population is not None
+    sub = subtree(ctx)
+    parts = []
+    for anchor in spec.population.anchors:
+        rows = anchor_rows(anchor, ctx, spec.population.where, None).subquery(f"anchor_{anchor.subject}")
+        parts.append(select(rows.c.person_id, literal(anchor.subject).label("subject"), rows.c.unit_id)
+                     .where(rows.c.unit_id.in_(select(sub.c.unit_id))))
+    return (parts[0] if len(parts) == 1 else union(*parts))
+
+
 def coverage_units(spec: IndicatorSpec, ctx: Ctx, scope_units: Any) -> Select[Any]:
     """(unit_id, passes) for every unit of the covered kind in scope on D."""
     assert spec.coverage is not None

@@ -677,13 +677,14 @@ def persons(
     found = {pid: v for pid, v in found.items() if pid not in outside}
     reasons = _reasons(session, spec, ctx, list(found))
     names = _names(session, list(found), cut)
+    counted_as = _counted_as(session, spec, ctx, unit_id, set(found))
     items: list[dict[str, Any]] = [
         {
             "external_id": names[pid][0],
             "full_name": names[pid][1],
             "in_numerator": bool(flag),
             "why": {**reasons.get(pid, {}), **extra},
-        }
+        } | ({"in_population_by": counted_as.get(pid, [])} if spec.kind != "flow_count" else {})
         for pid, (flag, extra) in found.items()
     ]
     items.sort(key=lambda i: i["external_id"])
@@ -734,9 +735,22 @@ def _names(session: Session, ids: list[int], cut: int | None) -> dict[int, tuple
     return {r.id: (r.external_id, r.full_name) for r in rows}
 
 
+def _counted_as(session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int, ids: set[int]) -> dict[int, list[dict[str, str]]]:
+    """Per person, the records that put them in the population: [{"subject": "membership", "org_unit": "ST-BCH"}, ...]."""
+    if not ids or spec.population is None:
+        return {}
+    rows = [r for r in _run(session, "anchors", spec, ctx, compiler.population_anchors, unit_id).all() if r[0] in ids]
+    codes = tree.unit_codes(session, {r[2] for r in rows})
+    out: dict[int, list[dict[str, str]]] = {}
+    for pid, subject, uid in sorted(rows, key=lambda r: (r[0], r[1], codes.get(r[2], ""))):
+        out.setdefault(pid, []).append({"subject": subject, "org_unit": codes.get(uid, str(uid))})
+    return out
+
+
 def _reasons(session: Session, spec: IndicatorSpec, ctx: Ctx, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The value of every person-level field of the share, per person (ordinal codes named)."""
-    fields = [a.field for a in atoms(spec.share) if FIELDS[a.field].person_level]
+    """The value of every person-level field of the population's filter and of the share, per person (ordinal codes named)."""
+    where = spec.population.where if spec.population is not None else None
+    fields = [a.field for a in [*atoms(where), *atoms(spec.share)] if FIELDS[a.field].person_level]
     fields = list(dict.fromkeys(fields))
     if not ids or not fields:
         return {}
