@@ -3,7 +3,7 @@
 import math
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -201,6 +201,10 @@ class DisciplineItem(Dated):
     form: Code
 
 
+MAX_ITEMS = 1000  # items of one list of one person (a career of thousands of records is an attack, not a career)
+T = TypeVar("T")
+Items = Annotated[list[T], Field(max_length=MAX_ITEMS)]
+
 PERSON_LISTS = (
     "employments", "positions", "memberships", "degrees", "languages", "political_theory",
     "state_management", "specialties", "academic_titles", "it_skills", "trainings",
@@ -231,19 +235,19 @@ class PersonFields(AppSchema):
 
 
 class PersonLists(AppSchema):
-    employments: list[EmploymentItem] | None = None
-    positions: list[PositionItem] | None = None
-    memberships: list[MembershipItem] | None = None
-    degrees: list[DegreeItem] | None = None
-    languages: list[LanguageItem] | None = None
-    political_theory: list[PoliticalTheoryItem] | None = None
-    state_management: list[LevelItem] | None = None
-    specialties: list[SpecialtyItem] | None = None
-    academic_titles: list[AcademicTitleItem] | None = None
-    it_skills: list[ItSkillItem] | None = None
-    trainings: list[TrainingItem] | None = None
-    separations: list[SeparationItem] | None = None
-    disciplines: list[DisciplineItem] | None = None
+    employments: Items[EmploymentItem] | None = None
+    positions: Items[PositionItem] | None = None
+    memberships: Items[MembershipItem] | None = None
+    degrees: Items[DegreeItem] | None = None
+    languages: Items[LanguageItem] | None = None
+    political_theory: Items[PoliticalTheoryItem] | None = None
+    state_management: Items[LevelItem] | None = None
+    specialties: Items[SpecialtyItem] | None = None
+    academic_titles: Items[AcademicTitleItem] | None = None
+    it_skills: Items[ItSkillItem] | None = None
+    trainings: Items[TrainingItem] | None = None
+    separations: Items[SeparationItem] | None = None
+    disciplines: Items[DisciplineItem] | None = None
 
 
 class PersonRecord(PersonFields, PersonLists):

@@ -127,7 +127,7 @@ def _plan(session: Session, actor: Actor, items: list[Item], book: CodeBook,
             continue
         person = existing.get(key)
         old = current.get(person.id) if person is not None else None
-        new = persons.canonical(data)
+        new = persons.reopen_moved_separations(old, persons.canonical(data))
         if allowed is not None:
             if person is not None and person.id not in in_reach:
                 on_failure(Failure(item.line, key, [{"field": None, "message":

@@ -188,10 +188,18 @@ def build(session: Session, external_ids: dict[int, str], cut: int | None = None
     return out
 
 
+PARTY_DISCIPLINES = frozenset({"khai_tru"})  # expulsion from the Party: its date is the end of party membership
+REDACTED = [*SENSITIVE, "disciplines.party"]  # what a caller without sensitive reads is told was withheld
+
+
 def redact(record: dict[str, Any]) -> dict[str, Any]:
-    """The record without the sensitive fields, saying which were withheld."""
+    """The record without the sensitive fields, saying which were withheld (the same list for every record,
+    so that the list itself tells nothing): party membership is withheld in its dates and in the party's
+    disciplines, which would give it away."""
     out = {k: v for k, v in record.items() if k not in SENSITIVE}
-    out["redacted"] = list(SENSITIVE)
+    if "disciplines" in out:
+        out["disciplines"] = [d for d in out["disciplines"] or [] if d["form"] not in PARTY_DISCIPLINES]
+    out["redacted"] = list(REDACTED)
     return out
 
 

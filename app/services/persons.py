@@ -1,5 +1,6 @@
 """Persons: validate, create or replace with history, patch, close, read now or as of a moment."""
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -19,6 +20,7 @@ from app.services.person_records import (
     build,
     canonical_item,
     diff_lists,
+    item_key,
     sort_items,
 )
 from app.services.text import fold
@@ -121,13 +123,16 @@ def _unit_problems(name: str, where: str, item: dict[str, Any], units: dict[str,
 
 def _separation_problems(data: dict[str, Any]) -> list[dict[str, str]]:
     """A person dies once, and nothing is recorded to happen after the death: no later separation,
-    no employment, position or seat starting after it, no party membership ending after it."""
-    deaths = [(s["on"], i) for i, s in enumerate(data.get("separations") or []) if s["reason"] == "death"]
+    no employment, position, seat or discipline starting after it, no party membership beginning or ending after it."""
+    deaths: dict[str, int] = {}  # day -> first index (the same death twice is one death, as duplicates are one item)
+    for i, sep in enumerate(data.get("separations") or []):
+        if sep["reason"] == "death":
+            deaths.setdefault(sep["on"], i)
     if not deaths:
         return []
-    died, first = min(deaths)
+    died, first = min(deaths.items())
     errs = [{"field": f"separations[{i}].reason", "message": f"a second death (the first is separations[{first}], {died})"}
-            for _on, i in sorted(deaths)[1:]]
+            for _on, i in sorted(deaths.items())[1:]]
     for i, sep in enumerate(data.get("separations") or []):
         if sep["on"] > died:
             errs.append({"field": f"separations[{i}].on", "message": f"{sep['on']} is after the death on {died}"})
@@ -135,8 +140,12 @@ def _separation_problems(data: dict[str, Any]) -> list[dict[str, str]]:
         for i, item in enumerate(data.get(name) or []):
             if item["start"] > died:
                 errs.append({"field": f"{name}[{i}].start", "message": f"{item['start']} is after the death on {died}"})
-    if data.get("party_member_until") and data["party_member_until"] > died:
-        errs.append({"field": "party_member_until", "message": f"{data['party_member_until']} is after the death on {died}"})
+    for i, item in enumerate(data.get("disciplines") or []):
+        if item["start"] > died:
+            errs.append({"field": f"disciplines[{i}].start", "message": f"{item['start']} is after the death on {died}"})
+    for fname in ("party_member_since", "party_member_until"):
+        if data.get(fname) and data[fname] > died:
+            errs.append({"field": fname, "message": f"{data[fname]} is after the death on {died}"})
     return errs
 
 
@@ -167,13 +176,46 @@ def with_derived_levels(languages: list[dict[str, Any]]) -> list[dict[str, Any]]
 
 
 def end_at_separations(record: dict[str, Any]) -> None:
-    """A separation ends every employment, position and seat in force on its date, that day (in place)."""
-    for sep in record.get("separations") or []:
-        on = sep["on"]
-        for name in ASSIGNMENTS:
-            for item in record.get(name) or []:
-                if item["start"] <= on and (item["end"] is None or item["end"] > on):
-                    item["end"] = on
+    """A separation ends every employment, position and seat in force on its date, that day (in place).
+
+    An item ends at the first separation on or after its start, if that comes before its own end:
+    one sort and a binary search per item (a record of thousands of items stays linear-logarithmic).
+    """
+    days = sorted({sep["on"] for sep in record.get("separations") or []})
+    if not days:
+        return
+    for name in ASSIGNMENTS:
+        for item in record.get(name) or []:
+            i = bisect_left(days, item["start"])
+            if i < len(days) and (item["end"] is None or item["end"] > days[i]):
+                item["end"] = days[i]
+
+
+def reopen_moved_separations(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """A separation moved later or removed re-opens what it had ended, and the remaining separations close it again.
+
+    The stored record keeps a separation's effect as the assignments' `end`; a correction of the date (a
+    retirement postponed from 31 March to 30 June, a separation recorded by mistake) must not leave them
+    ending on the old day. An item of the new record is re-opened when it ends on a day the old record had a
+    separation and the new one has none, and the old record's same item ended that day too.
+    """
+    if old is None:
+        return new
+    gone = {s["on"] for s in old.get("separations") or []} - {s["on"] for s in new.get("separations") or []}
+    if not gone:
+        return new
+
+    def same(item: dict[str, Any]) -> str:
+        return item_key({k: v for k, v in item.items() if k != "end"})
+
+    out = dict(new)
+    for name in ASSIGNMENTS:
+        ended = {same(i) for i in old.get(name) or [] if i["end"] in gone}
+        out[name] = [i | {"end": None} if i["end"] in gone and same(i) in ended else i for i in new.get(name) or []]
+    end_at_separations(out)
+    for name in ASSIGNMENTS:
+        out[name] = sort_items(name, out[name])
+    return out
 
 
 BODY_KINDS = {"party_executive_committee", "party_standing_committee", "peoples_council", "management_list", "planning_pool"}
@@ -250,6 +292,7 @@ def upsert(session: Session, actor: Actor, record: PersonRecord, book: CodeBook,
         raise Conflict(f"person {record.external_id!r} exists; PUT replaces it", code="duplicate_external_id")
     new = canonical(data)
     old = build(session, {person.id: person.external_id}).get(person.id) if person is not None else None
+    new = reopen_moved_separations(old, new)
     check_write_scope(session, actor, person, old, new)
     if if_match is not None and (person is None or person.rev != if_match):
         raise PreconditionFailed(f"person {record.external_id!r} has changed since you read it "

@@ -105,6 +105,43 @@ class TestSeparationEndsEveryAssignment:
         assert change["record"]["party_member_until"] == "2025-03-31"
 
 
+class TestCorrections:
+    def test_a_retirement_postponed_moves_the_ends_it_made_by_patch_put_and_import(self, registry: Registry,
+                                                                                 tree: SmallTree) -> None:
+        early, late = [{"on": "2025-03-31", "reason": "retirement"}], [{"on": "2025-06-30", "reason": "retirement"}]
+        for how in ("patch", "put_export", "import_export"):
+            stored = create_person(registry, veteran(tree, separations=early))
+            if how == "patch":
+                r = registry.client.patch(f"/api/v1/persons/{stored['external_id']}", json={"separations": late},
+                                          headers=registry.headers())
+                assert r.status_code == 200, r.text
+            elif how == "put_export":  # the record as read back (ends already on 31 March), the date corrected
+                assert put(registry, stored | {"separations": late}).status_code == 200
+            else:
+                assert import_records(registry, "persons", [stored | {"separations": late}])["updated"] == 1
+            now = get_person(registry, stored["external_id"]).json()
+            ends = {i["end"] for n in ("employments", "positions", "memberships") for i in now[n]}
+            assert ends == {"2025-06-30"}, (how, now)
+
+    def test_a_separation_removed_reopens_what_it_ended_and_nothing_else(self, registry: Registry, tree: SmallTree) -> None:
+        ended_before = {"org_unit": tree.station_b, "category": "vien_chuc", "occupation": "nurse", "primary": False,
+                        "start": "2005-01-01", "end": "2009-12-31"}
+        record = veteran(tree, separations=[{"on": "2025-03-31", "reason": "dismissal"}])
+        record["employments"].append(ended_before)
+        stored = create_person(registry, record)
+        r = registry.client.patch(f"/api/v1/persons/{stored['external_id']}", json={"separations": []},
+                                  headers=registry.headers())
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert {(e["start"], e["end"]) for e in body["employments"]} == {("2008-09-01", None), ("2005-01-01", "2009-12-31")}
+        assert [p["end"] for p in body["positions"]] == [None] and [m["end"] for m in body["memberships"]] == [None]
+
+    def test_the_same_death_twice_is_one_death(self, registry: Registry, tree: SmallTree) -> None:
+        death = {"on": "2025-03-31", "reason": "death"}
+        stored = create_person(registry, veteran(tree, separations=[death, death]))
+        assert stored["separations"] == [death]
+
+
 class TestValidation:
     CASES = {
         "unknown_reason": ({"separations": [{"on": "2025-01-01", "reason": "vacation"}]}, "separations[0].reason"),
@@ -125,6 +162,9 @@ class TestValidation:
                              "positions": [{"org_unit": "{school}", "title": None, "rank": "office_deputy",
                                             "key_leader": False, "start": "2024-06-01", "end": None}]}, "positions[0].start"),
         "control_character": ({"separations": [{"on": "2025-01-01", "reason": "retire\u0007ment"}]}, "separations[0].reason"),
+        "discipline_after_death": ({"separations": [{"on": "2024-01-01", "reason": "death"}],
+                                    "disciplines": [{"form": "khien_trach", "start": "2024-02-01"}]}, "disciplines[0].start"),
+        "too_many_items": ({"separations": [{"on": "2025-01-01", "reason": "retirement"}] * 1001}, "separations"),
     }
 
     @pytest.mark.parametrize("case", CASES)
@@ -209,6 +249,22 @@ class TestScope:
         assert "party_member_until" not in seen and "party_member_until" in seen["redacted"]
         assert seen["disciplines"] == record["disciplines"]
         assert get_person(registry, record["external_id"]).json() == record
+
+    def test_an_expulsion_from_the_party_is_withheld_where_party_membership_is(self, registry: Registry,
+                                                                             tree: SmallTree) -> None:
+        warning = {"form": "canh_cao", "start": "2019-01-10", "end": "2020-01-09"}
+        expelled = {"form": "khai_tru", "start": "2024-06-30", "end": None}
+        record = create_person(registry, veteran(tree, memberships=[], party_member_until="2024-06-30",
+                                                 disciplines=[warning, expelled]))
+        auditor = registry.token("auditor", [tree.province])
+        seen = get_person(registry, record["external_id"], auditor).json()
+        assert seen["disciplines"] == [warning] and "disciplines.party" in seen["redacted"]
+        csv = registry.client.get("/api/v1/exports/persons", params={"format": "csv"}, headers=registry.headers(auditor))
+        assert csv.status_code == 200 and record["external_id"] in csv.text and "khai_tru" not in csv.text
+        lines = export_records(registry, "persons", auditor)
+        assert [r["disciplines"] for r in lines if r["external_id"] == record["external_id"]] == [[warning]]
+        hr = registry.token("hr_officer", [tree.commune_a])
+        assert get_person(registry, record["external_id"], hr).json()["disciplines"] == [warning, expelled]
 
 
 class TestRoundTrip:
