@@ -177,8 +177,12 @@ class TestDrillDown:
         got = {p["external_id"]: p for p in r.json()["persons"]}
         assert set(got) == {f"{prov.P}-L1", f"{prov.P}-L2"}
         assert got[f"{prov.P}-L1"]["in_numerator"] is True
-        assert got[f"{prov.P}-L1"]["why"] == {"person.highest_foreign_language": 4}
-        assert got[f"{prov.P}-L2"]["why"] == {"person.highest_foreign_language": 3}
+        # why in the numerator (the share's field) and why in the population (its filter's fields: under 40, a leader)
+        for pid, level in ((f"{prov.P}-L1", 4), (f"{prov.P}-L2", 3)):
+            why = got[pid]["why"]
+            assert set(why) == {"person.highest_foreign_language", "person.age", "person.highest_position_rank"}, why
+            assert why["person.highest_foreign_language"] == level and why["person.age"] < 40
+            assert why["person.highest_position_rank"] and got[pid]["in_population_by"]
 
 
 class TestDefinitions:

@@ -15,10 +15,10 @@ from app.errors import Forbidden, InvalidInput, NotFound
 from app.models import CodeItem, OrgUnitVersion, Person, PersonVersion, Statistic, Txn
 from app.services import audit, codelists, history, tree
 from app.services.context import Actor
-from app.services.indicators import catalog, compiler, disclosure, ratios, reported
+from app.services.indicators import catalog, compiler, disclosure, kinds, ratios, reported
 from app.services.indicators.cache import LRU
-from app.services.indicators.fields import FIELDS, ROOT, Ctx, Row, unit_valid
-from app.services.indicators.spec import Atom, IndicatorSpec, atoms
+from app.services.indicators.fields import FIELDS, Ctx, Row, unit_valid
+from app.services.indicators.spec import IndicatorSpec, atoms
 from app.services.versioning import current_or_at
 
 
@@ -53,71 +53,22 @@ def _target(spec: IndicatorSpec) -> dict[str, Any] | None:
 
 
 def counts(session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> tuple[int | None, int | None, Any]:
-    """(numerator, denominator, extra) for one unit, by the kind's rule."""
-    if spec.kind == "ratio":
-        num, den = _run(session, "counts", spec, ctx, compiler.population_counts, unit_id).one()
-        return int(num), int(den), None
-    if spec.kind == "per_capita":
-        _num, den = _run(session, "counts", spec, ctx, compiler.population_counts, unit_id).one()
-        assert spec.statistic is not None
-        stat = statistic_for(session, spec.statistic, unit_id, ctx.as_of, ctx.cut)
-        area = statistic_for(session, spec.numerator_statistic, unit_id, ctx.as_of, ctx.cut) if spec.numerator_statistic else None
-        return _per_capita_counts(int(den), area, stat)
-    if spec.kind == "coverage":
-        rows = _run(session, "coverage", spec, ctx, _coverage_under, unit_id).all()
-        return sum(r.passes for r in rows), len(rows), rows
-    if spec.kind == "flow_count":
-        return int(_run(session, "flow", spec, ctx, compiler.flow_count, unit_id).scalar() or 0), None, None
-    return None, None, None
-
-
-def _per_capita_counts(registry: int, area: Statistic | None, population: Statistic | None) -> tuple[Any, Any, Any]:
-    """(numerator, denominator, population statistic): the area's reported count when there is one (revision 2,
-    point 9: doctors of the area, private ones included), else the registry's count."""
-    num = ratios.as_number(ratios.exact(area.value)) if area is not None else registry
-    return num, (ratios.as_number(ratios.exact(population.value)) if population else None), population
+    """(numerator, denominator, extra) for one unit, by the kind's rule (`kinds`)."""
+    return kinds.of(spec).counts(session, spec, ctx, unit_id)
 
 
 def _figure(stat: Statistic) -> dict[str, Any]:
     return {"code": stat.code, "period": stat.period, "value": ratios.as_number(ratios.exact(stat.value)), "source": stat.source}
 
 
-def _coverage_under(spec: IndicatorSpec, ctx: Ctx) -> Any:
-    return compiler.coverage_units(spec, ctx, select(compiler.subtree(ctx).c.unit_id))
-
-
-def _run(
-    session: Session, shape: str, spec: IndicatorSpec, ctx: Ctx, build: Callable[[IndicatorSpec, Ctx], Any], unit_id: int | None
-) -> Any:
-    """Execute the (cached) statement of `build` for ctx's date and cut and, if given, the unit."""
-    stmt, params = compiler.prepared(shape, spec, ctx, lambda fresh: build(spec, fresh))
-    return session.execute(stmt, params | ({ROOT: unit_id} if unit_id is not None else {}))
+_run = kinds.run
+tiered = kinds.tiered
+reads_local_languages = kinds.reads_local_languages
+_unlisted = kinds.unlisted
 
 
 def value_of(spec: IndicatorSpec, num: int | None, den: Any, extra: Any) -> Fraction | None:
-    if spec.kind in ("ratio", "coverage"):
-        return ratios.share(num or 0, den or 0)
-    if spec.kind == "per_capita":
-        assert spec.per is not None
-        return ratios.per_capita(ratios.exact(num or 0), extra.value if extra is not None else None, spec.per)
-    if spec.kind == "flow_count":
-        return Fraction(num or 0)
-    if spec.kind == "reported":
-        return ratios.exact(extra.value) if extra is not None else None
-    return None
-
-
-LOCAL_LANGUAGE = "person.ethnic_language_local"
-
-
-def reads_local_languages(spec: IndicatorSpec) -> bool:
-    return any(a.field == LOCAL_LANGUAGE for a in atoms(spec.share))
-
-
-def _unlisted(spec: IndicatorSpec) -> IndicatorSpec:
-    """The population's own definition, counting those whose place of work lists no local language."""
-    unlisted = Atom.model_validate({"field": "person.place_of_work_lists_languages", "is": False})
-    return spec.model_copy(update={"share": unlisted})
+    return kinds.of(spec).value(spec, num, den, extra)
 
 
 def _place_of_work(session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> dict[str, Any]:
@@ -157,20 +108,14 @@ def _territory_note(result: dict[str, Any]) -> str:
 
 
 def _note(spec: IndicatorSpec, num: Any, den: Any, value: Fraction | None, extra: Any, unit_exists: bool) -> str | None:
-    if spec.kind == "qualitative":
+    kind = kinds.of(spec)
+    if not kind.scored:
         return "qualitative target: listed, never scored"
-    if not unit_exists and spec.kind not in ("reported", "flow_count"):
+    if not unit_exists and kind.needs_unit:
         return "the org unit did not exist on or before that date: it has no territory, nothing lies under it"
     if value is not None:
         return None
-    if spec.kind in ("ratio", "coverage"):
-        return "empty population: no value (not 0%)"
-    if isinstance(spec.period, tuple) and spec.aggregate == "period_average":
-        first, last = spec.period
-        return f"no yearly figure of {spec.statistic!r} for this unit in {first.year}-{last.year} up to the date"
-    if spec.kind in ("per_capita", "reported"):
-        return f"no reported statistic {spec.statistic!r} for this unit with a period starting on or before the date"
-    return None
+    return kind.empty_note(spec)
 
 
 def evaluate(
@@ -330,8 +275,6 @@ def _evaluate(
     unit_id = _unit(session, actor, org_unit)
     ctx = context(session, spec, as_of, cut, (state[2], state[3]))
     num, den, extra = counts(session, spec, ctx, unit_id)
-    if spec.kind == "reported":
-        extra = reported.reading(session, spec, unit_id, as_of, cut)
     value = value_of(spec, num, den, extra)
     unit_exists = _exists_on(session, unit_id, as_of, cut)
     last = closed_before(session, unit_id, as_of, cut) if has_territory(spec) else None
@@ -374,11 +317,6 @@ def _evaluate(
     if note:
         result["note"] = note
     return result
-
-
-def tiered(spec: IndicatorSpec) -> bool:
-    """A target set "at every level" (các cấp): met only when each tier with members reaches the floor."""
-    return spec.kind == "ratio" and (spec.disaggregate_by or "").startswith("tier")
 
 
 TIER_ORDER = ("central", "province", "district", "commune")
@@ -435,7 +373,7 @@ def closed_before(session: Session, unit_id: int, as_of: date, cut: int | None) 
 def has_territory(spec: IndicatorSpec) -> bool:
     """Kinds counted over a scope of units: a closed unit answers for its territory (reported figures are read for
     the unit itself; a qualitative target has no figure)."""
-    return spec.kind in ("ratio", "per_capita", "coverage", "flow_count")
+    return kinds.of(spec).territory
 
 
 AT_CLOSURE = ("as_of", "numerator", "denominator", "value", "status", "band_position")
@@ -451,7 +389,7 @@ def _territory(session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int, la
     snapshot = _tree(session, ctx.cut)
     top = sorted(snapshot.units[u].code for u in inside if snapshot.parent_on(u, ctx.as_of) not in inside)
     shared = {uid: (num, den) for uid, num, den in _run(session, "shared", spec, ctx, compiler.shared_counts, unit_id)}
-    persons_only = spec.kind in ("flow_count", "per_capita")  # a rate's denominator is the area's statistic, not persons
+    persons_only = kinds.of(spec).persons_only_shared  # a rate's denominator is the area's statistic, not persons
     left_out = [
         {"org_unit": snapshot.units[u].code,
          "numerator": int(shared.get(u, (0, 0))[0] or 0),
@@ -473,7 +411,7 @@ def statistics_for_all(session: Session, code: str, as_of: date, cut: int | None
 
 def _json_value(spec: IndicatorSpec, value: Fraction | None) -> float | int | None:
     """Shares and rates as floats (0.25 for 25%); counts and reported figures as they are."""
-    return ratios.as_number(value, whole_as_int=spec.kind in ("flow_count", "reported"))
+    return ratios.as_number(value, whole_as_int=kinds.of(spec).whole_as_int)
 
 
 def answer_date(session: Session, actor: Actor, code: str, as_of: date, known_at: datetime | None = None) -> date:
@@ -500,7 +438,7 @@ def evaluate_all(
     ctx = context(session, spec, as_of, cut)
     snapshot = _tree(session, cut)
     closed = {u for u, span in snapshot.units.items()
-              if span.valid_to is not None and span.valid_to < as_of and spec.kind != "qualitative"}
+              if span.valid_to is not None and span.valid_to < as_of and kinds.of(spec).scored}
     units = [u for u in snapshot.units if snapshot.valid_on(u, as_of) or u in closed]
 
     def where(u: int) -> date:  # a closed unit sits where it stood on its last day
@@ -561,22 +499,13 @@ class Figures:
 
     def __call__(self, uid: int) -> tuple[Any, Any, Any]:
         """(numerator, denominator, statistic or yearly average) of the unit."""
-        kind = self.spec.kind
-        num, den = self.found.get(uid, (0, None if kind == "flow_count" else 0))
-        extra = self.stats.get(uid)
-        if kind == "per_capita":
-            return _per_capita_counts(int(den or 0), self.areas.get(uid), extra)
-        return num, (None if kind == "flow_count" else den), extra
+        return kinds.of(self.spec).unit_figure(self.spec, self.found.get(uid), self.stats.get(uid), self.areas.get(uid))
 
 
 def _unit_figures(session: Session, spec: IndicatorSpec, ctx: Ctx) -> Figures:
     """(numerator, denominator, statistic) of any unit, from one pass over all units and one statistics query."""
     found = _all_counts(session, spec, ctx)
-    stats: dict[int, Any] = {}
-    if spec.kind == "reported":
-        stats = reported.readings_for_all(session, spec, ctx.as_of, ctx.cut)
-    elif spec.kind == "per_capita" and spec.statistic:
-        stats = statistics_for_all(session, spec.statistic, ctx.as_of, ctx.cut)
+    stats = kinds.of(spec).all_statistics(session, spec, ctx)
     areas = statistics_for_all(session, spec.numerator_statistic, ctx.as_of, ctx.cut) if spec.numerator_statistic else {}
     return Figures(spec, found, stats, areas)
 
@@ -599,15 +528,7 @@ def _all_counts(session: Session, spec: IndicatorSpec, ctx: Ctx) -> dict[int, tu
 
 
 def _all_counts_run(session: Session, spec: IndicatorSpec, ctx: Ctx) -> dict[int, tuple[Any, Any]]:
-    if spec.kind in ("ratio", "per_capita"):
-        rows = _run(session, "counts_all", spec, ctx, compiler.population_counts_all, None)
-        return {r[0]: (int(r[1]), int(r[2])) for r in rows}
-    if spec.kind == "flow_count":
-        return {r[0]: (int(r[1]), None) for r in _run(session, "flow_all", spec, ctx, compiler.flow_count_all, None)}
-    if spec.kind == "coverage":
-        rows = _run(session, "coverage_all", spec, ctx, _coverage_all, None)
-        return {r[0]: (int(r[1]), int(r[2])) for r in rows}
-    return {}
+    return kinds.of(spec).all_counts(session, spec, ctx)
 
 
 def _short_tiers(session: Session, spec: IndicatorSpec, ctx: Ctx) -> set[int]:
@@ -642,16 +563,6 @@ def _tier_counts_all(spec: IndicatorSpec, ctx: Ctx) -> Any:
     return select(per.c.ancestor, per.c.tier, func.sum(per.c.is_num), func.count()).group_by(per.c.ancestor, per.c.tier)
 
 
-def _coverage_all(spec: IndicatorSpec, ctx: Ctx) -> Any:
-    clo = compiler.closure(ctx)
-    cov = compiler.coverage_units(spec, ctx, select(clo.c.descendant)).subquery()
-    return (
-        select(clo.c.ancestor, func.sum(cov.c.passes), func.count())
-        .join(cov, cov.c.unit_id == clo.c.descendant)
-        .group_by(clo.c.ancestor)
-    )
-
-
 def persons(
     session: Session, actor: Actor, code: str, *, org_unit: str, as_of: date, known_at: datetime | None = None
 ) -> dict[str, Any]:
@@ -665,14 +576,10 @@ def persons(
         )
     unit_id = _unit(session, actor, org_unit)
     ctx = context(session, spec, as_of, cut)
-    if spec.kind == "flow_count":
-        rows = _run(session, "flow_persons", spec, ctx, compiler.flow_persons, unit_id).all()
-        found = {pid: (1, {"event_day": day.isoformat() if hasattr(day, "isoformat") else str(day)}) for pid, day in rows}
-    elif spec.kind in ("ratio", "per_capita"):
-        rows = _run(session, "persons", spec, ctx, compiler.population_persons, unit_id).all()
-        found = {pid: (int(is_num), {}) for pid, is_num in rows}
-    else:
+    drilled = kinds.of(spec).drill(session, spec, ctx, unit_id)
+    if drilled is None:
         raise NotFound(f"indicator {code!r} ({spec.kind}) has no person-level drill-down", code="no_drilldown")
+    found = drilled
     outside = _outside_reach(session, actor, list(found)) if closed_before(session, unit_id, as_of, cut) else set()
     found = {pid: v for pid, v in found.items() if pid not in outside}
     reasons = _reasons(session, spec, ctx, list(found))
@@ -684,7 +591,7 @@ def persons(
             "full_name": names[pid][1],
             "in_numerator": bool(flag),
             "why": {**reasons.get(pid, {}), **extra},
-        } | ({"in_population_by": counted_as.get(pid, [])} if spec.kind != "flow_count" else {})
+        } | ({"in_population_by": counted_as.get(pid, [])} if spec.population is not None and spec.kind != "flow_count" else {})
         for pid, (flag, extra) in found.items()
     ]
     items.sort(key=lambda i: i["external_id"])
@@ -835,10 +742,7 @@ def sql_statements(session: Session, code: str, *, org_unit: str, as_of: date) -
     ]
 
 
-def _bound(shape: str, spec: IndicatorSpec, ctx: Ctx, unit_id: int, build: Callable[[IndicatorSpec, Ctx], Any]) -> Any:
-    """The evaluation's own (cached) statement of `build`, with the date's, the cut's and the unit's values bound."""
-    stmt, params = compiler.prepared(shape, spec, ctx, lambda fresh: build(spec, fresh))
-    return stmt.params(params | {ROOT: unit_id})
+_bound = kinds.bound
 
 
 def _territory_statements(spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> list[tuple[str, Any]]:
@@ -856,45 +760,8 @@ def _territory_statements(spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> list[t
 
 
 def _figure_statements(spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> list[tuple[str, Any]]:
-    """(purpose, statement with its values bound) for each statement `counts` and `_evaluate` run for the unit."""
-    def prepared(shape: str, build: Callable[[IndicatorSpec, Ctx], Any], of: IndicatorSpec = spec) -> Any:
-        return _bound(shape, of, ctx, unit_id, build)
-
-    day, stat = ctx.as_of, spec.statistic or ""
-    if spec.kind == "ratio":
-        found = [("numerator, denominator", prepared("counts", compiler.population_counts))]
-        if tiered(spec):
-            by_tier = prepared("by_tier", lambda s, c: compiler.population_by(s, c, "tier"))
-            found.append(("by_tier: tier, numerator, denominator of each tier (the target is set at every level)", by_tier))
-        if reads_local_languages(spec):
-            found.append(("place_of_work.persons_where_none_listed: the first column (the population's persons whose "
-                          "place of work and the units above it list no local language)",
-                          prepared("counts", compiler.population_counts, _unlisted(spec))))
-        return found
-    if spec.kind == "per_capita":
-        found = [
-            ("registry count of the population, in both columns: the numerator when coverage is 'registry'",
-             prepared("counts", compiler.population_counts)),
-            (f"population statistic {stat!r}: its value is the denominator (no row: no value)",
-             reported.latest_stmt(stat, day, None, unit_id)),
-        ]
-        if spec.numerator_statistic:
-            found.append((f"numerator statistic {spec.numerator_statistic!r}: a row's value is the numerator "
-                          "(coverage 'statistic', numerator_statistic); no row: the registry count is",
-                          reported.latest_stmt(spec.numerator_statistic, day, None, unit_id)))
-        return found
-    if spec.kind == "coverage":
-        return [("one row per unit of the covered kind (unit_id, passes): the numerator is the sum of passes, "
-                 "the denominator the number of rows", prepared("coverage", _coverage_under))]
-    if spec.kind == "flow_count":
-        return [("numerator: the count of persons (no denominator)", prepared("flow", compiler.flow_count))]
-    if spec.kind == "reported" and spec.aggregate == "period_average":
-        return [(f"the whole-year figures of {stat!r} in the period, up to the date: the value is their average "
-                 "(average.years)", reported.yearly_stmt(spec, day, None, unit_id))]
-    if spec.kind == "reported":
-        return [(f"the figure of {stat!r} whose period starts latest on or before the date: its value is the value "
-                 "(statistic)", reported.latest_stmt(stat, day, None, unit_id))]
-    return []
+    """(purpose, statement with its values bound) for each statement `counts` runs for the unit: the kind's own steps."""
+    return [(step.purpose, step.statement(spec, ctx, unit_id)) for step in kinds.of(spec).steps(spec, ctx)]
 
 
 def _typed_dialect(dialect: Any) -> Any:
@@ -938,7 +805,7 @@ def breakdown(
                    and closed_before(session, unit_id, day, cut) is not None)
     if by == "child_units":
         cells = _child_cells(session, spec, ctx, unit_id, guarded)
-    elif spec.kind in ("ratio", "per_capita"):
+    elif kinds.of(spec).person_splits:
         rows = _by_cells(session, spec, ctx, unit_id, by)
         if territorial:  # the territory's total is withheld (`_guard_territory`): so are its parts
             hidden = dict.fromkeys(rows, "territory")
@@ -978,14 +845,15 @@ def _cells_of(spec: IndicatorSpec, ctx: Ctx, fetch: Fetch) -> Cells:
 
 
 def _cell(spec: IndicatorSpec, key: str, num: int, den: int, reason: str | None, small: bool) -> dict[str, Any]:
-    value = ratios.share(num, den) if spec.kind == "ratio" else None
+    shares = kinds.of(spec).share_cells
+    value = ratios.share(num, den) if shares else None
     cell = {
         "key": key,
-        "numerator": num if spec.kind == "ratio" else None,
+        "numerator": num if shares else None,
         "denominator": den,
         "value": _json_value(spec, value),
-        "status": ratios.status(value, spec.target) if spec.kind == "ratio" else "no_data",
-        "band_position": ratios.band_position(value, spec.target) if spec.kind == "ratio" else None,
+        "status": ratios.status(value, spec.target) if shares else "no_data",
+        "band_position": ratios.band_position(value, spec.target) if shares else None,
         "suppressed": False,
     }
     if small and den < threshold():
