@@ -299,29 +299,36 @@ def territory_units(ctx: Ctx) -> Select[Any]:
     ).subquery("territory_units").select()
 
 
-def shared_counts(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
-    """(unit_id, numerator, denominator) of each shared unit left out of the territory asked about: what it would add.
-
-    The population anchored at the unit itself (persons), the unit itself when it is of the covered kind
-    (coverage), the persons whose inflow is attributed to it (flow counts: no denominator).
-    """
+def _shared_units(ctx: Ctx) -> Select[Any]:
+    """The shared units left out of the territory asked about (`territory`)."""
     left = territory(ctx, one=True).shared
-    mine = select(left.c.unit_id).where(left.c.root == root())
-    if spec.kind == "coverage":
-        cov = coverage_units(spec, ctx, mine).subquery()
-        return select(cov.c.unit_id, cov.c.passes, literal(1))
-    if spec.kind == "flow_count":
-        anc = flow_ancestry(spec, ctx)
-        return (select(anc.c.unit_id, func.count(distinct(anc.c.person_id)), literal(None))
-                .where(anc.c.unit_id.in_(mine)).group_by(anc.c.unit_id))
+    return select(left.c.unit_id).where(left.c.root == root())
+
+
+def shared_counts(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
+    """(unit_id, numerator, denominator) of each shared unit left out of the territory asked about: what it would
+    add, for a population of persons: those anchored at the unit itself (ratios, rates)."""
     f = facts(spec, ctx)
     per = (
         select(f.c.unit_id, f.c.person_id, func.max(f.c.is_num).label("is_num"))
-        .where(f.c.unit_id.in_(mine))
+        .where(f.c.unit_id.in_(_shared_units(ctx)))
         .group_by(f.c.unit_id, f.c.person_id)
         .subquery()
     )
     return select(per.c.unit_id, func.sum(per.c.is_num), func.count()).group_by(per.c.unit_id)
+
+
+def shared_coverage(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
+    """(unit_id, passes, 1) of each shared unit of the covered kind left out of the territory asked about."""
+    cov = coverage_units(spec, ctx, _shared_units(ctx)).subquery()
+    return select(cov.c.unit_id, cov.c.passes, literal(1))
+
+
+def shared_flow(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
+    """(unit_id, persons, None) of each shared unit left out of the territory asked about: the inflow attributed to it."""
+    anc = flow_ancestry(spec, ctx)
+    return (select(anc.c.unit_id, func.count(distinct(anc.c.person_id)), literal(None))
+            .where(anc.c.unit_id.in_(_shared_units(ctx))).group_by(anc.c.unit_id))
 
 
 def closure(ctx: Ctx) -> Any:

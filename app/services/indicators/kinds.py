@@ -110,10 +110,15 @@ class Kind:
     person_splits: ClassVar[bool] = False  # breakdowns by tier, gender and age (person-level populations)
     share_cells: ClassVar[bool] = False  # a breakdown cell has a share and a status
     scored: ClassVar[bool] = False  # has a figure at all
+    anchored: ClassVar[bool] = False  # its drill-down's persons are in the population by anchor records (in_population_by)
 
     def steps(self, spec: IndicatorSpec, ctx: Ctx) -> list[Step]:
         """The statements of one unit's figures, in the order `counts` runs them."""
         return []
+
+    def shared(self) -> Build | None:
+        """The statement of what each shared unit left out of a territory would add (kinds with a territory)."""
+        return None
 
     def counts(self, session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> tuple[Any, Any, Any]:
         """(numerator, denominator, extra) of the unit, from exactly the statements of `steps`."""
@@ -144,6 +149,10 @@ class Kind:
         """What an answer without a value says."""
         return None
 
+    def explain(self, spec: IndicatorSpec, lang: str) -> str | None:
+        """What the method's words add for this kind, beside the population, share, coverage and rate (`method`)."""
+        return None
+
     def _registry(self, session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> list[Any]:
         return [step.execute(session, spec, ctx, unit_id) for step in self.steps(spec, ctx)]
 
@@ -154,7 +163,10 @@ class Qualitative(Kind):
 
 class Ratio(Kind):
     name = "ratio"
-    territory = needs_unit = person_splits = share_cells = scored = True
+    territory = needs_unit = person_splits = share_cells = scored = anchored = True
+
+    def shared(self) -> Build | None:
+        return compiler.shared_counts
 
     def steps(self, spec: IndicatorSpec, ctx: Ctx) -> list[Step]:
         found = [Step("numerator, denominator", "counts", compiler.population_counts)]
@@ -229,6 +241,9 @@ class Coverage(Kind):
     name = "coverage"
     territory = needs_unit = scored = True
 
+    def shared(self) -> Build | None:
+        return compiler.shared_coverage
+
     def steps(self, spec: IndicatorSpec, ctx: Ctx) -> list[Step]:
         return [Step("one row per unit of the covered kind (unit_id, passes): the numerator is the sum of passes, "
                      "the denominator the number of rows", "coverage", coverage_under)]
@@ -262,6 +277,9 @@ class FlowCount(Kind):
     name = "flow_count"
     territory = whole_as_int = persons_only_shared = scored = True
     denominator = False
+
+    def shared(self) -> Build | None:
+        return compiler.shared_flow
 
     def steps(self, spec: IndicatorSpec, ctx: Ctx) -> list[Step]:
         return [Step("numerator: the count of persons (no denominator)", "flow", compiler.flow_count)]
@@ -300,6 +318,11 @@ class Reported(Kind):
 
     def all_statistics(self, session: Session, spec: IndicatorSpec, ctx: Ctx) -> dict[int, Any]:
         return reported.readings_for_all(session, spec, ctx.as_of, ctx.cut)
+
+    def explain(self, spec: IndicatorSpec, lang: str) -> str | None:
+        if lang == "vi":
+            return f"Số liệu báo cáo '{spec.statistic}' của chính đơn vị, kỳ bắt đầu muộn nhất không sau ngày tính"
+        return f"Reported statistic '{spec.statistic}' of the unit itself, the period starting latest on or before the date"
 
     def empty_note(self, spec: IndicatorSpec) -> str | None:
         if isinstance(spec.period, tuple) and spec.aggregate == "period_average":

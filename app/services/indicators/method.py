@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from app.services.indicators import kinds
 from app.services.indicators.fields import FIELDS
 from app.services.indicators.spec import AllOf, AnyOf, Atom, Filter, IndicatorSpec, NotOf
 
@@ -75,12 +76,9 @@ def render(spec: IndicatorSpec) -> dict[str, Any]:
                 if lang == "vi"
                 else f"Per {spec.per} inhabitants, by the unit's own statistic '{spec.statistic}'"
             )
-        if spec.kind == "reported":
-            parts.append(
-                f"Số liệu báo cáo '{spec.statistic}' của chính đơn vị, kỳ bắt đầu muộn nhất không sau ngày tính"
-                if lang == "vi"
-                else f"Reported statistic '{spec.statistic}' of the unit itself, the period starting latest on or before the date"
-            )
+        said = kinds.of(spec).explain(spec, lang)
+        if said:
+            parts.append(said)
         out[lang] = ". ".join(parts) if parts else ("Mục tiêu định tính" if lang == "vi" else "Qualitative target")
     out["rules"] = (
         "As of D: a dated record counts when start <= D <= end (end inclusive); qualifications awarded on or "

@@ -376,6 +376,13 @@ def has_territory(spec: IndicatorSpec) -> bool:
     return kinds.of(spec).territory
 
 
+def _shared(spec: IndicatorSpec) -> kinds.Build:
+    """The kind's statement of what each shared unit left out of a territory would add."""
+    build = kinds.of(spec).shared()
+    assert build is not None, spec.kind
+    return build
+
+
 AT_CLOSURE = ("as_of", "numerator", "denominator", "value", "status", "band_position")
 
 
@@ -388,7 +395,7 @@ def _territory(session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int, la
     inside = {u for u, flag in members.items() if not flag}
     snapshot = _tree(session, ctx.cut)
     top = sorted(snapshot.units[u].code for u in inside if snapshot.parent_on(u, ctx.as_of) not in inside)
-    shared = {uid: (num, den) for uid, num, den in _run(session, "shared", spec, ctx, compiler.shared_counts, unit_id)}
+    shared = {uid: (num, den) for uid, num, den in _run(session, "shared", spec, ctx, _shared(spec), unit_id)}
     persons_only = kinds.of(spec).persons_only_shared  # a rate's denominator is the area's statistic, not persons
     left_out = [
         {"org_unit": snapshot.units[u].code,
@@ -584,14 +591,14 @@ def persons(
     found = {pid: v for pid, v in found.items() if pid not in outside}
     reasons = _reasons(session, spec, ctx, list(found))
     names = _names(session, list(found), cut)
-    counted_as = _counted_as(session, spec, ctx, unit_id, set(found))
+    counted_as = _counted_as(session, spec, ctx, unit_id, set(found)) if kinds.of(spec).anchored else {}
     items: list[dict[str, Any]] = [
         {
             "external_id": names[pid][0],
             "full_name": names[pid][1],
             "in_numerator": bool(flag),
             "why": {**reasons.get(pid, {}), **extra},
-        } | ({"in_population_by": counted_as.get(pid, [])} if spec.population is not None and spec.kind != "flow_count" else {})
+        } | ({"in_population_by": counted_as.get(pid, [])} if kinds.of(spec).anchored else {})
         for pid, (flag, extra) in found.items()
     ]
     items.sort(key=lambda i: i["external_id"])
@@ -755,7 +762,7 @@ def _territory_statements(spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> list[t
          "(territory.units counts them), 1 for the shared units left out",
          prepared("territory", lambda _s, c: compiler.territory_units(c))),
         ("territory.shared: (unit_id, numerator, denominator) that each shared unit would have added "
-         "(a shared unit with no row adds 0)", prepared("shared", compiler.shared_counts)),
+         "(a shared unit with no row adds 0)", prepared("shared", _shared(spec))),
     ]
 
 
