@@ -319,3 +319,23 @@ def test_a_rate_s_shared_units_give_persons_not_a_denominator(made: Reform) -> N
     v = made.value(made.p, code="ST-2025-DOCTORS-PER-10K")
     m2 = next(s for s in v["territory"]["shared"] if s["org_unit"] == made["M2"])
     assert m2 == {"org_unit": made["M2"], "numerator": 2, "denominator": None}
+
+
+def test_a_published_run_of_a_closed_unit_keeps_its_territory_and_withholds_it_as_the_answer_does(made: Reform) -> None:
+    """A run frozen for the closed province says it is the territory, what was left out and the last day's figure;
+    read back by a scoped officer, a protected indicator's territory figures are withheld as in /value."""
+    r = made.r
+    run = r.client.post("/api/v1/indicator-runs", json={"doc": "ST", "org_unit": made.p, "as_of": D}, headers=r.headers())
+    assert run.status_code in (200, 201), run.text
+    run_id = run.json()["id"]
+    frozen = {x["indicator"]: x for x in r.client.get(f"/api/v1/indicator-runs/{run_id}", headers=r.headers()).json()["results"]}
+    assert frozen[CODE]["scope"] == "territory" and frozen[CODE]["at_closure"]["denominator"] == 6
+    assert frozen[CODE]["territory"]["top_units"] == sorted([made["X1"], made["M"], made["T2"]])
+    assert frozen[PROTECTED]["denominator"] == 3  # the whole-tree administrator reads the exact figure
+    officer = r.token("hr_officer", [made.p])
+    seen = {x["indicator"]: x for x in r.client.get(f"/api/v1/indicator-runs/{run_id}",
+                                                    headers=r.headers(officer)).json()["results"]}
+    assert seen[CODE]["denominator"] == 3 and seen[CODE]["at_closure"]["denominator"] == 6
+    hidden = seen[PROTECTED]
+    assert (hidden["suppressed"], hidden["denominator"], hidden["at_closure"]["denominator"]) == (True, None, None)
+    assert all(set(s) == {"org_unit"} for s in hidden["territory"]["shared"])

@@ -28,6 +28,8 @@ def publish(session: Session, actor: Actor, *, doc: str, org_unit: str, as_of: d
         kept = {k: value.get(k) for k in KEPT}
         if "by_tier" in value:  # a target set at every level keeps each tier's figures (spec revision 2, point 2)
             kept["by_tier"] = value["by_tier"]
+        if value.get("scope") == "territory":  # a closed unit's run says it is its territory, what was left out, and
+            kept |= {k: value[k] for k in ("scope", "territory", "at_closure") if k in value}  # its last day's figure
         results.append(kept)
     run = IndicatorRun(
         doc=doc,

@@ -968,6 +968,9 @@ def frozen_results(session: Session, actor: Actor, results: list[dict[str, Any]]
         except NotFound:
             out.append(result)
             continue
+        if result.get("scope") == "territory" and territory_withheld(actor, spec) and not result.get("suppressed"):
+            out.append(_guard_territory(result))  # as the live answer withholds it (`_territory_beyond_scope`)
+            continue
         guarded = disclosure.protects(actor, spec) and not result.get("suppressed")
         if isinstance(result.get("by_tier"), list):
             tiers = result["by_tier"]
