@@ -177,6 +177,18 @@ class TestPatch:
         on = world.patch(uid, {"op": "replace", "value": {"active": True}}).json()
         assert on["active"] is True and json.loads(on[PERSON]["record"])["employments"][0]["end"] is None
 
+    def test_active_true_on_a_separated_person_is_refused_not_answered_inactive(self, world: World) -> None:
+        uid = uniq("S")
+        retired = [{"on": "2024-03-31", "reason": "retirement"}]
+        r = world.registry.client.post("/scim/v2/Users", json=world.body(uid, active=True, separations=retired),
+                                       headers=world.admin)
+        assert_error(r, 400, "mutability")
+        assert "separations" in r.json()["detail"]
+        user = world.create(uid, active=False, separations=retired)
+        assert user["active"] is False and json.loads(user[PERSON]["record"])["employments"][0]["end"] == "2024-03-31"
+        assert_error(world.patch(uid, {"op": "replace", "path": "active", "value": True}), 400, "mutability")
+        assert world.get(f"/Users/{uid}").json()["active"] is False
+
     def test_adds_to_the_record(self, world: World) -> None:
         uid = uniq("R")
         user = world.create(uid)

@@ -70,6 +70,8 @@ def is_active(record: dict[str, Any], today: date) -> bool:
 def set_active(record: dict[str, Any], active: bool, today: date) -> dict[str, Any]:
     """False ends every open item today (as persons.close does); true reopens the items that end today."""
     if active == is_active(record, today):
+        if active:
+            _not_separated(record, today)
         return record
     day = today.isoformat()
     for name in DATED_LISTS:
@@ -84,7 +86,21 @@ def set_active(record: dict[str, Any], active: bool, today: date) -> dict[str, A
     if active and not is_active(record, today):
         raise MutabilityException(detail="active: nothing ended today to reopen; add an open employment to "
                                           f"{PERSON_URN}:record instead")
+    if active:
+        _not_separated(record, today)
     return record
+
+
+def _not_separated(record: dict[str, Any], today: date) -> None:
+    """`active: true` on a record whose separations end every assignment would be answered inactive: refused."""
+    from app.services.persons import end_at_separations
+
+    closed = {name: [dict(i) for i in record.get(name) or []] for name in DATED_LISTS}
+    end_at_separations(closed | {"separations": record.get("separations")})
+    if record.get("separations") and not is_active(closed, today):
+        days = ", ".join(sorted(s["on"] for s in record["separations"]))
+        raise MutabilityException(detail=f"active: the separations in {PERSON_URN}:record ({days}) end every assignment; "
+                                          "correct or remove them to make the person active")
 
 
 def scim_field(field: str) -> str:
