@@ -126,9 +126,10 @@ class LanguageItem(AppSchema):
     kind: Literal["foreign", "ethnic_minority"]
     level: Annotated[StrictInt, Field(ge=1, le=6)] | None = None
     fluent: StrictBool | None = None
-    certificate: OptText100 = None
+    certificate: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100)] | None = None
     score: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=20,
-                                            pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None  # as on the paper: "6.0", "N3"
+                                            pattern=r"^[^\x00-\x20\x7f](?:[^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$")] | None = None
+    # the score as on the paper ("6.0", "N3"): no control characters, no space at either end
     awarded_on: IsoDate
 
     @model_validator(mode="after")

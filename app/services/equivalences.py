@@ -8,6 +8,7 @@ score outside its rows, or a row whose level could not be confirmed is refused w
 level given together with a paper the table places elsewhere is refused too.
 """
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -39,11 +40,13 @@ class Row:
         return self.low <= number <= self.high
 
 
+_NUMBER = re.compile(r"\d{1,4}(?:[.,]\d{1,2})?")
+
+
 def _number(score: str | None) -> float | None:
-    try:
-        return float((score or "").strip().replace(",", "."))
-    except ValueError:
-        return None
+    """'6.0', '6,5', '45' as numbers; anything else (words, '4_5', other scripts' digits, 'inf') is not a score."""
+    text = (score or "").strip()
+    return float(text.replace(",", ".")) if _NUMBER.fullmatch(text, 0) and text.isascii() else None
 
 
 @cache
@@ -56,6 +59,17 @@ def rows() -> tuple[Row, ...]:
     return tuple(Row(r["certificate"], r["language"],
                      frozenset(key(s) for s in r["scores"]) if "scores" in r else None,
                      r.get("min"), r.get("max"), r["level"], r["source"]) for r in document()["rows"])
+
+
+def named(certificate: str) -> bool:
+    """Whether the table has rows for this certificate."""
+    return any(key(r.certificate) == key(certificate) for r in rows())
+
+
+def row_for(certificate: str, score: str | None, language: str) -> Row | None:
+    """The row that covers this paper (a row whose level is null included), or None."""
+    return next((r for r in rows() if key(r.certificate) == key(certificate) and r.language in (None, language)
+                 and r.covers(score)), None)
 
 
 def level_of(certificate: str, score: str | None, language: str) -> tuple[int | None, str | None]:

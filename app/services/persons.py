@@ -158,6 +158,10 @@ def _paper_problems(languages: list[dict[str, Any]]) -> list[dict[str, str]]:
         level, why = equivalences.level_of(item["certificate"], item.get("score"), item["language"])
         if item.get("level") is None and why is not None:
             errs.append({"field": f"languages[{i}].certificate", "message": why})
+        elif (item.get("level") is not None and item.get("score") is not None and equivalences.named(item["certificate"])
+              and equivalences.row_for(item["certificate"], item["score"], item["language"]) is None):
+            # a paper the table names, with a score it cannot place: the level given beside it cannot be checked
+            errs.append({"field": f"languages[{i}].score", "message": why or "not in the equivalence table"})
         elif item.get("level") is not None and level is not None and level != item["level"]:
             errs.append({"field": f"languages[{i}].level", "message":
                          f"{item['certificate']} {item.get('score') or ''} counts as level {level} in the registry's "

@@ -60,6 +60,18 @@ class TestCertificates:
         "huge_score": ({"certificate": "IELTS", "score": "6" * 5000}, "languages[0].score", ""),
         "nested_score": ({"certificate": "IELTS", "score": {"a": [[["6.0"]]]}}, "languages[0].score", ""),
         "neither": ({}, "languages[0]", "needs a level"),
+        "unreadable_score_beside_a_level": ({"certificate": "IELTS", "score": "Band 5.0", "level": 6}, "languages[0].score",
+                                            "not a number"),
+        "score_between_rows_beside_a_level": ({"certificate": "IELTS", "score": "6.75", "level": 6}, "languages[0].score",
+                                              "in no row"),
+        "abc_with_a_score": ({"certificate": "B", "score": "x", "level": 5}, "languages[0].score", "in no row"),
+        "wrong_language_beside_a_level": ({"certificate": "DELF", "score": "B2", "level": 2}, "languages[0].score",
+                                          "certificate of 'fr'"),
+        "underscore_digits": ({"certificate": "TOEFL iBT", "score": "4_5"}, "languages[0].certificate", "not a number"),
+        "other_script_digits": ({"certificate": "IELTS", "score": "\u0666"}, "languages[0].certificate", "not a number"),
+        "infinite": ({"certificate": "IELTS", "score": "inf", "level": 1}, "languages[0].score", "not a number"),
+        "empty_certificate": ({"certificate": "", "score": "6.0", "level": 4}, "languages[0].certificate", ""),
+        "score_with_spaces": ({"certificate": "IELTS", "score": " 6.0"}, "languages[0].score", ""),
     }
 
     @pytest.mark.parametrize("case", REFUSED)

@@ -156,3 +156,10 @@ def test_the_language_of_the_place_of_work_and_what_the_answer_says(registry: Re
     seen = registry.client.get("/api/v1/indicators/ST-2025-ETHNIC-STAFF-LANGUAGE/value",
                                params={"org_unit": top, "as_of": "2024-12-31"}, headers=registry.headers(auditor)).json()
     assert seen["place_of_work"] == {"rule": "local_languages"}  # no count of persons beside a protected figure
+
+
+def test_the_method_of_a_yearly_average_says_it_is_an_average(registry: Registry) -> None:
+    """Point 10: 'bình quân hằng năm' is the average of the yearly figures; the method's words say so."""
+    body = registry.client.get("/api/v1/indicators/ST-2025-JOBS-YEARLY", headers=registry.headers()).json()
+    assert "Bình quân" in body["method"]["vi"] and "average" in body["method"]["en"]
+    assert "starting latest" not in body["method"]["en"]

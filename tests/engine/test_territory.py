@@ -339,3 +339,25 @@ def test_a_published_run_of_a_closed_unit_keeps_its_territory_and_withholds_it_a
     hidden = seen[PROTECTED]
     assert (hidden["suppressed"], hidden["denominator"], hidden["at_closure"]["denominator"]) == (True, None, None)
     assert all(set(s) == {"org_unit"} for s in hidden["territory"]["shared"])
+
+
+def test_a_past_dates_drill_down_lists_only_persons_the_caller_may_read(made: Reform) -> None:
+    """On a date before the closure, P's subtree held X1, which now sits under the new province: an officer of P may
+    not read X1's a1 (GET /persons is a 404), so the drill-down on that date does not name a1 either (it is counted,
+    and said to be left out); the whole-tree administrator gets everyone."""
+    r = made.r
+    officer = r.token("hr_officer", [made.p])
+    a1 = f"{made.p}-a1"
+    assert r.client.get(f"/api/v1/persons/{a1}", headers=r.headers(officer)).status_code == 404
+    before = "2024-12-31"
+    listed = r.client.get(f"/api/v1/indicators/{CODE}/persons", params={"org_unit": made.p, "as_of": before},
+                          headers=r.headers(officer)).json()
+    names = {p["external_id"] for p in listed["persons"]}
+    assert a1 not in names and names and listed["not_listed_outside_your_units"] >= 1
+    admin = r.client.get(f"/api/v1/indicators/{CODE}/persons", params={"org_unit": made.p, "as_of": before},
+                         headers=r.headers()).json()
+    assert a1 in {p["external_id"] for p in admin["persons"]} and "not_listed_outside_your_units" not in admin
+    protected = r.client.get(f"/api/v1/indicators/{PROTECTED}/persons", params={"org_unit": made.p, "as_of": before},
+                             headers=r.headers(officer)).json()
+    assert a1 not in {p["external_id"] for p in protected["persons"]}
+    assert "not_listed_outside_your_units" not in protected  # a protected figure's count of the unread says nothing

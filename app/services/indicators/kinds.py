@@ -320,6 +320,12 @@ class Reported(Kind):
         return reported.readings_for_all(session, spec, ctx.as_of, ctx.cut)
 
     def explain(self, spec: IndicatorSpec, lang: str) -> str | None:
+        if spec.aggregate == "period_average":
+            if lang == "vi":
+                return (f"Bình quân các số liệu cả năm '{spec.statistic}' của chính đơn vị trong kỳ, các năm đến ngày tính; "
+                        "năm đến hạn chưa báo cáo được liệt kê")
+            return (f"The average of the unit's own whole-year figures of '{spec.statistic}' in the period, the years up to "
+                    "the date; a year due and not reported is listed")
         if lang == "vi":
             return f"Số liệu báo cáo '{spec.statistic}' của chính đơn vị, kỳ bắt đầu muộn nhất không sau ngày tính"
         return f"Reported statistic '{spec.statistic}' of the unit itself, the period starting latest on or before the date"

@@ -587,7 +587,7 @@ def persons(
     if drilled is None:
         raise NotFound(f"indicator {code!r} ({spec.kind}) has no person-level drill-down", code="no_drilldown")
     found = drilled
-    outside = _outside_reach(session, actor, list(found)) if closed_before(session, unit_id, as_of, cut) else set()
+    outside = _outside_reach(session, actor, list(found))  # a past date's subtree may hold units now elsewhere
     found = {pid: v for pid, v in found.items() if pid not in outside}
     reasons = _reasons(session, spec, ctx, list(found))
     names = _names(session, list(found), cut)
@@ -614,10 +614,10 @@ def persons(
 
 
 def _outside_reach(session: Session, actor: Actor, ids: list[int]) -> set[int]:
-    """Persons of a closed unit's territory that the caller may not read (no employment under its units).
+    """Persons of the drill-down that the caller may not read (no employment under its units, as `persons.in_scope`).
 
-    A live unit's persons are in the scope of whoever may ask about the unit; a territory gathers units that
-    now sit elsewhere (a commune under the new province), whose persons a token of the closed unit may not read.
+    A territory gathers units that now sit elsewhere (a commune under the new province), and the subtree of a unit
+    on a past date held units since moved away: their persons a token of the unit may not read, on any date.
     """
     from app.models import Employment
 
