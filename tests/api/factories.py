@@ -134,3 +134,29 @@ def export_records(registry: Registry, kind: str, token: str | None = None, **pa
     r = registry.client.get(f"/api/v1/exports/{kind}", headers=headers, params=params)
     assert r.status_code == 200, r.text
     return [json.loads(line) for line in r.text.splitlines()]
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def person_exports(registry: Registry) -> dict[str, tuple[bytes, str]]:
+    """The persons' export as JSON Lines and as CSV and XLSX with English and Vietnamese headers: name -> (body, type)."""
+    bodies = {"jsonl": (registry.export("persons").encode(), "application/x-ndjson")}
+    for fmt, ctype in (("csv", "text/csv"), ("xlsx", XLSX)):
+        for lang in ("en", "vi"):
+            r = registry.client.get("/api/v1/exports/persons", params={"format": fmt, "lang": lang},
+                                    headers=registry.headers())
+            assert r.status_code == 200, r.text
+            bodies[f"{fmt}-{lang}"] = (r.content, ctype)
+    return bodies
+
+
+def assert_round_trips(fresh_registry: Any, units: list[Record], bodies: dict[str, tuple[bytes, str]], created: int) -> None:
+    """Each export imported into an empty registry (with `units`) creates every person and exports the JSON Lines again."""
+    expected = bodies["jsonl"][0].decode()
+    for name, (body, ctype) in bodies.items():
+        empty = fresh_registry()
+        assert import_records(empty, "org-units", units)["errors"] == []
+        r = empty.client.post("/api/v1/imports/persons", content=body, headers=empty.headers() | {"Content-Type": ctype})
+        assert r.status_code == 200 and r.json()["errors"] == [] and r.json()["created"] == created, (name, r.text)
+        assert empty.export("persons") == expected, name
