@@ -6,7 +6,8 @@ read-only transactions on PostgreSQL all the same, so a read path that starts wr
 tests rather than on a replica in production.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -147,19 +148,26 @@ def _snapshot_factory(engine: Engine) -> sessionmaker[Session]:
     return factory
 
 
-def _one_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+def _one_transaction(factory: sessionmaker[Session], recorded: Callable[[datetime], None] | None = None) -> Iterator[Session]:
     with factory() as session:
         try:
             yield session
+            txn = session.info.get("txn")
             session.commit()
         except Exception:
             session.rollback()
             raise
+        if txn is not None and recorded is not None:
+            recorded(txn.at)
 
 
-def get_session() -> Iterator[Session]:
-    """One transaction per request on the primary: committed on success, rolled back on error."""
-    yield from _one_transaction(get_session_factory())
+def get_session(recorded: Callable[[datetime], None] | None = None) -> Iterator[Session]:
+    """One transaction per request on the primary: committed on success, rolled back on error.
+
+    `recorded` is told the moment of the request's write transaction once it has committed (the
+    `known_at` that includes the write); nothing when the request wrote nothing.
+    """
+    yield from _one_transaction(get_session_factory(), recorded)
 
 
 def get_read_session() -> Iterator[Session]:

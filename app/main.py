@@ -16,6 +16,7 @@ from app.api import api_router, error_handlers, scim
 from app.api.idempotency import IdempotencyMiddleware
 from app.config import get_settings
 from app.schemas.common import PROBLEM_RESPONSES
+from app.services import history
 from app.web import install as install_web
 
 SMALL_BODY = 2 * 1024 * 1024
@@ -112,6 +113,9 @@ def create_app() -> FastAPI:
             return error_handlers.problem(413, "payload_too_large", f"body over the limit of {limit} bytes", request)
         response = await call_next(request)
         response.headers["X-Request-ID"] = request.state.request_id
+        recorded = getattr(request.state, "recorded_at", None)
+        if recorded is not None:  # the moment the request's write committed: the known_at that includes it
+            response.headers["Recorded-At"] = history.moment(recorded)
         if replaced:
             response.headers["X-Request-ID-Replaced"] = replaced
         for header, value in SECURITY_HEADERS.items():
@@ -128,7 +132,8 @@ def create_app() -> FastAPI:
     if settings.cors_origins:  # closed by default: no cross-origin browser access unless origins are named
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"])
+                           allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
+                           expose_headers=["ETag", "Location", "Recorded-At", "X-Request-ID"])
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

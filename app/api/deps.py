@@ -1,7 +1,7 @@
 """Typed dependencies: the session, the authenticated actor and the role check."""
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -15,7 +15,13 @@ from app.services import identity, tokens
 from app.services.context import Actor
 from app.services.ratelimit import limiter
 
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+def _write_session(request: Request) -> Iterator[Session]:
+    """The request's transaction on the primary; once a write commits, its moment goes out as `Recorded-At`."""
+    yield from get_session(lambda at: setattr(request.state, "recorded_at", at))
+
+
+SessionDep = Annotated[Session, Depends(_write_session, scope="function")]
 # Read-only work (indicators, lists, reads of one record): the replica when DATABASE_REPLICA_URL is set,
 # in a read-only transaction on PostgreSQL. Sensitive-field reads still log to the primary (audit.log_reads).
 ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]

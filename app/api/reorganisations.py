@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from app.api.deps import SessionDep, allow
 from app.schemas.reorg import ReorgPlan
-from app.services import reorg
+from app.services import history, reorg
 from app.services.context import Actor
 
 router = APIRouter(prefix="/reorganisations", tags=["reorganisation"])
@@ -17,4 +17,4 @@ def run_reorganisation(
     payload: ReorgPlan, session: SessionDep, actor: Annotated[Actor, allow("reorganisations:run")], dry_run: bool = True
 ) -> dict[str, Any]:
     """Preview (the default) or apply a plan: close, create, re-parent and move persons, in one transaction."""
-    return reorg.run(session, actor, payload, dry_run=dry_run)
+    return reorg.run(session, actor, payload, dry_run=dry_run) | {"recorded_at": history.recorded_at(session)}

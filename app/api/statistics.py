@@ -36,7 +36,7 @@ def put_statistic(
 ) -> dict[str, Any]:
     """Record a figure for (code, org unit, period); a new value replaces the old (kept in history)."""
     outcome = statistics.upsert(session, actor, payload)
-    return {"status": outcome.status, **outcome.record}
+    return {"status": outcome.status, **outcome.record, "recorded_at": history.recorded_at(session)}
 
 
 @router.delete("")
@@ -45,4 +45,4 @@ def withdraw_statistic(
 ) -> dict[str, Any]:
     """Withdraw a figure from now on; it stays readable with known_at."""
     statistics.withdraw(session, actor, code=code, org_unit=org_unit, period=period)
-    return {"withdrawn": {"code": code, "org_unit": org_unit, "period": period}}
+    return {"withdrawn": {"code": code, "org_unit": org_unit, "period": period}, "recorded_at": history.recorded_at(session)}

@@ -1,6 +1,6 @@
 """Transaction time and the change feed: every write gets one Txn, in commit order."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event, func, inspect, select, text
@@ -34,12 +34,40 @@ def current_txn(session: Session, actor: Actor, note: str | None = None) -> Txn:
     txn = session.info.get("txn")
     if txn is not None and inspect(txn).persistent:
         return txn
-    txn = Txn(at=datetime.now(UTC), actor=actor.name, source=actor.source,
+    txn = Txn(at=_next_moment(session), actor=actor.name, source=actor.source,
               request_id=actor.request_id, note=note)
     session.add(txn)
     session.flush()
     session.info["txn"] = txn
     return txn
+
+
+def _next_moment(session: Session) -> datetime:
+    """Now, or a microsecond after the last transaction if this server's clock is behind it.
+
+    Taken under the write lock, so the moments of transactions rise with their ids whatever the
+    clocks of several app servers say: `known_at` = a transaction's moment then includes it and
+    every earlier one, and no later one (txn_cut).
+    """
+    now = datetime.now(UTC)
+    last = session.scalar(select(func.max(Txn.at)))
+    if last is not None and last.astimezone(UTC) >= now:
+        return last.astimezone(UTC) + timedelta(microseconds=1)
+    return now
+
+
+def moment(at: datetime) -> str:
+    """A transaction's moment as the API gives it (`recorded_at`, `Recorded-At`): UTC, microseconds, `Z`.
+
+    Passed back as `known_at` it includes that transaction (URL-safe: no `+`).
+    """
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def recorded_at(session: Session) -> str | None:
+    """The moment of this session's write transaction (committed with the request), or None if it wrote nothing."""
+    txn = session.info.get("txn")
+    return moment(txn.at) if txn is not None and inspect(txn).persistent else None
 
 
 def record_change(session: Session, actor: Actor, *, entity: str, key: str, op: str,

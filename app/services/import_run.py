@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, BinaryIO
 
 from sqlalchemy.exc import DBAPIError
@@ -86,13 +87,13 @@ class ImportRun:
                 with self.factory.begin() as session:
                     self.checkpoint(session, mark)
 
-    def _snapshot(self) -> tuple[int, int, int, int, int]:
+    def _snapshot(self) -> tuple[int, int, int, int, int, datetime | None]:
         r = self.report
-        return r.lines, r.created, r.updated, r.unchanged, len(r.errors)
+        return r.lines, r.created, r.updated, r.unchanged, len(r.errors), r.recorded_at
 
-    def _restore(self, snapshot: tuple[int, int, int, int, int]) -> None:
+    def _restore(self, snapshot: tuple[int, int, int, int, int, datetime | None]) -> None:
         r = self.report
-        r.lines, r.created, r.updated, r.unchanged, errors = snapshot
+        r.lines, r.created, r.updated, r.unchanged, errors, r.recorded_at = snapshot
         del r.errors[errors:]
 
     def _not_written(self, lines: list[imports.Line], exc: Exception) -> None:
@@ -107,8 +108,11 @@ class ImportRun:
     def _attempt(self, work: Any, lines: list[imports.Line], mark: Mark | None = None) -> None:
         with self.factory() as session:
             work(session, self.actor, self.report, lines, self.settings.max_line_bytes)
+            txn = session.info.get("txn")
             if self.report.dry_run:
                 session.rollback()
+            elif txn is not None:  # committed below with the batch (and a job's checkpoint of it)
+                self.report.recorded_at = txn.at
             elif self.checkpoint and mark:
                 self.checkpoint(session, mark)
             session.commit()

@@ -16,7 +16,7 @@ from app.errors import DomainError, InvalidInput, db_refusal
 from app.models import ImportJob
 from app.schemas.common import control_character
 from app.schemas.interchange import OrgUnitRecord, PersonRecord, StatisticRecord
-from app.services import codelists, statistics
+from app.services import codelists, history, statistics
 from app.services.context import Actor
 from app.services.persons import pydantic_errors
 
@@ -38,6 +38,7 @@ class Report:
     updated: int = 0
     unchanged: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    recorded_at: datetime | None = None  # the moment of the last transaction that wrote (None: nothing written)
 
     def count(self, status: str) -> None:
         setattr(self, status, getattr(self, status) + 1)
@@ -48,7 +49,8 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "dry_run": self.dry_run, "lines": self.lines, "created": self.created,
-                "updated": self.updated, "unchanged": self.unchanged, "failed": self.failed, "errors": self.errors}
+                "updated": self.updated, "unchanged": self.unchanged, "failed": self.failed, "errors": self.errors,
+                "recorded_at": history.moment(self.recorded_at) if self.recorded_at else None}
 
 
 @dataclass
@@ -195,12 +197,15 @@ def new_job(session: Session, actor: Actor, kind: str, dry_run: bool, fmt: str =
     return job
 
 
+COUNTED = ("lines", "created", "updated", "unchanged", "failed", "recorded_at")  # what a job keeps of its report
+
+
 def finish_job(job: ImportJob, report: Report) -> None:
     result = report.as_dict()
     job.status = "done"
     job.finished_at = datetime.now(UTC)
     job.total = job.done = report.lines
-    job.counts = {k: result[k] for k in ("lines", "created", "updated", "unchanged", "failed")}
+    job.counts = {k: result[k] for k in COUNTED}
     job.errors = report.errors
 
 
@@ -209,7 +214,7 @@ def job_view(job: ImportJob) -> dict[str, Any]:
     return {"id": job.id, "kind": job.kind, "status": job.status, "dry_run": job.dry_run, "format": job.format,
             "created_at": job.created_at, "finished_at": job.finished_at, "done": job.done, "total": job.total,
             **{k: job.counts.get(k, 0) for k in ("lines", "created", "updated", "unchanged", "failed")},
-            "errors": job.errors, "message": job.message, "code": job.code}
+            "recorded_at": job.counts.get("recorded_at"), "errors": job.errors, "message": job.message, "code": job.code}
 
 
 ANALYZED = {"org-units": ("org_unit", "org_unit_version", "org_unit_parent", "org_unit_successor", "org_unit_language"),

@@ -158,6 +158,8 @@ def _report(job: ImportJob, resume: bool) -> imports.Report:
         for key in ("lines", "created", "updated", "unchanged"):
             setattr(report, key, int(job.counts.get(key, 0)))
         report.errors = list(job.errors)
+        if job.counts.get("recorded_at"):
+            report.recorded_at = datetime.fromisoformat(job.counts["recorded_at"].replace("Z", "+00:00"))
     return report
 
 
@@ -237,9 +239,9 @@ def _fail(job_id: int, generation: int, message: str, code: str) -> None:
                         .values(status="failed", finished_at=_now(), message=message, code=code))
 
 
-def _counts(report: imports.Report) -> dict[str, int]:
+def _counts(report: imports.Report) -> dict[str, Any]:
     result = report.as_dict()
-    return {k: result[k] for k in ("lines", "created", "updated", "unchanged", "failed")}
+    return {k: result[k] for k in imports.COUNTED}
 
 
 class _Heartbeat:
