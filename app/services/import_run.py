@@ -111,10 +111,11 @@ class ImportRun:
             txn = session.info.get("txn")
             if self.report.dry_run:
                 session.rollback()
-            elif txn is not None:  # committed below with the batch (and a job's checkpoint of it)
-                self.report.recorded_at = txn.at
-            elif self.checkpoint and mark:
-                self.checkpoint(session, mark)
+            else:
+                if txn is not None:  # committed below with the batch (and a job's checkpoint of it)
+                    self.report.recorded_at = txn.at
+                if self.checkpoint and mark:
+                    self.checkpoint(session, mark)
             session.commit()
         if self.report.dry_run and self.checkpoint and mark:
             with self.factory.begin() as session:

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, func, insert, select
 
 from app.models import Txn
 from app.services import history
-from tests.api.factories import create_person, get_person, import_records, ndjson, person, small_tree
+from tests.api.factories import get_person, import_records, ndjson, person, small_tree
 from tests.conftest import Registry, uniq
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
@@ -115,7 +115,8 @@ def test_org_unit_statistic_and_reorganisation_writes_say_when(registry: Registr
     r = registry.client.patch(f"/api/v1/org-units/{tree.commune_a}", json={"name": "Xã Tham Đôn mới"}, headers=registry.headers())
     assert r.status_code == 200, r.text
     unit_at = r.headers["Recorded-At"]
-    old = registry.client.get(f"/api/v1/org-units/{tree.commune_a}", params={"known_at": _before(unit_at)}, headers=registry.headers())
+    old = registry.client.get(f"/api/v1/org-units/{tree.commune_a}", params={"known_at": _before(unit_at)},
+                              headers=registry.headers())
     assert old.json()["name"] == "Xã Tham Đôn"
     figure = {"code": "population", "org_unit": tree.commune_a, "period": "2024", "value": 12345}
     r = registry.client.put("/api/v1/statistics", json=figure, headers=registry.headers())
@@ -141,7 +142,8 @@ def test_moments_rise_with_transactions_even_when_a_clock_is_behind(fresh_regist
     with engine.begin() as conn:
         conn.execute(insert(Txn).values(at=ahead, actor="other-server", source="api"))
     record = person(uniq("RC"), tree.school_a)
-    at = registry.client.put(f"/api/v1/persons/{record['external_id']}", json=record, headers=registry.headers()).headers["Recorded-At"]
+    r = registry.client.put(f"/api/v1/persons/{record['external_id']}", json=record, headers=registry.headers())
+    at = r.headers["Recorded-At"]
     assert _moment(at) == ahead + timedelta(microseconds=1)
     with engine.connect() as conn:
         assert conn.scalar(select(func.max(Txn.id))) == conn.scalar(select(Txn.id).where(Txn.at == _moment(at)))
