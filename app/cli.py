@@ -61,6 +61,49 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     uvicorn.run("app.main:app", host=host, port=port, workers=workers, proxy_headers=True)
 
 
+@app.command()
+def demo(url: Annotated[str, typer.Option(help="where the server will answer, for the sign-in link")] = "http://127.0.0.1:8000",
+         load: Annotated[bool, typer.Option("--load/--no-load", envvar="REGISTRY_DEMO",
+                                            help="load the demo (REGISTRY_DEMO=0: start empty)")] = True,
+         persons: Annotated[int, typer.Option(min=1, help="how many persons the demo province has")] = 3000) -> None:
+    """Load the demo registry into an empty database (never into one holding data), then print how to sign in.
+
+    `make run` calls it before `registry serve`; `registry migrate` and `registry serve` never load demo data.
+    """
+    from app.config import get_settings
+    from app.db import get_session_factory
+    from app.services import demo as demo_data
+    from app.services import tokens
+
+    with get_session_factory()() as session:
+        empty = demo_data.is_empty(session)
+        disabled = tokens.bootstrap_disabled(session)
+    if not load:
+        typer.echo("REGISTRY_DEMO=0: no demo loaded" + ("" if empty else " (the registry holds data)"))
+    elif not empty:
+        typer.echo("the registry already holds org units or persons: the demo is not loaded (it loads into an empty one only)")
+    else:
+        loaded = demo_data.load(persons=persons)
+        for kind, report in loaded.reports.items():
+            for err in report["errors"]:
+                typer.echo(json.dumps({"kind": kind, **err}, ensure_ascii=False), err=True)
+        if loaded.failed:
+            typer.echo(f"error: {loaded.failed} demo records were refused", err=True)
+            raise typer.Exit(1)
+        typer.echo(loaded.summary())
+    boot = get_settings().registry_bootstrap_token
+    typer.echo(f"\nDashboard: {url.rstrip('/')}/dashboard/login  (API: {url.rstrip('/')}/docs)")
+    if boot is None:
+        typer.echo("No admin token: set REGISTRY_BOOTSTRAP_TOKEN (32 characters or more), or create one with "
+                   "`registry tokens create NAME admin`")
+    elif disabled:
+        typer.echo("The bootstrap token is disabled in this database (`registry tokens disable-bootstrap`): "
+                   "sign in with a token of your own")
+    else:
+        typer.echo(f"Admin token (paste it into the sign-in form; the README's examples read it as $TOKEN):\n"
+                   f"  {boot.get_secret_value()}\n")
+
+
 @app.command("import")
 def import_file(path: Path, kind: Annotated[str, typer.Option(help="org-units | persons | statistics")],
                 dry_run: bool = False) -> None:
