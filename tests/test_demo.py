@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from app import config
 from app.cli import app
 from app.db import get_session_factory
 from app.models import Change, ImportJob, Person
@@ -66,6 +67,15 @@ def test_a_registry_holding_data_is_left_alone(fresh_registry: Callable[[], Regi
     assert registry.import_lines("org-units", [json.dumps(unit)])["created"] == 1
     out = _demo()
     assert "the demo is not loaded" in out
+    assert _count(Person) == 0
+
+
+def test_a_short_bootstrap_token_is_refused_before_anything_is_loaded(fresh_registry: Callable[[], Registry]) -> None:
+    fresh_registry()
+    config.get_settings.cache_clear()
+    result = runner.invoke(app, ["demo", "--persons", "5"], env={"REGISTRY_BOOTSTRAP_TOKEN": "too-short"})
+    config.get_settings.cache_clear()
+    assert result.exit_code == 2 and "must be at least 32" in result.output and "too-short" not in result.output
     assert _count(Person) == 0
 
 
