@@ -16,6 +16,7 @@ pytestmark = pytest.mark.usefixtures("browser")
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MadeRun]:
     url, drop = _create_database("sqlite", tmp_path_factory)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     try:
         with made_run(url, tmp_path_factory.mktemp("clone")) as made:
             yield made
