@@ -95,6 +95,8 @@ def test_every_example_runs_as_written(server: MadeRun) -> None:
 
 def test_examples_fail_on_an_error_answer(server: MadeRun) -> None:
     """The harness itself: a block whose call is refused (no token: 401) fails the run."""
+    if shutil.which("curl") is None:
+        pytest.skip("curl is absent: apt-get install curl")
     broken = Example(0, f"curl -sS --fail-with-body {README_HOST}/api/v1/persons/ST-P000001\n")
     with pytest.raises(AssertionError, match="failed \\(22\\)"):
         _run(broken, server, dict(os.environ))
