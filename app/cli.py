@@ -10,6 +10,8 @@ import typer
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from app.config import Settings
+
 app = typer.Typer(help="Registry of Vietnam's public-sector personnel.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
@@ -43,22 +45,77 @@ def migrate(database_url: Annotated[str | None, typer.Option(envvar="DATABASE_UR
     typer.echo(f"migrated {url.split('@')[-1]}; reference data added: {added}")
 
 
-@app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
-    """Run the HTTP service."""
-    import uvicorn
+def _checked_settings() -> "Settings":
+    """The settings, or exit 2 naming what is wrong (e.g. a REGISTRY_BOOTSTRAP_TOKEN under 32 characters)."""
     from pydantic import ValidationError
 
     from app.config import get_settings
 
     try:
-        get_settings()
-    except ValidationError as exc:  # e.g. a REGISTRY_BOOTSTRAP_TOKEN under 32 characters: refused before serving
+        return get_settings()
+    except ValidationError as exc:
         for error in exc.errors():
             typer.echo(f"error: {'.'.join(map(str, error['loc'])).upper()}: {error['msg']}", err=True)
         raise typer.Exit(2) from None
 
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Run the HTTP service."""
+    import uvicorn
+
+    _checked_settings()
     uvicorn.run("app.main:app", host=host, port=port, workers=workers, proxy_headers=True)
+
+
+@app.command()
+def demo(url: Annotated[str, typer.Option(help="where the server will answer, for the sign-in link")] = "http://127.0.0.1:8000",
+         load: Annotated[bool, typer.Option("--load/--no-load", envvar="REGISTRY_DEMO",
+                                            help="load the demo (REGISTRY_DEMO=0: start empty)")] = True,
+         persons: Annotated[int, typer.Option(min=1, help="how many persons the demo province has")] = 3000) -> None:
+    """Load the demo registry into an empty database (never into one holding data), then print how to sign in.
+
+    `make run` calls it before `registry serve`; `registry migrate` and `registry serve` never load demo data.
+    """
+    from app.db import get_session_factory
+    from app.services import demo as demo_data
+    from app.services import tokens
+
+    boot = _checked_settings().registry_bootstrap_token
+    with get_session_factory()() as session:
+        empty = demo_data.is_empty(session)
+        disabled = tokens.bootstrap_disabled(session)
+    if not load:
+        typer.echo("REGISTRY_DEMO=0: no demo loaded" + ("" if empty else " (the registry holds data)"))
+    elif not empty:
+        typer.echo("the registry already holds org units or persons: the demo is not loaded (it loads into an empty one only)")
+    else:
+        _load_demo(persons)
+    typer.echo(f"\nDashboard: {url.rstrip('/')}/dashboard/login  (API: {url.rstrip('/')}/docs)")
+    typer.echo(_admin_token_text(boot.get_secret_value() if boot else None, disabled))
+
+
+def _load_demo(persons: int) -> None:
+    """Load the demo and say what it wrote; exit 1 naming every record refused (none are, unless the generator broke)."""
+    from app.services import demo as demo_data
+
+    loaded = demo_data.load(persons=persons)
+    for kind, report in loaded.reports.items():
+        for err in report["errors"]:
+            typer.echo(json.dumps({"kind": kind, **err}, ensure_ascii=False), err=True)
+    if loaded.failed:
+        typer.echo(f"error: {loaded.failed} demo records were refused", err=True)
+        raise typer.Exit(1)
+    typer.echo(loaded.summary())
+
+
+def _admin_token_text(secret: str | None, disabled: bool) -> str:
+    """The token to paste into the sign-in form (printed, never put in a link: URLs end up in histories and logs)."""
+    if secret is None:
+        return "No admin token: set REGISTRY_BOOTSTRAP_TOKEN (32 characters or more), or `registry tokens create NAME admin`"
+    if disabled:
+        return "The bootstrap token is disabled in this database (`registry tokens disable-bootstrap`): use a token of your own"
+    return f"Admin token (paste it into the sign-in form; the README's examples read it as $TOKEN):\n  {secret}\n"
 
 
 @app.command("import")

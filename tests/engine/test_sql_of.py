@@ -1,6 +1,6 @@
 """GET /indicators/{code}/sql run by hand: the statements it shows give the figures /value answered (issue 11, point 4).
 
-For every indicator of the catalog, on a province that lives through the 2025 reform (tests/fixtures/province.py)
+For every indicator of the catalog, on a province that lives through the 2025 reform (app/demo/province.py)
 with the statistics every kind reads, at a province, communes and a district closed on 2025-06-30, the `sql`
 of the answer is run as is with the database's own driver (psycopg, sqlite3: never through the app), statement
 by statement as psql and the sqlite3 shell run a pasted script, and each statement gives what its purpose says:
