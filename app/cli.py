@@ -44,20 +44,37 @@ def migrate(database_url: Annotated[str | None, typer.Option(envvar="DATABASE_UR
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int | None, typer.Option(
+        envvar="WEB_CONCURRENCY", min=1,
+        help="worker processes; default: one per core on PostgreSQL, one on SQLite (a single writer)")] = None,
+) -> None:
     """Run the HTTP service."""
+    import os
+    import secrets
+
     import uvicorn
     from pydantic import ValidationError
+    from sqlalchemy.engine import make_url
 
     from app.config import get_settings
+    from app.db import normalise_url
 
     try:
-        get_settings()
+        settings = get_settings()
     except ValidationError as exc:  # e.g. a REGISTRY_BOOTSTRAP_TOKEN under 32 characters: refused before serving
         for error in exc.errors():
             typer.echo(f"error: {'.'.join(map(str, error['loc'])).upper()}: {error['msg']}", err=True)
         raise typer.Exit(2) from None
-
+    if workers is None:
+        sqlite = make_url(normalise_url(settings.database_url)).get_backend_name() == "sqlite"
+        workers = 1 if sqlite else max(1, len(os.sched_getaffinity(0)))
+    if workers > 1 and not os.environ.get("REGISTRY_SESSION_SECRET"):
+        # the workers inherit one secret, so a dashboard cookie signed by one is read by the others
+        # (several hosts: set REGISTRY_SESSION_SECRET on each, docs/scaling.md)
+        os.environ["REGISTRY_SESSION_SECRET"] = secrets.token_urlsafe(32)
     uvicorn.run("app.main:app", host=host, port=port, workers=workers, proxy_headers=True)
 
 
