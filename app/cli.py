@@ -60,11 +60,30 @@ def _checked_settings() -> "Settings":
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int | None, typer.Option(
+        envvar="WEB_CONCURRENCY", min=1,
+        help="worker processes; default: one per core on PostgreSQL, one on SQLite (a single writer)")] = None,
+) -> None:
     """Run the HTTP service."""
-    import uvicorn
+    import os
+    import secrets
 
-    _checked_settings()
+    import uvicorn
+    from sqlalchemy.engine import make_url
+
+    from app.db import normalise_url
+
+    settings = _checked_settings()
+    if workers is None:
+        sqlite = make_url(normalise_url(settings.database_url)).get_backend_name() == "sqlite"
+        workers = 1 if sqlite else max(1, len(os.sched_getaffinity(0)))
+    if workers > 1 and not os.environ.get("REGISTRY_SESSION_SECRET"):
+        # the workers inherit one secret, so a dashboard cookie signed by one is read by the others
+        # (several hosts: set REGISTRY_SESSION_SECRET on each, docs/scaling.md)
+        os.environ["REGISTRY_SESSION_SECRET"] = secrets.token_urlsafe(32)
     uvicorn.run("app.main:app", host=host, port=port, workers=workers, proxy_headers=True)
 
 

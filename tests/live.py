@@ -29,8 +29,11 @@ class LiveServer:
 def serve(database_url: str, token: str, **env: str) -> Iterator[LiveServer]:
     """`registry serve` on a free loopback port against `database_url` (already migrated)."""
     port = free_port()
+    # one worker unless asked: tests signal and kill the server's process, which must be the one that serves
+    workers = env.pop("WORKERS", "1")
     environ = os.environ | {"DATABASE_URL": database_url, "REGISTRY_BOOTSTRAP_TOKEN": token, "LOG_LEVEL": "WARNING"} | env
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+                             "--workers", workers],
                             env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:

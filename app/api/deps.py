@@ -9,11 +9,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
-from app.db import get_read_session, get_read_session_factory, get_session, get_session_factory
+from app.db import get_engine, get_read_session, get_read_session_factory, get_session, get_session_factory
 from app.errors import Forbidden, InvalidInput, Unauthenticated
-from app.services import identity, tokens
+from app.services import identity, ratelimit, tokens
 from app.services.context import Actor
-from app.services.ratelimit import limiter
 
 
 def _write_session(request: Request) -> Iterator[Session]:
@@ -77,7 +76,7 @@ def get_actor(request: Request) -> Actor:
     else:
         actor = _token_actor(secret.strip(), boot.get_secret_value() if boot else None, request_id,
                              replica=bool(settings.database_replica_url))
-    limiter.hit(actor.name, settings.rate_limit_per_minute)
+    ratelimit.hit(get_engine(), actor.name, settings.rate_limit_per_minute)
     return actor
 
 

@@ -1,6 +1,6 @@
 """Every ORM model, imported here so that Alembic sees the whole metadata."""
 
-from app.models.auth import ApiToken, IdempotencyRecord, ImportJob, SecurityFlag
+from app.models.auth import ApiToken, IdempotencyRecord, ImportJob, RateHit, SecurityFlag, SignedOutSession
 from app.models.base import Base, SysVersioned
 from app.models.codes import CodeItem
 from app.models.org import OrgUnit, OrgUnitLanguage, OrgUnitParent, OrgUnitSuccessor, OrgUnitVersion
@@ -21,6 +21,6 @@ __all__ = [
     "AccessLog", "ApiToken", "Base", "Change", "ChangeUnit", "CodeItem", "Discipline", "Employment",
     "IdempotencyRecord", "ImportJob", "IndicatorDefinition", "IndicatorRun", "Membership", "OrgUnit",
     "OrgUnitLanguage", "OrgUnitParent", "OrgUnitSuccessor", "OrgUnitVersion", "Person", "PersonVersion",
-    "Position", "Qualification", "SecurityFlag", "Separation", "Statistic", "SysVersioned", "TitleStandard",
-    "Txn",
+    "Position", "Qualification", "RateHit", "SecurityFlag", "SignedOutSession", "Separation", "Statistic",
+    "SysVersioned", "TitleStandard", "Txn",
 ]

@@ -81,3 +81,22 @@ class SecurityFlag(Base):
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     set_at: Mapped[datetime] = mapped_column(UTCDateTime)
     set_by: Mapped[str] = mapped_column(String(200))
+
+
+class RateHit(Base):
+    """Requests of one caller in one minute, counted for every app server of the database (PostgreSQL)."""
+
+    __tablename__ = "rate_hit"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    minute: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # minutes since the epoch
+    hits: Mapped[int] = mapped_column(Integer)
+
+
+class SignedOutSession(Base):
+    """A dashboard session ended by its holder: refused by every app server until its cookie would expire."""
+
+    __tablename__ = "signed_out_session"
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

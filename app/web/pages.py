@@ -93,7 +93,7 @@ def logout(request: Request, session: SessionDep, csrf_token: Annotated[str, For
     if sessions.actor(session, request) is not None and not sessions.check_session_csrf(request, csrf_token):
         return html("CSRF token missing or wrong", 403)
     response = RedirectResponse("/dashboard/login", status_code=303)
-    sessions.sign_out(request, response)
+    sessions.sign_out(session, request, response)
     return response
 
 

@@ -3,23 +3,25 @@
 The cookie holds the token's id (never its secret), a random session id and the session's CSRF token,
 signed with itsdangerous and valid for `MAX_AGE`. Each request re-reads the token row, so revoking or
 expiring the token ends every session opened with it. HttpOnly, SameSite=Strict, Path=/dashboard and
-Secure over https. Sign-out deletes the cookie and remembers the session id in this process.
+Secure over https. Sign-out deletes the cookie and records the session id in the database
+(`signed_out_session`, until the cookie would have expired), so that every app server refuses it.
+Several app servers must share REGISTRY_SESSION_SECRET (`registry serve` gives its own workers one).
 """
 
 import hmac
 import os
 import secrets
-from collections import deque
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from app.api.deps import ACTIONS
 from app.config import get_settings
-from app.models import ApiToken
+from app.models import ApiToken, SignedOutSession
 from app.services import tokens
 from app.services.context import Actor
 
@@ -29,7 +31,6 @@ PATH = "/dashboard"
 MAX_AGE = 8 * 3600
 FORM_AGE = 3600
 _PROCESS_SECRET = secrets.token_urlsafe(32)
-_signed_out: deque[str] = deque(maxlen=10_000)
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
@@ -61,10 +62,12 @@ def sign_in(session: Session, request: Request, response: Response, secret: str)
     return actor
 
 
-def sign_out(request: Request, response: Response) -> None:
+def sign_out(session: Session, request: Request, response: Response) -> None:
     payload = _payload(request)
-    if payload:
-        _signed_out.append(str(payload["s"]))
+    if payload and session.get(SignedOutSession, str(payload["s"])) is None:
+        now = datetime.now(UTC)
+        session.execute(delete(SignedOutSession).where(SignedOutSession.until < now))  # expired cookies need no entry
+        session.add(SignedOutSession(sid=str(payload["s"]), until=now + timedelta(seconds=MAX_AGE)))
     response.delete_cookie(COOKIE, path=PATH, httponly=True, samesite="strict", secure=request.url.scheme == "https")
 
 
@@ -76,7 +79,7 @@ def _payload(request: Request) -> dict[str, Any] | None:
         payload = _serializer("session").loads(raw, max_age=MAX_AGE)
     except BadSignature:
         return None
-    if not isinstance(payload, dict) or payload.get("s") in _signed_out:
+    if not isinstance(payload, dict) or not isinstance(payload.get("s"), str):
         return None
     return payload
 
@@ -84,7 +87,7 @@ def _payload(request: Request) -> dict[str, Any] | None:
 def actor(session: Session, request: Request) -> Actor | None:
     """The signed-in caller, with the role and scope of their token now; None without a live session."""
     payload = _payload(request)
-    if payload is None:
+    if payload is None or session.get(SignedOutSession, payload["s"]) is not None:  # signed out, on any server
         return None
     request_id = getattr(request.state, "request_id", None)
     found: Actor | None
