@@ -285,7 +285,7 @@ def _convert(key: str, text: str) -> Any:
     """A cell's text as the interchange type; ValueError names what was expected."""
     if text == "":
         return None
-    if key in DATE_COLUMNS and (match := _DAY_FIRST.fullmatch(text)):
+    if (key in DATE_COLUMNS or key == "period") and (match := _DAY_FIRST.fullmatch(text)):
         day, month, year = (int(part) for part in match.groups())
         try:
             return dt.date(year, month, day).isoformat()
