@@ -182,6 +182,7 @@ COLUMN_OF = {v: k for k, v in RENAMED.items()}
 class Row:
     number: int  # 1-based, the header being row 1
     cells: dict[str, str]
+    letters: dict[str, str] = field(default_factory=dict)  # column key -> its letter in this file (A, B, ...)
 
 
 @dataclass
@@ -192,6 +193,11 @@ class Grouped:
     first_row: int
     places: dict[str, tuple[int, str]] = field(default_factory=dict)  # record field path -> (row, column)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    letters: dict[str, str] = field(default_factory=dict)  # column key -> its letter in the file read
+
+    def cell(self, kind: str, key: str, row: int) -> str:
+        """The cell's name in the file read ("G2"), whatever the order of its columns."""
+        return f"{self.letters.get(key) or column_letter(kind, key)}{row}"
 
 
 def header_keys(headers: list[str], kind: str) -> list[str | None]:
@@ -235,9 +241,10 @@ def csv_rows(text: Iterable[str], kind: str) -> Iterator[Row]:
     except StopIteration:
         return
     keys = header_keys(headers, kind)
+    letters = _letters(keys)
     for number, values in enumerate(reader, start=2):
         if any(v.strip() for v in values):
-            yield Row(number, {k: restore(v.strip()) for k, v in zip(keys, values, strict=False) if k})
+            yield Row(number, {k: restore(v.strip()) for k, v in zip(keys, values, strict=False) if k}, letters)
 
 
 def xlsx_rows(stream: io.BufferedIOBase | io.BytesIO, kind: str) -> Iterator[Row]:
@@ -251,10 +258,11 @@ def xlsx_rows(stream: io.BufferedIOBase | io.BytesIO, kind: str) -> Iterator[Row
     except StopIteration:
         return
     keys = header_keys(headers, kind)
+    letters = _letters(keys)
     for number, values in enumerate(rows, start=2):
         cells = {k: _cell_text(v) for k, v in zip(keys, values, strict=False) if k}
         if any(cells.values()):
-            yield Row(number, cells)
+            yield Row(number, cells, letters)
     book.close()
 
 
@@ -270,6 +278,13 @@ def _cell_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return restore(value.strip()) if isinstance(value, str) else str(value)
+
+
+def _letters(keys: list[str | None]) -> dict[str, str]:
+    """Column key -> letter of the file's header (a column given twice: the last, whose cells are read)."""
+    from openpyxl.utils import get_column_letter
+
+    return {k: get_column_letter(i + 1) for i, k in enumerate(keys) if k}
 
 
 def column_letter(kind: str, key: str) -> str:
@@ -327,7 +342,7 @@ def group(rows: Iterable[Row], kind: str) -> Iterator[Grouped]:
 
 
 def _statistic(row: Row) -> Grouped:
-    out = Grouped({}, row.number)
+    out = Grouped({}, row.number, letters=row.letters)
     for key in STATISTIC_COLUMNS:
         _put(out, out.record, key, key, row, "statistics")
     return out
@@ -339,9 +354,8 @@ def _put(out: Grouped, target: dict[str, Any], key: str, path: str, row: Row, ki
     try:
         value = _convert(key, text)
     except ValueError as exc:
-        out.errors.append(
-            {"row": row.number, "column": key, "cell": f"{column_letter(kind, key)}{row.number}", "message": str(exc)}
-        )
+        out.errors.append({"row": row.number, "column": key, "cell": out.cell(kind, key, row.number),
+                           "message": str(exc), "field": path})
         return
     if value is not None or key in ("valid_to", "end", "national_id"):
         target[RENAMED.get(key, key)] = value
@@ -349,7 +363,7 @@ def _put(out: Grouped, target: dict[str, Any], key: str, path: str, row: Row, ki
 
 def _assemble(rows: list[Row], kind: str) -> Grouped:
     first = rows[0]
-    out = Grouped({}, first.number)
+    out = Grouped({}, first.number, letters=first.letters)
     if kind == "org-units":
         for key in ORG_UNIT_FIELDS:
             _put(out, out.record, key, key, first, kind)
@@ -380,7 +394,7 @@ def _assemble(rows: list[Row], kind: str) -> Grouped:
                 {
                     "row": row.number,
                     "column": "list",
-                    "cell": f"{column_letter(kind, 'list')}{row.number}",
+                    "cell": out.cell(kind, "list", row.number),
                     "message": f"unknown list {name!r} (one of {', '.join(PERSON_LISTS)})",
                 }
             )
@@ -410,7 +424,7 @@ def locate(grouped: Grouped, field_path: str | None, kind: str) -> dict[str, Any
         for path in (field_path, field_path.rsplit(".", 1)[0]):
             if path in grouped.places:
                 row, key = grouped.places[path]
-                return {"row": row, "column": key, "cell": f"{column_letter(kind, key)}{row}"}
+                return {"row": row, "column": key, "cell": grouped.cell(kind, key, row)}
     return {"row": grouped.first_row, "column": None, "cell": None}
 
 

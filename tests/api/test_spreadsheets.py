@@ -174,3 +174,69 @@ def test_the_delimiter_is_told_by_the_header_not_by_commas_in_cells() -> None:
     # a Vietnamese header cell holds a comma ("Điểm, kết quả"): quoted in a ',' file, bare in a ';' one
     assert delimiter_of('Mã định danh,Họ và tên,"Điểm, kết quả"', "persons") == ","
     assert delimiter_of("Mã định danh;Họ và tên;Điểm, kết quả", "persons") == ";"
+
+
+PERSON_HEADER = ["external_id", "full_name", "birth_date", "gender", "ethnicity", "list", "org_unit", "category",
+                 "primary", "start"]
+
+
+class TestEveryErrorOfARow:
+    """A bad cell does not hide the other errors of its row: each is reported with row, column, cell and code."""
+
+    @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+    def test_a_row_with_several_bad_fields_reports_each(self, registry: Registry, fmt: str) -> None:
+        code = uniq("ER")
+        registry.import_lines("org-units", [json.dumps(_unit(code), ensure_ascii=False)])
+        rows = [[f"{code}-1", "Lê Thị A", "30/02/1980", "woman", "Sao Hỏa", "employments", "NOPE", "cong_chuc", "maybe",
+                 "2010-01-01"],  # unreadable date and boolean, unknown gender, ethnicity and org unit
+                [f"{code}-2", "Lê Thị B", "1980-02-30", "woman", "01", "employments", code, "cong_chuc", "có",
+                 "2010-01-01"],  # readable cells, an impossible ISO date and an unknown gender
+                [f"{code}-3", "Lê Thị C", "1980-03-01", "Nữ", "Khơ-me", "employments", code, "Công chức", "có",
+                 "2010-01-01"]]
+        if fmt == "csv":
+            out = io.StringIO()
+            csv.writer(out).writerows([PERSON_HEADER, *rows])
+            body, ctype = out.getvalue().encode("utf-8-sig"), "text/csv"
+        else:
+            book = Workbook()
+            for row in [PERSON_HEADER, *rows]:
+                book.active.append(row)
+            buffer = io.BytesIO()
+            book.save(buffer)
+            body, ctype = buffer.getvalue(), XLSX
+        report = _post(registry, "persons", body, ctype)
+        assert (report["created"], report["failed"]) == (1, 2), report
+        got = {(e["line"], e["row"], e["column"], e["cell"], e["error"]) for e in report["errors"]}
+        assert got == {
+            (2, 2, "birth_date", "C2", "invalid_cell"), (2, 2, "primary", "I2", "invalid_cell"),
+            (2, 2, "gender", "D2", "invalid_input"), (2, 2, "ethnicity", "E2", "invalid_field"),
+            (2, 2, "org_unit", "G2", "invalid_input"),
+            (3, 3, "birth_date", "C3", "invalid_field"), (3, 3, "gender", "D3", "invalid_input"),
+        }, report["errors"]
+        messages = {e["cell"]: e["message"] for e in report["errors"]}
+        assert "unknown gender code 'woman'" in messages["D2"] and "female (Nữ)" in messages["D2"]
+        assert "'30/02/1980' is not a date" in messages["C2"] and "unknown org unit 'NOPE'" in messages["G2"]
+        assert [e["row"] for e in report["errors"]] == sorted(e["row"] for e in report["errors"])  # in row order
+        for n in (1, 2):
+            assert registry.client.get(f"/api/v1/persons/{code}-{n}", headers=registry.headers()).status_code == 404
+
+    def test_a_json_line_with_several_bad_fields_lists_each(self, registry: Registry) -> None:
+        code = uniq("ER")
+        registry.import_lines("org-units", [json.dumps(_unit(code), ensure_ascii=False)])
+        record = {"external_id": f"{code}-J", "full_name": "Lê Thị Nữ", "birth_date": "1980-02-30", "gender": "woman",
+                  "ethnicity": "01",
+                  "employments": [{"org_unit": "NOPE", "category": "nope", "start": "2010-13-01"},
+                                  {"org_unit": code, "category": "cong_chuc", "start": "2010-01-01"}],
+                  "political_theory": [{"level": "cao_cap", "awarded_on": "2015-01-01"}]}
+        report = registry.import_lines("persons", [json.dumps(record, ensure_ascii=False)])
+        got = {(e["line"], e["field"], e["error"]) for e in report["errors"]}
+        assert got == {(1, "birth_date", "invalid_field"), (1, "employments[0].start", "invalid_field"),
+                       (1, "gender", "invalid_input"), (1, "employments[0].category", "invalid_input"),
+                       (1, "employments[0].org_unit", "invalid_input")}, report["errors"]
+        assert report["created"] == 0 and report["failed"] == 1
+
+    def test_an_org_unit_line_with_several_bad_fields_lists_each(self, registry: Registry) -> None:
+        unit = _unit(uniq("ER")) | {"kind": "planet", "tier": "galaxy", "valid_from": "2000-02-30"}
+        report = registry.import_lines("org-units", [json.dumps(unit, ensure_ascii=False)])
+        got = {(e["field"], e["error"]) for e in report["errors"]}
+        assert got == {("valid_from", "invalid_field"), ("kind", "invalid_input"), ("tier", "invalid_input")}, report
