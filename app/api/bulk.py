@@ -143,6 +143,9 @@ async def import_records(
 ) -> Any:
     """Import JSON Lines, CSV or XLSX: each record written or rejected on its own; `dry_run` validates only.
 
+    CSV is UTF-8 (a byte order mark is skipped), its cells separated by `,` or `;` as its header line shows;
+    spreadsheet cells may name codes by their labels (Nữ, Khơ-me, Cao cấp). Every error of a record is reported.
+
     With `Prefer: respond-async` (or a body over IMPORT_ASYNC_BYTES) the file is taken as a job: the answer
     is 202 with the job, and GET /imports/{id} shows its progress and, when done, the same report.
     """

@@ -143,7 +143,7 @@ class ImportRun:
         """
         self.fmt = fmt
         if fmt == "csv":
-            tabular.check_csv(source)
+            tabular.check_csv(source, self.kind)
         else:
             tabular.check_xlsx(source, self.kind)
         rows = tabular.csv_rows(source, self.kind) if fmt == "csv" else tabular.xlsx_rows(source, self.kind)

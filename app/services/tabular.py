@@ -15,6 +15,12 @@ gets one too, and an import strips exactly one leading quote from every text cel
 import and export again give the same bytes. XLSX text cells are always typed strings, never formulas.
 A file that cannot be read as a whole (not UTF-8, a corrupt workbook, a cell over the CSV field limit)
 is refused with a 422 before anything is written.
+
+For Excel as Vietnamese offices use it: a CSV export starts with a UTF-8 byte order mark and may be
+`;`-separated (with a decimal comma); an import tells `;` from `,` by the header line. XLSX dates are
+date cells (dd/mm/yyyy) and counts number cells; an import reads date cells and day-first text dates.
+With `lang=vi`, code values are written as their Vietnamese labels (`labelled`, app.services.labels),
+which an import reads back to the same codes.
 """
 
 import csv
@@ -223,19 +229,27 @@ def delimiter_of(header: str, kind: str) -> str:
     "Điểm, kết quả" holds a comma in a cell, so it is not used.
     """
     def known(sep: str) -> int:
-        cells = next(csv.reader([header], delimiter=sep), [])
+        try:
+            cells = next(csv.reader([header], delimiter=sep), [])
+        except csv.Error:  # e.g. a header cell over the field limit: not a header we know
+            return 0
         return sum(k is not None for k in header_keys(cells, kind))
 
     return ";" if known(";") > known(",") else ","
 
 
-def csv_rows(text: Iterable[str], kind: str) -> Iterator[Row]:
-    """The rows of a CSV, its cells split by `,` or `;` (told by the header line), the header being row 1."""
+def _reader(text: Iterable[str], kind: str) -> Any:
+    """A CSV reader of the text, its cells split by `,` or `;` as the header line shows."""
     lines = iter(text)
     first = next(lines, None)
     if first is None:
-        return
-    reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter_of(first, kind))
+        return csv.reader([])
+    return csv.reader(itertools.chain([first], lines), delimiter=delimiter_of(first, kind))
+
+
+def csv_rows(text: Iterable[str], kind: str) -> Iterator[Row]:
+    """The rows of a CSV, its cells split by `,` or `;` (told by the header line), the header being row 1."""
+    reader = _reader(text, kind)
     try:
         headers = next(reader)
     except StopIteration:
@@ -460,10 +474,11 @@ def _org_unit_rows(record: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield row
 
 
-def check_csv(text: Any) -> None:
+def check_csv(text: Any, kind: str) -> None:
     """Read the whole CSV once, then rewind: undecodable text or an unparsable row is a 422 before any write."""
-    reader = csv.reader(text)
+    reader: Any = None
     try:
+        reader = _reader(text, kind)
         for _ in reader:
             pass
     except UnicodeDecodeError as exc:
@@ -473,7 +488,7 @@ def check_csv(text: Any) -> None:
         raise InvalidInput(f"the CSV is not UTF-8 text ({exc.reason}): {hint}", code="invalid_encoding",
                            errors=[{"field": "body", "message": byte}]) from None
     except csv.Error as exc:
-        row = reader.line_num
+        row = reader.line_num if reader is not None else 1
         too_long = "field larger than field limit" in str(exc)
         message = f"a cell is longer than {csv.field_size_limit()} characters" if too_long else f"not readable as CSV: {exc}"
         raise InvalidInput(f"line {row} of the CSV: {message}", code="cell_too_long" if too_long else "invalid_csv",
