@@ -240,3 +240,13 @@ class TestEveryErrorOfARow:
         report = registry.import_lines("org-units", [json.dumps(unit, ensure_ascii=False)])
         got = {(e["field"], e["error"]) for e in report["errors"]}
         assert got == {("valid_from", "invalid_field"), ("kind", "invalid_input"), ("tier", "invalid_input")}, report
+
+
+def test_a_semicolon_csv_is_checked_whole_with_its_own_delimiter(registry: Registry) -> None:
+    """A cell over the CSV field limit in a `;` file (commas inside it) is a 422 before any write, not a failure midway."""
+    code = uniq("SC")
+    body = "external_id;full_name;birth_date;gender\n" + f"{code}-1;{'A,' * 70000};1980-01-01;Nữ\n"
+    r = registry.client.post("/api/v1/imports/persons", content=body.encode("utf-8-sig"),
+                             headers=registry.headers() | {"Content-Type": "text/csv"})
+    assert (r.status_code, r.json()["code"]) == (422, "cell_too_long"), r.text
+    assert r.json()["errors"][0]["line"] == 2
