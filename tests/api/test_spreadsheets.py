@@ -72,6 +72,8 @@ class TestVietnameseRoundTrip:
         assert f"{sep}Công chức{sep}" in persons and f"{sep}Cao cấp{sep}" in persons
         if delimiter == "semicolon":
             assert re.search(r";0,\d+;", sheets["statistics"].decode("utf-8-sig")), "a decimal comma"
+        units = sheets["org-units"].decode("utf-8-sig")
+        assert f"{sep}Cấp tỉnh{sep}" in units and f"{sep}Đơn vị hành chính{sep}" in units and f"{sep}có{sep}" in units
         target = fresh_registry()
         for kind in KINDS:
             report = _post(target, kind, as_excel_saves_it(sheets[kind], sep), "text/csv")
@@ -164,6 +166,13 @@ class TestHandWritten:
         [error] = report["errors"]
         assert (error["row"], error["column"], error["cell"]) == (2, "birth_date", "C2")
         assert "'30/02/1987' is not a date" in error["message"]
+
+
+def test_a_template_in_semicolons(registry: Registry) -> None:
+    r = registry.client.get("/api/v1/templates/persons", params={"format": "csv", "delimiter": "semicolon"},
+                            headers=registry.headers())
+    assert r.status_code == 200 and r.content.startswith("\ufeffMã định danh;Họ và tên;".encode())
+    assert ";Nữ;Khơ-me;" in r.content.decode("utf-8-sig")
 
 
 def test_the_delimiter_is_told_by_the_header_not_by_commas_in_cells() -> None:
