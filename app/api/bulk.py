@@ -20,7 +20,7 @@ from app.db import get_session_factory, snapshot_session_factory
 from app.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from app.models import ImportJob
 from app.schemas.common import Cursor, IsoDateTime, RowId
-from app.services import changes, exports, history, imports, jobs, tabular
+from app.services import changes, exports, history, imports, jobs, labels, tabular
 from app.services.context import Actor
 from app.services.import_run import ImportRun
 
@@ -143,6 +143,9 @@ async def import_records(
 ) -> Any:
     """Import JSON Lines, CSV or XLSX: each record written or rejected on its own; `dry_run` validates only.
 
+    CSV is UTF-8 (a byte order mark is skipped), its cells separated by `,` or `;` as its header line shows;
+    spreadsheet cells may name codes by their labels (Nữ, Khơ-me, Cao cấp). Every error of a record is reported.
+
     With `Prefer: respond-async` (or a body over IMPORT_ASYNC_BYTES) the file is taken as a job: the answer
     is 202 with the job, and GET /imports/{id} shows its progress and, when done, the same report.
     """
@@ -199,6 +202,21 @@ class Format(StrEnum):
 EXPORT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8", "xlsx": XLSX}
 
 
+class Delimiter(StrEnum):
+    comma = "comma"
+    semicolon = "semicolon"
+
+
+LangParam = Annotated[str, Query(
+    pattern="^(en|vi)$",
+    description="CSV and XLSX: `en` writes English headers and codes; `vi` writes Vietnamese headers, code values as "
+                "their Vietnamese labels (Nữ, Khơ-me, Cao cấp) and booleans as có/không. An import reads either back "
+                "to the same codes.")]
+DelimiterParam = Annotated[Delimiter, Query(
+    description="CSV only: `comma` (`,`) or `semicolon` (`;`, with a decimal comma), for Excel set to a list separator "
+                "`;` (Vietnamese and most European settings). An import tells the two apart by the header line.")]
+
+
 @router.get(
     "/exports/{kind}",
     response_class=StreamingResponse,
@@ -214,9 +232,13 @@ def export_records(
     actor: Annotated[Actor, allow("exports:read")],
     known_at: IsoDateTime | None = None,
     format: Format = Format.jsonl,
-    lang: Annotated[str, Query(pattern="^(en|vi)$")] = "en",
+    lang: LangParam = "en",
+    delimiter: DelimiterParam = Delimiter.comma,
 ) -> StreamingResponse:
     """Stream every record in the caller's scope (now, or as recorded at `known_at`) as JSON Lines, CSV or XLSX.
+
+    CSV starts with a UTF-8 byte order mark (Excel then reads the diacritics right); XLSX holds date cells shown
+    dd/mm/yyyy and number cells.
 
     Text cells of CSV and XLSX that a spreadsheet would evaluate (= + - @ tab CR) or that begin with a quote get
     a leading quote; an import strips it. An export that fails before its first byte answers an error status; one
@@ -233,10 +255,13 @@ def export_records(
             yield from exports.GENERATORS[kind.value](session, actor, cut)
             session.commit()
 
-    rows = (row for record in records() for row in tabular.record_rows(record, kind.value))
+    rows: Iterator[dict[str, Any]] = (row for record in records() for row in tabular.record_rows(record, kind.value))
+    if lang == "vi" and format is not Format.jsonl:
+        with factory() as session:
+            rows = tabular.labelled(rows, kind.value, labels.names(session))
     disposition = {"Content-Disposition": f'attachment; filename="{kind.value}.{format.value}"'}
     if format is Format.csv:
-        chunks = (t.encode("utf-8") for t in tabular.csv_text(rows, kind.value, lang))
+        chunks = (t.encode("utf-8") for t in tabular.csv_text(rows, kind.value, lang, tabular.DELIMITERS[delimiter]))
         return StreamingResponse(_guarded(chunks, CSV_TRAILER, head=2), media_type=EXPORT_TYPES["csv"],
                                  headers=disposition)
     if format is Format.xlsx:
@@ -280,17 +305,22 @@ def _guarded(chunks: Iterator[bytes], trailer: bytes, head: int = 1) -> Iterator
 )
 def get_template(
     kind: Kind,
+    session: SessionDep,
     actor: Annotated[Actor, allow("code_lists:read")],
     format: Format = Format.xlsx,
-    lang: Annotated[str, Query(pattern="^(en|vi)$")] = "vi",
+    lang: LangParam = "vi",
+    delimiter: DelimiterParam = Delimiter.comma,
 ) -> StreamingResponse:
     """A template to fill in: the documented columns (English or Vietnamese headers) and an example row."""
-    rows = tabular.record_rows(tabular.EXAMPLES[kind.value], kind.value)
+    rows: Iterator[dict[str, Any]] = tabular.record_rows(tabular.EXAMPLES[kind.value], kind.value)
+    if lang == "vi":
+        rows = tabular.labelled(rows, kind.value, labels.names(session))
     disposition = {"Content-Disposition": f'attachment; filename="{kind.value}-template.{format.value}"'}
     if format is Format.xlsx:
         return StreamingResponse(tabular.xlsx_bytes(rows, kind.value, lang), media_type=XLSX, headers=disposition)
     return StreamingResponse(
-        (t.encode("utf-8") for t in tabular.csv_text(rows, kind.value, lang)), media_type=EXPORT_TYPES["csv"], headers=disposition
+        (t.encode("utf-8") for t in tabular.csv_text(rows, kind.value, lang, tabular.DELIMITERS[delimiter])),
+        media_type=EXPORT_TYPES["csv"], headers=disposition,
     )
 
 

@@ -148,7 +148,7 @@ class ImportRun:
         """
         self.fmt = fmt
         if fmt == "csv":
-            tabular.check_csv(source)
+            tabular.check_csv(source, self.kind)
         else:
             tabular.check_xlsx(source, self.kind)
         rows = tabular.csv_rows(source, self.kind) if fmt == "csv" else tabular.xlsx_rows(source, self.kind)
@@ -158,21 +158,7 @@ class ImportRun:
         places: dict[int, tabular.Grouped] = {}
         for grouped in tabular.group(rows, self.kind):
             if grouped.errors:
-                self.report.lines += 1
-                key = grouped.record.get(imports.KEY_FIELD[self.kind])
-                self.report.errors += [
-                    {
-                        "line": grouped.first_row,
-                        imports.KEY_FIELD[self.kind]: key,
-                        "field": e["column"],
-                        "message": e["message"],
-                        "error": "invalid_cell",
-                        "row": e["row"],
-                        "column": e["column"],
-                        "cell": e["cell"],
-                    }
-                    for e in grouped.errors
-                ]
+                self._bad_cells(grouped, names)
                 continue
             places[grouped.first_row] = grouped
             record = names.record(self.kind, grouped.record)
@@ -184,6 +170,25 @@ class ImportRun:
             self._located(self.whole, pending, places)
         elif pending:
             self._located(self.batch, pending, places)
+
+    def _bad_cells(self, grouped: tabular.Grouped, names: labels.Names) -> None:
+        """A record with cells that could not be read: not written; those cells and every other error of it reported."""
+        self.report.lines += 1
+        key_field = imports.KEY_FIELD[self.kind]
+        key = grouped.record.get(key_field)
+        errors = [{"line": grouped.first_row, key_field: key, "field": e["column"], "message": e["message"],
+                   "error": "invalid_cell", "row": e["row"], "column": e["column"], "cell": e["cell"]}
+                  for e in grouped.errors]
+        bad = {e.get("field") for e in grouped.errors}
+        with self.factory() as session:
+            others = imports.check(session, self.kind, names.record(self.kind, grouped.record), names.book)
+        for err in others:
+            if err["field"] in bad:
+                continue  # that cell's own error is reported (the field was left out of the record)
+            errors.append({"line": grouped.first_row, key_field: key, **err,
+                           **tabular.locate(grouped, err["field"], self.kind)})
+        self.report.errors += sorted(errors, key=lambda e: (e["row"], tabular.COLUMNS[self.kind].index(e["column"])
+                                                            if e["column"] else -1))
 
     def _located(self, work: Any, lines: list[imports.Line], places: dict[int, tabular.Grouped]) -> None:
         before = len(self.report.errors)

@@ -1,10 +1,11 @@
 """Bulk import of JSON Lines: each line validated and written on its own, errors per line and field."""
 
+import functools
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -16,7 +17,8 @@ from app.errors import DomainError, InvalidInput, db_refusal
 from app.models import ImportJob
 from app.schemas.common import control_character
 from app.schemas.interchange import OrgUnitRecord, PersonRecord, StatisticRecord
-from app.services import codelists, history, statistics
+from app.services import codelists, history, labels, persons, statistics
+from app.services.codelists import CodeBook
 from app.services.context import Actor
 from app.services.persons import pydantic_errors
 
@@ -66,8 +68,16 @@ def add_error(report: Report, line: int, key: str | None, fld: str | None, messa
     report.errors.append(entry)
 
 
-def parse(report: Report, line: Line, max_bytes: int) -> BaseModel | None:
-    """The line as a validated record, or None with its errors added to the report."""
+Units = Callable[[set[str]], Mapping[str, Any]]  # org unit codes -> those that exist (persons.unit_index)
+
+
+def parse(report: Report, line: Line, max_bytes: int, book: CodeBook | None = None,
+          units: Units | None = None) -> BaseModel | None:
+    """The line as a validated record, or None with its errors added to the report.
+
+    Given the code book (and a look-up of org units), a line whose shape is invalid also gets the errors of its
+    codes (and org units) on the fields whose shape was valid: one bad field does not hide the others.
+    """
     if len(line.raw) > max_bytes:
         add_error(report, line.number, None, None, f"line is {len(line.raw)} bytes, over the limit of {max_bytes}",
                "line_too_long")
@@ -101,11 +111,91 @@ def parse(report: Report, line: Line, max_bytes: int) -> BaseModel | None:
     try:
         return KINDS[report.kind].model_validate_json(text)
     except ValidationError as exc:
-        types = [e["type"] for e in exc.errors()]
-        for err, kind in zip(pydantic_errors(exc), types, strict=True):
-            add_error(report, line.number, key, err["field"], err["message"],
-                   "control_character" if kind == "control_character" else "invalid_field")
+        shape = shape_errors(exc)
+        for err in shape:
+            add_error(report, line.number, key, err["field"], err["message"], err["error"])
+        if book is not None:
+            failed = {e["field"] for e in shape}
+            for err in unvalidated_problems(report.kind, data, book, units, failed):
+                add_error(report, line.number, key, err["field"], err["message"], "invalid_input")
         return None
+
+
+def shape_errors(exc: ValidationError) -> list[dict[str, str]]:
+    """A record's validation errors as [{field, message, error}] (error: invalid_field or control_character)."""
+    types = [e["type"] for e in exc.errors()]
+    return [err | {"error": "control_character" if kind == "control_character" else "invalid_field"}
+            for err, kind in zip(pydantic_errors(exc), types, strict=True)]
+
+
+def unvalidated_problems(kind: str, data: dict[str, Any], book: CodeBook, units: Units | None,
+                         failed: set[str]) -> list[dict[str, str]]:
+    """The code (and org unit) errors of a record whose shape is invalid, on the fields whose shape was valid.
+
+    Pydantic reports every shape error of a record, but the rules that need the code lists or the database
+    run on shape-valid records only: without this, an impossible date would hide an unknown gender.
+    """
+    errs: list[dict[str, str]] = []
+
+    def check(path: str, list_name: str, value: Any, on: Any = None) -> None:
+        if path in failed or not isinstance(value, str):
+            return
+        message = book.problem(list_name, value, _day(on))
+        if message:
+            errs.append({"field": path, "message": message})
+
+    if kind == "org-units":
+        for fld, list_name in labels.UNIT_FIELDS.items():
+            check(fld, list_name, data.get(fld))
+        return errs
+    if kind != "persons":
+        return errs
+    for fld, list_name in labels.PERSON_FIELDS.items():
+        check(fld, list_name, data.get(fld))
+    named: dict[str, str] = {}  # org unit code -> the first field naming it
+    for name, coded in persons.CODED.items():
+        items = data.get(name)
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if not isinstance(item, dict):
+                continue
+            for fld, list_name, on_field in coded:
+                check(f"{name}[{i}].{fld}", list_name, item.get(fld), item.get(on_field))
+            ref = f"{name}[{i}].{'body' if name == 'memberships' else 'org_unit'}"
+            code = item.get(ref.rsplit(".", 1)[1])
+            if name in persons.ASSIGNMENTS and isinstance(code, str) and ref not in failed:
+                named.setdefault(ref, code)
+    known = units(set(named.values())) if units is not None and named else {}
+    if units is not None:
+        errs += [{"field": ref, "message": f"unknown org unit {code!r}"} for ref, code in named.items() if code not in known]
+    return errs
+
+
+def _day(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+    except ValueError:
+        return None
+
+
+def check(session: Session, kind: str, data: dict[str, Any], book: CodeBook) -> list[dict[str, str]]:
+    """Every error of one record that can be told without writing it: [{field, message, error}].
+
+    Its shape, then (valid shape) the rules of its kind on codes, org units and dates, or (invalid shape) the
+    codes and org units of the fields whose shape was valid. Used for a spreadsheet record with a bad cell,
+    which is never written but whose other errors are reported with it.
+    """
+    lookup = functools.partial(persons.unit_index, session)
+    try:
+        record = KINDS[kind].model_validate_json(json.dumps(data, ensure_ascii=False))
+    except ValidationError as exc:
+        shape = shape_errors(exc)
+        failed = {e["field"] for e in shape}
+        return shape + [e | {"error": "invalid_input"} for e in unvalidated_problems(kind, data, book, lookup, failed)]
+    if kind == "persons":
+        dumped = record.model_dump(mode="json")
+        units = persons.unit_index(session, persons.referenced_units(dumped))
+        return [e | {"error": "invalid_input"} for e in persons.problems(dumped, book, units)]
+    return [e | {"error": "invalid_input"} for e in unvalidated_problems(kind, data, book, None, set())]
 
 
 def _control(data: Any, path: str) -> tuple[str, str] | None:
@@ -172,7 +262,7 @@ def import_batch(session: Session, actor: Actor, report: Report, lines: list[Lin
     items: list[person_batch.Item] = []
     for line in lines:
         report.lines += 1
-        record = parse(report, line, max_bytes)
+        record = parse(report, line, max_bytes, book, functools.partial(persons.unit_index, session))
         if isinstance(record, PersonRecord):
             items.append(person_batch.Item(line.number, record))
         elif isinstance(record, StatisticRecord):

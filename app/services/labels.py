@@ -16,11 +16,14 @@ from functools import cache
 from typing import Any
 
 import yaml
+from sqlalchemy.orm import Session
 
+from app.services import codelists
 from app.services.codelists import DATA, CodeBook
 
 PERSON_FIELDS = {"gender": "gender", "ethnicity": "ethnicity"}
 UNIT_FIELDS = {"kind": "org_unit_kind", "tier": "tier", "sector": "sector"}
+ITEM_FIELDS = {"languages": [("kind", "language_kind")]}  # coded item fields beside persons.CODED (not checked there)
 _NOT_LETTERS = re.compile(r"[^0-9a-z]+")
 _AMBIGUOUS = ""
 
@@ -49,6 +52,18 @@ def _index(book: CodeBook, list_name: str) -> dict[str, str]:
     return {k: (next(iter(codes)) if len(codes) == 1 else _AMBIGUOUS) for k, codes in names.items()}
 
 
+def names(session: Session) -> "Names":
+    """The names of the code book as stored (for an export or template written with labels)."""
+    return Names(codelists.load(session))
+
+
+def item_lists(list_name: str) -> dict[str, str]:
+    """Item field -> code list of one person list (persons.CODED and ITEM_FIELDS)."""
+    from app.services.persons import CODED
+
+    return {f: lst for f, lst, _on in CODED.get(list_name, [])} | dict(ITEM_FIELDS.get(list_name, []))
+
+
 class Names:
     """The name indexes of one code book, built once per import."""
 
@@ -66,18 +81,27 @@ class Names:
             self._indexes[list_name] = _index(self.book, list_name)
         return self._indexes[list_name].get(key(value)) or value
 
+    def label(self, list_name: str, value: Any) -> Any:
+        """The Vietnamese label of code `value` in `list_name` when `code()` reads it back as that code, else `value`.
+
+        An export with `lang=vi` writes labels ("Nữ", "Khơ-me", "Cao cấp"); a label that would not read back
+        to its own code (shared with another code of the list) leaves the code, so the round trip is exact.
+        """
+        found = self.book.get(list_name, value) if isinstance(value, str) else None
+        if found is None or not found.vi or self.code(list_name, found.vi) != value:
+            return value
+        return found.vi
+
     def record(self, kind: str, record: dict[str, Any]) -> dict[str, Any]:
         """The spreadsheet record with every coded field's name replaced by its code (a new dict)."""
-        from app.services.persons import CODED
-
         if kind == "org-units":
             return record | {f: self.code(lst, record[f]) for f, lst in UNIT_FIELDS.items() if f in record}
         if kind != "persons":
             return record
         out = record | {f: self.code(lst, record[f]) for f, lst in PERSON_FIELDS.items() if f in record}
-        for name, coded in CODED.items():
-            items = record.get(name)
-            if isinstance(items, list):
-                out[name] = [item | {f: self.code(lst, item[f]) for f, lst, _on in coded if f in item}
+        for name, items in record.items():
+            coded = item_lists(name)
+            if coded and isinstance(items, list):
+                out[name] = [item | {f: self.code(lst, item[f]) for f, lst in coded.items() if f in item}
                              if isinstance(item, dict) else item for item in items]
         return out

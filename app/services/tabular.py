@@ -15,16 +15,27 @@ gets one too, and an import strips exactly one leading quote from every text cel
 import and export again give the same bytes. XLSX text cells are always typed strings, never formulas.
 A file that cannot be read as a whole (not UTF-8, a corrupt workbook, a cell over the CSV field limit)
 is refused with a 422 before anything is written.
+
+For Excel as Vietnamese offices use it: a CSV export starts with a UTF-8 byte order mark and may be
+`;`-separated (with a decimal comma); an import tells `;` from `,` by the header line. XLSX dates are
+date cells (dd/mm/yyyy) and counts number cells; an import reads date cells and day-first text dates.
+With `lang=vi`, code values are written as their Vietnamese labels (`labelled`, app.services.labels),
+which an import reads back to the same codes.
 """
 
 import csv
+import datetime as dt
 import io
+import itertools
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.errors import InvalidInput
 from app.schemas.interchange import PERSON_LISTS
+from app.services import labels
+from app.services.labels import Names
 from app.services.text import neutralise, restore
 
 ORG_UNIT_COLUMNS = [
@@ -170,12 +181,14 @@ LIST_COLUMNS = {
     "disciplines": ["form", "start", "end"],
 }
 RENAMED = {"language_kind": "kind", "title_code": "title"}  # spreadsheet column -> interchange key
+COLUMN_OF = {v: k for k, v in RENAMED.items()}
 
 
 @dataclass
 class Row:
     number: int  # 1-based, the header being row 1
     cells: dict[str, str]
+    letters: dict[str, str] = field(default_factory=dict)  # column key -> its letter in this file (A, B, ...)
 
 
 @dataclass
@@ -186,6 +199,11 @@ class Grouped:
     first_row: int
     places: dict[str, tuple[int, str]] = field(default_factory=dict)  # record field path -> (row, column)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    letters: dict[str, str] = field(default_factory=dict)  # column key -> its letter in the file read
+
+    def cell(self, kind: str, key: str, row: int) -> str:
+        """The cell's name in the file read ("G2"), whatever the order of its columns."""
+        return f"{self.letters.get(key) or column_letter(kind, key)}{row}"
 
 
 def header_keys(headers: list[str], kind: str) -> list[str | None]:
@@ -199,16 +217,48 @@ def header_keys(headers: list[str], kind: str) -> list[str | None]:
     return keys
 
 
+DELIMITERS = {"comma": ",", "semicolon": ";"}  # export parameter -> character; imports tell them by the header
+
+
+def delimiter_of(header: str, kind: str) -> str:
+    """`;` when the header line read with `;` names more known columns than read with `,`; else `,`.
+
+    A CSV saved by Excel where the list separator is `;` (Vietnamese and most European settings, whose
+    decimal mark is the comma) has its cells split by `;`. The header tells which: its cells are column
+    names we know. csv.Sniffer guesses from character counts instead, and a Vietnamese header such as
+    "Điểm, kết quả" holds a comma in a cell, so it is not used.
+    """
+    def known(sep: str) -> int:
+        try:
+            cells = next(csv.reader([header], delimiter=sep), [])
+        except csv.Error:  # e.g. a header cell over the field limit: not a header we know
+            return 0
+        return sum(k is not None for k in header_keys(cells, kind))
+
+    return ";" if known(";") > known(",") else ","
+
+
+def _reader(text: Iterable[str], kind: str) -> Any:
+    """A CSV reader of the text, its cells split by `,` or `;` as the header line shows."""
+    lines = iter(text)
+    first = next(lines, None)
+    if first is None:
+        return csv.reader([])
+    return csv.reader(itertools.chain([first], lines), delimiter=delimiter_of(first, kind))
+
+
 def csv_rows(text: Iterable[str], kind: str) -> Iterator[Row]:
-    reader = csv.reader(text)
+    """The rows of a CSV, its cells split by `,` or `;` (told by the header line), the header being row 1."""
+    reader = _reader(text, kind)
     try:
         headers = next(reader)
     except StopIteration:
         return
     keys = header_keys(headers, kind)
+    letters = _letters(keys)
     for number, values in enumerate(reader, start=2):
         if any(v.strip() for v in values):
-            yield Row(number, {k: restore(v.strip()) for k, v in zip(keys, values, strict=False) if k})
+            yield Row(number, {k: restore(v.strip()) for k, v in zip(keys, values, strict=False) if k}, letters)
 
 
 def xlsx_rows(stream: io.BufferedIOBase | io.BytesIO, kind: str) -> Iterator[Row]:
@@ -222,16 +272,15 @@ def xlsx_rows(stream: io.BufferedIOBase | io.BytesIO, kind: str) -> Iterator[Row
     except StopIteration:
         return
     keys = header_keys(headers, kind)
+    letters = _letters(keys)
     for number, values in enumerate(rows, start=2):
         cells = {k: _cell_text(v) for k, v in zip(keys, values, strict=False) if k}
         if any(cells.values()):
-            yield Row(number, cells)
+            yield Row(number, cells, letters)
     book.close()
 
 
 def _cell_text(value: Any) -> str:
-    import datetime as dt
-
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
@@ -245,16 +294,32 @@ def _cell_text(value: Any) -> str:
     return restore(value.strip()) if isinstance(value, str) else str(value)
 
 
+def _letters(keys: list[str | None]) -> dict[str, str]:
+    """Column key -> letter of the file's header (a column given twice: the last, whose cells are read)."""
+    from openpyxl.utils import get_column_letter
+
+    return {k: get_column_letter(i + 1) for i, k in enumerate(keys) if k}
+
+
 def column_letter(kind: str, key: str) -> str:
     from openpyxl.utils import get_column_letter
 
     return get_column_letter(COLUMNS[kind].index(key) + 1)
 
 
+_DAY_FIRST = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")  # 09/03/1987: a date as typed, or as Excel saves a CSV
+
+
 def _convert(key: str, text: str) -> Any:
     """A cell's text as the interchange type; ValueError names what was expected."""
     if text == "":
         return None
+    if (key in DATE_COLUMNS or key == "period") and (match := _DAY_FIRST.fullmatch(text)):
+        day, month, year = (int(part) for part in match.groups())
+        try:
+            return dt.date(year, month, day).isoformat()
+        except ValueError:
+            raise ValueError(f"{text!r} is not a date (dd/mm/yyyy or yyyy-mm-dd)") from None
     if key in BOOLEAN_COLUMNS:
         low = text.casefold()
         if low in TRUE or low in FALSE:
@@ -291,7 +356,7 @@ def group(rows: Iterable[Row], kind: str) -> Iterator[Grouped]:
 
 
 def _statistic(row: Row) -> Grouped:
-    out = Grouped({}, row.number)
+    out = Grouped({}, row.number, letters=row.letters)
     for key in STATISTIC_COLUMNS:
         _put(out, out.record, key, key, row, "statistics")
     return out
@@ -303,9 +368,8 @@ def _put(out: Grouped, target: dict[str, Any], key: str, path: str, row: Row, ki
     try:
         value = _convert(key, text)
     except ValueError as exc:
-        out.errors.append(
-            {"row": row.number, "column": key, "cell": f"{column_letter(kind, key)}{row.number}", "message": str(exc)}
-        )
+        out.errors.append({"row": row.number, "column": key, "cell": out.cell(kind, key, row.number),
+                           "message": str(exc), "field": path})
         return
     if value is not None or key in ("valid_to", "end", "national_id"):
         target[RENAMED.get(key, key)] = value
@@ -313,7 +377,7 @@ def _put(out: Grouped, target: dict[str, Any], key: str, path: str, row: Row, ki
 
 def _assemble(rows: list[Row], kind: str) -> Grouped:
     first = rows[0]
-    out = Grouped({}, first.number)
+    out = Grouped({}, first.number, letters=first.letters)
     if kind == "org-units":
         for key in ORG_UNIT_FIELDS:
             _put(out, out.record, key, key, first, kind)
@@ -344,7 +408,7 @@ def _assemble(rows: list[Row], kind: str) -> Grouped:
                 {
                     "row": row.number,
                     "column": "list",
-                    "cell": f"{column_letter(kind, 'list')}{row.number}",
+                    "cell": out.cell(kind, "list", row.number),
                     "message": f"unknown list {name!r} (one of {', '.join(PERSON_LISTS)})",
                 }
             )
@@ -374,7 +438,7 @@ def locate(grouped: Grouped, field_path: str | None, kind: str) -> dict[str, Any
         for path in (field_path, field_path.rsplit(".", 1)[0]):
             if path in grouped.places:
                 row, key = grouped.places[path]
-                return {"row": row, "column": key, "cell": f"{column_letter(kind, key)}{row}"}
+                return {"row": row, "column": key, "cell": grouped.cell(kind, key, row)}
     return {"row": grouped.first_row, "column": None, "cell": None}
 
 
@@ -410,10 +474,11 @@ def _org_unit_rows(record: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield row
 
 
-def check_csv(text: Any) -> None:
+def check_csv(text: Any, kind: str) -> None:
     """Read the whole CSV once, then rewind: undecodable text or an unparsable row is a 422 before any write."""
-    reader = csv.reader(text)
+    reader: Any = None
     try:
+        reader = _reader(text, kind)
         for _ in reader:
             pass
     except UnicodeDecodeError as exc:
@@ -423,7 +488,7 @@ def check_csv(text: Any) -> None:
         raise InvalidInput(f"the CSV is not UTF-8 text ({exc.reason}): {hint}", code="invalid_encoding",
                            errors=[{"field": "body", "message": byte}]) from None
     except csv.Error as exc:
-        row = reader.line_num
+        row = reader.line_num if reader is not None else 1
         too_long = "field larger than field limit" in str(exc)
         message = f"a cell is longer than {csv.field_size_limit()} characters" if too_long else f"not readable as CSV: {exc}"
         raise InvalidInput(f"line {row} of the CSV: {message}", code="cell_too_long" if too_long else "invalid_csv",
@@ -442,29 +507,67 @@ def check_xlsx(stream: Any, kind: str) -> None:
     stream.seek(0)
 
 
-def _csv_cell(value: Any) -> Any:
+def _csv_cell(value: Any, delimiter: str = ",") -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and delimiter == ";":
+        return repr(value).replace(".", ",")  # where `;` separates cells, the comma is the decimal mark
     return neutralise(value) if isinstance(value, str) else value
 
 
-def csv_text(rows: Iterable[dict[str, Any]], kind: str, lang: str = "en") -> Iterator[str]:
+def csv_text(rows: Iterable[dict[str, Any]], kind: str, lang: str = "en", delimiter: str = ",") -> Iterator[str]:
+    """A CSV of the rows, starting with a UTF-8 byte order mark so that Excel reads it as UTF-8 (not the ANSI page)."""
     columns = COLUMNS[kind]
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, delimiter=delimiter)
     writer.writerow([VI.get(c, c) if lang == "vi" else c for c in columns])
-    yield buffer.getvalue()
+    yield "\ufeff" + buffer.getvalue()
     for row in rows:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow([_csv_cell(row.get(c)) for c in columns])
+        writer.writerow([_csv_cell(row.get(c), delimiter) for c in columns])
         yield buffer.getvalue()
 
 
+def labelled(rows: Iterable[dict[str, Any]], kind: str, names: Names) -> Iterator[dict[str, Any]]:
+    """Rows as a `lang=vi` export writes them: codes as their Vietnamese labels, true/false as có/không."""
+    for row in rows:
+        out = dict(row)
+        for column, list_name in _coded_columns(kind, row.get("list")).items():
+            out[column] = names.label(list_name, out.get(column))
+        for column in BOOLEAN_COLUMNS & out.keys():
+            if isinstance(out[column], bool):
+                out[column] = "có" if out[column] else "không"
+        yield out
+
+
+def _coded_columns(kind: str, list_name: Any) -> dict[str, str]:
+    """Column -> code list of the coded cells of one row (an item row's depend on its list)."""
+    if kind == "org-units":
+        return dict(labels.UNIT_FIELDS)
+    if kind != "persons":
+        return {}
+    columns = dict(labels.PERSON_FIELDS)
+    if isinstance(list_name, str) and list_name in LIST_COLUMNS:
+        columns |= {COLUMN_OF.get(f, f): lst for f, lst in labels.item_lists(list_name).items()}
+    return columns
+
+
+DATE_COLUMNS = {"birth_date", "party_member_since", "party_member_until", "valid_from", "valid_to", "parent_start",
+                "parent_end", "start", "end", "awarded_on", "completed_on", "on"}
+DATE_FORMAT = "dd/mm/yyyy"  # how Vietnamese offices write a date; the cell holds the date itself
+FIRST_SERIAL_DAY = dt.date(1900, 3, 1)  # before it, Excel's serial days are off by one (its 29 February 1900)
+NUMBER_FORMATS = {"value": "#,##0", "hours": "0", "level": "0"}  # integers; other numbers keep "General"
+
+
 def xlsx_bytes(rows: Iterable[dict[str, Any]], kind: str, lang: str = "en") -> Iterator[bytes]:
-    """An XLSX workbook of the rows, written in constant memory (openpyxl write-only) and streamed from a temp file."""
+    """An XLSX workbook of the rows, written in constant memory (openpyxl write-only) and streamed from a temp file.
+
+    Dates are date cells shown dd/mm/yyyy (sortable and filterable as dates), numbers are number cells
+    (whole numbers with an integer format), and text is typed text (never a formula).
+    """
     import tempfile
 
     from openpyxl import Workbook
@@ -474,12 +577,39 @@ def xlsx_bytes(rows: Iterable[dict[str, Any]], kind: str, lang: str = "en") -> I
     sheet = book.create_sheet(kind)
     sheet.append([text_cell(sheet, VI.get(c, c) if lang == "vi" else c) for c in columns])
     for row in rows:
-        sheet.append([text_cell(sheet, v) if isinstance(v, str) else v for v in (row.get(c) for c in columns)])
+        sheet.append([_xlsx_cell(sheet, c, row.get(c)) for c in columns])
     with tempfile.TemporaryFile() as handle:
         book.save(handle)
         handle.seek(0)
         while chunk := handle.read(1024 * 1024):
             yield chunk
+
+
+def _xlsx_cell(sheet: Any, column: str, value: Any) -> Any:
+    """One cell of an exported row: a date cell for an ISO date of a date column, a formatted number, or text."""
+    from openpyxl.cell import WriteOnlyCell
+
+    if isinstance(value, str):
+        day = _iso_day(value) if column in DATE_COLUMNS else None
+        if day is None:
+            return text_cell(sheet, value)
+        cell = WriteOnlyCell(sheet, day)
+        cell.number_format = DATE_FORMAT
+        return cell
+    if isinstance(value, int) and not isinstance(value, bool) and column in NUMBER_FORMATS:
+        cell = WriteOnlyCell(sheet, value)
+        cell.number_format = NUMBER_FORMATS[column]
+        return cell
+    return value
+
+
+def _iso_day(text: str) -> dt.date | None:
+    """The date of an ISO `YYYY-MM-DD` text that a serial day represents exactly, else None (left as text)."""
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+    return day if len(text) == 10 and day >= FIRST_SERIAL_DAY else None
 
 
 def text_cell(sheet: Any, value: str, *, escape: bool = True) -> Any:

@@ -26,23 +26,24 @@ Parsed = dict[str, tuple[int, OrgUnitRecord]]
 def import_org_units(session: Session, actor: Actor, report: Report, lines: Iterable[Line], max_bytes: int) -> None:
     """Validate and write every org-unit line of a file (dependencies first), each all or nothing."""
     before = len(report.errors)
-    parsed, unreadable = _parse(report, lines, max_bytes)
+    book = codelists.load(session)
+    parsed, unreadable = _parse(report, lines, max_bytes, book)
     in_db = set(tree.unit_ids(session, {dep for _n, r in parsed.values() for _f, dep in depends_on(r)}))
-    writer = _Writer(session, actor, report, parsed, codelists.load(session), in_db)
+    writer = _Writer(session, actor, report, parsed, book, in_db)
     writer.failed |= unreadable - in_db  # a unit whose line was refused, named by another line: rejected, not unknown
     for group in _groups(parsed, _parents_first(parsed, report)):
         writer.write(group)
     report.errors[before:] = sorted(report.errors[before:], key=lambda e: e["line"])  # line order, whatever the write order
 
 
-def _parse(report: Report, lines: Iterable[Line], max_bytes: int) -> tuple[Parsed, set[str]]:
-    """The valid records by code, and the codes of the lines refused as they were read."""
+def _parse(report: Report, lines: Iterable[Line], max_bytes: int, book: CodeBook) -> tuple[Parsed, set[str]]:
+    """The valid records by code, and the codes of the lines refused as they were read (each with all its errors)."""
     parsed: Parsed = {}
     unreadable: set[str] = set()
     for line in lines:
         report.lines += 1
         before = len(report.errors)
-        record = parse(report, line, max_bytes)
+        record = parse(report, line, max_bytes, book)
         unreadable.update(e["code"] for e in report.errors[before:] if e.get("code"))
         if isinstance(record, OrgUnitRecord):
             if record.code in parsed:
