@@ -12,10 +12,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api import api_router, error_handlers, scim
+from app.api import api_router, docs, error_handlers, scim
 from app.api.idempotency import IdempotencyMiddleware
 from app.config import get_settings
 from app.schemas.common import PROBLEM_RESPONSES
+from app.schemas.meta import Health
 from app.services import history
 from app.web import install as install_web
 
@@ -89,9 +90,11 @@ def create_app() -> FastAPI:
     logging.basicConfig(level=settings.log_level)
     warn_of_bootstrap()
     app = FastAPI(title="Registry of public-sector personnel", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None,  # served from the package by app/api/docs.py: no CDN
                   description="Persons, qualifications and org units of Vietnam's public sector, and the "
                               "resolution targets derived from them. Errors are RFC 9457 problem details.")
     error_handlers.install(app)
+    docs.install(app)
     install_web(app)  # the dashboard and report files; before api_router, whose /reports/{doc} would shadow them
     app.include_router(api_router, responses=PROBLEM_RESPONSES)
     app.include_router(scim.router)
@@ -135,7 +138,7 @@ def create_app() -> FastAPI:
                            allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
                            expose_headers=["ETag", "Location", "Recorded-At", "X-Request-ID"])
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], response_model=Health)
     def healthz() -> dict[str, str]:
         """Liveness."""
         return {"status": "ok"}
