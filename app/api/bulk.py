@@ -52,11 +52,12 @@ class Kind(StrEnum):
 KindPath = Annotated[Kind, PathParam(description="which records: org-units, persons or statistics")]
 Lang = Annotated[str, Query(pattern="^(en|vi)$", description="the language of the column headers: en or vi")]
 RECORDS = "one record per line, as spec/interchange.md describes (the schemas OrgUnitRecord, PersonRecord, StatisticRecord)"
-# The body is read as a stream (JSON Lines line by line, CSV and XLSX spooled), so it is declared here, not by a parameter.
+# The body is read as a byte stream (JSON Lines line by line, CSV and XLSX spooled), so it is declared here, not by a
+# parameter, and as bytes (format binary: a client sends the file as it is; JSON Lines and CSV are UTF-8 text).
 COLUMNS = "with the columns of GET /templates/{kind}"
 IMPORT_BODY = {"requestBody": {"required": True, "description": "The records to import, in one of three formats", "content": {
-    "application/x-ndjson": {"schema": {"type": "string", "description": f"JSON Lines: {RECORDS}"}},
-    "text/csv": {"schema": {"type": "string", "description": f"CSV (UTF-8, BOM allowed) {COLUMNS}"}},
+    "application/x-ndjson": {"schema": {"type": "string", "format": "binary", "description": f"JSON Lines: {RECORDS}"}},
+    "text/csv": {"schema": {"type": "string", "format": "binary", "description": f"CSV (UTF-8, BOM allowed) {COLUMNS}"}},
     XLSX: {"schema": {"type": "string", "format": "binary", "description": f"A workbook {COLUMNS}"}},
 }}}
 JobId = Annotated[int, PathParam(ge=1, le=DB_INT_MAX, description="the import's id (`id` of its report)")]

@@ -19,7 +19,7 @@ Reader = Annotated[Actor, allow("org_units:read")]
 Writer = Annotated[Actor, allow("org_units:write")]
 
 
-class CloseRequest(AppSchema):
+class OrgUnitCloseRequest(AppSchema):
     on: IsoDate
     successors: Successors | None = None  # the units that continue it; None keeps those recorded
 
@@ -99,7 +99,7 @@ def patch_org_unit(code: UnitPath, payload: dict[str, Any], session: SessionDep,
 
 
 @router.post("/{code}/close", response_model=OrgUnitRead)
-def close_org_unit(code: UnitPath, payload: CloseRequest, session: SessionDep, actor: Writer,
+def close_org_unit(code: UnitPath, payload: OrgUnitCloseRequest, session: SessionDep, actor: Writer,
                    if_match: IfMatch = None) -> dict[str, Any]:
     """Close a unit on a date (its last day), optionally naming its successors; history is kept, nothing is deleted."""
     return orgunits.close(session, actor, code, payload.on, successors=payload.successors,

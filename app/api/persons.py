@@ -18,7 +18,7 @@ Reader = Annotated[Actor, allow("persons:read")]
 Writer = Annotated[Actor, allow("persons:write")]
 
 
-class CloseRequest(AppSchema):
+class PersonCloseRequest(AppSchema):
     on: IsoDate
 
 
@@ -77,7 +77,7 @@ def patch_person(external_id: PersonPath, payload: PersonPatch, session: Session
 
 
 @router.post("/{external_id}/close", response_model=PersonRead)
-def close_person(external_id: PersonPath, payload: CloseRequest, session: SessionDep, actor: Writer,
+def close_person(external_id: PersonPath, payload: PersonCloseRequest, session: SessionDep, actor: Writer,
                  response: Response, if_match: IfMatch = None) -> dict[str, Any]:
     """The person leaves: every employment, position and seat ends on `on` (history is kept)."""
     outcome = persons.close(session, actor, external_id, payload.on, if_match=parse_if_match(if_match))

@@ -84,6 +84,11 @@ def test_exports_declare_their_media_types() -> None:
     assert set(content) == IMPORT_TYPES
 
 
+def test_operation_ids_are_the_route_names_and_unique() -> None:
+    ids = [op["operationId"] for _p, _m, op in OPERATIONS]
+    assert len(ids) == len(set(ids)) and "list_persons" in ids and "import_records" in ids
+
+
 def test_the_free_form_check_fails_on_an_untyped_answer() -> None:
     # The walk above must be able to fail: a route without a response model declares a bare object.
     assert not _has_shape({"type": "object", "additionalProperties": True})
