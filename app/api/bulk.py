@@ -55,7 +55,8 @@ RECORDS = "one record per line, as spec/interchange.md describes (the schemas Or
 # The body is read as a byte stream (JSON Lines line by line, CSV and XLSX spooled), so it is declared here, not by a
 # parameter, and as bytes (format binary: a client sends the file as it is; JSON Lines and CSV are UTF-8 text).
 COLUMNS = "with the columns of GET /templates/{kind}"
-IMPORT_BODY = {"requestBody": {"required": True, "description": "The records to import, in one of three formats", "content": {
+IMPORT_BODY = {"requestBody": {"required": False, "description": "The records to import, in one of three formats (an empty "
+                               "body imports nothing and answers an empty report)", "content": {
     "application/x-ndjson": {"schema": {"type": "string", "format": "binary", "description": f"JSON Lines: {RECORDS}"}},
     "text/csv": {"schema": {"type": "string", "format": "binary", "description": f"CSV (UTF-8, BOM allowed) {COLUMNS}"}},
     XLSX: {"schema": {"type": "string", "format": "binary", "description": f"A workbook {COLUMNS}"}},

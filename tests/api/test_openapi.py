@@ -75,7 +75,7 @@ def test_imports_declare_their_three_formats() -> None:
     assert imports
     for _path, _method, op in imports:
         body = op["requestBody"]
-        assert body["required"] is True and set(body["content"]) == IMPORT_TYPES
+        assert set(body["content"]) == IMPORT_TYPES  # not `required`: an empty body is an empty import, answered 200
         assert all(media.get("schema", {}).get("type") == "string" for media in body["content"].values())
 
 
