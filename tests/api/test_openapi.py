@@ -1,10 +1,12 @@
 """The OpenAPI document is complete: what a client generator and a reader need is declared for every operation."""
 
+import json
 from typing import Any
 
 import pytest
 
 from app.main import create_app
+from tests.conftest import Registry, uniq
 
 SPEC = create_app().openapi()
 # SCIM (/scim/v2) is held to RFC 7643/7644 instead: its resources' schemas are served at /scim/v2/Schemas and
@@ -93,3 +95,18 @@ def test_the_free_form_check_fails_on_an_untyped_answer() -> None:
     # The walk above must be able to fail: a route without a response model declares a bare object.
     assert not _has_shape({"type": "object", "additionalProperties": True})
     assert not _has_shape({})
+
+
+def test_an_answer_is_sent_as_the_service_gave_it(registry: Registry) -> None:
+    """A field the response model allows but the answer left out stays out (AnswerRoute): no null is added."""
+    unit = uniq("OA")
+    registry.import_lines("org-units", [json.dumps({"code": unit, "name": "Tỉnh Thử", "kind": "area", "tier": "province",
+                                                    "sector": "state", "valid_from": "2000-01-01"})])
+    r = registry.client.get("/api/v1/indicators/CT-2025-TEACHING-STAFF/value", headers=registry.headers(),
+                            params={"org_unit": unit, "as_of": "2024-12-31"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["kind"] == "qualitative" and body["note"] and body["value"] is None
+    assert not {"statistic", "coverage", "requested_as_of", "suppressed"} & body.keys()
+    unit_body = registry.client.get(f"/api/v1/org-units/{unit}", headers=registry.headers()).json()
+    assert unit_body["name"] == "Tỉnh Thử" and unit_body["valid_to"] is None and unit_body["parents"] == []
