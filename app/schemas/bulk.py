@@ -30,6 +30,8 @@ class ImportReport(ReadSchema):
     updated: int
     unchanged: int
     failed: int = Field(description="lines with at least one error")
+    recorded_at: Moment | None = Field(description="the moment of the import's last write: the `known_at` that includes "
+                                                   "the import (null when nothing was written)")
     errors: list[ImportLineError]
 
 

@@ -7,7 +7,7 @@ which `redacted` then names.
 
 from pydantic import Field
 
-from app.schemas.read import Day, Number, ReadSchema
+from app.schemas.read import Day, Moment, Number, ReadSchema
 
 
 class ParentLinkRead(ReadSchema):
@@ -165,8 +165,12 @@ class StatisticRead(ReadSchema):
     source: str | None = None
 
 
+RECORDED = "the moment the write was recorded: the `known_at` that includes it (null when nothing was written)"
+
+
 class StatisticWritten(StatisticRead):
     status: str = Field(description="created, updated or unchanged")
+    recorded_at: Moment | None = Field(description=RECORDED)
 
 
 class StatisticPage(ReadSchema):
@@ -182,3 +186,4 @@ class StatisticKey(ReadSchema):
 
 class StatisticWithdrawn(ReadSchema):
     withdrawn: StatisticKey
+    recorded_at: Moment | None = Field(description=RECORDED)

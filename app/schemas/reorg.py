@@ -6,7 +6,7 @@ from pydantic import Field, model_validator
 
 from app.schemas.common import AppSchema, Code, IsoDate, Text
 from app.schemas.interchange import OrgUnitRecord, Successors
-from app.schemas.read import Day, ReadSchema
+from app.schemas.read import Day, Moment, ReadSchema
 
 
 class CloseUnit(AppSchema):
@@ -79,3 +79,5 @@ class ReorgResult(ReadSchema):
     dangling: list[Assignment] = Field(description="assignments the plan leaves at a closed unit (the plan is refused)")
     persons_affected: int
     dry_run: bool
+    recorded_at: Moment | None = Field(description="the moment the plan was applied: the `known_at` that includes it "
+                                                   "(null for a preview)")
