@@ -9,13 +9,15 @@ from urllib.parse import unquote
 
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api import api_router, error_handlers, scim
+from app.api import api_router, docs, error_handlers, scim
 from app.api.idempotency import IdempotencyMiddleware
 from app.config import get_settings
 from app.schemas.common import PROBLEM_RESPONSES
+from app.schemas.meta import Health
 from app.services import history
 from app.web import install as install_web
 
@@ -66,6 +68,11 @@ def _request_id(sent: str | None) -> tuple[str, str | None]:
     return uuid.uuid4().hex, f"the X-Request-ID sent {why}: replaced by a generated id"
 
 
+def operation_id(route: APIRoute) -> str:
+    """An operation's id in the OpenAPI: its route function's name (list_persons), which generated clients call."""
+    return route.name
+
+
 def warn_of_bootstrap() -> None:
     """At every start: say loudly that an administrator's secret lives in the environment (until it is disabled)."""
     if get_settings().registry_bootstrap_token is not None:
@@ -89,9 +96,12 @@ def create_app() -> FastAPI:
     logging.basicConfig(level=settings.log_level)
     warn_of_bootstrap()
     app = FastAPI(title="Registry of public-sector personnel", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None,  # served from the package by app/api/docs.py: no CDN
+                  generate_unique_id_function=operation_id,
                   description="Persons, qualifications and org units of Vietnam's public sector, and the "
                               "resolution targets derived from them. Errors are RFC 9457 problem details.")
     error_handlers.install(app)
+    docs.install(app)
     install_web(app)  # the dashboard and report files; before api_router, whose /reports/{doc} would shadow them
     app.include_router(api_router, responses=PROBLEM_RESPONSES)
     app.include_router(scim.router)
@@ -135,7 +145,7 @@ def create_app() -> FastAPI:
                            allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
                            expose_headers=["ETag", "Location", "Recorded-At", "X-Request-ID"])
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], response_model=Health)
     def healthz() -> dict[str, str]:
         """Liveness."""
         return {"status": "ok"}

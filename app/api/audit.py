@@ -5,25 +5,32 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from app.api.deps import SessionDep, allow
+from app.api.deps import AnswerRoute, SessionDep, allow
 from app.config import get_settings
 from app.errors import InvalidInput
+from app.schemas.audit import AuditLog, AuditVerification, CheckpointVerification
 from app.schemas.common import AppSchema, IsoDateTime
 from app.services import audit, checkpoint
 from app.services.context import Actor
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(prefix="/audit", tags=["audit"], route_class=AnswerRoute)
+Since = Annotated[IsoDateTime | None, Query(description="only entries at or after this moment (ISO 8601)")]
+Until = Annotated[IsoDateTime | None, Query(description="only entries at or before this moment (ISO 8601)")]
 
 
-@router.get("")
-def query_audit_log(session: SessionDep, actor: Annotated[Actor, allow("audit:read")], person: str | None = None,
-                    org_unit: str | None = None, who: str | None = None, since: IsoDateTime | None = None,
-                    until: IsoDateTime | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+@router.get("", response_model=AuditLog)
+def query_audit_log(session: SessionDep, actor: Annotated[Actor, allow("audit:read")],
+                    person: Annotated[str | None, Query(description="only entries about this person (external id)")] = None,
+                    org_unit: Annotated[str | None, Query(description="only entries touching this org unit's subtree")] = None,
+                    who: Annotated[str | None, Query(description="only entries by this actor (a token's name)")] = None,
+                    since: Since = None, until: Until = None,
+                    limit: Annotated[int, Query(ge=1, le=1000, description="entries of each log (at most 1000)")] = 100,
+                    ) -> dict[str, Any]:
     """Writes and sensitive reads by person, org unit, actor and time (newest first), each with its chain hash."""
     return audit.query(session, actor, person=person, org_unit=org_unit, who=who, since=since, until=until, limit=limit)
 
 
-@router.get("/verify")
+@router.get("/verify", response_model=AuditVerification)
 def verify_audit_log(session: SessionDep, actor: Annotated[Actor, allow("audit:read")]) -> dict[str, Any]:
     """Recompute both hash chains; `intact` is false and `findings` name the entries that fail."""
     findings = audit.verify(session)
@@ -35,7 +42,7 @@ class CheckpointCheck(AppSchema):
     public_key: Annotated[str, Field(max_length=200)] | None = None
 
 
-@router.post("/verify")
+@router.post("/verify", response_model=CheckpointVerification)
 def verify_against_checkpoint(payload: CheckpointCheck, session: SessionDep,
                               actor: Annotated[Actor, allow("audit:read")]) -> dict[str, Any]:
     """Hold both logs to a signed checkpoint (as `registry audit verify --checkpoint`): `findings` name each rewrite,

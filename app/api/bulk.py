@@ -10,21 +10,25 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.api.deps import ActorDep, SessionDep, allow
+from app.api.deps import ActorDep, AnswerRoute, SessionDep, allow
+from app.api.params import DryRun, KnownAt
 from app.config import get_settings
 from app.db import get_session_factory, snapshot_session_factory
 from app.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from app.models import ImportJob
-from app.schemas.common import Cursor, IsoDateTime, RowId
+from app.schemas.bulk import ChangePage, ImportReport
+from app.schemas.bulk import ImportJob as ImportJobRead
+from app.schemas.common import DB_INT_MAX, Cursor
 from app.services import changes, exports, history, imports, jobs, labels, tabular
 from app.services.context import Actor
 from app.services.import_run import ImportRun
 
-router = APIRouter(tags=["bulk"])
+router = APIRouter(tags=["bulk"], route_class=AnswerRoute)
 log = logging.getLogger(__name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TABULAR_TYPES = {"text/csv": "csv", "application/csv": "csv", XLSX: "xlsx"}
@@ -45,7 +49,21 @@ class Kind(StrEnum):
     statistics = "statistics"
 
 
-def import_actor(kind: Kind, actor: ActorDep) -> Actor:
+KindPath = Annotated[Kind, PathParam(description="which records: org-units, persons or statistics")]
+RECORDS = "one record per line, as spec/interchange.md describes (the schemas OrgUnitRecord, PersonRecord, StatisticRecord)"
+# The body is read as a byte stream (JSON Lines line by line, CSV and XLSX spooled), so it is declared here, not by a
+# parameter, and as bytes (format binary: a client sends the file as it is; JSON Lines and CSV are UTF-8 text).
+COLUMNS = "with the columns of GET /templates/{kind}"
+IMPORT_BODY = {"requestBody": {"required": False, "description": "The records to import, in one of three formats (an empty "
+                               "body imports nothing and answers an empty report)", "content": {
+    "application/x-ndjson": {"schema": {"type": "string", "format": "binary", "description": f"JSON Lines: {RECORDS}"}},
+    "text/csv": {"schema": {"type": "string", "format": "binary", "description": f"CSV (UTF-8, BOM allowed) {COLUMNS}"}},
+    XLSX: {"schema": {"type": "string", "format": "binary", "description": f"A workbook {COLUMNS}"}},
+}}}
+JobId = Annotated[int, PathParam(ge=1, le=DB_INT_MAX, description="the import's id (`id` of its report)")]
+
+
+def import_actor(kind: KindPath, actor: ActorDep) -> Actor:
     from app.api.deps import ACTIONS
 
     if actor.role not in ACTIONS[f"imports:{kind.value}"]:
@@ -135,11 +153,13 @@ async def _start_job(request: Request, actor: Actor, kind: str, dry_run: bool, f
 @router.post(
     "/imports/{kind}",
     status_code=200,
-    responses={202: {"description": "Accepted as a background job (`Prefer: respond-async`, or a large body): "
-                                    "poll the `Location`, GET /imports/{id}"}},
+    response_model=ImportReport,
+    responses={202: {"model": ImportJobRead, "description": "Accepted as a background job (`Prefer: respond-async`, or a "
+                                                            "large body): poll the `Location`, GET /imports/{id}"}},
+    openapi_extra=IMPORT_BODY,
 )
 async def import_records(
-    kind: Kind, request: Request, actor: Annotated[Actor, Depends(import_actor)], dry_run: bool = False
+    kind: KindPath, request: Request, actor: Annotated[Actor, Depends(import_actor)], dry_run: DryRun = False
 ) -> Any:
     """Import JSON Lines, CSV or XLSX: each record written or rejected on its own; `dry_run` validates only.
 
@@ -184,8 +204,8 @@ async def import_records(
     return await run_in_threadpool(run.finish)
 
 
-@router.get("/imports/{job_id}")
-def get_import(job_id: RowId, session: SessionDep, actor: Annotated[Actor, allow("imports:read")]) -> dict[str, Any]:
+@router.get("/imports/{job_id}", response_model=ImportJobRead)
+def get_import(job_id: JobId, session: SessionDep, actor: Annotated[Actor, allow("imports:read")]) -> dict[str, Any]:
     """An import's report: progress, counts and per-line errors."""
     job = session.get(ImportJob, job_id)
     if job is None or (not actor.whole_tree and job.actor != actor.name):
@@ -223,15 +243,16 @@ DelimiterParam = Annotated[Delimiter, Query(
     responses={
         200: {
             "description": "JSON Lines (lossless), or CSV / XLSX with one row per nested item",
-            "content": {"application/x-ndjson": {}, "text/csv": {}, XLSX: {}},
+            "content": {"application/x-ndjson": {"schema": {"type": "string", "description": f"JSON Lines: {RECORDS}"}},
+                        "text/csv": {"schema": {"type": "string"}}, XLSX: {"schema": {"type": "string", "format": "binary"}}},
         }
     },
 )
 def export_records(
-    kind: Kind,
+    kind: KindPath,
     actor: Annotated[Actor, allow("exports:read")],
-    known_at: IsoDateTime | None = None,
-    format: Format = Format.jsonl,
+    known_at: KnownAt = None,
+    format: Annotated[Format, Query(description="jsonl (lossless), csv or xlsx")] = Format.jsonl,
     lang: LangParam = "en",
     delimiter: DelimiterParam = Delimiter.comma,
 ) -> StreamingResponse:
@@ -301,13 +322,14 @@ def _guarded(chunks: Iterator[bytes], trailer: bytes, head: int = 1) -> Iterator
 @router.get(
     "/templates/{kind}",
     response_class=StreamingResponse,
-    responses={200: {"description": "An empty sheet with the columns and one example", "content": {"text/csv": {}, XLSX: {}}}},
+    responses={200: {"description": "An empty sheet with the columns and one example", "content": {
+        "text/csv": {"schema": {"type": "string"}}, XLSX: {"schema": {"type": "string", "format": "binary"}}}}},
 )
 def get_template(
-    kind: Kind,
+    kind: KindPath,
     session: SessionDep,
     actor: Annotated[Actor, allow("code_lists:read")],
-    format: Format = Format.xlsx,
+    format: Annotated[Format, Query(description="xlsx or csv (jsonl gives CSV)")] = Format.xlsx,
     lang: LangParam = "vi",
     delimiter: DelimiterParam = Delimiter.comma,
 ) -> StreamingResponse:
@@ -324,12 +346,12 @@ def get_template(
     )
 
 
-@router.get("/changes")
+@router.get("/changes", response_model=ChangePage)
 def list_changes(
     session: SessionDep,
     actor: Annotated[Actor, allow("changes:read")],
     after: Cursor = 0,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    limit: Annotated[int, Query(ge=1, le=5000, description="changes per page (at most 5000)")] = 500,
 ) -> dict[str, Any]:
     """Every write in commit order after cursor `after`; pass `next` back to continue."""
     items, nxt = changes.page(session, actor, after=after, limit=limit)

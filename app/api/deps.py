@@ -4,7 +4,9 @@ import hmac
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -13,6 +15,15 @@ from app.db import get_engine, get_read_session, get_read_session_factory, get_s
 from app.errors import Forbidden, InvalidInput, Unauthenticated
 from app.services import identity, ratelimit, tokens
 from app.services.context import Actor
+
+
+class AnswerRoute(APIRoute):
+    """A route whose response model describes the service's answer without reshaping it: a field the model allows
+    but the answer left out stays out (no null added), so the document and the bytes sent agree."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["response_model_exclude_unset"] = True
+        super().__init__(*args, **kwargs)
 
 
 def _write_session(request: Request) -> Iterator[Session]:
@@ -54,7 +65,14 @@ ACTIONS: dict[str, frozenset[str]] = {
 WHOLE_TREE_ONLY = frozenset({"indicators:write"})
 
 
-def get_actor(request: Request) -> Actor:
+# Declares the bearer scheme in the OpenAPI on every operation that authenticates (clients and viewers read it);
+# auto_error=False: the header is checked below, with this service's own problem bodies.
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearer",
+                    description="A token issued by POST /api/v1/tokens (or `registry tokens create`), or an OIDC access token")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
+
+
+def get_actor(request: Request, _bearer: BearerDep) -> Actor:
     """The caller behind the bearer token, or 401.
 
     The token is looked up in a short transaction of its own, so that authentication never holds

@@ -3,17 +3,35 @@
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
-from app.api.deps import ReadSessionDep, SessionDep, allow
+from app.api.deps import AnswerRoute, ReadSessionDep, SessionDep, allow
+from app.api.params import AsOf, IndicatorCode, KnownAt, UnitCode
 from app.errors import InvalidInput
-from app.schemas.common import IsoDate, IsoDateTime, RowId, control_character_errors
-from app.schemas.indicator import RunRequest
+from app.schemas.common import DB_INT_MAX, control_character_errors
+from app.schemas.indicator import (
+    IndicatorBreakdown,
+    IndicatorDetail,
+    IndicatorList,
+    IndicatorPersons,
+    IndicatorPublished,
+    IndicatorSql,
+    IndicatorTrend,
+    IndicatorValue,
+    IndicatorValues,
+    ResolutionReport,
+    Run,
+    RunDiff,
+    RunRequest,
+)
 from app.services import history
 from app.services.context import Actor
 from app.services.indicators import catalog, method, runs, service
 
-router = APIRouter(tags=["indicators"])
+router = APIRouter(tags=["indicators"], route_class=AnswerRoute)
+RunId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="a published run's id")]
+DocFilter = Annotated[str | None, Query(
+    description="only the indicators of this resolution: CT (the party committee's) or ST (the People's Council's)")]
 Reader = Annotated[Actor, allow("indicators:read")]
 Admin = Annotated[Actor, allow("indicators:write")]
 
@@ -37,10 +55,8 @@ def _summary(row: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/indicators")
-def list_indicators(
-    session: ReadSessionDep, actor: Reader, doc: str | None = None, known_at: IsoDateTime | None = None
-) -> dict[str, Any]:
+@router.get("/indicators", response_model=IndicatorList)
+def list_indicators(session: ReadSessionDep, actor: Reader, doc: DocFilter = None, known_at: KnownAt = None) -> dict[str, Any]:
     """Every definition in force: code, names, kind, target band and deadline, source clause."""
     rows = catalog.definitions(session, history.txn_cut(session, known_at))
     items = [_summary(r) for r in rows if doc is None or r.spec["source"]["doc"] == doc]
@@ -53,7 +69,7 @@ def _refuse_control_characters(payload: dict[str, Any]) -> None:
         raise InvalidInput("the definition holds control characters", code="control_character", errors=errors)
 
 
-@router.post("/indicators", status_code=201)
+@router.post("/indicators", status_code=201, response_model=IndicatorPublished)
 def create_indicator(payload: dict[str, Any], session: SessionDep, actor: Admin) -> dict[str, Any]:
     """Publish a new definition (administrators); a definition is data, no release needed."""
     _refuse_control_characters(payload)
@@ -67,8 +83,8 @@ def create_indicator(payload: dict[str, Any], session: SessionDep, actor: Admin)
     return {"status": status, **_summary(row)}
 
 
-@router.put("/indicators/{code}")
-def publish_indicator(code: str, payload: dict[str, Any], session: SessionDep, actor: Admin) -> dict[str, Any]:
+@router.put("/indicators/{code}", response_model=IndicatorPublished)
+def publish_indicator(code: IndicatorCode, payload: dict[str, Any], session: SessionDep, actor: Admin) -> dict[str, Any]:
     """Publish a new version of a definition; earlier versions stay readable with known_at."""
     _refuse_control_characters(payload)
     if payload.get("id") != code:
@@ -79,8 +95,8 @@ def publish_indicator(code: str, payload: dict[str, Any], session: SessionDep, a
     return {"status": status, **_summary(row)}
 
 
-@router.get("/indicators/{code}")
-def get_indicator(code: str, session: ReadSessionDep, actor: Reader) -> dict[str, Any]:
+@router.get("/indicators/{code}", response_model=IndicatorDetail)
+def get_indicator(code: IndicatorCode, session: ReadSessionDep, actor: Reader) -> dict[str, Any]:
     """The definition in force, its versions and the method in plain words."""
     row, spec = catalog.get(session, code)
     return {
@@ -101,27 +117,27 @@ def get_indicator(code: str, session: ReadSessionDep, actor: Reader) -> dict[str
     }
 
 
-@router.get("/indicators/{code}/value")
+@router.get("/indicators/{code}/value", response_model=IndicatorValue)
 def get_indicator_value(
-    code: str,
-    org_unit: str,
+    code: IndicatorCode,
+    org_unit: UnitCode,
     session: ReadSessionDep,
     actor: Reader,
-    as_of: IsoDate | None = None,
-    known_at: IsoDateTime | None = None,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
 ) -> dict[str, Any]:
     """The value for a unit (and everything under it) on a date, as known now or at `known_at`."""
     return service.evaluate(session, actor, code, org_unit=org_unit, as_of=as_of or date.today(), known_at=known_at)
 
 
-@router.get("/indicators/{code}/values")
+@router.get("/indicators/{code}/values", response_model=IndicatorValues)
 def list_indicator_values(
-    code: str,
+    code: IndicatorCode,
     session: ReadSessionDep,
     actor: Reader,
-    as_of: IsoDate | None = None,
-    under: str | None = None,
-    known_at: IsoDateTime | None = None,
+    as_of: AsOf = None,
+    under: Annotated[str | None, Query(description="only the units of this subtree")] = None,
+    known_at: KnownAt = None,
 ) -> dict[str, Any]:
     """The value for every unit at once (under `under`), computed in one set-based pass."""
     day = as_of or date.today()
@@ -131,28 +147,28 @@ def list_indicator_values(
     return {"indicator": code, "as_of": answered.isoformat(), **extra, "items": items}
 
 
-@router.get("/indicators/{code}/persons")
+@router.get("/indicators/{code}/persons", response_model=IndicatorPersons)
 def list_indicator_persons(
-    code: str,
-    org_unit: str,
+    code: IndicatorCode,
+    org_unit: UnitCode,
     session: ReadSessionDep,
     actor: Annotated[Actor, allow("indicators:persons")],
-    as_of: IsoDate | None = None,
-    known_at: IsoDateTime | None = None,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
 ) -> dict[str, Any]:
     """Who is counted and why: every person of the population, in the numerator or not."""
     return service.persons(session, actor, code, org_unit=org_unit, as_of=as_of or date.today(), known_at=known_at)
 
 
-@router.get("/indicators/{code}/trend")
+@router.get("/indicators/{code}/trend", response_model=IndicatorTrend)
 def get_indicator_trend(
-    code: str,
-    org_unit: str,
+    code: IndicatorCode,
+    org_unit: UnitCode,
     session: ReadSessionDep,
     actor: Reader,
-    start_year: Annotated[int, Query(ge=1990, le=2100)] = 2021,
-    end_year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
-    known_at: IsoDateTime | None = None,
+    start_year: Annotated[int, Query(ge=1990, le=2100, description="the first year-end of the trend")] = 2021,
+    end_year: Annotated[int | None, Query(ge=1990, le=2100, description="the last year-end; default the deadline's")] = None,
+    known_at: KnownAt = None,
 ) -> dict[str, Any]:
     """The value at each year-end from 2021 to the deadline."""
     return {
@@ -164,9 +180,9 @@ def get_indicator_trend(
     }
 
 
-@router.get("/indicators/{code}/sql")
+@router.get("/indicators/{code}/sql", response_model=IndicatorSql)
 def get_indicator_sql(
-    code: str, org_unit: str, session: ReadSessionDep, actor: Reader, as_of: IsoDate | None = None
+    code: IndicatorCode, org_unit: UnitCode, session: ReadSessionDep, actor: Reader, as_of: AsOf = None
 ) -> dict[str, Any]:
     """Every statement the engine runs for this unit's figures, at the date `/value` answers at (binds inlined).
 
@@ -188,14 +204,14 @@ def get_indicator_sql(
     }
 
 
-@router.get("/reports/{doc}")
+@router.get("/reports/{doc}", response_model=ResolutionReport)
 def get_resolution_report(
-    doc: str,
-    org_unit: str,
+    doc: Annotated[str, Path(description="the resolution: CT (the party committee's) or ST (the People's Council's)")],
+    org_unit: UnitCode,
     session: ReadSessionDep,
     actor: Reader,
-    as_of: IsoDate | None = None,
-    known_at: IsoDateTime | None = None,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
 ) -> dict[str, Any]:
     """Every indicator of one resolution (CT, ST) for a unit and date, in one call."""
     day = as_of or date.today()
@@ -208,34 +224,34 @@ def get_resolution_report(
     }
 
 
-@router.post("/indicator-runs", status_code=201)
+@router.post("/indicator-runs", status_code=201, response_model=Run)
 def publish_run(payload: RunRequest, session: SessionDep, actor: Reader) -> dict[str, Any]:
     """Freeze a resolution's values for a unit and date, with the definition and data versions used."""
     run = runs.publish(session, actor, doc=payload.doc, org_unit=payload.org_unit, as_of=payload.as_of)
     return runs.view(session, actor, run)
 
 
-@router.get("/indicator-runs/{run_id}")
-def get_run(run_id: RowId, session: SessionDep, actor: Reader) -> dict[str, Any]:
+@router.get("/indicator-runs/{run_id}", response_model=Run)
+def get_run(run_id: RunId, session: SessionDep, actor: Reader) -> dict[str, Any]:
     """A published run, exactly as it was frozen."""
     return runs.view(session, actor, runs.get(session, actor, run_id))
 
 
-@router.get("/indicator-runs/{first}/diff/{second}")
-def diff_runs(first: RowId, second: RowId, session: SessionDep, actor: Reader) -> dict[str, Any]:
+@router.get("/indicator-runs/{first}/diff/{second}", response_model=RunDiff)
+def diff_runs(first: RunId, second: RunId, session: SessionDep, actor: Reader) -> dict[str, Any]:
     """What changed between two runs and which writes happened in between."""
     return runs.diff(session, actor, first, second)
 
 
-@router.get("/indicators/{code}/breakdown")
+@router.get("/indicators/{code}/breakdown", response_model=IndicatorBreakdown)
 def get_indicator_breakdown(
-    code: str,
-    org_unit: str,
+    code: IndicatorCode,
+    org_unit: UnitCode,
     session: ReadSessionDep,
     actor: Reader,
-    by: str = "child_units",
-    as_of: IsoDate | None = None,
-    known_at: IsoDateTime | None = None,
+    by: Annotated[str, Query(description="child_units, tier, gender or age_band")] = "child_units",
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
 ) -> dict[str, Any]:
     """The value split by child_units, tier, gender or age_band (small cells suppressed for aggregate-only roles).
 

@@ -4,24 +4,26 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import ReadSessionDep, SessionDep, allow
-from app.schemas.common import DB_INT_MAX, IsoDateTime
+from app.api.deps import AnswerRoute, ReadSessionDep, SessionDep, allow
+from app.api.params import KnownAt, page_size
+from app.schemas.common import DB_INT_MAX
 from app.schemas.interchange import StatisticRecord
+from app.schemas.records import StatisticPage, StatisticWithdrawn, StatisticWritten
 from app.services import history, statistics
 from app.services.context import Actor
 
-router = APIRouter(prefix="/statistics", tags=["statistics"])
+router = APIRouter(prefix="/statistics", tags=["statistics"], route_class=AnswerRoute)
 
 
-@router.get("")
+@router.get("", response_model=StatisticPage)
 def list_statistics(
     session: ReadSessionDep,
     actor: Annotated[Actor, allow("statistics:read")],
-    code: str | None = None,
-    org_unit: str | None = None,
-    known_at: IsoDateTime | None = None,
-    after: Annotated[int | None, Query(ge=0, le=DB_INT_MAX)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    code: Annotated[str | None, Query(description="only figures of this statistic code, e.g. population")] = None,
+    org_unit: Annotated[str | None, Query(description="only figures reported for this org unit")] = None,
+    known_at: KnownAt = None,
+    after: Annotated[int | None, Query(ge=0, le=DB_INT_MAX, description="the previous page's `next`; omit for the first")] = None,
+    limit: Annotated[int, page_size(1000)] = 100,
 ) -> dict[str, Any]:
     """Figures in recording order, filtered by code and unit."""
     items, nxt = statistics.list_page(
@@ -30,7 +32,7 @@ def list_statistics(
     return {"items": items, "next": nxt}
 
 
-@router.put("")
+@router.put("", response_model=StatisticWritten)
 def put_statistic(
     payload: StatisticRecord, session: SessionDep, actor: Annotated[Actor, allow("statistics:write")]
 ) -> dict[str, Any]:
@@ -39,9 +41,12 @@ def put_statistic(
     return {"status": outcome.status, **outcome.record, "recorded_at": history.recorded_at(session)}
 
 
-@router.delete("")
+@router.delete("", response_model=StatisticWithdrawn)
 def withdraw_statistic(
-    code: str, org_unit: str, period: str, session: SessionDep, actor: Annotated[Actor, allow("statistics:write")]
+    code: Annotated[str, Query(description="the statistic code")],
+    org_unit: Annotated[str, Query(description="the org unit it was reported for")],
+    period: Annotated[str, Query(description="the period as recorded: a year, a date or a range YYYY-MM-DD/YYYY-MM-DD")],
+    session: SessionDep, actor: Annotated[Actor, allow("statistics:write")]
 ) -> dict[str, Any]:
     """Withdraw a figure from now on; it stays readable with known_at."""
     statistics.withdraw(session, actor, code=code, org_unit=org_unit, period=period)

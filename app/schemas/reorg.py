@@ -6,6 +6,7 @@ from pydantic import Field, model_validator
 
 from app.schemas.common import AppSchema, Code, IsoDate, Text
 from app.schemas.interchange import OrgUnitRecord, Successors
+from app.schemas.read import Day, Moment, ReadSchema
 
 
 class CloseUnit(AppSchema):
@@ -48,3 +49,35 @@ class ReorgPlan(AppSchema):
         from datetime import timedelta
 
         return self.effective - timedelta(days=1)
+
+
+class Reparented(ReadSchema):
+    code: str
+    parent: str
+
+
+class Assignment(ReadSchema):
+    """An employment, position or seat at a closing unit that runs past the last day."""
+
+    external_id: str
+    list: str = Field(description="employments, positions or memberships")
+    unit: str
+    to: str | None = Field(None, description="where it continues (null: it ends on the last day)")
+
+
+class ReorgResult(ReadSchema):
+    """What the plan does (a preview) or did."""
+
+    plan: str
+    effective: Day
+    last_day: Day
+    close: list[str]
+    successors: dict[str, list[str]]
+    create: list[str]
+    reparent: list[Reparented]
+    moves: list[Assignment]
+    dangling: list[Assignment] = Field(description="assignments the plan leaves at a closed unit (the plan is refused)")
+    persons_affected: int
+    dry_run: bool
+    recorded_at: Moment | None = Field(description="the moment the plan was applied: the `known_at` that includes it "
+                                                   "(null for a preview)")

@@ -7,7 +7,7 @@ for the same parameters and known_at (apart from the generation time they state)
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from app.api.deps import SessionDep, allow
@@ -21,6 +21,12 @@ router = APIRouter(prefix="/dashboard", include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["reports"])
 Reader = Annotated[Actor, allow("indicators:read")]
 MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf"}
+# The parameters of the API's report files, described for the OpenAPI.
+Doc = Annotated[str, Path(description="the resolution: CT (the party committee's) or ST (the People's Council's)")]
+Unit = Annotated[str, Query(description="the org unit's code (its whole subtree counts)")]
+AsOf = Annotated[date | None, Query(description="the date the report is for (YYYY-MM-DD); default today")]
+KnownAt = Annotated[datetime | None, Query(description="as the registry had recorded it at this moment (ISO 8601); default now")]
+Lang = Annotated[str, Query(description="the report's language: vi or en")]
 
 
 def produce(session: SessionDep, actor: Actor, view: View, kind: str) -> Response:
@@ -55,15 +61,17 @@ def dashboard_report(request: Request, session: SessionDep, kind: str, doc: str,
         return failure(exc, view.lang, actor, request)
 
 
-@api_router.get("/reports/{doc}.xlsx", response_class=Response, responses={200: {"content": {MEDIA["xlsx"]: {}}}})
-def get_report_xlsx(doc: str, org_unit: str, session: SessionDep, actor: Reader, as_of: date | None = None,
-                    known_at: datetime | None = None, lang: str = "vi") -> Response:
+@api_router.get("/reports/{doc}.xlsx", response_class=Response,
+                responses={200: {"content": {MEDIA["xlsx"]: {"schema": {"type": "string", "format": "binary"}}}}})
+def get_report_xlsx(doc: Doc, org_unit: Unit, session: SessionDep, actor: Reader, as_of: AsOf = None,
+                    known_at: KnownAt = None, lang: Lang = "vi") -> Response:
     """A resolution's targets for a unit and date as an XLSX workbook (figures, charts, definitions, data version)."""
     return produce(session, actor, _view(doc, org_unit, as_of, known_at, lang), "xlsx")
 
 
-@api_router.get("/reports/{doc}.pdf", response_class=Response, responses={200: {"content": {MEDIA["pdf"]: {}}}})
-def get_report_pdf(doc: str, org_unit: str, session: SessionDep, actor: Reader, as_of: date | None = None,
-                   known_at: datetime | None = None, lang: str = "vi") -> Response:
+@api_router.get("/reports/{doc}.pdf", response_class=Response,
+                responses={200: {"content": {MEDIA["pdf"]: {"schema": {"type": "string", "format": "binary"}}}}})
+def get_report_pdf(doc: Doc, org_unit: Unit, session: SessionDep, actor: Reader, as_of: AsOf = None,
+                   known_at: KnownAt = None, lang: Lang = "vi") -> Response:
     """The same report as a PDF, Vietnamese font embedded."""
     return produce(session, actor, _view(doc, org_unit, as_of, known_at, lang), "pdf")
