@@ -34,9 +34,12 @@ def produce(session: SessionDep, actor: Actor, view: View, kind: str) -> Respons
                                                           "Cache-Control": "no-store"})
 
 
-def _view(doc: str, org_unit: str, as_of: date | None, known_at: datetime | None, lang: str) -> View:
-    return View(doc=doc, org_unit=org_unit, as_of=as_of or date.today(), known_at=known_at or pinned_now(),
-                lang=lang_of(lang), pinned=known_at is not None)
+def _view(session: SessionDep, doc: str, org_unit: str, as_of: date | None, known_at: datetime | None, lang: str) -> View:
+    """Without as_of, the dashboard's default: the latest deadline passed of the resolution's targets, else the last
+    31 December (board.default_day)."""
+    day = as_of or board.default_day(board.specs_of(session, doc=doc), date.today())
+    return View(doc=doc, org_unit=org_unit, as_of=day, known_at=known_at or pinned_now(), lang=lang_of(lang),
+                pinned=known_at is not None, defaulted=as_of is None)
 
 
 @router.get("/report.{kind}")
@@ -46,7 +49,7 @@ def dashboard_report(request: Request, session: SessionDep, kind: str, doc: str,
     actor = sessions.actor(session, request)
     if actor is None:
         return to_login(request)
-    view = _view(doc, org_unit, as_of, known_at, lang)
+    view = _view(session, doc, org_unit, as_of, known_at, lang)
     if kind not in MEDIA:
         return failure(DomainError(f"no report of type {kind!r}", code="not_found"), view.lang, actor, request)
     try:
@@ -58,12 +61,13 @@ def dashboard_report(request: Request, session: SessionDep, kind: str, doc: str,
 @api_router.get("/reports/{doc}.xlsx", response_class=Response, responses={200: {"content": {MEDIA["xlsx"]: {}}}})
 def get_report_xlsx(doc: str, org_unit: str, session: SessionDep, actor: Reader, as_of: date | None = None,
                     known_at: datetime | None = None, lang: str = "vi") -> Response:
-    """A resolution's targets for a unit and date as an XLSX workbook (figures, charts, definitions, data version)."""
-    return produce(session, actor, _view(doc, org_unit, as_of, known_at, lang), "xlsx")
+    """A resolution's targets for a unit and date (by default the latest deadline passed, else the last 31 December)
+    as an XLSX workbook (figures, charts, definitions, data version)."""
+    return produce(session, actor, _view(session, doc, org_unit, as_of, known_at, lang), "xlsx")
 
 
 @api_router.get("/reports/{doc}.pdf", response_class=Response, responses={200: {"content": {MEDIA["pdf"]: {}}}})
 def get_report_pdf(doc: str, org_unit: str, session: SessionDep, actor: Reader, as_of: date | None = None,
                    known_at: datetime | None = None, lang: str = "vi") -> Response:
     """The same report as a PDF, Vietnamese font embedded."""
-    return produce(session, actor, _view(doc, org_unit, as_of, known_at, lang), "pdf")
+    return produce(session, actor, _view(session, doc, org_unit, as_of, known_at, lang), "pdf")

@@ -13,6 +13,7 @@ from app.web import charts, formats, i18n, svg
 
 HERE = Path(__file__).resolve().parent
 SORTS = ("unit", "value", "gap", "status", "denominator")
+LOCAL = i18n.LOCAL
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class View:
     pinned: bool = False
     sort: str = "unit"
     desc: bool = False
+    defaulted: bool = False  # as_of was not asked for: board.default_day chose it
 
     def params(self, **over: Any) -> dict[str, str]:
         view = replace(self, **{k: v for k, v in over.items() if k in self.__dataclass_fields__})
@@ -52,6 +54,11 @@ class View:
 def stamp(moment: datetime) -> str:
     """A moment as ISO 8601 in UTC with a 'Z' (no '+' to escape in a URL)."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def local(moment: datetime) -> str:
+    """A moment in Vietnam's time, as the date-and-time picker holds it (to the millisecond, as pinned)."""
+    return moment.astimezone(LOCAL).replace(tzinfo=None).isoformat(timespec="milliseconds")
 
 
 def pinned_now() -> datetime:
@@ -81,7 +88,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.globals |= {"fmt": formats, "i18n": i18n, "icon": svg.icon, "svg": svg.render, "bullet": bullet,
-                    "stamp": stamp}
+                    "stamp": stamp, "local": local}
     return env
 
 
