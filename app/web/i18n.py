@@ -125,6 +125,20 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
+ROLES = {
+    "admin": ("quản trị viên", "administrator"),
+    "hr_officer": ("cán bộ tổ chức, nhân sự", "HR officer"),
+    "auditor": ("kiểm tra, giám sát", "auditor"),
+    "integration": ("tích hợp hệ thống", "system integration"),
+}
+
+
+def role(code: str, lang: str) -> str:
+    """A token's role in words (the code itself for a role this table does not name)."""
+    names = ROLES.get(code)
+    return (names[1] if lang == "en" else names[0]) if names else code
+
+
 def t(key: str, lang: str) -> str:
     """The text for `key` in `lang` (Vietnamese when an English text is missing)."""
     vi, en = TEXT[key]

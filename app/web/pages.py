@@ -12,7 +12,7 @@ from app.api.error_handlers import STATUS
 from app.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from app.services.context import Actor
 from app.web import board, charts, formats, i18n, sessions, svg
-from app.web.view import LOCAL, SORTS, View, lang_of, page, pinned_now
+from app.web.view import LOCAL, SORTS, View, lang_of, page, recorded_by
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 SECURITY_HEADERS = {
@@ -108,7 +108,7 @@ def _view(session: SessionDep, actor: Actor, doc: str | None, org_unit: str | No
         specs = board.specs_of(session, code=code) if code else board.specs_of(session, doc=chosen)
         day = board.default_day(specs, date.today())
     return View(doc=chosen, org_unit=org_unit or board.default_unit(session, actor) or "", as_of=day,
-                known_at=moment or pinned_now(), lang=lang_of(lang), pinned=moment is not None,
+                known_at=recorded_by(moment), lang=lang_of(lang), pinned=moment is not None,
                 sort=sort if sort in SORTS else "unit", desc=direction == "desc", defaulted=not (as_of or "").strip())
 
 
@@ -129,7 +129,10 @@ def parse_moment(value: str | None) -> datetime | None:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace(" ", "T"))
     except ValueError:
         raise InvalidInput("not a moment", errors=[{"field": "known_at", "message": f"ISO 8601, not {value!r}"}]) from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=LOCAL)).astimezone(UTC)
+    try:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=LOCAL)).astimezone(UTC)
+    except OverflowError:  # the first or last hours of year 1 or 9999, moved to UTC
+        raise InvalidInput("not a moment", errors=[{"field": "known_at", "message": f"out of range: {value!r}"}]) from None
 
 
 def _chrome(request: Request, session: SessionDep, actor: Actor, view: View) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from app.errors import DomainError
 from app.services.context import Actor
 from app.web import board, pdf, sessions, xlsx
 from app.web.pages import failure, to_login
-from app.web.view import View, lang_of, pinned_now
+from app.web.view import View, lang_of, recorded_by
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -38,7 +38,7 @@ def _view(session: SessionDep, doc: str, org_unit: str, as_of: date | None, know
     """Without as_of, the dashboard's default: the latest deadline passed of the resolution's targets, else the last
     31 December (board.default_day)."""
     day = as_of or board.default_day(board.specs_of(session, doc=doc), date.today())
-    return View(doc=doc, org_unit=org_unit, as_of=day, known_at=known_at or pinned_now(), lang=lang_of(lang),
+    return View(doc=doc, org_unit=org_unit, as_of=day, known_at=recorded_by(known_at), lang=lang_of(lang),
                 pinned=known_at is not None, defaulted=as_of is None)
 
 
@@ -49,7 +49,10 @@ def dashboard_report(request: Request, session: SessionDep, kind: str, doc: str,
     actor = sessions.actor(session, request)
     if actor is None:
         return to_login(request)
-    view = _view(session, doc, org_unit, as_of, known_at, lang)
+    try:
+        view = _view(session, doc, org_unit, as_of, known_at, lang)
+    except DomainError as exc:
+        return failure(exc, lang_of(lang), actor, request)
     if kind not in MEDIA:
         return failure(DomainError(f"no report of type {kind!r}", code="not_found"), view.lang, actor, request)
     try:

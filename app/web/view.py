@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import jinja2
 from markupsafe import Markup
 
+from app.errors import InvalidInput
 from app.web import charts, formats, i18n, svg
 
 HERE = Path(__file__).resolve().parent
@@ -59,6 +60,18 @@ def stamp(moment: datetime) -> str:
 def local(moment: datetime) -> str:
     """A moment in Vietnam's time, as the date-and-time picker holds it (to the millisecond, as pinned)."""
     return moment.astimezone(LOCAL).replace(tzinfo=None).isoformat(timespec="milliseconds")
+
+
+def recorded_by(moment: datetime | None) -> datetime:
+    """The moment whose recorded data a view shows: now when none is asked for, and now for a moment still to come
+    (what is recorded by then is not known yet; a link pinned to it would change). A moment without a zone is UTC."""
+    now = pinned_now()
+    if moment is None:
+        return now
+    try:
+        return min((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC), now)
+    except OverflowError:  # the first hours of year 1 or the last of 9999 in a zone far from UTC
+        raise InvalidInput("not a moment", errors=[{"field": "known_at", "message": f"out of range: {moment}"}]) from None
 
 
 def pinned_now() -> datetime:
