@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.services import history, orgunits, tree
+from app.services import codelists, history, orgunits, tree
 from app.services.context import Actor
 from app.services.indicators import catalog, method, service
+from app.services.indicators.fields import FIELDS
 from app.services.indicators.spec import IndicatorSpec
 
 FIRST_YEAR = 2021
@@ -57,9 +58,11 @@ class UnitTally:
         return self.met + self.not_met
 
     def label(self, limit: int = 34) -> str:
-        """'ST-H3 · Huyện Long Phú', cut to `limit` characters."""
-        text = f"{self.code} · {self.name}"
-        return text if len(text) <= limit else text[: limit - 1] + "…"
+        """'Huyện Long Phú (ST-H3)', the name cut to fit `limit` characters with the code."""
+        code = f" ({self.code})"
+        room = max(limit - len(code), 8)
+        text = (self.name if len(self.name) <= room else self.name[: room - 1] + "…") + code
+        return text
 
 
 @dataclass
@@ -138,7 +141,7 @@ def _item(session: Session, actor: Actor, data: dict[str, Any], *, org_unit: str
     spec = IndicatorSpec.model_validate(data)
     code = spec.id
     result = service.evaluate(session, actor, code, org_unit=org_unit, as_of=as_of, known_at=known_at)
-    item = Item(result, spec, method.render(spec))
+    item = Item(result, spec, method.render(spec, codelists.load(session)))
     if spec.kind == "qualitative":
         return item
     if cells:
@@ -151,6 +154,35 @@ def _item(session: Session, actor: Actor, data: dict[str, Any], *, org_unit: str
             item.trend = service.trend(session, actor, code, org_unit=org_unit, start_year=done[0], end_year=done[-1],
                                        known_at=known_at)
     return item
+
+
+def deadlines(spec: IndicatorSpec) -> list[date]:
+    """The days a target is assessed on: its deadline, the end of its period, the year-ends it names one by one."""
+    found = [spec.deadline] if spec.deadline else []
+    if spec.period:
+        found.append(spec.period[1])
+    found += [date(year, 12, 31) for year in spec.per_year or []]
+    return found
+
+
+def default_day(specs: list[IndicatorSpec], today: date) -> date:
+    """The date a page shows when none is asked for: the latest deadline of its targets on or before today, else the
+    last 31 December on or before today (a day whose figures are complete, where a closed unit answers for its
+    territory: today would show many units as 'no data')."""
+    passed = [day for spec in specs for day in deadlines(spec) if day <= today]
+    return max(passed) if passed else last_year_end(today)
+
+
+def last_year_end(today: date) -> date:
+    return date(today.year if (today.month, today.day) == (12, 31) else today.year - 1, 12, 31)
+
+
+def specs_of(session: Session, *, doc: str | None = None, code: str | None = None) -> list[IndicatorSpec]:
+    """The current definitions of a resolution's targets, or of one target."""
+    if code is not None:
+        _row, spec = catalog.get(session, code)
+        return [spec]
+    return [catalog.spec_of(r.spec) for r in catalog.definitions(session) if r.spec["source"]["doc"] == doc]
 
 
 def trend_years(spec: IndicatorSpec, known_at: datetime) -> list[int]:
@@ -213,3 +245,20 @@ def default_unit(session: Session, actor: Actor) -> str | None:
 def persons(session: Session, actor: Actor, code: str, *, org_unit: str, as_of: date, known_at: datetime) -> dict[str, Any]:
     """The drill-down: who is counted and why (the service refuses roles that may not see it)."""
     return service.persons(session, actor, code, org_unit=org_unit, as_of=as_of, known_at=known_at)
+
+
+def reasons(session: Session, why: dict[str, Any], lang: str) -> list[tuple[str, str]]:
+    """A person's 'why' in words: each field's label and its value, a coded value by its code list's label."""
+    labels = method.labels_of(codelists.load(session))
+    out = []
+    for key, value in why.items():
+        found = FIELDS.get(key)
+        name = getattr(found, lang) if found else key
+        if value is None:
+            shown = "—"
+        elif isinstance(value, bool):
+            shown = ("có" if value else "không") if lang == "vi" else ("yes" if value else "no")
+        else:
+            shown = method.label(labels, found.list_name if found else None, value, lang)
+        out.append((name, shown))
+    return out

@@ -1,9 +1,11 @@
 """Words and number formats of the dashboard and reports: Vietnamese first, English on request."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 LANGS = ("vi", "en")
+LOCAL = timezone(timedelta(hours=7), "UTC+7")
+"""Vietnam's time (no daylight saving since 1975): the zone the known_at picker is read and shown in."""
 DOCS = {
     "CT": ("Nghị quyết 09-NQ/TU của Thành ủy Cần Thơ (29/12/2021) về đào tạo, xây dựng đội ngũ cán bộ 2021–2025",
            "Resolution 09-NQ/TU of the Cần Thơ city party committee (29 Dec 2021) on training leaders 2021-2025"),
@@ -27,7 +29,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "org_unit": ("Đơn vị", "Org unit"),
     "as_of": ("Tính đến ngày", "As of"),
     "known_at": ("Dữ liệu ghi nhận đến", "Data as recorded at"),
-    "known_at_help": ("Để trống: dữ liệu hiện tại.", "Empty: the data as it stands now."),
+    "known_at_help": ("Giờ Việt Nam (UTC+7). Để trống: dữ liệu hiện tại.",
+                      "Vietnam time (UTC+7). Empty: the data as it stands now."),
+    "zone": ("giờ Việt Nam, UTC+7", "Vietnam time, UTC+7"),
+    "as_of_help": ("Để trống: thời hạn gần nhất đã đến của chỉ tiêu, nếu chưa có thì ngày 31/12 gần nhất.",
+                   "Empty: the targets' latest deadline passed, else the last 31 December."),
+    "as_of_defaulted": ("Ngày mặc định {day}: thời hạn gần nhất đã đến (không sau hôm nay) của {what}; nếu chưa có thời "
+                        "hạn nào đến, ngày 31/12 gần nhất.",
+                        "Default date {day}: the latest deadline on or before today of {what}; when none has come, "
+                        "the last 31 December."),
+    "this_target": ("chỉ tiêu này", "this target"),
+    "these_targets": ("các chỉ tiêu của nghị quyết", "the resolution's targets"),
     "show": ("Xem", "Show"),
     "language": ("Ngôn ngữ", "Language"),
     "other_lang": ("English", "Tiếng Việt"),
@@ -113,6 +125,20 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
+ROLES = {
+    "admin": ("quản trị viên", "administrator"),
+    "hr_officer": ("cán bộ tổ chức, nhân sự", "HR officer"),
+    "auditor": ("kiểm tra, giám sát", "auditor"),
+    "integration": ("tích hợp hệ thống", "system integration"),
+}
+
+
+def role(code: str, lang: str) -> str:
+    """A token's role in words (the code itself for a role this table does not name)."""
+    names = ROLES.get(code)
+    return (names[1] if lang == "en" else names[0]) if names else code
+
+
 def t(key: str, lang: str) -> str:
     """The text for `key` in `lang` (Vietnamese when an English text is missing)."""
     vi, en = TEXT[key]
@@ -146,6 +172,12 @@ def moment(value: datetime | str | None, lang: str) -> str:
         return "—"
     parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
     return parsed.strftime("%d/%m/%Y %H:%M:%S UTC" if lang == "vi" else "%Y-%m-%d %H:%M:%S UTC")
+
+
+def local_moment(value: datetime, lang: str) -> str:
+    """A moment in Vietnam's time (UTC+7), as the picker reads it."""
+    shown = value.astimezone(LOCAL)
+    return shown.strftime("%d/%m/%Y %H:%M:%S" if lang == "vi" else "%Y-%m-%d %H:%M:%S") + f" ({t('zone', lang)})"
 
 
 def pick(names: dict[str, Any], lang: str) -> str:

@@ -9,10 +9,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.deps import ACTIONS, SessionDep
 from app.api.error_handlers import STATUS
-from app.errors import DomainError, Forbidden, InvalidInput, Unauthenticated
+from app.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from app.services.context import Actor
 from app.web import board, charts, formats, i18n, sessions, svg
-from app.web.view import SORTS, View, lang_of, page, pinned_now
+from app.web.view import LOCAL, SORTS, View, lang_of, page, recorded_by
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 SECURITY_HEADERS = {
@@ -98,14 +98,18 @@ def logout(request: Request, session: SessionDep, csrf_token: Annotated[str, For
 
 
 def _view(session: SessionDep, actor: Actor, doc: str | None, org_unit: str | None, as_of: str | None,
-          known_at: str | None, lang: str, sort: str = "unit", direction: str = "asc") -> View:
-    """The view asked for; an empty field means its default (today, now, the caller's first unit)."""
+          known_at: str | None, lang: str, sort: str = "unit", direction: str = "asc", code: str | None = None) -> View:
+    """The view asked for; an empty field means its default: the latest deadline passed or year-end
+    (`board.default_day`, of the one target `code` or of the resolution's targets), now, the caller's first unit."""
     docs = board.docs(session)
     day, moment = parse_day(as_of), parse_moment(known_at)
-    return View(doc=doc or ("ST" if "ST" in docs else (docs[0] if docs else "")),
-                org_unit=org_unit or board.default_unit(session, actor) or "", as_of=day or date.today(),
-                known_at=moment or pinned_now(), lang=lang_of(lang), pinned=moment is not None,
-                sort=sort if sort in SORTS else "unit", desc=direction == "desc")
+    chosen = doc or ("ST" if "ST" in docs else (docs[0] if docs else ""))
+    if day is None:
+        specs = board.specs_of(session, code=code) if code else board.specs_of(session, doc=chosen)
+        day = board.default_day(specs, date.today())
+    return View(doc=chosen, org_unit=org_unit or board.default_unit(session, actor) or "", as_of=day,
+                known_at=recorded_by(moment), lang=lang_of(lang), pinned=moment is not None,
+                sort=sort if sort in SORTS else "unit", desc=direction == "desc", defaulted=not (as_of or "").strip())
 
 
 def parse_day(value: str | None) -> date | None:
@@ -118,14 +122,17 @@ def parse_day(value: str | None) -> date | None:
 
 
 def parse_moment(value: str | None) -> datetime | None:
-    """An ISO 8601 moment; without a zone it is UTC."""
+    """An ISO 8601 moment; without a zone (the date-and-time picker's value) it is Vietnam's time, UTC+7."""
     if not value or not value.strip():
         return None
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace(" ", "T"))
     except ValueError:
         raise InvalidInput("not a moment", errors=[{"field": "known_at", "message": f"ISO 8601, not {value!r}"}]) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=LOCAL)).astimezone(UTC)
+    except OverflowError:  # the first or last hours of year 1 or 9999, moved to UTC
+        raise InvalidInput("not a moment", errors=[{"field": "known_at", "message": f"out of range: {value!r}"}]) from None
 
 
 def _chrome(request: Request, session: SessionDep, actor: Actor, view: View) -> dict[str, Any]:
@@ -168,9 +175,11 @@ def indicator(request: Request, session: SessionDep, code: str, doc: str | None 
     if actor is None:
         return to_login(request)
     try:
-        view = _view(session, actor, doc, org_unit, as_of, known_at, lang, sort, dir)
+        view = _view(session, actor, doc, org_unit, as_of, known_at, lang, sort, dir, code=code)
         found = board.build(session, actor, doc=board.doc_of(session, code), org_unit=view.org_unit, as_of=view.as_of,
                             known_at=view.known_at, trend=True, only=code)
+        if not found.items:
+            raise NotFound(f"No indicator {code!r} was defined at {view.known_at.isoformat()}", code="indicator_not_found")
     except DomainError as exc:
         return failure(exc, lang_of(lang), actor, request)
     item = found.items[0]
@@ -230,11 +239,14 @@ def persons(request: Request, session: SessionDep, code: str, doc: str | None = 
     if actor is None:
         return to_login(request)
     try:
-        view = _view(session, actor, doc, org_unit, as_of, known_at, lang)
+        view = _view(session, actor, doc, org_unit, as_of, known_at, lang, code=code)
         if actor.role not in ACTIONS["indicators:persons"]:
             raise Forbidden(f"role {actor.role!r} may not read drill-downs", code="role_forbidden")
         found = board.persons(session, actor, code, org_unit=view.org_unit, as_of=view.as_of, known_at=view.known_at)
         unit = board.unit_names(session, {view.org_unit}, None).get(view.org_unit, view.org_unit)
+        names = board.specs_of(session, code=code)[0].names
     except DomainError as exc:
         return failure(exc, lang_of(lang), actor, request)
-    return html(page("persons.html", view.lang, found=found, code=code, unit_name=unit, **_chrome(request, session, actor, view)))
+    why = [board.reasons(session, p["why"], view.lang) for p in found["persons"]]
+    return html(page("persons.html", view.lang, found=found, code=code, names=names, why=why, unit_name=unit,
+                     **_chrome(request, session, actor, view)))

@@ -138,7 +138,7 @@ def icon(pdf: FPDF, status: str, x: float, y: float, size: float = 3.4) -> None:
 def render(board: Board, view: View, actor: Actor, generated_at: datetime) -> bytes:
     """The whole report: parameters, summary, the targets table, then each target with its charts."""
     lang = view.lang
-    title = f"{i18n.t('dashboard', lang)} · {board.doc} · {board.org_unit} {board.unit_name} · {view.as_of.isoformat()}"
+    title = f"{i18n.t('dashboard', lang)} · {board.doc} · {board.unit_name} ({board.org_unit}) · {view.as_of.isoformat()}"
     footer = f"{i18n.t('data_version', lang)} {board.data_version} · {i18n.t('known_at', lang)} {stamp(view.known_at)}"
     pdf = ReportPDF(title, footer, lang)
     pdf.add_page()
@@ -220,7 +220,7 @@ def _table_head(pdf: ReportPDF, lang: str) -> None:
 
 def _table_row(pdf: ReportPDF, item: Item, lang: str) -> None:
     r = item.result
-    name = nfc(f"{item.code}\n{i18n.pick(r['names'], lang)}")
+    name = nfc(f"{i18n.pick(r['names'], lang)}\n{item.code}")
     pdf.set_font(FAMILY, "", 7)
     lines = pdf.multi_cell(COLUMNS[1][1] - 2, 3.3, name, dry_run=True, output="LINES")
     assert isinstance(lines, list)
@@ -274,7 +274,7 @@ def _section(pdf: ReportPDF, board: Board, item: Item, view: View) -> None:
     pdf.set_line_width(0.6)
     pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
     pdf.ln(1.5)
-    pdf.write_text(f"{item.code} — {i18n.pick(r['names'], lang)}", 9.5, True, h=4.6)
+    pdf.write_text(f"{i18n.pick(r['names'], lang)} ({item.code})", 9.5, True, h=4.6)
     y = pdf.get_y()
     icon(pdf, item.status, pdf.l_margin, y + 0.4)
     pdf.set_x(pdf.l_margin + 5)

@@ -22,15 +22,15 @@ def facts(board: Board, view: View, actor: Actor, generated_at: datetime, kind: 
     lang = view.lang
     versions = sorted({(i.code, i.result["definition"]["version"]) for i in board.items})
     return [
-        (i18n.t("resolution", lang), f"{board.doc} — {i18n.doc_name(board.doc, lang)}"),
-        (i18n.t("org_unit", lang), f"{board.org_unit} — {board.unit_name}"),
+        (i18n.t("resolution", lang), f"{i18n.doc_name(board.doc, lang)} ({board.doc})"),
+        (i18n.t("org_unit", lang), f"{board.unit_name} ({board.org_unit})"),
         (i18n.t("as_of", lang), view.as_of.isoformat()),
         (i18n.t("known_at", lang), stamp(view.known_at)),
         (i18n.t("data_version", lang), str(board.data_version)),
         (i18n.t("definition_version", lang), ", ".join(f"v{v}" for v in sorted({v for _c, v in versions})) +
          f" ({len(versions)})"),
         (i18n.t("generated_at", lang), stamp(generated_at)),
-        (i18n.t("signed_in_as", lang), f"{actor.name} ({actor.role})"),
+        (i18n.t("signed_in_as", lang), f"{actor.name} ({i18n.role(actor.role, lang)})"),
         (i18n.t("reproduce", lang), reproduce(view, kind)),
     ]
 

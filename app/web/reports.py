@@ -15,7 +15,7 @@ from app.errors import DomainError
 from app.services.context import Actor
 from app.web import board, pdf, sessions, xlsx
 from app.web.pages import failure, to_login
-from app.web.view import View, lang_of, pinned_now
+from app.web.view import View, lang_of, recorded_by
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -24,7 +24,8 @@ MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
 # The parameters of the API's report files, described for the OpenAPI.
 Doc = Annotated[str, Path(description="the resolution: CT (the party committee's) or ST (the People's Council's)")]
 Unit = Annotated[str, Query(description="the org unit's code (its whole subtree counts)")]
-AsOf = Annotated[date | None, Query(description="the date the report is for (YYYY-MM-DD); default today")]
+AsOf = Annotated[date | None, Query(description="the date the report is for (YYYY-MM-DD); default the latest deadline "
+                                                "passed of the resolution's targets, else the last 31 December")]
 KnownAt = Annotated[datetime | None, Query(description="as the registry had recorded it at this moment (ISO 8601); default now")]
 Lang = Annotated[str, Query(description="the report's language: vi or en")]
 
@@ -40,9 +41,12 @@ def produce(session: SessionDep, actor: Actor, view: View, kind: str) -> Respons
                                                           "Cache-Control": "no-store"})
 
 
-def _view(doc: str, org_unit: str, as_of: date | None, known_at: datetime | None, lang: str) -> View:
-    return View(doc=doc, org_unit=org_unit, as_of=as_of or date.today(), known_at=known_at or pinned_now(),
-                lang=lang_of(lang), pinned=known_at is not None)
+def _view(session: SessionDep, doc: str, org_unit: str, as_of: date | None, known_at: datetime | None, lang: str) -> View:
+    """Without as_of, the dashboard's default: the latest deadline passed of the resolution's targets, else the last
+    31 December (board.default_day)."""
+    day = as_of or board.default_day(board.specs_of(session, doc=doc), date.today())
+    return View(doc=doc, org_unit=org_unit, as_of=day, known_at=recorded_by(known_at), lang=lang_of(lang),
+                pinned=known_at is not None, defaulted=as_of is None)
 
 
 @router.get("/report.{kind}")
@@ -52,7 +56,10 @@ def dashboard_report(request: Request, session: SessionDep, kind: str, doc: str,
     actor = sessions.actor(session, request)
     if actor is None:
         return to_login(request)
-    view = _view(doc, org_unit, as_of, known_at, lang)
+    try:
+        view = _view(session, doc, org_unit, as_of, known_at, lang)
+    except DomainError as exc:
+        return failure(exc, lang_of(lang), actor, request)
     if kind not in MEDIA:
         return failure(DomainError(f"no report of type {kind!r}", code="not_found"), view.lang, actor, request)
     try:
@@ -65,8 +72,9 @@ def dashboard_report(request: Request, session: SessionDep, kind: str, doc: str,
                 responses={200: {"content": {MEDIA["xlsx"]: {"schema": {"type": "string", "format": "binary"}}}}})
 def get_report_xlsx(doc: Doc, org_unit: Unit, session: SessionDep, actor: Reader, as_of: AsOf = None,
                     known_at: KnownAt = None, lang: Lang = "vi") -> Response:
-    """A resolution's targets for a unit and date as an XLSX workbook (figures, charts, definitions, data version)."""
-    return produce(session, actor, _view(doc, org_unit, as_of, known_at, lang), "xlsx")
+    """A resolution's targets for a unit and date (by default the latest deadline passed, else the last 31 December)
+    as an XLSX workbook (figures, charts, definitions, data version)."""
+    return produce(session, actor, _view(session, doc, org_unit, as_of, known_at, lang), "xlsx")
 
 
 @api_router.get("/reports/{doc}.pdf", response_class=Response,
@@ -74,4 +82,4 @@ def get_report_xlsx(doc: Doc, org_unit: Unit, session: SessionDep, actor: Reader
 def get_report_pdf(doc: Doc, org_unit: Unit, session: SessionDep, actor: Reader, as_of: AsOf = None,
                    known_at: KnownAt = None, lang: Lang = "vi") -> Response:
     """The same report as a PDF, Vietnamese font embedded."""
-    return produce(session, actor, _view(doc, org_unit, as_of, known_at, lang), "pdf")
+    return produce(session, actor, _view(session, doc, org_unit, as_of, known_at, lang), "pdf")

@@ -9,10 +9,12 @@ from urllib.parse import urlencode
 import jinja2
 from markupsafe import Markup
 
+from app.errors import InvalidInput
 from app.web import charts, formats, i18n, svg
 
 HERE = Path(__file__).resolve().parent
 SORTS = ("unit", "value", "gap", "status", "denominator")
+LOCAL = i18n.LOCAL
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class View:
     pinned: bool = False
     sort: str = "unit"
     desc: bool = False
+    defaulted: bool = False  # as_of was not asked for: board.default_day chose it
 
     def params(self, **over: Any) -> dict[str, str]:
         view = replace(self, **{k: v for k, v in over.items() if k in self.__dataclass_fields__})
@@ -52,6 +55,23 @@ class View:
 def stamp(moment: datetime) -> str:
     """A moment as ISO 8601 in UTC with a 'Z' (no '+' to escape in a URL)."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def local(moment: datetime) -> str:
+    """A moment in Vietnam's time, as the date-and-time picker holds it (to the millisecond, as pinned)."""
+    return moment.astimezone(LOCAL).replace(tzinfo=None).isoformat(timespec="milliseconds")
+
+
+def recorded_by(moment: datetime | None) -> datetime:
+    """The moment whose recorded data a view shows: now when none is asked for, and now for a moment still to come
+    (what is recorded by then is not known yet; a link pinned to it would change). A moment without a zone is UTC."""
+    now = pinned_now()
+    if moment is None:
+        return now
+    try:
+        return min((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC), now)
+    except OverflowError:  # the first hours of year 1 or the last of 9999 in a zone far from UTC
+        raise InvalidInput("not a moment", errors=[{"field": "known_at", "message": f"out of range: {moment}"}]) from None
 
 
 def pinned_now() -> datetime:
@@ -81,7 +101,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.globals |= {"fmt": formats, "i18n": i18n, "icon": svg.icon, "svg": svg.render, "bullet": bullet,
-                    "stamp": stamp}
+                    "stamp": stamp, "local": local}
     return env
 
 

@@ -179,7 +179,7 @@ def _units(ws: Worksheet, board: Board, lang: str) -> None:
     put(ws, 2, 1, i18n.t("matrix_help", lang))
     _head(ws, 4, [i18n.t("unit", lang), i18n.t("not_met", lang), i18n.t("met", lang), i18n.t("no_data", lang)])
     for n, unit in enumerate(cols):
-        for col, value in enumerate([f"{unit.code} {unit.name}", unit.not_met, unit.met, unit.no_data], start=1):
+        for col, value in enumerate([f"{unit.name} ({unit.code})", unit.not_met, unit.met, unit.no_data], start=1):
             put(ws, 5 + n, col, value)
     start = 7 + len(cols)
     if cols:
@@ -191,7 +191,7 @@ def _units(ws: Worksheet, board: Board, lang: str) -> None:
         chart.height, chart.width = max(6.0, 0.8 * len(cols)), 16
         ws.add_chart(chart, "F4")
         start = max(start, 8 + int(chart.height * 2))
-    _head(ws, start, [i18n.t("target", lang)] + [f"{u.code}\n{u.name}" for u in cols])
+    _head(ws, start, [i18n.t("target", lang)] + [f"{u.name}\n{u.code}" for u in cols])
     for n, item in enumerate(i for i in board.items if i.status != "qualitative"):
         row = start + 1 + n
         put(ws, row, 1, item.code)

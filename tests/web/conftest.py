@@ -12,13 +12,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import BOOT, _create_database, _migrate
+from tests.conftest import BACKENDS, BOOT, _create_database, _migrate
 from tests.fixtures.province import build_province, ndjson
 from tests.web.support import ARTIFACTS, CHROMIUM, DISTRICT, LABOUR, PROVINCE, ROOT, LiveServer
 
@@ -59,13 +60,13 @@ def _seed(server: LiveServer) -> None:
             server.tokens[role] = r.json()["token"]
 
 
-@pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """uvicorn on a fresh, migrated, seeded SQLite database."""
-    url, drop = _create_database("sqlite", tmp_path_factory)
+@contextmanager
+def _serve(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """uvicorn on a fresh, migrated, seeded database of `backend` (sqlite or postgres)."""
+    url, drop = _create_database(backend, tmp_path_factory)
     _migrate(url)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = ARTIFACTS / "server.log"
+    log = ARTIFACTS / ("server.log" if backend == "sqlite" else f"server-{backend}.log")
     port = _free_port()
     env = os.environ | {"DATABASE_URL": url, "REGISTRY_BOOTSTRAP_TOKEN": BOOT, "REGISTRY_SESSION_SECRET": "web-tests-secret",
                         "LOG_LEVEL": "WARNING"}
@@ -84,6 +85,23 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         except subprocess.TimeoutExpired:
             proc.kill()
         drop()
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """uvicorn on a fresh, migrated, seeded SQLite database."""
+    with _serve("sqlite", tmp_path_factory) as server:
+        yield server
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def live_any(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The live server on SQLite (the one `live` gives), and on PostgreSQL when TEST_POSTGRES_URL is set."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("live")
+        return
+    with _serve(request.param, tmp_path_factory) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -111,7 +111,7 @@ def test_english_report(live: LiveServer) -> None:
     book = load_workbook(io.BytesIO(r.content))
     assert book.sheetnames == ["Summary", "Trend", "Units", "Definitions"]
     facts = {row[0]: row[1] for row in book.worksheets[0].iter_rows(min_row=4, max_row=12, values_only=True)}
-    assert facts["Data version"] and facts["As of"] == AS_OF and facts["Org unit"] == "ST-H1 — Huyện Mỹ Xuyên"
+    assert facts["Data version"] and facts["As of"] == AS_OF and facts["Org unit"] == "Huyện Mỹ Xuyên (ST-H1)"
 
 
 def test_reports_need_a_token_and_a_unit_in_scope(live: LiveServer) -> None:

@@ -1,10 +1,18 @@
 """A definition in plain words, Vietnamese and English, generated from the spec itself."""
 
+from functools import cache
 from typing import Any
 
+import yaml
+
+from app.services.codelists import DATA, CodeBook
 from app.services.indicators import kinds
 from app.services.indicators.fields import FIELDS
 from app.services.indicators.spec import AllOf, AnyOf, Atom, Filter, IndicatorSpec, NotOf
+
+Labels = dict[str, dict[str, tuple[str, str]]]
+STATISTICS = {"population": ("dân số", "population")}
+"""Statistics a definition names by code, in words (a reported target's statistic is the target's own figure)."""
 
 OPS = {
     "vi": {"eq": "là", "ne": "khác", "in": "thuộc", "not_in": "không thuộc", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤"},
@@ -25,57 +33,112 @@ SUBJECT = {
 }
 
 
-def words(flt: Filter | None, lang: str) -> str:
+@cache
+def packaged_labels() -> Labels:
+    """The labels of the packaged code lists (app/data/codelists.yaml): list -> code -> (vi, en)."""
+    data: dict[str, list[dict[str, Any]]] = yaml.safe_load((DATA / "codelists.yaml").read_text("utf-8"))
+    return {name: {str(e["code"]): (str(e["vi"]), str(e["en"])) for e in entries} for name, entries in data.items()}
+
+
+def labels_of(book: CodeBook | None) -> Labels:
+    """The labels of the stored code book (codes administrators added too), over the packaged ones."""
+    if book is None:
+        return packaged_labels()
+    stored = {name: {code: (c.vi, c.en) for code, c in codes.items()} for name, codes in book.lists.items()}
+    return {name: packaged_labels().get(name, {}) | stored.get(name, {}) for name in packaged_labels().keys() | stored}
+
+
+def label(labels: Labels, list_name: str | None, code: Any, lang: str) -> str:
+    """A coded value in words: the code list's label in `lang`, the code itself only when the list has no such code."""
+    if list_name is None or not isinstance(code, str):
+        return str(code)
+    found = labels.get(list_name, {}).get(code)
+    return (found[0] if lang == "vi" else found[1]) if found else code
+
+
+def _number(value: int, lang: str) -> str:
+    return f"{value:,}".replace(",", "." if lang == "vi" else ",")
+
+
+def words(flt: Filter | None, lang: str, labels: Labels | None = None) -> str:
     if flt is None:
         return "—"
+    labels = packaged_labels() if labels is None else labels
     if isinstance(flt, AllOf):
-        return "(" + JOIN[lang]["all"].join(words(f, lang) for f in flt.all) + ")"
+        return "(" + JOIN[lang]["all"].join(words(f, lang, labels) for f in flt.all) + ")"
     if isinstance(flt, AnyOf):
-        return "(" + JOIN[lang]["any"].join(words(f, lang) for f in flt.any) + ")"
+        return "(" + JOIN[lang]["any"].join(words(f, lang, labels) for f in flt.any) + ")"
     if isinstance(flt, NotOf):
-        return JOIN[lang]["not"] + words(flt.not_, lang)
-    return _atom(flt, lang)
+        return JOIN[lang]["not"] + words(flt.not_, lang, labels)
+    return _atom(flt, lang, labels)
 
 
-def _atom(atom: Atom, lang: str) -> str:
+def _atom(atom: Atom, lang: str, labels: Labels) -> str:
     field = FIELDS.get(atom.field)
-    label = getattr(field, lang) if field else atom.field
+    name = getattr(field, lang) if field else atom.field
     if atom.op == "is":
-        return label if atom.value("is") else f"{JOIN[lang]['not']}{label}"
+        return name if atom.value("is") else f"{JOIN[lang]['not']}{name}"
     value = atom.value(atom.op)
-    shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-    return f"{label} {OPS[lang][atom.op]} {shown}"
+    list_name = field.list_name if field else None
+    values = value if isinstance(value, list) else [value]
+    shown = ", ".join(label(labels, list_name, v, lang) for v in values)
+    return f"{name} {OPS[lang][atom.op]} {shown}"
 
 
-def render(spec: IndicatorSpec) -> dict[str, Any]:
-    """How the value is computed, in both languages."""
+def _flow(spec: IndicatorSpec, lang: str, labels: Labels) -> str:
+    """A flow count (postgraduate inflow) in words."""
+    assert spec.flow is not None
+    flow = spec.flow
+    levels = JOIN[lang]["any"].join(label(labels, "degree_level", v, lang) for v in flow.degree_levels)
+    first, last = (d.strftime("%d/%m/%Y") if lang == "vi" else d.isoformat() for d in flow.period)
+    excluded = ", ".join(label(labels, "employment_category", v, lang) for v in flow.excluded_categories)
+    if lang == "vi":
+        return (f"Số người (mỗi người một lần) trong kỳ {first} – {last} (đến ngày tính nếu sớm hơn) được cấp bằng "
+                f"{levels} khi đang giữ vị trí công tác chính trong khu vực công (trừ {excluded}) tại đơn vị, hoặc được "
+                "thu hút: đã có bằng đó và bắt đầu làm việc trong khu vực công tại đơn vị khi ngày trước đó chưa làm việc "
+                "trong khu vực công tại đơn vị")
+    return (f"Persons (each once) who in {first} – {last} (up to the date when earlier) were awarded a degree of level "
+            f"{levels} while holding a primary public-sector employment (not {excluded}) under the unit, or were attracted: "
+            "held such a degree and started a public-sector employment under the unit, having none there the day before")
+
+
+def render(spec: IndicatorSpec, book: CodeBook | None = None) -> dict[str, Any]:
+    """How the value is computed, in both languages, coded values named by their code lists' labels.
+
+    `book` is the stored code book (labels of codes administrators added); without it, the packaged lists.
+    """
+    labels = labels_of(book)
     out: dict[str, Any] = {}
     for lang in ("vi", "en"):
         parts: list[str] = []
         if spec.population:
-            anchors = [f"{SUBJECT[lang][a.subject]} {words(a.where, lang)}" for a in spec.population.anchors]
+            anchors = [f"{SUBJECT[lang][a.subject]} {words(a.where, lang, labels)}" for a in spec.population.anchors]
             parts.append(
                 ("Đối tượng: người có " if lang == "vi" else "Population: persons with ") + JOIN[lang]["any"].join(anchors)
             )
             if spec.population.where:
-                parts.append(("Điều kiện thêm: " if lang == "vi" else "Also: ") + words(spec.population.where, lang))
+                parts.append(("Điều kiện thêm: " if lang == "vi" else "Also: ") + words(spec.population.where, lang, labels))
         if spec.share:
-            parts.append(("Tử số: " if lang == "vi" else "Numerator: ") + words(spec.share, lang))
+            parts.append(("Tử số: " if lang == "vi" else "Numerator: ") + words(spec.share, lang, labels))
         if spec.coverage:
+            kind = label(labels, "org_unit_kind", spec.coverage.unit_kind, lang)
             parts.append(
                 (
-                    f"Đơn vị loại {spec.coverage.unit_kind} có ít nhất một người có "
+                    f"Số đơn vị loại “{kind}” có ít nhất một người có "
                     if lang == "vi"
-                    else f"Units of kind {spec.coverage.unit_kind} with at least one person with "
+                    else f"Units of kind “{kind}” with at least one person with "
                 )
-                + f"{SUBJECT[lang][spec.coverage.each_has.subject]} {words(spec.coverage.each_has.where, lang)}"
+                + f"{SUBJECT[lang][spec.coverage.each_has.subject]} {words(spec.coverage.each_has.where, lang, labels)}"
             )
         if spec.per:
+            statistic = STATISTICS.get(str(spec.statistic), (str(spec.statistic), str(spec.statistic)))
             parts.append(
-                f"Tính trên {spec.per} dân theo chỉ số '{spec.statistic}' của chính đơn vị"
+                f"Tính trên {_number(spec.per, lang)} dân theo số liệu {statistic[0]} của chính đơn vị"
                 if lang == "vi"
-                else f"Per {spec.per} inhabitants, by the unit's own statistic '{spec.statistic}'"
+                else f"Per {_number(spec.per, lang)} inhabitants, by the unit's own {statistic[1]} figure"
             )
+        if spec.flow:
+            parts.append(_flow(spec, lang, labels))
         said = kinds.of(spec).explain(spec, lang)
         if said:
             parts.append(said)
