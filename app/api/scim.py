@@ -241,7 +241,7 @@ def search_everything(actor: ScimActor) -> Response:
 
 @router.post("/Users")
 def create_user(payload: Payload, request: Request, session: SessionDep, actor: ScimActor) -> Response:
-    """A new person: userName is the external id; birthDate, gender and record are required."""
+    """A new person: userName is the external id; birthDate, gender and primaryEmployments are required."""
     params = _params(request, ResponseParameters[UserResource])
     user = users.create(session, actor, payload, base_url(request))
     return user_response(user, Context.RESOURCE_CREATION_RESPONSE, 201, params)
