@@ -159,8 +159,8 @@ class TestRateLimit:
 
 
 class TestDatabaseRefusals:
-    def test_a_refusal_by_the_database_is_invalid_value_in_our_words(self, world: World,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_a_refusal_by_the_database_is_a_conflict_in_our_words(self, world: World,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
         from app.services import persons
         from tests.security.test_error_bodies import assert_clean
 
@@ -170,7 +170,7 @@ class TestDatabaseRefusals:
         employments = body[PERSON]["primaryEmployments"]
         employments.append(employments[0] | {"orgUnit": world.b, "start": "2015-01-01"})
         r = world.registry.client.post("/scim/v2/Users", json=body, headers=world.admin)
-        detail = assert_error(r, 400, "invalidValue")["detail"]
+        detail = assert_error(r, 409)["detail"]  # 409, as the REST API answers what the database refuses
         assert_clean(r.text)
         assert "overlap" in detail
         assert_error(world.get(f"/Users/{uid}"), 404)  # rolled back: a SCIM error used to commit the partial write

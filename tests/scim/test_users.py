@@ -323,7 +323,7 @@ class TestErrors:
     def test_registry_validation_is_invalid_value_naming_the_attribute(self, world: World) -> None:
         body = world.body(uniq("V"), unit="NO-SUCH-UNIT")
         r = world.registry.client.post("/scim/v2/Users", json=body, headers=world.admin)
-        detail = assert_error(r, 400, "invalidValue")["detail"]
+        detail = assert_error(r, 422, "invalidValue")["detail"]  # 422, as the REST API answers a record it refuses
         assert f"{PERSON}:primaryEmployments[0].orgUnit" in detail and "NO-SUCH-UNIT" in detail
 
     def test_a_refused_item_of_a_split_list_is_named_by_its_attribute_and_index(self, world: World) -> None:
@@ -334,7 +334,7 @@ class TestErrors:
                         "end": None}]
         r = world.registry.client.post("/scim/v2/Users", json=world.body(uniq("V"), languages=languages,
                                                                           employments=employments), headers=world.admin)
-        detail = assert_error(r, 400, "invalidValue")["detail"]
+        detail = assert_error(r, 422, "invalidValue")["detail"]
         assert f"{PERSON}:ethnicMinorityLanguages[0].awardedOn: 1900-01-01 is before the birth date" in detail
         assert f"{PERSON}:concurrentEmployments[0].category: unknown employment_category code" in detail
 

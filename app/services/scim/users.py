@@ -157,12 +157,13 @@ def _same_external_id(payload: dict[str, Any], user_name: str | None) -> None:
 
 @contextmanager
 def _named(record: dict[str, Any]) -> Iterator[None]:
-    """A refusal of `record` (InvalidInput) is an invalidValue naming the SCIM attributes at fault."""
+    """A refusal of `record` (InvalidInput, 422 as on the REST API) names the SCIM attributes at fault."""
     try:
         yield
     except InvalidInput as exc:
-        problems = "; ".join(f"{mapping.scim_field(e['field'], record)}: {e['message']}" for e in exc.errors)
-        raise InvalidValueException(detail=f"{exc.detail}: {problems}" if problems else exc.detail) from None
+        errors = [e | {"field": mapping.scim_field(e["field"], record)} for e in exc.errors]
+        problems = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        raise InvalidInput(f"{exc.detail}: {problems}" if problems else exc.detail, errors=errors) from None
 
 
 def _record(user: UserResource) -> dict[str, Any]:
