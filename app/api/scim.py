@@ -232,9 +232,9 @@ def search_users(payload: Payload, request: Request, session: SessionDep, actor:
 
 
 @router.post("/.search")
-def search_everything(actor: ScimActor) -> Response:
-    """Searching every resource type at once is not offered (RFC 7644 §3.4.3: 501)."""
-    return error_response(501, "search /Users/.search instead: this service provider serves Users only")
+def search_everything(payload: Payload, request: Request, session: SessionDep, actor: ScimActor) -> Response:
+    """RFC 7644 §3.4.3, a search of every resource type: the Users, the one type served, as /Users/.search answers."""
+    return search_users(payload, request, session, actor)
 
 
 @router.post("/Users")

@@ -121,6 +121,56 @@ class TestSensitiveFilters:
         assert _logged(set(_ids(uid).values())) == set()
 
 
+def _root_search(world: World, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+    return world.registry.client.post("/scim/v2/.search", json={"schemas": [SEARCH]} | body,
+                                      headers=headers or world.admin)
+
+
+class TestRootSearch:
+    """POST /scim/v2/.search (RFC 7644 §3.4.3) searches every resource type served, here the Users alone."""
+
+    def test_answers_what_users_search_answers_filtered_sorted_and_paged(self, world: World) -> None:
+        prefix = uniq("RS")
+        for i in range(3):
+            world.create(f"{prefix}-{i}")
+        body = {"filter": f'userName sw "{prefix}"', "sortBy": "userName", "sortOrder": "descending",
+                "startIndex": 2, "count": 1, "attributes": ["userName"]}
+        root = _root_search(world, body)
+        assert root.status_code == 200 and root.headers["content-type"].startswith("application/scim+json"), root.text
+        assert root.json() == _search(world, body).json()
+        assert (root.json()["totalResults"], root.json()["startIndex"], root.json()["itemsPerPage"]) == (3, 2, 1)
+        assert root.json()["Resources"] == [{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                             "id": f"{prefix}-1", "userName": f"{prefix}-1"}]
+
+    def test_answers_only_the_users_of_the_callers_units(self, world: World) -> None:
+        inside, outside = uniq("IN"), uniq("OUT")
+        world.create(inside)
+        world.create(outside, unit=world.b)
+        scoped = world.registry.headers(world.registry.token("integration", [world.a]))
+        r = _root_search(world, {"filter": f'userName eq "{inside}" or userName eq "{outside}"'}, headers=scoped)
+        assert r.status_code == 200 and [u["id"] for u in r.json()["Resources"]] == [inside], r.text
+
+    def test_a_filter_on_sensitive_data_logs_every_person_it_was_decided_on(self, world: World) -> None:
+        prefix = uniq("RE")
+        minority, kinh = f"{prefix}-1", f"{prefix}-2"
+        world.create(minority, ethnicity="05")
+        world.create(kinh, ethnicity="01")
+        r = _root_search(world, {"filter": f'userName sw "{prefix}" and {ETHNICITY} eq "05"', "count": 0})
+        assert r.status_code == 200 and r.json()["totalResults"] == 1 and "Resources" not in r.json(), r.text
+        assert _logged(set(_ids(minority, kinh).values())) == set(_ids(minority, kinh).values())
+
+    def test_refuses_what_users_search_refuses(self, world: World) -> None:
+        assert_error(_root_search(world, {"filter": "userName eq"}), 400, "invalidFilter")
+        assert_error(_root_search(world, {"filter": 'userName eq "A\x00B"'}), 400, "invalidFilter")
+        assert_error(_root_search(world, {"startIndex": 99999999999999999999}), 400, "invalidValue")
+        assert_error(world.registry.client.post("/scim/v2/.search", json={"schemas": [SEARCH]}), 401)
+        auditor = world.registry.headers(world.registry.token("auditor", [world.province]))
+        assert_error(_root_search(world, {}, headers=auditor), 403)
+        r = world.registry.client.get("/scim/v2/.search", headers=world.admin)
+        assert_error(r, 405)
+        assert r.headers["allow"] == "POST"
+
+
 def _not_writable(external_id: str) -> str:
     return (f"external_id {external_id} cannot be written with your token: it is outside your org units "
             "or not yours to write")
