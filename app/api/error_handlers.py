@@ -1,4 +1,8 @@
-"""One mapping from domain errors to HTTP, one body shape: RFC 9457 problem details."""
+"""One mapping from errors to HTTP statuses, for the whole application; the REST body is RFC 9457 problem details.
+
+`status_of` and `headers_of` are the mapping; SCIM (app.api.scim) renders the same statuses and headers in its
+own body (RFC 7644 §3.12).
+"""
 
 import logging
 from typing import Any
@@ -28,19 +32,39 @@ log = logging.getLogger("registry.errors")
 
 STATUS: dict[type[DomainError], int] = {
     NotFound: 404, Conflict: 409, InvalidInput: 422, PreconditionFailed: 412, PreconditionRequired: 428,
-    Unauthenticated: 401, Forbidden: 403, PayloadTooLarge: 413,
+    Unauthenticated: 401, Forbidden: 403, PayloadTooLarge: 413, TooManyRequests: 429,
 }
 CODE_STATUS = {"unsupported_media_type": 415}  # codes whose status is an HTTP matter, whatever their class
+DB_STATUS: dict[type[DBAPIError], int] = {IntegrityError: 409, DataError: 422, DBAPIError: 503}
 TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
           409: "Conflict", 412: "Precondition failed", 413: "Payload too large", 415: "Unsupported media type",
           422: "Unprocessable content", 428: "Precondition required", 429: "Too many requests", 500: "Internal server error"}
 
 
-def problem(status: int, code: str, detail: str, request: Request, **extra: Any) -> JSONResponse:
+def status_of(exc: Exception) -> int:
+    """The HTTP status of an error, whichever protocol answers it: a domain error's by its class (or its code),
+    a database error's by its kind, an HTTP error's own; anything else is 500."""
+    if isinstance(exc, StarletteHTTPException):
+        return exc.status_code
+    if isinstance(exc, DomainError):
+        return CODE_STATUS.get(exc.code) or next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+    return next((s for cls, s in DB_STATUS.items() if isinstance(exc, cls)), 500)
+
+
+def headers_of(exc: Exception | None, status: int) -> dict[str, str]:
+    """The headers an error's answer carries: how to authenticate (401), when to try again (429)."""
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
+    return headers
+
+
+def problem(status: int, code: str, detail: str, request: Request, exc: Exception | None = None,
+            **extra: Any) -> JSONResponse:
     body = {"type": f"urn:registry:error:{code}", "title": TITLES.get(status, "Error"), "status": status,
             "code": code, "detail": detail, "instance": str(request.url.path), **extra}
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+    return JSONResponse(body, status_code=status, media_type="application/problem+json",
+                        headers=headers_of(exc, status) or None)
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:
@@ -58,16 +82,9 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        status = CODE_STATUS.get(exc.code) or next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
         errors = getattr(exc, "errors", None)  # InvalidInput, write_scope.OutOfScope: every problem with its field
         extra = {"errors": errors} if errors is not None else {}
-        return problem(status, exc.code, exc.detail, request, **extra)
-
-    @app.exception_handler(TooManyRequests)
-    def _rate(request: Request, exc: TooManyRequests) -> JSONResponse:
-        response = problem(429, exc.code, exc.detail, request)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return problem(status_of(exc), exc.code, exc.detail, request, exc, **extra)
 
     @app.exception_handler(RequestValidationError)
     def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -80,7 +97,7 @@ def install(app: FastAPI) -> None:
     def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
                 415: "unsupported_media_type"}.get(exc.status_code, "http_error")
-        response = problem(exc.status_code, code, str(exc.detail), request)
+        response = problem(status_of(exc), code, str(exc.detail), request)
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
         if exc.status_code == 405:  # every method of every route on this path, not only the first route's
@@ -91,18 +108,18 @@ def install(app: FastAPI) -> None:
     def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
         code, message = db_refusal(exc)
         log.warning("database refused a write (%s): %s", code, str(exc.orig or exc).splitlines()[0])
-        return problem(409, code, f"the registry refused the write: {message}", request)
+        return problem(status_of(exc), code, f"the registry refused the write: {message}", request)
 
     @app.exception_handler(DataError)
     def _data(request: Request, exc: DataError) -> JSONResponse:
         code, message = db_refusal(exc)
         log.warning("database refused a value (%s): %s", code, str(exc.orig or exc).splitlines()[0])
-        return problem(422, code, f"the registry refused a value: {message}", request)
+        return problem(status_of(exc), code, f"the registry refused a value: {message}", request)
 
     @app.exception_handler(DBAPIError)
     def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
         log.exception("database error")
-        return problem(503, "database_unavailable", "the database could not answer; try again", request)
+        return problem(status_of(exc), "database_unavailable", "the database could not answer; try again", request)
 
     @app.exception_handler(Exception)
     def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -29,30 +29,15 @@ from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
 from app.api.deps import SessionDep, get_actor
-from app.errors import (
-    Conflict,
-    DomainError,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    PayloadTooLarge,
-    PreconditionFailed,
-    PreconditionRequired,
-    Unauthenticated,
-    db_refusal,
-)
+from app.api.error_handlers import headers_of, status_of
+from app.errors import DomainError, Forbidden, db_refusal
 from app.services.context import Actor
-from app.services.ratelimit import TooManyRequests
 from app.services.scim import discovery, search, users
 from app.services.scim.models import UserResource
 
 log = logging.getLogger("registry.scim")
 MEDIA_TYPE = "application/scim+json"
 ROLES = frozenset({"admin", "integration"})
-STATUS: dict[type[DomainError], int] = {
-    NotFound: 404, Conflict: 409, InvalidInput: 400, PreconditionFailed: 412, PreconditionRequired: 428,
-    Unauthenticated: 401, Forbidden: 403, PayloadTooLarge: 413,
-}
 
 
 def scim_response(body: dict[str, Any] | None, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -77,33 +62,46 @@ def _from_validation(exc: ValidationError | RequestValidationError) -> Response:
     return error_response(status, f"{where}: {first['msg']}" if where else str(first["msg"]), scim_type)
 
 
+def _scim_type(status: int, code: str) -> str | None:
+    """The SCIM error type of an application error: a duplicate is `uniqueness`, a refused value `invalidValue`."""
+    if status == 409 and "duplicate" in code:
+        return "uniqueness"
+    return "invalidValue" if status == 422 else None
+
+
+def _detail(exc: Exception) -> tuple[str, str]:
+    """(code, detail) of an application error; a database's own text stays in the server log."""
+    if isinstance(exc, DomainError):
+        return exc.code, exc.detail
+    if isinstance(exc, StarletteHTTPException):
+        return "http_error", str(exc.detail)
+    if isinstance(exc, IntegrityError | DataError):
+        code, message = db_refusal(exc)
+        log.warning("database refused a SCIM write (%s): %s", code, str(exc.orig or exc).splitlines()[0])
+        return code, f"the registry refused {'the write' if isinstance(exc, IntegrityError) else 'a value'}: {message}"
+    if isinstance(exc, DBAPIError):
+        log.exception("database error")
+        return "database_unavailable", "the database could not answer; try again"
+    log.exception("unexpected error in SCIM")
+    return "internal_error", "an unexpected error occurred; it has been logged"
+
+
 def to_response(exc: Exception) -> Response:
-    """Any error raised while serving a SCIM request, as a SCIM Error (RFC 7644 §3.12)."""
+    """Any error raised while serving a SCIM request, as a SCIM Error (RFC 7644 §3.12).
+
+    SCIM's own errors (scim2-models' exceptions, a body that does not validate) keep the status RFC 7644
+    gives them; every other error gets the status and headers of the application's one table
+    (app.api.error_handlers), the same as on the REST API.
+    """
     if isinstance(exc, SCIMException):
         error = exc.to_error()
         return error_response(error.status or 400, error.detail or str(exc), error.scim_type)
     if isinstance(exc, ValidationError | RequestValidationError):
         return _from_validation(exc)
-    if isinstance(exc, TooManyRequests):
-        return error_response(429, exc.detail, headers={"Retry-After": str(exc.retry_after)})
-    if isinstance(exc, DomainError):
-        status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
-        scim_type = {400: "invalidValue", 409: "uniqueness" if "duplicate" in exc.code else None}.get(status)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return error_response(status, exc.detail, scim_type, headers)
-    if isinstance(exc, StarletteHTTPException):
-        return error_response(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
-    if isinstance(exc, IntegrityError | DataError):  # the database's own text stays in the server log
-        code, message = db_refusal(exc)
-        log.warning("database refused a SCIM write (%s): %s", code, str(exc.orig or exc).splitlines()[0])
-        if isinstance(exc, IntegrityError) and code == "duplicate":
-            return error_response(409, f"the registry refused the write: {message}", "uniqueness")
-        return error_response(400, f"the registry refused the write: {message}", "invalidValue")
-    if isinstance(exc, DBAPIError):
-        log.exception("database error")
-        return error_response(503, "the database could not answer; try again")
-    log.exception("unexpected error in SCIM")
-    return error_response(500, "an unexpected error occurred; it has been logged")
+    status = status_of(exc)
+    code, detail = _detail(exc)
+    headers = headers_of(exc, status) | (dict(exc.headers or {}) if isinstance(exc, StarletteHTTPException) else {})
+    return error_response(status, detail, _scim_type(status, code), headers or None)
 
 
 class ScimFailure(Exception):
@@ -234,14 +232,14 @@ def search_users(payload: Payload, request: Request, session: SessionDep, actor:
 
 
 @router.post("/.search")
-def search_everything(actor: ScimActor) -> Response:
-    """Searching every resource type at once is not offered (RFC 7644 §3.4.3: 501)."""
-    return error_response(501, "search /Users/.search instead: this service provider serves Users only")
+def search_everything(payload: Payload, request: Request, session: SessionDep, actor: ScimActor) -> Response:
+    """RFC 7644 §3.4.3, a search of every resource type: the Users, the one type served, as /Users/.search answers."""
+    return search_users(payload, request, session, actor)
 
 
 @router.post("/Users")
 def create_user(payload: Payload, request: Request, session: SessionDep, actor: ScimActor) -> Response:
-    """A new person: userName is the external id; birthDate, gender and record are required."""
+    """A new person: userName is the external id; birthDate, gender and primaryEmployments are required."""
     params = _params(request, ResponseParameters[UserResource])
     user = users.create(session, actor, payload, base_url(request))
     return user_response(user, Context.RESOURCE_CREATION_RESPONSE, 201, params)

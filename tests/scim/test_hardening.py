@@ -1,11 +1,10 @@
 """SCIM under attack: out-of-range paging, control characters in filters, filters on sensitive data, existence leaks.
 
 Each of these answered 503 or leaked before: a `startIndex` beyond bigint and a NUL in a filter
-reached the database; a filter on the record with `count=0` told whether a person has an ethnicity
+reached the database; a filter on the ethnicity with `count=0` told whether a person has one
 without an access-log row; a userName taken outside the caller's units answered 409.
 """
 
-import json
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from tests.conftest import Registry, uniq
 from tests.scim.test_users import ERROR, PERSON, World, assert_error
 
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
-RECORD = f"{PERSON}:record"
+ETHNICITY = f"{PERSON}:ethnicity"
 
 
 @pytest.fixture
@@ -67,7 +66,7 @@ def _ids(*external_ids: str) -> dict[str, int]:
 
 
 class TestSensitiveFilters:
-    def test_a_filter_on_the_record_logs_a_read_of_every_person_it_was_decided_on_even_with_count_0(
+    def test_a_filter_on_the_ethnicity_logs_a_read_of_every_person_it_was_decided_on_even_with_count_0(
             self, world: World) -> None:
         prefix = uniq("ETH")
         minority, kinh, elsewhere = f"{prefix}-1", f"{prefix}-2", f"{prefix}-3"
@@ -76,7 +75,7 @@ class TestSensitiveFilters:
         world.create(elsewhere, ethnicity="05", unit=world.b)
         ids = _ids(minority, kinh, elsewhere)
         scoped = world.registry.headers(world.registry.token("integration", [world.a]))
-        query = f'userName sw "{prefix}" and {RECORD} co "\\"ethnicity\\":\\"05\\""'
+        query = f'userName sw "{prefix}" and {ETHNICITY} eq "05"'
         r = world.get("/Users", headers=scoped, filter=query, count="0")
         assert r.status_code == 200, r.text
         assert r.json()["totalResults"] == 1 and "Resources" not in r.json()  # the answer an attacker reads
@@ -95,12 +94,81 @@ class TestSensitiveFilters:
         assert r.status_code == 200 and r.json()["totalResults"] == 1, r.text
         assert _logged(set(_ids(member).values())) == set(_ids(member).values())
 
+    @pytest.mark.parametrize("condition", [f'{PERSON}:nationalId eq "001087000123"',
+                                           f'{PERSON}:partyMembership.since eq "2012-05-19"',
+                                           f"{PERSON}:partyMembership pr",
+                                           f'{PERSON}:disciplines[form eq "canh_cao"]'])
+    def test_a_filter_on_any_sensitive_attribute_is_logged(self, world: World, condition: str) -> None:
+        uid = uniq("SA")
+        world.create(uid, national_id="001087000123", party_member_since="2012-05-19",
+                     disciplines=[{"form": "canh_cao", "start": "2019-01-01", "end": "2019-12-31"}])
+        r = world.get("/Users", filter=f'userName eq "{uid}" and {condition}', count="0")
+        assert r.status_code == 200 and r.json()["totalResults"] == 1, r.text
+        assert _logged(set(_ids(uid).values())) == set(_ids(uid).values())
+
+    def test_a_sort_on_the_ethnicity_is_logged(self, world: World) -> None:
+        uid = uniq("SO")
+        world.create(uid, ethnicity="05")
+        r = world.get("/Users", filter=f'userName eq "{uid}"', sortBy=ETHNICITY, count="0")
+        assert r.status_code == 200 and r.json()["totalResults"] == 1, r.text
+        assert _logged(set(_ids(uid).values())) == set(_ids(uid).values())
+
     def test_a_filter_on_plain_attributes_logs_no_filter_read(self, world: World) -> None:
         uid = uniq("PL")
         world.create(uid)
         assert world.get("/Users", filter=f'userName eq "{uid}" and name.familyName eq "Nguyễn"', count="0").json()[
             "totalResults"] == 1
         assert _logged(set(_ids(uid).values())) == set()
+
+
+def _root_search(world: World, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+    return world.registry.client.post("/scim/v2/.search", json={"schemas": [SEARCH]} | body,
+                                      headers=headers or world.admin)
+
+
+class TestRootSearch:
+    """POST /scim/v2/.search (RFC 7644 §3.4.3) searches every resource type served, here the Users alone."""
+
+    def test_answers_what_users_search_answers_filtered_sorted_and_paged(self, world: World) -> None:
+        prefix = uniq("RS")
+        for i in range(3):
+            world.create(f"{prefix}-{i}")
+        body = {"filter": f'userName sw "{prefix}"', "sortBy": "userName", "sortOrder": "descending",
+                "startIndex": 2, "count": 1, "attributes": ["userName"]}
+        root = _root_search(world, body)
+        assert root.status_code == 200 and root.headers["content-type"].startswith("application/scim+json"), root.text
+        assert root.json() == _search(world, body).json()
+        assert (root.json()["totalResults"], root.json()["startIndex"], root.json()["itemsPerPage"]) == (3, 2, 1)
+        assert root.json()["Resources"] == [{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                             "id": f"{prefix}-1", "userName": f"{prefix}-1"}]
+
+    def test_answers_only_the_users_of_the_callers_units(self, world: World) -> None:
+        inside, outside = uniq("IN"), uniq("OUT")
+        world.create(inside)
+        world.create(outside, unit=world.b)
+        scoped = world.registry.headers(world.registry.token("integration", [world.a]))
+        r = _root_search(world, {"filter": f'userName eq "{inside}" or userName eq "{outside}"'}, headers=scoped)
+        assert r.status_code == 200 and [u["id"] for u in r.json()["Resources"]] == [inside], r.text
+
+    def test_a_filter_on_sensitive_data_logs_every_person_it_was_decided_on(self, world: World) -> None:
+        prefix = uniq("RE")
+        minority, kinh = f"{prefix}-1", f"{prefix}-2"
+        world.create(minority, ethnicity="05")
+        world.create(kinh, ethnicity="01")
+        r = _root_search(world, {"filter": f'userName sw "{prefix}" and {ETHNICITY} eq "05"', "count": 0})
+        assert r.status_code == 200 and r.json()["totalResults"] == 1 and "Resources" not in r.json(), r.text
+        assert _logged(set(_ids(minority, kinh).values())) == set(_ids(minority, kinh).values())
+
+    def test_refuses_what_users_search_refuses(self, world: World) -> None:
+        assert_error(_root_search(world, {"filter": "userName eq"}), 400, "invalidFilter")
+        assert_error(_root_search(world, {"filter": 'userName eq "A\x00B"'}), 400, "invalidFilter")
+        assert_error(_root_search(world, {"startIndex": 99999999999999999999}), 400, "invalidValue")
+        assert_error(world.registry.client.post("/scim/v2/.search", json={"schemas": [SEARCH]}), 401)
+        auditor = world.registry.headers(world.registry.token("auditor", [world.province]))
+        assert_error(_root_search(world, {}, headers=auditor), 403)
+        r = world.registry.client.get("/scim/v2/.search", headers=world.admin)
+        assert_error(r, 405)
+        assert r.headers["allow"] == "POST"
 
 
 def _not_writable(external_id: str) -> str:
@@ -141,19 +209,18 @@ class TestRateLimit:
 
 
 class TestDatabaseRefusals:
-    def test_a_refusal_by_the_database_is_invalid_value_in_our_words(self, world: World,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_a_refusal_by_the_database_is_a_conflict_in_our_words(self, world: World,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
         from app.services import persons
         from tests.security.test_error_bodies import assert_clean
 
         monkeypatch.setattr(persons, "_primary_overlaps", lambda _employments: [])  # let the database's guard refuse
         uid = uniq("OV")
         body = world.body(uid)
-        record = json.loads(body[PERSON]["record"])
-        record["employments"].append(record["employments"][0] | {"org_unit": world.b, "start": "2015-01-01"})
-        body[PERSON]["record"] = json.dumps(record, ensure_ascii=False)
+        employments = body[PERSON]["primaryEmployments"]
+        employments.append(employments[0] | {"orgUnit": world.b, "start": "2015-01-01"})
         r = world.registry.client.post("/scim/v2/Users", json=body, headers=world.admin)
-        detail = assert_error(r, 400, "invalidValue")["detail"]
+        detail = assert_error(r, 409)["detail"]  # 409, as the REST API answers what the database refuses
         assert_clean(r.text)
         assert "overlap" in detail
         assert_error(world.get(f"/Users/{uid}"), 404)  # rolled back: a SCIM error used to commit the partial write

@@ -16,6 +16,39 @@ PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 TODAY = date.today().isoformat()
 
 
+# Lists the person extension splits in two: (the key that splits them, the attribute for each of its values)
+SPLIT = {"employments": ("primary", {True: "primaryEmployments", False: "concurrentEmployments"}),
+         "languages": ("kind", {"foreign": "foreignLanguages", "ethnic_minority": "ethnicMinorityLanguages"})}
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+def extension(record: dict[str, Any]) -> dict[str, Any]:
+    """The person extension a record is written as, attribute by attribute (README, SCIM), written here
+    independently of the server's mapping: camelCase names, party membership as one complex attribute,
+    employments and languages split in two, no attribute for what has no value."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if key in ("external_id", "full_name", "redacted") or value in (None, []):
+            continue
+        if key.startswith("party_member_"):
+            out.setdefault("partyMembership", {})[key.removeprefix("party_member_")] = value
+        elif key in SPLIT:
+            flag, names = SPLIT[key]
+            for item in value:
+                out.setdefault(names[item[flag]], []).append({camel(k): v for k, v in item.items()
+                                                              if k != flag and v is not None})
+        elif isinstance(value, list):
+            defaults = {"equivalent": False} if key == "political_theory" else {}
+            out[camel(key)] = [defaults | {camel(k): v for k, v in i.items() if v is not None} for i in value]
+        else:
+            out[camel(key)] = value
+    return out
+
+
 class World:
     """Two sibling agencies under one province, and an admin's headers."""
 
@@ -37,8 +70,7 @@ class World:
                                 "primary": True, "start": "2011-09-01", "end": None}]} | record
         name = {"familyName": family, "givenName": given} | ({"middleName": middle} if middle else {})
         return {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", PERSON], "userName": user_name,
-                "name": name, "active": active,
-                PERSON: {"birthDate": "1987-03-09", "gender": "female", "record": json.dumps(rec, ensure_ascii=False)}}
+                "name": name, "active": active, PERSON: extension({"birth_date": "1987-03-09", "gender": "female"} | rec)}
 
     def create(self, user_name: str, headers: dict[str, str] | None = None, **kw: Any) -> dict[str, Any]:
         r = self.registry.client.post("/scim/v2/Users", json=self.body(user_name, **kw), headers=headers or self.admin)
@@ -88,13 +120,51 @@ class TestCreateAndRead:
         assert user[SUMMARY] == {"highestDegree": "master", "politicalTheory": "cu_nhan", "partyMember": True,
                                  "primaryUnit": world.a, "category": "cong_chuc", "occupation": "specialist"}
 
-    def test_record_is_the_interchange_record_without_what_the_user_carries(self, world: World) -> None:
+    def test_the_person_extension_is_the_interchange_record_attribute_by_attribute(self, world: World) -> None:
         uid = uniq("U")
-        user = world.create(uid)
+        employments = [{"org_unit": world.a, "category": "cong_chuc", "occupation": "specialist", "primary": True,
+                        "start": "2011-09-01", "end": "2015-12-31"},
+                       {"org_unit": world.a, "category": "vien_chuc", "occupation": None, "primary": True,
+                        "start": "2016-01-01", "end": None},
+                       {"org_unit": world.b, "category": "cong_chuc", "occupation": None, "primary": False,
+                        "start": "2018-01-01", "end": None}]
+        languages = [{"language": "en", "kind": "foreign", "level": 4, "certificate": "VSTEP", "awarded_on": "2019-06-01"},
+                     {"language": "km", "kind": "ethnic_minority", "fluent": True, "awarded_on": "2019-06-01"}]
+        body = uniq("HD")
+        assert world.registry.import_lines("org-units", [json.dumps(
+            {"code": body, "name": "Hội đồng nhân dân", "kind": "peoples_council", "tier": "province", "sector": "state",
+             "valid_from": "2000-01-01", "parents": [{"code": world.province, "start": "2000-01-01", "end": None}]})])[
+            "errors"] == []
+        user = world.create(uid, employments=employments, languages=languages, ethnicity="05", national_id="001087000123",
+                            party_member_since="2012-05-19", party_member_until="2023-12-31", general_education="12/12",
+                            positions=[{"org_unit": world.a, "title": "Phó Giám đốc", "rank": "department_deputy",
+                                        "key_leader": True, "start": "2020-01-01", "end": None}],
+                            memberships=[{"body": body, "role": "member", "start": "2021-07-01", "end": None}],
+                            degrees=[{"level": "master", "field": "Y tế công cộng", "institution": None, "country": "VN",
+                                      "awarded_on": "2016-12-20"}],
+                            political_theory=[{"level": "cu_nhan", "awarded_on": "2015-01-01", "equivalent": True},
+                                              {"level": "trung_cap", "awarded_on": "2013-01-01"}],
+                            state_management=[{"level": "chuyen_vien_chinh", "awarded_on": "2018-03-01"}],
+                            specialties=[{"level": "ck1", "field": "Nội khoa", "awarded_on": "2014-10-01"}],
+                            academic_titles=[{"title": "pgs", "field": "Y học", "awarded_on": "2022-11-01"}],
+                            it_skills=[{"level": "basic", "certificate": "Chứng chỉ CNTT", "awarded_on": "2012-04-01"}],
+                            trainings=[{"course": "Quản lý nhà nước", "hours": 120, "completed_on": "2021-05-01"}],
+                            separations=[{"on": "2099-12-31", "reason": "retirement"}],
+                            disciplines=[{"form": "khien_trach", "start": "2019-01-01", "end": "2019-12-31"}])
         rest = world.registry.client.get(f"/api/v1/persons/{uid}", headers=world.admin).json()
-        record = json.loads(user[PERSON]["record"])
-        assert record == {k: v for k, v in rest.items() if k not in ("external_id", "full_name", "birth_date", "gender")}
+        assert user[PERSON] == extension(rest)
+        assert [e["category"] for e in user[PERSON]["primaryEmployments"]] == ["cong_chuc", "vien_chuc"]
+        assert user[PERSON]["concurrentEmployments"] == [{"orgUnit": world.b, "category": "cong_chuc",
+                                                         "start": "2018-01-01", "end": "2099-12-31"}]  # the retirement
+        assert user[PERSON]["partyMembership"] == {"since": "2012-05-19", "until": "2023-12-31"}
+        assert [p["equivalent"] for p in user[PERSON]["politicalTheory"]] == [False, True]
+        assert {camel(name) for name in rest if rest[name] not in (None, [])} - {"externalId", "fullName"} - {
+            "employments", "languages", "partyMemberSince", "partyMemberUntil"} <= set(user[PERSON])
+        assert user[PERSON]["foreignLanguages"][0]["level"] == 4 and user[PERSON]["ethnicMinorityLanguages"][0]["fluent"]
         assert (rest["full_name"], rest["birth_date"], rest["gender"]) == ("Nguyễn Thị Đào", "1987-03-09", "female")
+        put = world.registry.client.put(f"/scim/v2/Users/{uid}", json=user, headers=world.admin)
+        assert put.status_code == 200 and put.json() == user, put.text  # every attribute read back as written
+        assert world.registry.client.get(f"/api/v1/persons/{uid}", headers=world.admin).json() == rest
 
     def test_put_of_what_get_gave_changes_nothing(self, world: World) -> None:
         uid = uniq("U")
@@ -173,9 +243,9 @@ class TestPatch:
         world.create(uid)
         off = world.patch(uid, {"op": "replace", "path": "active", "value": False}).json()
         assert off["active"] is False
-        assert json.loads(off[PERSON]["record"])["employments"][0]["end"] == TODAY
+        assert off[PERSON]["primaryEmployments"][0]["end"] == TODAY
         on = world.patch(uid, {"op": "replace", "value": {"active": True}}).json()
-        assert on["active"] is True and json.loads(on[PERSON]["record"])["employments"][0]["end"] is None
+        assert on["active"] is True and "end" not in on[PERSON]["primaryEmployments"][0]
 
     def test_active_true_on_a_separated_person_is_refused_not_answered_inactive(self, world: World) -> None:
         uid = uniq("S")
@@ -185,19 +255,29 @@ class TestPatch:
         assert_error(r, 400, "mutability")
         assert "separations" in r.json()["detail"]
         user = world.create(uid, active=False, separations=retired)
-        assert user["active"] is False and json.loads(user[PERSON]["record"])["employments"][0]["end"] == "2024-03-31"
+        assert user["active"] is False and user[PERSON]["primaryEmployments"][0]["end"] == "2024-03-31"
         assert_error(world.patch(uid, {"op": "replace", "path": "active", "value": True}), 400, "mutability")
         assert world.get(f"/Users/{uid}").json()["active"] is False
 
-    def test_adds_to_the_record(self, world: World) -> None:
+    def test_adds_to_a_list_of_the_record(self, world: World) -> None:
         uid = uniq("R")
-        user = world.create(uid)
-        record = json.loads(user[PERSON]["record"])
-        record["degrees"] = [{"level": "doctor", "field": "Y học", "institution": None, "country": "FR",
-                              "awarded_on": "2020-01-01"}]
-        r = world.patch(uid, {"op": "add", "path": f"{PERSON}:record", "value": json.dumps(record)})
+        world.create(uid, degrees=[{"level": "master", "field": None, "institution": None, "country": "VN",
+                                    "awarded_on": "2016-12-20"}])
+        doctor = {"level": "doctor", "field": "Y học", "country": "FR", "awardedOn": "2020-01-01"}
+        r = world.patch(uid, {"op": "add", "path": f"{PERSON}:degrees", "value": [doctor]})
         assert r.status_code == 200, r.text
         assert r.json()[SUMMARY]["highestDegree"] == "doctor"
+        assert [d["level"] for d in r.json()[PERSON]["degrees"]] == ["master", "doctor"]
+        levels = [d["level"] for d in world.registry.client.get(f"/api/v1/persons/{uid}", headers=world.admin).json()["degrees"]]
+        assert levels == ["master", "doctor"]
+
+    def test_replaces_a_sub_attribute_of_the_party_membership(self, world: World) -> None:
+        uid = uniq("R")
+        world.create(uid, party_member_since="2012-05-19")
+        r = world.patch(uid, {"op": "add", "path": f"{PERSON}:partyMembership.until", "value": "2024-01-31"})
+        assert r.status_code == 200, r.text
+        assert r.json()[PERSON]["partyMembership"] == {"since": "2012-05-19", "until": "2024-01-31"}
+        assert r.json()[SUMMARY]["partyMember"] is False
 
     def test_cannot_remove_what_the_registry_requires_nor_touch_read_only(self, world: World) -> None:
         uid = uniq("X")
@@ -243,8 +323,20 @@ class TestErrors:
     def test_registry_validation_is_invalid_value_naming_the_attribute(self, world: World) -> None:
         body = world.body(uniq("V"), unit="NO-SUCH-UNIT")
         r = world.registry.client.post("/scim/v2/Users", json=body, headers=world.admin)
-        detail = assert_error(r, 400, "invalidValue")["detail"]
-        assert f"{PERSON}:record employments[0].org_unit" in detail and "NO-SUCH-UNIT" in detail
+        detail = assert_error(r, 422, "invalidValue")["detail"]  # 422, as the REST API answers a record it refuses
+        assert f"{PERSON}:primaryEmployments[0].orgUnit" in detail and "NO-SUCH-UNIT" in detail
+
+    def test_a_refused_item_of_a_split_list_is_named_by_its_attribute_and_index(self, world: World) -> None:
+        languages = [{"language": "en", "kind": "foreign", "level": 4, "certificate": None, "awarded_on": "2019-06-01"},
+                     {"language": "km", "kind": "ethnic_minority", "fluent": True, "awarded_on": "1900-01-01"}]
+        employments = [{"org_unit": world.a, "category": "cong_chuc", "primary": True, "start": "2011-09-01", "end": None},
+                       {"org_unit": world.b, "category": "no_such_category", "primary": False, "start": "2012-01-01",
+                        "end": None}]
+        r = world.registry.client.post("/scim/v2/Users", json=world.body(uniq("V"), languages=languages,
+                                                                          employments=employments), headers=world.admin)
+        detail = assert_error(r, 422, "invalidValue")["detail"]
+        assert f"{PERSON}:ethnicMinorityLanguages[0].awardedOn: 1900-01-01 is before the birth date" in detail
+        assert f"{PERSON}:concurrentEmployments[0].category: unknown employment_category code" in detail
 
     def test_a_missing_birth_date_is_refused(self, world: World) -> None:
         body = world.body(uniq("V"))
@@ -266,7 +358,6 @@ class TestErrors:
         r = world.registry.client.delete("/scim/v2/Schemas", headers=world.admin)
         assert_error(r, 405)
         assert r.headers["allow"] == "GET"
-        assert_error(world.registry.client.post("/scim/v2/.search", json={}, headers=world.admin), 501)
 
 
 class TestAccess:
@@ -304,3 +395,20 @@ class TestDiscovery:
         assert {PERSON, SUMMARY, ENTERPRISE, "urn:ietf:params:scim:schemas:core:2.0:User"} <= ids
         assert world.get(f"/Schemas/{PERSON}").json()["attributes"][0]["name"] == "birthDate"
         assert_error(world.get("/Schemas/urn:nothing"), 404)
+
+    def test_the_person_schema_declares_the_record_attribute_by_attribute(self, world: World) -> None:
+        attrs = {a["name"]: a for a in world.get(f"/Schemas/{PERSON}").json()["attributes"]}
+        lists = {camel(n) for n in ("positions", "memberships", "degrees", "political_theory", "state_management",
+                                    "specialties", "academic_titles", "it_skills", "trainings", "separations",
+                                    "disciplines")}
+        split = {name for _key, names in SPLIT.values() for name in names.values()}
+        assert set(attrs) == {"birthDate", "gender", "ethnicity", "nationalId", "partyMembership", "generalEducation"
+                              } | lists | split  # no JSON text: every datum has its own typed attribute
+        for attr in attrs.values():
+            assert attr["multiValued"] == (attr["name"] in lists | split)
+            for sub in attr.get("subAttributes") or []:  # RFC 7643 §2.3.8: no sub-attribute has sub-attributes
+                assert sub["type"] in ("string", "integer", "boolean") and "subAttributes" not in sub
+        assert attrs["primaryEmployments"]["required"] and not attrs["concurrentEmployments"]["required"]
+        category = next(s for s in attrs["primaryEmployments"]["subAttributes"] if s["name"] == "category")
+        assert {"can_bo", "cong_chuc", "vien_chuc"} <= set(category["canonicalValues"])
+        assert attrs["ethnicity"]["canonicalValues"][:2] == ["01", "02"] and "canonicalValues" not in attrs["birthDate"]

@@ -4,8 +4,8 @@ Comparisons on the external id (id, userName, externalId, employeeNumber) and on
 Names narrow the candidates through the folded name index; anything else is decided by scim2-models'
 own evaluation on the rendered Users, over at most MAX_CANDIDATES persons (more: 400 tooMany).
 
-A filter that reads a sensitive attribute (the person extension's `record`, which holds ethnicity,
-national id and party membership, or the summary's `partyMember`) discloses it for every person it
+A filter that reads a sensitive attribute (the person extension's ethnicity, national id, party membership
+and disciplines, which hold the party's, or the summary's `partyMember`) discloses it for every person it
 was decided on, matched or not, even when no User is returned (`count=0` and `totalResults` alone
 answer "has this person that ethnicity?"): each of them gets an access-log row. A value holding a
 control character, or a `startIndex` beyond what the database can count, is refused (400).
@@ -34,9 +34,15 @@ KEY_ATTRS = {f"{USER_URN}:{a}".lower() for a in ("id", "userName", "externalId")
 NAME_ATTRS = {f"{USER_URN}:{a}".lower() for a in ("displayName", "name", "name.familyName", "name.givenName",
                                                     "name.middleName")}
 ALWAYS = KEY_ATTRS | {f"{USER_URN}:{a}".lower() for a in ("active", "name", "name.familyName", "displayName")}
-SENSITIVE_ATTRS = {f"{PERSON_URN}:record".lower(), f"{SUMMARY_URN}:partyMember".lower()}
+SENSITIVE_ATTRS = {f"{PERSON_URN}:{a}".lower() for a in ("ethnicity", "nationalId", "partyMembership", "disciplines")} | {
+    f"{SUMMARY_URN}:partyMember".lower()}
 MAX_START = 2**63 - 1  # the largest row offset PostgreSQL and SQLite take (a bigint)
 Clause = tuple[ColumnElement[bool], bool]  # (SQL condition, whether it decides exactly or only narrows)
+
+
+def is_sensitive(key: str) -> bool:
+    """Whether an attribute (an attr_key) is a sensitive attribute or one of its sub-attributes."""
+    return any(key == attr or key.startswith(f"{attr}.") for attr in SENSITIVE_ATTRS)
 
 
 def attr_key(path: AttrPath | str) -> str:
@@ -171,7 +177,7 @@ def search(session: Session, actor: Actor, request: "SearchRequest[Any]", base_u
     start = request.start_index or 1
     count = min(DEFAULT_COUNT if request.count is None else request.count, MAX_COUNT)
     sort_key = attr_key(str(request.sort_by)) if request.sort_by is not None else None
-    sensitive = bool((reads.attrs | {sort_key}) & SENSITIVE_ATTRS) and actor.sees_sensitive
+    sensitive = any(is_sensitive(key) for key in reads.attrs | {sort_key or ""}) and actor.sees_sensitive
     if exact and (sort_key is None or sort_key in KEY_ATTRS):
         total, page = _sql_page(session, actor, conds, sql, request, (start, count, sort_key), base_url)
     else:

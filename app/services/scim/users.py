@@ -1,5 +1,7 @@
 """SCIM Users: read, create, replace, patch and delete registry persons, every write through app.services.persons."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any, TypeVar
 
@@ -35,8 +37,7 @@ def render(session: Session, actor: Actor, rows: list[tuple[int, str, int, dict[
         user = UserResource(id=ext, external_id=ext, user_name=ext, name=mapping.split_name(rec["full_name"]),
                             display_name=rec["full_name"], active=mapping.is_active(rec, today),
                             meta=mapping.meta(ext, rev, base_url, created, modified))
-        user[RegistryPerson] = RegistryPerson(birth_date=rec["birth_date"], gender=rec["gender"],
-                                              record=mapping.dump_record(rec))
+        user[RegistryPerson] = mapping.person_extension(rec)
         user[EnterpriseUser] = units[ext]
         user[RegistrySummary] = summary.qualifications(rec, book, today, sees_sensitive=actor.sees_sensitive)
         users.append(user)
@@ -66,7 +67,7 @@ def create(session: Session, actor: Actor, payload: dict[str, Any], base_url: st
     deleted = existing is not None and store.is_deleted(session, existing.external_id)
     if existing is not None and not deleted:
         raise UniquenessException(detail=f"userName {user_name!r}: a person with that external id exists")
-    record = mapping.set_active(mapping.record_of(user), bool(user.active), date.today())
+    record = mapping.set_active(_record(user), bool(user.active), date.today())
     try:
         outcome = _write(session, actor, record, None)
     except Forbidden:
@@ -79,12 +80,12 @@ def create(session: Session, actor: Actor, payload: dict[str, Any], base_url: st
 
 def replace(session: Session, actor: Actor, external_id: str, payload: dict[str, Any], base_url: str,
             if_match: int | None) -> UserResource:
-    """PUT /Users/{id}: every writable attribute replaced; `record` replaces the nested lists."""
+    """PUT /Users/{id}: every writable attribute replaced (one left out has no value afterwards)."""
     current = _current(session, actor, external_id, base_url, if_match)
     user = parse(UserResource, payload, Context.RESOURCE_REPLACEMENT_REQUEST)
     _same_external_id(payload, external_id)
     user.replace(current)
-    record = mapping.set_active(mapping.record_of(user), bool(user.active), date.today())
+    record = mapping.set_active(_record(user), bool(user.active), date.today())
     return _written(session, actor, record, if_match, base_url)
 
 
@@ -96,7 +97,7 @@ def patch(session: Session, actor: Actor, external_id: str, payload: dict[str, A
     patched = current.model_copy(deep=True)
     if not operations.patch(patched):
         return current
-    record = mapping.record_of(patched)
+    record = _record(patched)
     if patched.active != current.active:
         record = mapping.set_active(record, bool(patched.active), date.today())
     return _written(session, actor, record, if_match, base_url)
@@ -154,13 +155,27 @@ def _same_external_id(payload: dict[str, Any], user_name: str | None) -> None:
                                            "registry's external id")
 
 
-def _write(session: Session, actor: Actor, record: dict[str, Any], if_match: int | None) -> persons.Outcome:
+@contextmanager
+def _named(record: dict[str, Any]) -> Iterator[None]:
+    """A refusal of `record` (InvalidInput, 422 as on the REST API) names the SCIM attributes at fault."""
     try:
-        valid = persons.validate_record(record)
-        return persons.upsert(session, actor, valid, codelists.load(session), if_match=if_match)
+        yield
     except InvalidInput as exc:
-        problems = "; ".join(f"{mapping.scim_field(e['field'])}: {e['message']}" for e in exc.errors)
-        raise InvalidValueException(detail=f"{exc.detail}: {problems}" if problems else exc.detail) from None
+        errors = [e | {"field": mapping.scim_field(e["field"], record)} for e in exc.errors]
+        problems = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        raise InvalidInput(f"{exc.detail}: {problems}" if problems else exc.detail, errors=errors) from None
+
+
+def _record(user: UserResource) -> dict[str, Any]:
+    """The record a User written by a client stands for, its shape validated (every key there, dates real)."""
+    record = mapping.record_of(user)
+    with _named(record):
+        return persons.validate_record(record).model_dump(mode="json")
+
+
+def _write(session: Session, actor: Actor, record: dict[str, Any], if_match: int | None) -> persons.Outcome:
+    with _named(record):
+        return persons.upsert(session, actor, persons.validate_record(record), codelists.load(session), if_match=if_match)
 
 
 def _written(session: Session, actor: Actor, record: dict[str, Any], if_match: int | None,
