@@ -48,7 +48,7 @@ run: migrate $(TOKEN_FILE) ## install what running needs, migrate, load the demo
 	@$(WITH_TOKEN) $(BIN)/registry demo --url http://$(HOST):$(PORT)
 	@$(WITH_TOKEN) exec $(BIN)/registry serve --host $(HOST) --port $(PORT)
 
-test: $(DEV_STAMP) ## run the tests on SQLite{PG} (both: about 28 minutes on 2 cores; TEST_POSTGRES_URL adds PostgreSQL)
+test: $(DEV_STAMP) ## run the tests on SQLite{PG} (both: about 30 minutes on 2 cores; TEST_POSTGRES_URL adds PostgreSQL)
 	$(BIN)/pytest
 
 lint: $(DEV_STAMP) ## ruff and mypy

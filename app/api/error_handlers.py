@@ -118,10 +118,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
-        log.exception("database error")
+        # an exception handler runs outside the `except` that caught it: the exception is passed explicitly
+        log.error("database error: %s", str(exc.orig or exc).splitlines()[0] if str(exc.orig or exc) else type(exc).__name__,
+                  exc_info=exc)
         return problem(status_of(exc), "database_unavailable", "the database could not answer; try again", request)
 
     @app.exception_handler(Exception)
     def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error")
+        log.error("unexpected error", exc_info=exc)
         return problem(500, "internal_error", "an unexpected error occurred; it has been logged", request)

@@ -20,7 +20,7 @@ from app.db import get_session_factory
 from app.models import Change, ImportJob, Person, SecurityFlag
 from app.services import jobs, tokens
 from app.services.context import Actor
-from tests.api.factories import changes_after, cursor, ndjson, person, small_tree
+from tests.api.factories import changes_after, cursor, export_records, ndjson, person, small_tree
 from tests.conftest import Registry, uniq
 
 BATCH = 4
@@ -100,9 +100,13 @@ def test_a_runner_paused_past_its_lease_writes_nothing_once_another_took_the_job
     assert runner_b == [True]
     job = _job(job_id)
     assert (job.status, job.generation, job.source_path) == ("done", 2, None)
-    assert job.counts == {"lines": COUNT, "created": COUNT, "updated": 0, "unchanged": 0, "failed": 0}
+    counts = dict(job.counts)
+    recorded_at = counts.pop("recorded_at")  # the moment of the last batch B wrote: known_at then holds them all
+    assert counts == {"lines": COUNT, "created": COUNT, "updated": 0, "unchanged": 0, "failed": 0}
     assert job.done == job.total == COUNT and job.errors == []
     assert _persons(prefix) == COUNT
+    known = export_records(registry, "persons", known_at=recorded_at)
+    assert len([p for p in known if p["external_id"].startswith(prefix)]) == COUNT
     written = [c["key"] for c in changes_after(registry, mark) if c["key"].startswith(prefix)]
     assert sorted(written) == sorted(r["external_id"] for r in records)  # each person once in the feed
     with get_session_factory()() as session:
