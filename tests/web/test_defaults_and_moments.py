@@ -81,7 +81,8 @@ def test_the_local_time_picker_names_the_same_data_as_the_api_in_utc(page: Any, 
     assert article.get_attribute("data-status") == before["status"]
     assert article.get_attribute("data-value") == ("" if before["value"] is None else str(before["value"]))
     assert page.get_by_test_id("known-at").get_attribute("datetime") == utc
-    assert page.locator("#f-known").input_value() == local
+    # Chromium keeps the value in the shortest form that names the same moment (13.120 → 13.12, :00.000 → nothing)
+    assert datetime.fromisoformat(page.locator("#f-known").input_value()) == datetime.fromisoformat(local)
     page.screenshot(path=str(ARTIFACTS / f"known-at-{code}-{unit}.png"), full_page=True)
     page.locator("#f-known").fill("")
     page.get_by_role("button", name="Xem").click()
