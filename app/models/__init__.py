@@ -15,12 +15,14 @@ from app.models.person import (
     Separation,
 )
 from app.models.stats import IndicatorDefinition, IndicatorRun, Statistic, TitleStandard
+from app.models.training import Course, Enrolment, TrainingPlan
 from app.models.txn import AccessLog, Change, ChangeUnit, Txn
 
 __all__ = [
-    "AccessLog", "ApiToken", "Base", "Change", "ChangeUnit", "CodeItem", "Discipline", "Employment",
+    "AccessLog", "ApiToken", "Base", "Change", "ChangeUnit", "CodeItem", "Course", "Discipline", "Employment",
+    "Enrolment",
     "IdempotencyRecord", "ImportJob", "IndicatorDefinition", "IndicatorRun", "Membership", "OrgUnit",
     "OrgUnitLanguage", "OrgUnitParent", "OrgUnitSuccessor", "OrgUnitVersion", "Person", "PersonVersion",
     "Position", "Qualification", "RateHit", "SecurityFlag", "SignedOutSession", "Separation", "Statistic",
-    "SysVersioned", "TitleStandard", "Txn",
+    "SysVersioned", "TitleStandard", "TrainingPlan", "Txn",
 ]

@@ -125,6 +125,8 @@ class Qualification(SysVersioned, Base):
     course: Mapped[str | None] = mapped_column(String(300))
     hours: Mapped[int | None] = mapped_column(Integer)
     awarded_on: Mapped[date] = mapped_column(Date)
+    # awarded by the completed enrolment of this person in the course of this code (None: recorded on the person)
+    from_course: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_qualification_person_kind", "person_id", "kind"),
