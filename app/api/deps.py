@@ -59,6 +59,15 @@ ACTIONS: dict[str, frozenset[str]] = {
     "indicators:read": ALL,
     "indicators:persons": frozenset({"admin", "hr_officer", "auditor"}),
     "indicators:write": frozenset({"admin"}),
+    # training records (planning.md 'Training'): a course in the scope of its org unit, an enrolment in its person's
+    "training:read": ALL,
+    "training:write": frozenset({"admin", "hr_officer", "integration"}),
+    "imports:courses": frozenset({"admin", "hr_officer", "integration"}),
+    "imports:enrolments": frozenset({"admin", "hr_officer", "integration"}),
+    "training_plans:read": ALL,
+    "training_plans:write": frozenset({"admin", "hr_officer"}),
+    # needs name persons to the roles of indicators:persons; the others get counts (suppressed in small cells)
+    "training_needs:read": ALL,
 }
 # Actions whose effect is not confined to org units: only a whole-tree administrator may take them. A
 # definition of the catalog changes every province's figures, so a scoped administrator may not publish one.
