@@ -18,7 +18,7 @@ app.add_typer(tokens_app, name="tokens")
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
-KINDS = ("org-units", "persons", "statistics")
+KINDS = ("org-units", "persons", "statistics", "courses", "enrolments")
 
 
 def _url(url: str | None) -> str:
@@ -138,7 +138,7 @@ def _admin_token_text(secret: str | None, disabled: bool) -> str:
 
 
 @app.command("import")
-def import_file(path: Path, kind: Annotated[str, typer.Option(help="org-units | persons | statistics")],
+def import_file(path: Path, kind: Annotated[str, typer.Option(help="org-units | persons | statistics | courses | enrolments")],
                 dry_run: bool = False) -> None:
     """Import a JSON Lines (or .csv / .xlsx) file directly into the database (as the system actor).
 

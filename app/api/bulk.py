@@ -47,10 +47,13 @@ class Kind(StrEnum):
     org_units = "org-units"
     persons = "persons"
     statistics = "statistics"
+    courses = "courses"
+    enrolments = "enrolments"
 
 
-KindPath = Annotated[Kind, PathParam(description="which records: org-units, persons or statistics")]
-RECORDS = "one record per line, as spec/interchange.md describes (the schemas OrgUnitRecord, PersonRecord, StatisticRecord)"
+KindPath = Annotated[Kind, PathParam(description="which records: org-units, persons, statistics, courses or enrolments")]
+RECORDS = ("one record per line, as spec/interchange.md describes (the schemas OrgUnitRecord, PersonRecord, StatisticRecord, "
+           "CourseRecord, EnrolmentRecord)")
 # The body is read as a byte stream (JSON Lines line by line, CSV and XLSX spooled), so it is declared here, not by a
 # parameter, and as bytes (format binary: a client sends the file as it is; JSON Lines and CSV are UTF-8 text).
 COLUMNS = "with the columns of GET /templates/{kind}"

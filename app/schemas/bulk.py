@@ -9,8 +9,8 @@ class ImportLineError(ReadSchema):
     """One error of one line (JSON Lines) or record (CSV, XLSX: its first row); a line may have several."""
 
     line: int = Field(description="the line of the body (CSV/XLSX: the first row of the record)")
-    code: str | None = Field(None, description="the record's key, for org units and statistics")
-    external_id: str | None = Field(None, description="the record's key, for persons")
+    code: str | None = Field(None, description="the record's key, for org units, statistics and courses; an enrolment's course")
+    external_id: str | None = Field(None, description="the record's key, for persons; an enrolment's person")
     field: str | None = Field(description="the field (or column) at fault; null for the whole line")
     message: str
     error: str = Field(description="a stable code: invalid_field, invalid_json, unknown_code, not_written, ...")

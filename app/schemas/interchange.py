@@ -43,6 +43,11 @@ def _not_before(earlier: str) -> Any:
     return check
 
 
+FromEnrolment = Annotated[Code | None, Field(description=(
+    "set by the registry on a qualification awarded by a completed enrolment: the code of its course. Such an item "
+    "is the enrolment's to change; in a person record sent to the registry it is ignored (the enrolment gives it)"))]
+
+
 class Dated(AppSchema):
     start: IsoDate
     end: IsoDate | None = None
@@ -119,6 +124,7 @@ class DegreeItem(AppSchema):
     institution: OptText = None
     country: CountryCode | None = None
     awarded_on: IsoDate
+    from_enrolment: FromEnrolment = None
 
 
 class LanguageItem(AppSchema):
@@ -131,6 +137,7 @@ class LanguageItem(AppSchema):
                                             pattern=r"^[^\x00-\x20\x7f](?:[^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$")] | None = None
     # the score as on the paper ("6.0", "N3"): no control characters, no space at either end
     awarded_on: IsoDate
+    from_enrolment: FromEnrolment = None
 
     @model_validator(mode="after")
     def _level_or_fluent(self) -> "LanguageItem":
@@ -151,6 +158,7 @@ class LanguageItem(AppSchema):
 class LevelItem(AppSchema):
     level: Code
     awarded_on: IsoDate
+    from_enrolment: FromEnrolment = None
 
 
 class PoliticalTheoryItem(LevelItem):
@@ -161,6 +169,7 @@ class SpecialtyItem(AppSchema):
     level: Code
     field: OptText200 = None
     awarded_on: IsoDate
+    from_enrolment: FromEnrolment = None
 
 
 class AcademicTitleItem(AppSchema):
@@ -180,6 +189,7 @@ class ItSkillItem(AppSchema):
     level: Code
     certificate: OptText100 = None
     awarded_on: IsoDate
+    from_enrolment: FromEnrolment = None
 
 
 class TrainingItem(AppSchema):
@@ -318,3 +328,93 @@ def period_bounds(period: str) -> tuple[date, date]:
     if end < start:
         raise ValueError(f"period {period!r} ends before it starts")
     return start, end
+
+
+# ───────────────────────── training records (planning.md 'Training') ─────────────────────────
+Money = Annotated[StrictInt, Field(ge=0, le=10**15, description="an amount in VND (đồng), a whole number")]
+AWARD_LISTS = ("degrees", "languages", "political_theory", "state_management", "specialties", "it_skills")
+
+
+class CourseRecord(AppSchema):
+    """A course (khóa, lớp đào tạo, bồi dưỡng); `org_unit` (the unit that organises or sends) places it in scope.
+
+    `awards`: the qualification it leads to, as an interchange item under its list name without its date (the
+    enrolment's `completed_on` is the date), e.g. {"political_theory": {"level": "cao_cap"}}; null when none."""
+
+    code: Code
+    name: Text
+    kind: Code
+    provider: OptText = None
+    org_unit: Code
+    start: IsoDate | None = None
+    end: IsoDate | None = None
+    hours: Annotated[StrictInt, Field(ge=0, le=100000)] | None = None
+    mode: Code | None = None
+    country: CountryCode | None = None
+    cost_per_person: Money | None = None
+    funding: Code | None = None
+    awards: dict[str, Any] | None = None
+
+    _end_after_start = field_validator("end")(_not_before("start"))
+
+    @field_validator("awards")
+    @classmethod
+    def _one_award(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        if len(value) != 1:
+            raise ValueError(f"awards names one qualification, under one of {', '.join(AWARD_LISTS)}; got {len(value)}")
+        (name, item), = value.items()
+        if name not in AWARD_LISTS:
+            raise ValueError(f"a course awards no {name!r}: one of {', '.join(AWARD_LISTS)}")
+        if not isinstance(item, dict):
+            raise ValueError(f"awards.{name} is an item of the list {name} (an object), not {type(item).__name__}")
+        if "awarded_on" in item or "from_enrolment" in item:
+            raise ValueError(f"awards.{name} has no date and no origin: the enrolment's completed_on dates it")
+        item_model = _item_model(name)
+        try:
+            parsed = item_model.model_validate({**item, "awarded_on": "2000-01-01"})
+        except ValueError as exc:
+            raise ValueError(f"awards.{name}: {_first_error(exc)}") from None
+        return {name: parsed.model_dump(mode="json", exclude={"awarded_on", "from_enrolment"}, exclude_unset=True)}
+
+
+def _item_model(name: str) -> Any:
+    return {"degrees": DegreeItem, "languages": LanguageItem, "political_theory": PoliticalTheoryItem,
+            "state_management": LevelItem, "specialties": SpecialtyItem, "it_skills": ItSkillItem}[name]
+
+
+def _first_error(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return f"{where}: {first['msg'].removeprefix('Value error, ')}" if where else first["msg"].removeprefix("Value error, ")
+    return str(exc)
+
+
+class EnrolmentRecord(AppSchema):
+    """A person sent to a course (cử đi đào tạo, bồi dưỡng), identified by (`person`, `course`).
+
+    `completed` needs `completed_on`; a completed enrolment whose course awards a qualification gives the person
+    that qualification from `completed_on`."""
+
+    person: Code
+    course: Code
+    status: Code
+    start: IsoDate | None = None
+    expected_completion: IsoDate | None = None
+    completed_on: Annotated[IsoDate | None, Field(validate_default=True)] = None
+    decision: OptText100 = None
+    cost: Money | None = None
+    commitment_until: IsoDate | None = None
+
+    _expected_after_start = field_validator("expected_completion")(_not_before("start"))
+    _completed_after_start = field_validator("completed_on")(_not_before("start"))
+
+    @field_validator("completed_on")
+    @classmethod
+    def _completed_dated(cls, value: date | None, info: ValidationInfo) -> date | None:
+        if value is None and info.data.get("status") == "completed":
+            raise ValueError("a completed enrolment needs completed_on (the day the course was completed)")
+        return value

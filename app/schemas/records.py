@@ -9,6 +9,8 @@ from pydantic import Field
 
 from app.schemas.read import Day, Moment, Number, ReadSchema
 
+FromEnrolment = Field(None, description="the course whose completed enrolment awarded it (absent: recorded on the person)")
+
 
 class ParentLinkRead(ReadSchema):
     code: str
@@ -72,6 +74,7 @@ class DegreeRead(ReadSchema):
     institution: str | None = None
     country: str | None = None
     awarded_on: Day
+    from_enrolment: str | None = FromEnrolment
 
 
 class LanguageRead(ReadSchema):
@@ -82,11 +85,13 @@ class LanguageRead(ReadSchema):
     certificate: str | None = None
     score: str | None = None
     awarded_on: Day
+    from_enrolment: str | None = FromEnrolment
 
 
 class LevelRead(ReadSchema):
     level: str
     awarded_on: Day
+    from_enrolment: str | None = FromEnrolment
 
 
 class PoliticalTheoryRead(LevelRead):
@@ -187,3 +192,56 @@ class StatisticKey(ReadSchema):
 class StatisticWithdrawn(ReadSchema):
     withdrawn: StatisticKey
     recorded_at: Moment | None = Field(description=RECORDED)
+
+
+class CourseRead(ReadSchema):
+    """A course (khóa, lớp đào tạo, bồi dưỡng), as spec/interchange.md gives it."""
+
+    code: str
+    name: str
+    kind: str = Field(description="code list course_kind")
+    provider: str | None
+    org_unit: str = Field(description="the unit that organises or sends: it places the course in scope")
+    start: Day | None
+    end: Day | None
+    hours: int | None
+    mode: str | None = Field(description="code list training_mode")
+    country: str | None
+    cost_per_person: int | None = Field(description="VND")
+    funding: str | None = Field(description="code list funding_source")
+    awards: dict[str, dict[str, str | int | bool | None]] | None = Field(
+        description='the qualification it leads to under its list name, e.g. {"political_theory": {"level": "cao_cap"}}')
+
+
+class CourseWritten(CourseRead):
+    status: str = Field(description="created, updated or unchanged")
+    recorded_at: Moment | None = Field(description=RECORDED)
+
+
+class CoursePage(ReadSchema):
+    items: list[CourseRead]
+    next: str | None = Field(description="pass as `after` for the next page; null on the last")
+
+
+class EnrolmentRead(ReadSchema):
+    """A person sent to a course, identified by (person, course)."""
+
+    person: str = Field(description="the person's external id")
+    course: str = Field(description="the course's code")
+    status: str = Field(description="code list enrolment_status: planned, enrolled, completed, failed, withdrawn")
+    start: Day | None
+    expected_completion: Day | None
+    completed_on: Day | None
+    decision: str | None = Field(description="the number of the decision that sends the person")
+    cost: int | None = Field(description="VND")
+    commitment_until: Day | None = Field(description="the end of the service the person commits to in return")
+
+
+class EnrolmentWritten(EnrolmentRead):
+    write: str = Field(description="what the write did: created, updated or unchanged (`status` is the enrolment's)")
+    recorded_at: Moment | None = Field(description=RECORDED)
+
+
+class EnrolmentPage(ReadSchema):
+    items: list[EnrolmentRead]
+    next: str | None = Field(description="pass as `after` for the next page (`person|course`); null on the last")

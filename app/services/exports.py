@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.db import get_session_factory
 from app.models import Employment, OrgUnit, OrgUnitVersion, Person, PersonVersion, Statistic
-from app.services import audit, orgunits, statistics, tree
+from app.services import audit, orgunits, statistics, training, tree
 from app.services.context import Actor
 from app.services.person_records import SENSITIVE, build, redact
 from app.services.versioning import current_or_at
@@ -86,4 +86,5 @@ def stats(session: Session, actor: Actor, cut: int | None) -> Iterator[dict[str,
             yield statistics.as_record(row, code)
 
 
-GENERATORS = {"org-units": org_units, "persons": persons, "statistics": stats}
+GENERATORS = {"org-units": org_units, "persons": persons, "statistics": stats, "courses": training.export_courses,
+              "enrolments": training.export_enrolments}

@@ -47,14 +47,13 @@ def jsonl_lines(source: BinaryIO, start_offset: int = 0, start_line: int = 0) ->
             yield imports.Line(number, stripped), offset
 
 
-def _key_of(line: imports.Line, key_field: str) -> str | None:
+def _key_of(line: imports.Line, kind: str) -> imports.Key:
     """The record key of a line, if it can be read at all."""
     try:
         data = json.loads(line.raw)
     except (ValueError, RecursionError):
         return None
-    key = data.get(key_field) if isinstance(data, dict) else None
-    return key if isinstance(key, str) else None
+    return imports.record_key(kind, data) if isinstance(data, dict) else None
 
 
 class ImportRun:
@@ -98,12 +97,11 @@ class ImportRun:
 
     def _not_written(self, lines: list[imports.Line], exc: Exception) -> None:
         """Every line of a batch that failed as a whole: not written, said so (the database's own text is not shown)."""
-        key_field = imports.KEY_FIELD[self.kind]
         reason = "the database refused it" if isinstance(exc, DBAPIError) else f"an unexpected {type(exc).__name__}"
         for line in lines:
             self.report.lines += 1
-            self.report.errors.append({"line": line.number, key_field: _key_of(line, key_field), "field": None,
-                                       "message": f"not written: {reason}", "error": "not_written"})
+            self.report.errors.append({"line": line.number, **imports.key_entry(self.kind, _key_of(line, self.kind)),
+                                       "field": None, "message": f"not written: {reason}", "error": "not_written"})
 
     def _attempt(self, work: Any, lines: list[imports.Line], mark: Mark | None = None) -> None:
         with self.factory() as session:
@@ -174,9 +172,8 @@ class ImportRun:
     def _bad_cells(self, grouped: tabular.Grouped, names: labels.Names) -> None:
         """A record with cells that could not be read: not written; those cells and every other error of it reported."""
         self.report.lines += 1
-        key_field = imports.KEY_FIELD[self.kind]
-        key = grouped.record.get(key_field)
-        errors = [{"line": grouped.first_row, key_field: key, "field": e["column"], "message": e["message"],
+        key = imports.key_entry(self.kind, imports.record_key(self.kind, grouped.record))
+        errors = [{"line": grouped.first_row, **key, "field": e["column"], "message": e["message"],
                    "error": "invalid_cell", "row": e["row"], "column": e["column"], "cell": e["cell"]}
                   for e in grouped.errors]
         bad = {e.get("field") for e in grouped.errors}
@@ -185,7 +182,7 @@ class ImportRun:
         for err in others:
             if err["field"] in bad:
                 continue  # that cell's own error is reported (the field was left out of the record)
-            errors.append({"line": grouped.first_row, key_field: key, **err,
+            errors.append({"line": grouped.first_row, **key, **err,
                            **tabular.locate(grouped, err["field"], self.kind)})
         self.report.errors += sorted(errors, key=lambda e: (e["row"], tabular.COLUMNS[self.kind].index(e["column"])
                                                             if e["column"] else -1))

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from app.errors import DomainError, InvalidInput, db_refusal
 from app.models import ImportJob
 from app.schemas.common import control_character
-from app.schemas.interchange import OrgUnitRecord, PersonRecord, StatisticRecord
-from app.services import codelists, history, labels, persons, statistics
+from app.schemas.interchange import CourseRecord, EnrolmentRecord, OrgUnitRecord, PersonRecord, StatisticRecord
+from app.services import codelists, history, labels, persons, statistics, training
 from app.services.codelists import CodeBook
 from app.services.context import Actor
 from app.services.persons import pydantic_errors
@@ -25,8 +25,34 @@ from app.services.persons import pydantic_errors
 log = logging.getLogger("registry.imports")
 
 
-KINDS: dict[str, type[BaseModel]] = {"org-units": OrgUnitRecord, "persons": PersonRecord, "statistics": StatisticRecord}
-KEY_FIELD = {"org-units": "code", "persons": "external_id", "statistics": "code"}
+KINDS: dict[str, type[BaseModel]] = {"org-units": OrgUnitRecord, "persons": PersonRecord, "statistics": StatisticRecord,
+                                     "courses": CourseRecord, "enrolments": EnrolmentRecord}
+KEY_FIELD = {"org-units": "code", "persons": "external_id", "statistics": "code", "courses": "code", "enrolments": "person"}
+# how an error names its record (interchange.md: "external_id" or "code"): an enrolment by its person and course
+KEY_NAMES: dict[str, tuple[tuple[str, str], ...]] = {
+    kind: ((fld, fld),) for kind, fld in KEY_FIELD.items() if kind != "enrolments"} | {
+    "enrolments": (("person", "external_id"), ("course", "code"))}
+
+Key = str | tuple[str | None, ...] | None
+
+
+def record_key(kind: str, data: Any) -> Key:
+    """The key of a record (a parsed line, a model or a dict): a string, or (person, course) for an enrolment."""
+    def value(fld: str) -> str | None:
+        found = data.get(fld) if isinstance(data, dict) else getattr(data, fld, None)
+        return found if isinstance(found, str) and not control_character(found) else None
+
+    names = KEY_NAMES[kind]
+    return value(names[0][0]) if len(names) == 1 else tuple(value(fld) for fld, _name in names)
+
+
+def key_entry(kind: str, key: Key) -> dict[str, Any]:
+    """The key fields of an error entry: {"external_id": ...} or {"code": ...}, both for an enrolment."""
+    names = KEY_NAMES[kind]
+    if len(names) == 1:
+        return {names[0][1]: key if not isinstance(key, tuple) else None}
+    values = key if isinstance(key, tuple) else (key, None)
+    return {name: v for (_fld, name), v in zip(names, values, strict=True)}
 
 
 @dataclass
@@ -61,9 +87,9 @@ class Line:
     raw: bytes
 
 
-def add_error(report: Report, line: int, key: str | None, fld: str | None, message: str, code: str) -> None:
+def add_error(report: Report, line: int, key: Key, fld: str | None, message: str, code: str) -> None:
     """One error of one line (or record) in the report."""
-    entry: dict[str, Any] = {"line": line, KEY_FIELD[report.kind]: key, "field": fld, "message": message,
+    entry: dict[str, Any] = {"line": line, **key_entry(report.kind, key), "field": fld, "message": message,
                              "error": code}
     report.errors.append(entry)
 
@@ -102,8 +128,7 @@ def parse(report: Report, line: Line, max_bytes: int, book: CodeBook | None = No
     if not isinstance(data, dict):
         add_error(report, line.number, None, None, f"expected a JSON object, got {type(data).__name__}", "invalid_json")
         return None
-    key = data.get(KEY_FIELD[report.kind])
-    key = key if isinstance(key, str) and not control_character(key) else None
+    key = record_key(report.kind, data)
     if bad:
         add_error(report, line.number, key, bad[0] or "(record)", f"holds the control character {bad[1]}: control "
                "characters (U+0000-U+001F, U+007F-U+009F) and lone surrogates are not accepted", "control_character")
@@ -146,6 +171,11 @@ def unvalidated_problems(kind: str, data: dict[str, Any], book: CodeBook, units:
 
     if kind == "org-units":
         for fld, list_name in labels.UNIT_FIELDS.items():
+            check(fld, list_name, data.get(fld))
+        return errs
+    if kind in ("courses", "enrolments"):
+        fields = training.COURSE_CODED if kind == "courses" else {"status": "enrolment_status"}
+        for fld, list_name in fields.items():
             check(fld, list_name, data.get(fld))
         return errs
     if kind != "persons":
@@ -220,8 +250,8 @@ def _control(data: Any, path: str) -> tuple[str, str] | None:
     return None
 
 
-def _key(record: BaseModel, kind: str) -> str:
-    return str(getattr(record, KEY_FIELD[kind]))
+def _key(record: BaseModel, kind: str) -> Key:
+    return record_key(kind, record)
 
 
 def refusal(exc: DomainError | DBAPIError) -> tuple[str, list[dict[str, Any]]]:
@@ -258,7 +288,7 @@ def import_batch(session: Session, actor: Actor, report: Report, lines: list[Lin
     from app.services import person_batch
 
     before = len(report.errors)
-    book = codelists.load(session) if report.kind == "persons" else None
+    book = codelists.load(session) if report.kind in ("persons", "courses", "enrolments") else None
     items: list[person_batch.Item] = []
     for line in lines:
         report.lines += 1
@@ -268,6 +298,12 @@ def import_batch(session: Session, actor: Actor, report: Report, lines: list[Lin
         elif isinstance(record, StatisticRecord):
             write_one(session, report, line.number, record,
                       lambda r=record: statistics.upsert(session, actor, r).status)  # type: ignore[misc]
+        elif isinstance(record, CourseRecord) and book is not None:
+            write_one(session, report, line.number, record,
+                      lambda r=record: training.upsert_course(session, actor, r, book).status)  # type: ignore[misc]
+        elif isinstance(record, EnrolmentRecord) and book is not None:
+            write_one(session, report, line.number, record,
+                      lambda r=record: training.upsert_enrolment(session, actor, r, book).status)  # type: ignore[misc]
     if items:
         assert book is not None
 
@@ -310,7 +346,8 @@ def job_view(job: ImportJob) -> dict[str, Any]:
 ANALYZED = {"org-units": ("org_unit", "org_unit_version", "org_unit_parent", "org_unit_successor", "org_unit_language"),
             "persons": ("person", "person_version", "employment", "position", "membership", "qualification", "separation",
                         "discipline"),
-            "statistics": ("statistic",)}
+            "statistics": ("statistic",), "courses": ("course", "qualification"),
+            "enrolments": ("enrolment", "qualification")}
 
 
 def analyze(session: Session, kind: str, *, only_stale: bool = False) -> None:

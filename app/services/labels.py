@@ -23,6 +23,8 @@ from app.services.codelists import DATA, CodeBook
 
 PERSON_FIELDS = {"gender": "gender", "ethnicity": "ethnicity"}
 UNIT_FIELDS = {"kind": "org_unit_kind", "tier": "tier", "sector": "sector"}
+COURSE_FIELDS = {"kind": "course_kind", "mode": "training_mode", "funding": "funding_source"}
+ENROLMENT_FIELDS = {"status": "enrolment_status"}
 ITEM_FIELDS = {"languages": [("kind", "language_kind")]}  # coded item fields beside persons.CODED (not checked there)
 _NOT_LETTERS = re.compile(r"[^0-9a-z]+")
 _AMBIGUOUS = ""
@@ -96,6 +98,17 @@ class Names:
         """The spreadsheet record with every coded field's name replaced by its code (a new dict)."""
         if kind == "org-units":
             return record | {f: self.code(lst, record[f]) for f, lst in UNIT_FIELDS.items() if f in record}
+        if kind == "enrolments":
+            return record | {f: self.code(lst, record[f]) for f, lst in ENROLMENT_FIELDS.items() if f in record}
+        if kind == "courses":
+            out = record | {f: self.code(lst, record[f]) for f, lst in COURSE_FIELDS.items() if f in record}
+            awards = record.get("awards")
+            if isinstance(awards, dict) and len(awards) == 1:
+                (name, item), = awards.items()
+                coded = item_lists(name)
+                if isinstance(item, dict):
+                    out["awards"] = {name: item | {f: self.code(lst, item[f]) for f, lst in coded.items() if f in item}}
+            return out
         if kind != "persons":
             return record
         out = record | {f: self.code(lst, record[f]) for f, lst in PERSON_FIELDS.items() if f in record}

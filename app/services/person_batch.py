@@ -29,7 +29,7 @@ from app.services import audit, history, persons, tree, write_scope
 from app.services.codelists import CodeBook
 from app.services.context import Actor
 from app.services.imports import refusal
-from app.services.person_records import build, diff_lists
+from app.services.person_records import build, diff_lists, keep_awarded, without_awarded
 from app.services.text import fold
 from app.services.versioning import insert_rows, retire
 
@@ -104,7 +104,7 @@ def _one_by_one(session: Session, actor: Actor, items: list[Item], book: CodeBoo
 def _plan(session: Session, actor: Actor, items: list[Item], book: CodeBook,
           on_status: Callable[[int, str], None], on_failure: Callable[[Failure], None]) -> list[_Planned]:
     """Validate the batch against what a few queries fetched; the records that need writing."""
-    dumped = [(i, i.record.model_dump(mode="json")) for i in items]
+    dumped = [(i, without_awarded(i.record.model_dump(mode="json"))) for i in items]
     units = persons.unit_index(session, set().union(*(persons.referenced_units(d) for _i, d in dumped)))
     existing = {p.external_id: p for p in session.scalars(
         select(Person).where(Person.external_id.in_([i.record.external_id for i in items])))}
@@ -127,7 +127,7 @@ def _plan(session: Session, actor: Actor, items: list[Item], book: CodeBook,
             continue
         person = existing.get(key)
         old = current.get(person.id) if person is not None else None
-        new = persons.reopen_moved_separations(old, persons.canonical(data))
+        new = keep_awarded(old, persons.reopen_moved_separations(old, persons.canonical(data)))
         if allowed is not None:
             if person is not None and person.id not in in_reach:
                 on_failure(Failure(item.line, key, [{"field": None, "message":

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Discipline, Employment, Membership, PersonVersion, Position, Qualification, Separation
-from app.schemas.interchange import PERSON_LISTS
+from app.schemas.interchange import AWARD_LISTS, PERSON_LISTS
 from app.services.tree import unit_codes
 from app.services.versioning import current_or_at, retire
 
@@ -122,6 +122,29 @@ LIST_TABLES = (Employment, Position, Membership, Qualification, Separation, Disc
 TABLE_LISTS = {s.model.__tablename__: s.name for s in SPECS.values() if s.qual_kind is None}
 
 
+def without_awarded(record: dict[str, Any]) -> dict[str, Any]:
+    """A record sent to the registry without the qualifications it says enrolments awarded (`from_enrolment`):
+    those are written by the enrolments (training.award), and an export sent back must not make them the person's own."""
+    out = dict(record)
+    for name in AWARD_LISTS:
+        if out.get(name):
+            out[name] = [i for i in out[name] if not (isinstance(i, dict) and i.get("from_enrolment") is not None)]
+    return out
+
+
+def keep_awarded(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """The new canonical record with the qualifications enrolments awarded, as the old record holds them."""
+    if old is None:
+        return new
+    out = dict(new)
+    for name in AWARD_LISTS:
+        awarded = [i for i in old.get(name) or [] if "from_enrolment" in i]
+        if awarded:
+            out[name] = sort_items(name, [*new[name], *awarded])
+    return out
+
+
+
 def item_key(item: dict[str, Any]) -> str:
     return json.dumps(item, sort_keys=True, ensure_ascii=False)
 
@@ -178,7 +201,10 @@ def build(session: Session, external_ids: dict[int, str], cut: int | None = None
             lists[r.person_id][name].append(SPECS[name].to_item(r, codes))
     for r in rows["qualification"]:
         spec = QUAL_LISTS[r.kind]
-        lists[r.person_id][spec.name].append(spec.to_item(r, codes))
+        item = spec.to_item(r, codes)
+        if r.from_course is not None:
+            item["from_enrolment"] = r.from_course  # awarded by the completed enrolment in this course
+        lists[r.person_id][spec.name].append(item)
     out: dict[int, dict[str, Any]] = {}
     for pid, v in versions.items():
         record = base_fields(v, external_ids[pid])
@@ -221,9 +247,10 @@ def diff_lists(session: Session, people: list[tuple[int, dict[str, Any]]], unit_
     inserts: dict[Any, list[dict[str, Any]]] = {}
     for pid, new in people:
         for name, spec in SPECS.items():
+            # a qualification awarded by an enrolment is the enrolment's to write (training.award), not the record's
             have = {item_key(spec.to_item(r, codes)): r.id for r in by_person.get((spec.model.__tablename__, pid), [])
-                    if spec.qual_kind is None or r.kind == spec.qual_kind}
-            wanted = {item_key(i): i for i in new[name]}
+                    if spec.qual_kind is None or (r.kind == spec.qual_kind and r.from_course is None)}
+            wanted = {item_key(i): i for i in new[name] if "from_enrolment" not in i}
             retired.setdefault(spec.model, []).extend(rid for k, rid in have.items() if k not in wanted)
             extra = {"kind": spec.qual_kind} if spec.qual_kind else {}
             inserts.setdefault(spec.model, []).extend(

@@ -21,7 +21,9 @@ from app.services.person_records import (
     canonical_item,
     diff_lists,
     item_key,
+    keep_awarded,
     sort_items,
+    without_awarded,
 )
 from app.services.text import fold
 from app.services.versioning import insert_rows, retire
@@ -86,7 +88,7 @@ def problems(data: dict[str, Any], book: CodeBook, units: dict[str, UnitInfo]) -
         errs.append({"field": "party_member_until",
                      "message": f"party membership ends {until}, before it starts {data['party_member_since']}"})
     errs.extend(_separation_problems(data))
-    errs.extend(_paper_problems(data.get("languages") or []))
+    errs.extend(paper_problems(data.get("languages") or []))
     for name in PERSON_LISTS:
         for i, item in enumerate(data.get(name) or []):
             where = f"{name}[{i}]"
@@ -149,7 +151,7 @@ def _separation_problems(data: dict[str, Any]) -> list[dict[str, str]]:
     return errs
 
 
-def _paper_problems(languages: list[dict[str, Any]]) -> list[dict[str, str]]:
+def paper_problems(languages: list[dict[str, Any]]) -> list[dict[str, str]]:
     """A foreign-language paper without a level must be one the equivalence table places; with a level, not elsewhere."""
     errs = []
     for i, item in enumerate(languages):
@@ -284,7 +286,7 @@ def upsert(session: Session, actor: Actor, record: PersonRecord, book: CodeBook,
     concurrent creations of one id exactly one wins.
     """
     history.lock_for_write(session)
-    data = record.model_dump(mode="json")
+    data = without_awarded(record.model_dump(mode="json"))
     units = unit_index(session, referenced_units(data))
     errs = problems(data, book, units)
     if errs:
@@ -296,7 +298,7 @@ def upsert(session: Session, actor: Actor, record: PersonRecord, book: CodeBook,
         raise Conflict(f"person {record.external_id!r} exists; PUT replaces it", code="duplicate_external_id")
     new = canonical(data)
     old = build(session, {person.id: person.external_id}).get(person.id) if person is not None else None
-    new = reopen_moved_separations(old, new)
+    new = keep_awarded(old, reopen_moved_separations(old, new))
     check_write_scope(session, actor, person, old, new)
     if if_match is not None and (person is None or person.rev != if_match):
         raise PreconditionFailed(f"person {record.external_id!r} has changed since you read it "

@@ -99,7 +99,17 @@ ITEM_COLUMNS = [
     "form",
 ]
 PERSON_COLUMNS = [*PERSON_FIELDS, "list", *ITEM_COLUMNS]
-COLUMNS = {"org-units": ORG_UNIT_COLUMNS, "persons": PERSON_COLUMNS, "statistics": STATISTIC_COLUMNS}
+COURSE_FIELDS = ["code", "name", "kind", "provider", "org_unit", "start", "end", "hours", "mode", "country",
+                 "cost_per_person", "funding"]
+# a course's `awards` item, one column per field of the items a course may award (award_list: the list's name)
+AWARD_COLUMNS = {"award_list": None, "award_level": "level", "award_field": "field", "award_institution": "institution",
+                 "award_country": "country", "award_language": "language", "award_language_kind": "kind",
+                 "award_certificate": "certificate", "award_score": "score", "award_equivalent": "equivalent"}
+COURSE_COLUMNS = [*COURSE_FIELDS, *AWARD_COLUMNS]
+ENROLMENT_COLUMNS = ["person", "course", "status", "start", "expected_completion", "completed_on", "decision", "cost",
+                     "commitment_until"]
+FLAT = {"statistics": STATISTIC_COLUMNS, "courses": COURSE_COLUMNS, "enrolments": ENROLMENT_COLUMNS}  # a record a row
+COLUMNS = {"org-units": ORG_UNIT_COLUMNS, "persons": PERSON_COLUMNS, **FLAT}
 
 VI = {
     "code": "Mã",
@@ -157,10 +167,30 @@ VI = {
     "on": "Ngày thôi công tác",
     "reason": "Lý do thôi công tác",
     "form": "Hình thức kỷ luật",
+    "provider": "Cơ sở tổ chức đào tạo",
+    "mode": "Hình thức học",
+    "cost_per_person": "Kinh phí mỗi người (đồng)",
+    "funding": "Nguồn kinh phí",
+    "award_list": "Văn bằng, chứng chỉ được cấp",
+    "award_level": "Trình độ được cấp",
+    "award_field": "Chuyên ngành được cấp",
+    "award_institution": "Cơ sở cấp",
+    "award_country": "Nước cấp",
+    "award_language": "Ngôn ngữ được cấp",
+    "award_language_kind": "Loại ngôn ngữ được cấp",
+    "award_certificate": "Chứng chỉ được cấp",
+    "award_score": "Điểm được cấp",
+    "award_equivalent": "Tương đương (được cấp)",
+    "person": "Mã định danh cán bộ",
+    "status": "Trạng thái",
+    "expected_completion": "Dự kiến hoàn thành",
+    "decision": "Số quyết định cử đi học",
+    "cost": "Kinh phí (đồng)",
+    "commitment_until": "Cam kết công tác đến ngày",
 }
 FROM_VI = {v.casefold(): k for k, v in VI.items()}
-BOOLEAN_COLUMNS = {"ethnic_contact", "primary", "key_leader", "fluent", "equivalent"}
-INTEGER_COLUMNS = {"hours"}
+BOOLEAN_COLUMNS = {"ethnic_contact", "primary", "key_leader", "fluent", "equivalent", "award_equivalent"}
+INTEGER_COLUMNS = {"hours", "cost_per_person", "cost"}
 NUMBER_COLUMNS = {"value"}
 TRUE = {"true", "1", "yes", "có", "x"}
 FALSE = {"false", "0", "no", "không"}
@@ -325,7 +355,7 @@ def _convert(key: str, text: str) -> Any:
         if low in TRUE or low in FALSE:
             return low in TRUE
         raise ValueError(f"{text!r} is not true/false (có/không)")
-    if key in INTEGER_COLUMNS or (key == "level" and text.isdigit()):
+    if key in INTEGER_COLUMNS or (key in ("level", "award_level") and text.isdigit()):
         try:
             return int(text)
         except ValueError:
@@ -344,8 +374,8 @@ def group(rows: Iterable[Row], kind: str) -> Iterator[Grouped]:
     key_column = "external_id" if kind == "persons" else "code"
     current: list[Row] = []
     for row in rows:
-        if kind == "statistics":
-            yield _statistic(row)
+        if kind in FLAT:
+            yield _flat(row, kind)
             continue
         if current and row.cells.get(key_column, "") != current[0].cells.get(key_column, ""):
             yield _assemble(current, kind)
@@ -355,10 +385,22 @@ def group(rows: Iterable[Row], kind: str) -> Iterator[Grouped]:
         yield _assemble(current, kind)
 
 
-def _statistic(row: Row) -> Grouped:
+def _flat(row: Row, kind: str) -> Grouped:
+    """A record of one row (a statistic, a course, an enrolment); a course's award columns make its `awards`."""
     out = Grouped({}, row.number, letters=row.letters)
-    for key in STATISTIC_COLUMNS:
-        _put(out, out.record, key, key, row, "statistics")
+    for key in FLAT[kind]:
+        if key not in AWARD_COLUMNS:
+            _put(out, out.record, key, key, row, kind)
+    if kind == "courses" and row.cells.get("award_list"):
+        name = row.cells["award_list"].strip()
+        item: dict[str, Any] = {}
+        for key, fld in AWARD_COLUMNS.items():
+            if fld is not None and row.cells.get(key):
+                _put(out, item, key, f"awards.{name}.{fld}", row, kind)
+        out.record["awards"] = {name: {AWARD_COLUMNS.get(k) or k: v for k, v in item.items()}}
+        out.places["awards"] = (row.number, "award_list")
+    elif kind == "courses":
+        out.record["awards"] = None
     return out
 
 
@@ -444,8 +486,15 @@ def locate(grouped: Grouped, field_path: str | None, kind: str) -> dict[str, Any
 
 def record_rows(record: dict[str, Any], kind: str) -> Iterator[dict[str, Any]]:
     """The rows of one interchange record (the inverse of `group`)."""
-    if kind == "statistics":
-        yield {k: record.get(k) for k in STATISTIC_COLUMNS}
+    if kind == "courses":
+        row = {k: record.get(k) for k in COURSE_FIELDS}
+        for name, item in (record.get("awards") or {}).items():
+            row["award_list"] = name
+            row |= {col: item.get(fld) for col, fld in AWARD_COLUMNS.items() if fld is not None}
+        yield row
+        return
+    if kind in FLAT:
+        yield {k: record.get(k) for k in FLAT[kind]}
         return
     if kind == "org-units":
         yield from _org_unit_rows(record)
@@ -535,7 +584,7 @@ def labelled(rows: Iterable[dict[str, Any]], kind: str, names: Names) -> Iterato
     """Rows as a `lang=vi` export writes them: codes as their Vietnamese labels, true/false as có/không."""
     for row in rows:
         out = dict(row)
-        for column, list_name in _coded_columns(kind, row.get("list")).items():
+        for column, list_name in _coded_columns(kind, row.get("award_list" if kind == "courses" else "list")).items():
             out[column] = names.label(list_name, out.get(column))
         for column in BOOLEAN_COLUMNS & out.keys():
             if isinstance(out[column], bool):
@@ -547,6 +596,11 @@ def _coded_columns(kind: str, list_name: Any) -> dict[str, str]:
     """Column -> code list of the coded cells of one row (an item row's depend on its list)."""
     if kind == "org-units":
         return dict(labels.UNIT_FIELDS)
+    if kind == "courses":
+        award = {f"award_{f}": lst for f, lst in labels.item_lists(list_name).items()} if isinstance(list_name, str) else {}
+        return dict(labels.COURSE_FIELDS) | award
+    if kind == "enrolments":
+        return dict(labels.ENROLMENT_FIELDS)
     if kind != "persons":
         return {}
     columns = dict(labels.PERSON_FIELDS)
@@ -556,10 +610,12 @@ def _coded_columns(kind: str, list_name: Any) -> dict[str, str]:
 
 
 DATE_COLUMNS = {"birth_date", "party_member_since", "party_member_until", "valid_from", "valid_to", "parent_start",
-                "parent_end", "start", "end", "awarded_on", "completed_on", "on"}
+                "parent_end", "start", "end", "awarded_on", "completed_on", "on", "expected_completion",
+                "commitment_until"}
 DATE_FORMAT = "dd/mm/yyyy"  # how Vietnamese offices write a date; the cell holds the date itself
 FIRST_SERIAL_DAY = dt.date(1900, 3, 1)  # before it, Excel's serial days are off by one (its 29 February 1900)
-NUMBER_FORMATS = {"value": "#,##0", "hours": "0", "level": "0"}  # integers; other numbers keep "General"
+NUMBER_FORMATS = {"value": "#,##0", "hours": "0", "level": "0", "award_level": "0", "cost_per_person": "#,##0",
+                  "cost": "#,##0"}  # integers; other numbers keep "General"
 
 
 def xlsx_bytes(rows: Iterable[dict[str, Any]], kind: str, lang: str = "en") -> Iterator[bytes]:
@@ -662,4 +718,11 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "languages": [{"language": "km", "kind": "ethnic_minority", "fluent": True, "awarded_on": "2010-01-15"}],
     },
     "statistics": {"code": "population", "org_unit": "ST", "period": "2024", "value": 1199653, "source": "Cục Thống kê"},
+    "courses": {"code": "CT-TCT-CC-2026-01", "name": "Lớp Cao cấp lý luận chính trị hệ không tập trung 2026",
+                "kind": "political_theory", "provider": "Học viện Chính trị khu vực IV", "org_unit": "CT-BTC",
+                "start": "2026-03-01", "end": "2027-08-31", "hours": 1200, "mode": "part_time", "country": "VN",
+                "cost_per_person": 18000000, "funding": "state_budget", "awards": {"political_theory": {"level": "cao_cap"}}},
+    "enrolments": {"person": "ST-000123", "course": "CT-TCT-CC-2026-01", "status": "enrolled", "start": "2026-03-01",
+                   "expected_completion": "2027-08-31", "completed_on": None, "decision": "125/QĐ-BTCTU",
+                   "cost": 18000000, "commitment_until": None},
 }
