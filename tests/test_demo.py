@@ -45,7 +45,17 @@ def test_loads_into_an_empty_registry_once_and_prints_how_to_sign_in(fresh_regis
     assert value["value"] == 0.67 and value["statistic"]["source"] == demo.ILLUSTRATIVE
     with get_session_factory()() as session:  # written by the import runs, each recorded as an import
         jobs = session.scalars(select(ImportJob).where(ImportJob.actor == "system:demo")).all()
-    assert sorted(j.kind for j in jobs) == ["org-units", "persons", "statistics"] and all(j.status == "done" for j in jobs)
+    assert sorted(j.kind for j in jobs) == ["courses", "enrolments", "org-units", "persons", "statistics"]
+    assert all(j.status == "done" and not j.errors for j in jobs), [j.errors[:2] for j in jobs]
+    enrolments = registry.client.get("/api/v1/enrolments", params={"status": "completed", "limit": 1000},
+                                     headers=registry.headers()).json()["items"]
+    assert enrolments, "the demo sends some of its persons to courses that are over"
+    done = enrolments[0]
+    held = registry.client.get(f"/api/v1/persons/{done['person']}", headers=registry.headers()).json()
+    awarded = [i for name in ("political_theory", "state_management", "languages") for i in held[name]
+               if i.get("from_enrolment") == done["course"]]
+    course = registry.client.get(f"/api/v1/courses/{done['course']}", headers=registry.headers()).json()
+    assert len(awarded) == (1 if course["awards"] else 0) and all(i["awarded_on"] == done["completed_on"] for i in awarded)
     changes = _count(Change)
     again = _demo()
     assert "already holds org units or persons: the demo is not loaded" in again and f"\n  {BOOT}\n" in again

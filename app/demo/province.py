@@ -668,3 +668,64 @@ class _Qualifier:
         picks = self.rng.sample(TRAININGS, k=self.rng.choice((0, 0, 1, 1, 2)))
         return [{"course": course, "hours": hours,
                  "completed_on": _iso(max(self._after(24), self.day(date(2016, 1, 1), HORIZON)))} for course, hours in picks]
+
+
+# ───────────────────────── training records (planning.md 'Training') ─────────────────────────
+TRAINING_TODAY = date(2026, 12, 5)  # enrolments in courses that end before it are finished (a fixed day: no clock)
+COURSES = (  # (code suffix, name, kind, organiser suffix, awards, hours, mode, cost per person, seats per year)
+    ("CC", "Lớp Cao cấp lý luận chính trị hệ không tập trung", "political_theory", "",
+     {"political_theory": {"level": "cao_cap"}}, 1200, "part_time", 18_000_000, 12),
+    ("TC", "Lớp Trung cấp lý luận chính trị - hành chính", "political_theory", "",
+     {"political_theory": {"level": "trung_cap"}}, 720, "part_time", 9_000_000, 25),
+    ("CVC", "Bồi dưỡng ngạch chuyên viên chính", "state_management", "-SNV",
+     {"state_management": {"level": "chuyen_vien_chinh"}}, 240, "full_time", 6_500_000, 20),
+    ("NN4", "Tiếng Anh bậc 4 (B2) cho cán bộ lãnh đạo", "foreign_language", "",
+     {"languages": {"language": "en", "kind": "foreign", "level": 4}}, 400, "online", 7_000_000, 15),
+    ("LDP", "Bồi dưỡng lãnh đạo, quản lý cấp phòng", "leadership_title", "-SNV", None, 120, "full_time", 4_000_000, 20),
+    ("YT", "Cập nhật kiến thức y khoa liên tục", "knowledge_update", "-SYT", None, 48, "online", 1_500_000, 30),
+)
+COURSE_YEARS = (2024, 2025, 2026, 2027)
+
+
+def build_training(data: dict[str, list[Record]], seed: int = 1) -> dict[str, list[Record]]:
+    """Courses of the province for 2024-2027 and enrolments of its persons: {"courses": [...], "enrolments": [...]}.
+
+    Deterministic (its own seeded generator, the fixed day TRAINING_TODAY). Persons still employed and never
+    separated are sent: to courses whose organiser is the province (anyone), the home affairs department (civil
+    servants) or the health department (its staff). A course over before TRAINING_TODAY has its enrolments
+    completed (on its last day), failed or withdrawn; one running has them enrolled; a later one planned.
+    """
+    rng = random.Random(seed * 7919 + 17)
+    p = data["org_units"][0]["code"]
+    people = [r for r in data["persons"] if not r.get("separations")
+              and any(e.get("primary", True) and e.get("end") is None for e in r.get("employments") or [])]
+    courses: list[Record] = []
+    enrolments: list[Record] = []
+    for year in COURSE_YEARS:
+        for suffix, name, kind, organiser, awards, hours, mode, cost, seats in COURSES:
+            start = date(year, 3, 1) if kind in ("political_theory", "foreign_language") else date(year, 9, 1)
+            end = (_years(start, 1) - timedelta(days=1)) if hours >= 700 else start + timedelta(days=hours // 4)
+            code = f"{p}-K-{suffix}-{year}"
+            courses.append({"code": code, "name": f"{name} {year}", "kind": kind,
+                            "provider": "Trường Chính trị tỉnh" if kind == "political_theory" else "Sở Nội vụ",
+                            "org_unit": p + organiser, "start": _iso(start), "end": _iso(end), "hours": hours,
+                            "mode": mode, "country": "VN", "cost_per_person": cost,
+                            "funding": rng.choice(("state_budget", "state_budget", "unit")), "awards": awards})
+            pool = [r for r in people if organiser == "" or any(
+                e["org_unit"].startswith(p + organiser) or (organiser == "-SNV" and e["category"] == "cong_chuc")
+                for e in r["employments"] if e.get("end") is None)]
+            for person in rng.sample(pool, min(seats, len(pool))):
+                enrolments.append(_enrolment(rng, person["external_id"], code, start, end, cost))
+    enrolments.sort(key=lambda e: (e["person"], e["course"]))
+    return {"courses": courses, "enrolments": enrolments}
+
+
+def _enrolment(rng: random.Random, person: str, course: str, start: date, end: date, cost: int) -> Record:
+    if end < TRAINING_TODAY:
+        status = rng.choices(("completed", "failed", "withdrawn"), weights=(85, 5, 10))[0]
+    else:
+        status = "enrolled" if start <= TRAINING_TODAY else "planned"
+    return {"person": person, "course": course, "status": status, "start": _iso(start),
+            "expected_completion": _iso(end), "completed_on": _iso(end) if status == "completed" else None,
+            "decision": f"{rng.randint(10, 999)}/QĐ-UBND", "cost": cost if rng.random() < 0.8 else None,
+            "commitment_until": _iso(_years(end, 5)) if status == "completed" and rng.random() < 0.3 else None}

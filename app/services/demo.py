@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.demo.province import PROVINCE, Record, build_province
+from app.demo.province import PROVINCE, Record, build_province, build_training
 from app.models import OrgUnit, Person
 from app.services import imports
 from app.services.context import Actor
@@ -20,7 +20,7 @@ ACTOR = Actor(name="system:demo", role="admin", source="import")
 SEED = 1
 PERSONS = 3000
 PREFIX = "ST"
-KINDS = ("org-units", "persons", "statistics")
+KINDS = ("org-units", "persons", "statistics", "courses", "enrolments")
 ILLUSTRATIVE = "Số liệu minh họa của bản demo, không phải số liệu thống kê chính thức"
 # The province's reported targets (source_kind reported in app/data/targets.yaml): a figure for 2021 and the yearly
 # change after it, so that the dashboard shows them with values and trends (some reach their target, some do not).
@@ -77,6 +77,7 @@ def load(*, seed: int = SEED, persons: int = PERSONS, prefix: str = PREFIX) -> L
     started = time.perf_counter()
     data = build_province(seed=seed, persons=persons, prefix=prefix)
     data["statistics"] += reported_statistics(prefix)
+    data |= build_training(data, seed)
     loaded = Loaded()
     for kind in KINDS:
         run = ImportRun(ACTOR, kind, dry_run=False)
