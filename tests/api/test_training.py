@@ -303,3 +303,38 @@ def test_courses_and_enrolments_round_trip_through_vietnamese_csv_and_xlsx(regis
                                    headers=target.headers() | {"Content-Type": ctype})
             assert r.status_code == 200 and r.json()["errors"] == [], (fmt, kind, r.text[:500])
         assert {k: target.export(k) for k in expected} == expected, fmt
+
+
+def test_dry_run_writes_nothing_and_the_api_keeps_history(registry: Registry) -> None:
+    tree, exts, code = _setup(registry)
+    h = registry.headers()
+    changes = cursor(registry)
+    dry = import_records(registry, "enrolments", [_enrolment(exts["leader"], code, "completed", completed_on="2026-06-30")],
+                         dry_run=True)
+    assert (dry["created"], dry["errors"], dry["recorded_at"]) == (1, [], None)
+    assert cursor(registry) == changes and registry.client.get(f"/api/v1/enrolments/{exts['leader']}/{code}",
+                                                               headers=h).status_code == 404
+    assert all(not i.get("from_enrolment") for i in _person(registry, exts["leader"])["political_theory"])
+    # create, conflict, mismatch, replace; the old version stays readable at its moment
+    other = uniq("K")
+    r = registry.client.post("/api/v1/courses", json=_course(other, tree.agency), headers=h)
+    assert r.status_code == 201 and r.json()["status"] == "created", r.text
+    first_moment = r.json()["recorded_at"]
+    assert registry.client.post("/api/v1/courses", json=_course(other, tree.agency), headers=h).status_code == 409
+    r = registry.client.put(f"/api/v1/courses/{other}", json=_course(uniq("K"), tree.agency), headers=h)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "code"
+    r = registry.client.put(f"/api/v1/courses/{other}", json=_course(other, tree.agency, hours=40), headers=h)
+    assert r.status_code == 200 and r.json()["status"] == "updated"
+    then = registry.client.get(f"/api/v1/courses/{other}", params={"known_at": first_moment}, headers=h).json()
+    assert then["hours"] == 1200 and registry.client.get(f"/api/v1/courses/{other}", headers=h).json()["hours"] == 40
+    before = _previous_moment(first_moment)
+    assert registry.client.get(f"/api/v1/courses/{other}", params={"known_at": before}, headers=h).status_code == 404
+    r = registry.client.post("/api/v1/enrolments", json=_enrolment(exts["enrolled"], other, "planned"), headers=h)
+    assert r.status_code == 201 and r.json()["write"] == "created" and r.json()["status"] == "planned", r.text
+    assert registry.client.post("/api/v1/enrolments", json=_enrolment(exts["enrolled"], other, "planned"),
+                                headers=h).status_code == 409
+    listed = registry.client.get("/api/v1/courses", params={"org_unit": tree.agency, "year": 2026, "kind": "political_theory"},
+                                 headers=h).json()["items"]
+    assert [c["code"] for c in listed] == [other]
+    assert registry.client.get("/api/v1/courses", params={"org_unit": tree.agency, "year": 2019},
+                               headers=h).json()["items"] == []
