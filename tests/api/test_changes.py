@@ -4,8 +4,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from tests.conftest import Registry, uniq
 from app.demo.province import build_training
+from tests.conftest import Registry, uniq
 from tests.fixtures.province import build_province
 
 
