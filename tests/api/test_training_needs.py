@@ -89,7 +89,8 @@ def test_title_needs_are_exactly_the_rows_each_person_misses(registry: Registry)
     assert len(mine) == 220
     oracle = Oracle(Records({"org_units": data["org_units"], "persons": mine}))
     cases = [(prefix, date(2024, 12, 31)), (prefix, date(2025, 12, 31)), (f"{prefix}-H1", date(2024, 12, 31)),
-             (f"{prefix}-H1-X1", date(2023, 6, 30)), (f"{prefix}-H2-M", date(2025, 12, 31)), (f"{prefix}-SGD", date(2025, 9, 1))]
+             (f"{prefix}-H1-X1", date(2023, 6, 30)), (f"{prefix}-H2-M", date(2025, 12, 31)), (f"{prefix}-SGD", date(2025, 9, 1)),
+             (f"{prefix}-H1", date(2025, 12, 31))]  # a district closed on 2025-06-30: its territory
     seen = 0
     for unit, day in cases:
         r = _get(registry, org_unit=unit, as_of=day.isoformat())
@@ -102,6 +103,12 @@ def test_title_needs_are_exactly_the_rows_each_person_misses(registry: Registry)
             assert g["persons"] == len(g["members"]) and g["enrolled_before"] == 0
         seen += len(expected)
     assert seen > 20, "the generated province should miss some rows"
+    counts = _get(registry, registry.token("integration", [prefix]), org_unit=prefix, as_of="2024-12-31").json()
+    named = _get(registry, org_unit=prefix, as_of="2024-12-31").json()
+    assert [g["need"] for g in counts["groups"]] == [g["need"] for g in named["groups"]]
+    for shown, full in zip(counts["groups"], named["groups"], strict=True):
+        small = full["persons"] < 5  # SUPPRESSION_THRESHOLD's default
+        assert (shown["persons"], shown["suppressed"]) == ((None, True) if small else (full["persons"], False))
 
 
 # ───────────────────────── a hand-made unit with courses and enrolments ─────────────────────────
