@@ -189,7 +189,7 @@ def get_indicator_sql(
     `sql` is the whole script (each statement under a comment, ended by `;`), to paste into psql or sqlite3
     as the `dialect` says; `statements` gives each one with its purpose: which figures of the answer it gives.
     """
-    service._unit(session, actor, org_unit)
+    service.unit_in_reach(session, actor, org_unit)
     asked = as_of or date.today()
     day = service.answer_date(session, actor, code, asked)
     statements = service.sql_statements(session, code, org_unit=org_unit, as_of=day)

@@ -121,7 +121,7 @@ def build(session: Session, actor: Actor, *, doc: str, org_unit: str, as_of: dat
           cells: bool = True, trend: bool = False, only: str | None = None) -> Board:
     """Evaluate every target of `doc` (or just `only`) for the unit and date, as recorded at `known_at`."""
     cut = history.txn_cut(session, known_at)
-    service._unit(session, actor, org_unit)
+    service.unit_in_reach(session, actor, org_unit)
     rows = [r for r in catalog.definitions(session, cut) if r.spec["source"]["doc"] == doc and only in (None, r.code)]
     items = [_item(session, actor, r.spec, org_unit=org_unit, as_of=as_of, known_at=known_at, cells=cells, trend=trend)
              for r in rows]

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Date, Integer, and_, bindparam, case, func, not_, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Date, Integer, Select, and_, bindparam, case, func, not_, or_, select
 from sqlalchemy.orm import aliased
 
 from app.models import (
@@ -271,37 +271,50 @@ def ethnic_minority(row: Row, ctx: Ctx) -> ColumnElement[bool]:
     return row.person.ethnicity.in_(minority)
 
 
+@dataclass(frozen=True)
+class StandardLevel:
+    """One requirement of a title-standard row: its column, the code list that orders it, the person's highest level."""
+
+    column: str
+    list_name: str
+    held: Callable[[Row, "Ctx"], ColumnElement[int]]
+
+
+STANDARD_LEVELS = (
+    StandardLevel("min_degree", "degree_level", highest_degree),
+    StandardLevel("min_political_theory", "political_theory", highest_political_theory),
+    StandardLevel("min_state_management", "state_management", highest_state_management),
+)
+
+
+def standards_in_force(ctx: Ctx, subject: Any, code: Any) -> tuple[Select[Any], Any, dict[str, Any]]:
+    """The title_standard rows for (subject, code) in force on D, with the code item of each required level.
+
+    Returns (statement of the row ids, the aliased TitleStandard, {column: aliased CodeItem}); a level not
+    required has no code item (its `ord` is NULL).
+    """
+    ts = aliased(TitleStandard)
+    required = {level.column: aliased(CodeItem) for level in STANDARD_LEVELS}
+    stmt = select(ts.id).select_from(ts)
+    for level in STANDARD_LEVELS:
+        ci = required[level.column]
+        stmt = stmt.outerjoin(ci, and_(ci.list_name == level.list_name, ci.code == getattr(ts, level.column)))
+    stmt = stmt.where(
+        ts.subject == subject,
+        ts.subject_code == code,
+        ts.valid_from <= ctx.day,
+        or_(ts.valid_to.is_(None), ts.valid_to >= ctx.day),
+        ctx.current(ts),
+    )
+    return stmt, ts, required
+
+
 def _fails_standard(row: Row, ctx: Ctx, subject: str, code: Any, degree_only: bool = False) -> ColumnElement[bool]:
     """Some standard row for (subject, code) in force on D is not met by the person (its degree only, if asked)."""
-    ts = aliased(TitleStandard)
-    cd, cp, cs = aliased(CodeItem), aliased(CodeItem), aliased(CodeItem)
-    return (
-        select(ts.id)
-        .select_from(ts)
-        .outerjoin(cd, and_(cd.list_name == "degree_level", cd.code == ts.min_degree))
-        .outerjoin(cp, and_(cp.list_name == "political_theory", cp.code == ts.min_political_theory))
-        .outerjoin(cs, and_(cs.list_name == "state_management", cs.code == ts.min_state_management))
-        .where(
-            ts.subject == subject,
-            ts.subject_code == code,
-            ts.valid_from <= ctx.day,
-            or_(ts.valid_to.is_(None), ts.valid_to >= ctx.day),
-            ctx.current(ts),
-            or_(
-                and_(cd.ord.is_not(None), highest_degree(row, ctx) < cd.ord),
-                *(
-                    ()
-                    if degree_only
-                    else (
-                        and_(cp.ord.is_not(None), highest_political_theory(row, ctx) < cp.ord),
-                        and_(cs.ord.is_not(None), highest_state_management(row, ctx) < cs.ord),
-                    )
-                ),
-            ),
-        )
-        .correlate_except(ts, cd, cp, cs)
-        .exists()
-    )
+    stmt, ts, required = standards_in_force(ctx, subject, code)
+    levels = STANDARD_LEVELS[:1] if degree_only else STANDARD_LEVELS
+    misses = [and_(required[lv.column].ord.is_not(None), lv.held(row, ctx) < required[lv.column].ord) for lv in levels]
+    return stmt.where(or_(*misses)).correlate_except(ts, *required.values()).exists()
 
 
 def _fails_positions(row: Row, ctx: Ctx) -> ColumnElement[bool]:

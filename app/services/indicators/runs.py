@@ -17,7 +17,7 @@ KEPT = ("indicator", "numerator", "denominator", "value", "target", "status", "b
 
 def publish(session: Session, actor: Actor, *, doc: str, org_unit: str, as_of: date) -> IndicatorRun:
     """Compute every indicator of `doc` for the unit and date now, and freeze the results."""
-    unit_id = service._unit(session, actor, org_unit)
+    unit_id = service.unit_in_reach(session, actor, org_unit)
     data_version = service._data_version(session)
     codes = [r.code for r in catalog.definitions(session) if r.spec["source"]["doc"] == doc]
     if not codes:

@@ -28,12 +28,16 @@ def context(
     return Ctx(as_of=as_of, cut=cut, book=codelists.load(session, codes), policy=spec.policy)
 
 
-def _unit(session: Session, actor: Actor, code: str) -> int:
+def unit_in_reach(session: Session, actor: Actor, code: str) -> int:
+    """The id of the unit `code` when the caller may read it: NotFound, or Forbidden `out_of_scope`."""
     uid = tree.unit_id(session, code)
     allowed = tree.reach(session, actor)
     if allowed is not None and uid not in allowed:
         raise Forbidden(f"org unit {code!r} is outside your org units", code="out_of_scope")
     return uid
+
+
+_unit = unit_in_reach  # the former private name, for branches written before it was made public
 
 
 def statistic_for(session: Session, code: str, unit_id: int, as_of: date, cut: int | None) -> Statistic | None:
@@ -138,7 +142,7 @@ def evaluate(
     found = _RESULTS.get(key) if shared else None
     beyond = _territory_beyond_scope(actor, catalog.get(session, code, cut)[1])
     if found is not None:
-        _unit(session, actor, org_unit)  # the caller's scope, as for a computed answer
+        unit_in_reach(session, actor, org_unit)  # the caller's scope, as for a computed answer
         return _asked(_small_tiers(actor, guarded, beyond(copy.deepcopy(found))), as_of, guarded)
     result = _evaluate(session, actor, code, org_unit, day, known_at, cut, state)
     if guarded:
@@ -272,7 +276,7 @@ def _evaluate(
     state: tuple[int, Any, int, int],
 ) -> dict[str, Any]:
     row, spec = catalog.get(session, code, cut)
-    unit_id = _unit(session, actor, org_unit)
+    unit_id = unit_in_reach(session, actor, org_unit)
     ctx = context(session, spec, as_of, cut, (state[2], state[3]))
     num, den, extra = counts(session, spec, ctx, unit_id)
     value = value_of(spec, num, den, extra)
@@ -453,7 +457,7 @@ def evaluate_all(
         return span.valid_to if u in closed and span.valid_to is not None else as_of
 
     if under is not None:
-        root = _unit(session, actor, under)
+        root = unit_in_reach(session, actor, under)
         units = [u for u in units if root in snapshot.ancestors_on(u, where(u))]
     allowed = tree.reach(session, actor)
     if allowed is not None:
@@ -581,13 +585,13 @@ def persons(
             "this population is defined by sensitive personal data; only aggregates are shown to your role",
             code="sensitive_population",
         )
-    unit_id = _unit(session, actor, org_unit)
+    unit_id = unit_in_reach(session, actor, org_unit)
     ctx = context(session, spec, as_of, cut)
     drilled = kinds.of(spec).drill(session, spec, ctx, unit_id)
     if drilled is None:
         raise NotFound(f"indicator {code!r} ({spec.kind}) has no person-level drill-down", code="no_drilldown")
     found = drilled
-    outside = _outside_reach(session, actor, list(found))  # a past date's subtree may hold units now elsewhere
+    outside = outside_reach(session, actor, list(found))  # a past date's subtree may hold units now elsewhere
     found = {pid: v for pid, v in found.items() if pid not in outside}
     reasons = _reasons(session, spec, ctx, list(found))
     names = _names(session, list(found), cut)
@@ -613,7 +617,7 @@ def persons(
     } | ({"not_listed_outside_your_units": len(outside)} if outside and not disclosure.sensitive_parts(spec) else {})
 
 
-def _outside_reach(session: Session, actor: Actor, ids: list[int]) -> set[int]:
+def outside_reach(session: Session, actor: Actor, ids: list[int]) -> set[int]:
     """Persons of the drill-down that the caller may not read (no employment under its units, as `persons.in_scope`).
 
     A territory gathers units that now sit elsewhere (a commune under the new province), and the subtree of a unit
@@ -804,7 +808,7 @@ def breakdown(
         raise InvalidInput("unknown breakdown", errors=[{"field": "by", "message": f"one of {', '.join(DIMENSIONS)}"}])
     cut = history.txn_cut(session, known_at)
     _row, spec = catalog.get(session, code, cut)
-    unit_id = _unit(session, actor, org_unit)
+    unit_id = unit_in_reach(session, actor, org_unit)
     guarded = disclosure.protects(actor, spec)
     day = disclosure.reference_date(as_of) if guarded else as_of
     ctx = context(session, spec, day, cut)
