@@ -45,8 +45,8 @@ def _progress(session: ReadSessionDep, actor: Actor, org_unit: str, year: int, k
     return training_plan_progress.progress(session, plan, uid, cut, date.today())
 
 
-# Declared before the JSON read: `2026.xlsx` would otherwise be taken for a year.
-@router.get("/{org_unit}/{year}.xlsx", response_class=XlsxResponse, responses={200: {
+# `{year:int}`: digits only, so that `2026.xlsx` is never taken for a year (a PUT there is a 405, not a 422).
+@router.get("/{org_unit}/{year:int}.xlsx", response_class=XlsxResponse, responses={200: {
     "description": "The plan with actuals and need: one sheet, Vietnamese headers then English",
     "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
 def get_training_plan_xlsx(
@@ -60,7 +60,7 @@ def get_training_plan_xlsx(
         "Content-Disposition": f'attachment; filename="training-plan-{org_unit}-{year}.xlsx"'})
 
 
-@router.get("/{org_unit}/{year}", response_model=TrainingPlanProgress)
+@router.get("/{org_unit}/{year:int}", response_model=TrainingPlanProgress)
 def get_training_plan(
     org_unit: PlanUnit, year: PlanYear, session: ReadSessionDep,
     actor: Annotated[Actor, allow("training_plans:read")], known_at: KnownAt = None,
@@ -69,7 +69,7 @@ def get_training_plan(
     return _progress(session, actor, org_unit, year, known_at)
 
 
-@router.put("/{org_unit}/{year}", response_model=TrainingPlanWritten)
+@router.put("/{org_unit}/{year:int}", response_model=TrainingPlanWritten)
 def put_training_plan(
     org_unit: PlanUnit, year: PlanYear, payload: TrainingPlanRecord, session: SessionDep,
     actor: Annotated[Actor, allow("training_plans:write")],
