@@ -13,8 +13,10 @@ from app.api import (
     statistics,
     training,
     training_needs,
+    training_plans,
 )
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (meta, orgunits, reorganisations, persons, statistics, training, bulk, indicators, training_needs, audit):
+for module in (meta, orgunits, reorganisations, persons, statistics, training, training_plans, bulk, indicators,
+               training_needs, audit):
     api_router.include_router(module.router)

@@ -147,8 +147,10 @@ def _call(world: World, rule: RouteRule, token: str, *, person: str, unit: str) 
         "first": "1",
         "second": "1",
         "doc": "CT",
+        "org_unit": unit,
+        "year": "2026",
     }
-    path = rule.path
+    path = rule.path.replace(":int}", "}")
     for key, value in values.items():
         path = path.replace("{" + key + "}", value)
     params = {"org_unit": unit, "as_of": "2024-12-31", "code": "population", "period": "2024"}
@@ -194,6 +196,9 @@ def _body(world: World, rule: RouteRule, person: str, unit: str) -> Any:
         )
     if "/statistics" in rule.path:
         return {"code": "population", "org_unit": unit, "period": "2024", "value": 1000}
+    if "/training-plans" in rule.path:
+        return {"lines": [{"kind": "political_theory", "awards": {"political_theory": {"level": "cao_cap"}}, "seats": 2,
+                           "budget": 36000000}]}
     if "/tokens" in rule.path:
         return {"name": "x", "role": "auditor", "org_units": [unit]}
     if "/indicator-runs" in rule.path:
@@ -235,9 +240,10 @@ def test_a_token_of_another_unit_never_sees_this_units_person(world: World, rule
 
 def test_no_token_is_401_everywhere(registry: Registry) -> None:
     for rule in ROUTES:
-        path = rule.path
-        for key in ("code", "external_id", "kind", "name", "job_id", "run_id", "token_id", "first", "second", "doc"):
-            path = path.replace("{" + key + "}", "persons" if key == "kind" else "1")
+        path = rule.path.replace(":int}", "}")
+        for key in ("code", "external_id", "kind", "name", "job_id", "run_id", "token_id", "first", "second", "doc",
+                    "org_unit", "year"):
+            path = path.replace("{" + key + "}", {"kind": "persons", "year": "2026"}.get(key, "1"))
         r = registry.client.request(rule.method, path)
         assert r.status_code == 401, f"{rule.method} {path}: {r.status_code}"
         r = registry.client.request(rule.method, path, headers={"Authorization": "Bearer not-a-token"})
