@@ -338,3 +338,21 @@ def test_dry_run_writes_nothing_and_the_api_keeps_history(registry: Registry) ->
     assert [c["code"] for c in listed] == [other]
     assert registry.client.get("/api/v1/courses", params={"org_unit": tree.agency, "year": 2019},
                                headers=h).json()["items"] == []
+
+
+def test_the_plans_need_is_the_count_of_the_training_needs(registry: Registry) -> None:
+    """The plan line for cao cấp shows, beside its actuals, as many persons as the needs list for that row."""
+    tree, exts, code = _setup(registry)
+    import_records(registry, "enrolments", [_enrolment(exts["leader"], code, "completed", completed_on="2026-06-30"),
+                                            _enrolment(exts["enrolled"], code, "enrolled")])
+    h = registry.headers()
+    line = {"kind": "political_theory", "awards": {"political_theory": {"level": "cao_cap"}}, "seats": 5, "budget": 90000000}
+    r = registry.client.put(f"/api/v1/training-plans/{tree.agency}/2026", json={"lines": [line]}, headers=h)
+    assert r.status_code in (200, 201), r.text
+    plan = registry.client.get(f"/api/v1/training-plans/{tree.agency}/2026", headers=h).json()
+    needs = registry.client.get("/api/v1/training-needs", params={"org_unit": tree.agency, "as_of": plan["need_on"]},
+                                headers=h).json()
+    [group] = [g for g in needs["groups"] if g["need"]["qualification"] == "political_theory"]
+    assert {m["external_id"] for m in group["members"]} == {exts["enrolled"], exts["withdrawn"]}  # the leader completed
+    [got] = plan["lines"]
+    assert (got["need"], got["enrolled"], got["completed"], got["spent"]) == (group["persons"], 2, 1, 2 * 18000000)

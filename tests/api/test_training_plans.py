@@ -221,12 +221,6 @@ class TestActuals:
         line = world.get(world.tree.province, 2025).json()["lines"][0]
         assert (line["enrolled"], line["completed"]) == (3, 1)  # PA1, PA2 and PB1 (PA3 left in 2024)
 
-    @pytest.mark.skipif(importlib.util.find_spec("app.services.training_needs") is not None,
-                        reason="training_needs has landed: the need is its count")
-    def test_need_is_null_until_training_needs_lands(self, world: World) -> None:
-        world.put(world.tree.commune_a, 2025, PLAN_2025[:1])
-        assert world.get(world.tree.commune_a, 2025).json()["lines"][0]["need"] is None
-
 
 class TestScope:
     def test_a_commune_officer_writes_only_under_the_commune(self, world: World) -> None:
