@@ -153,6 +153,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "awarded_by": ("cấp qua khóa {name} ({code})", "awarded by the course {name} ({code})"),
     "own_record": ("hồ sơ cá nhân", "the person's record"),
     "course": ("Khóa học", "Course"),
+    "enrolment_status": ("Tình trạng", "Status"),
     "expected_completion": ("Dự kiến hoàn thành", "Expected completion"),
     "completed_on": ("Ngày hoàn thành", "Completed on"),
     "nothing": ("Không có.", "None."),
