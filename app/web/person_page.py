@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep
 from app.errors import DomainError, NotFound
@@ -96,7 +97,7 @@ def dated_rows(record: dict[str, Any], list_name: str, units: dict[str, str]) ->
     return [item | {"unit_name": units.get(item.get("org_unit") or "", item.get("org_unit"))} for item in items]
 
 
-def person_context(session: SessionDep, actor: Actor, external_id: str, cut: int | None, lang: str) -> dict[str, Any]:
+def person_context(session: Session, actor: Actor, external_id: str, cut: int | None, lang: str) -> dict[str, Any]:
     """What the page shows: the record (read as the API reads it), its rows in words, the enrolments."""
     if not valid_code(external_id):
         raise NotFound(f"No person with external_id {external_id!r} in your org units", code="person_not_found")
