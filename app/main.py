@@ -20,6 +20,7 @@ from app.schemas.common import PROBLEM_RESPONSES
 from app.schemas.meta import Health
 from app.services import history
 from app.web import install as install_web
+from app.web.pages import refusal as web_refusal
 
 SMALL_BODY = 2 * 1024 * 1024
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -116,7 +117,10 @@ def create_app() -> FastAPI:
     async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         request.state.request_id, replaced = _request_id(request.headers.get("x-request-id"))
         if CONTROL.search(unquote(request.url.path + "?" + request.url.query)):
-            return error_handlers.problem(400, "invalid_characters", "the URL holds control characters (e.g. NUL)", request)
+            detail = "the URL holds control characters (e.g. NUL)"
+            if request.url.path.startswith("/dashboard"):  # a page, as the dashboard answers every refusal
+                return web_refusal(400, "invalid_characters", detail)
+            return error_handlers.problem(400, "invalid_characters", detail, request)
         length = request.headers.get("content-length")
         limit = body_limit(request.url.path)
         if length and length.isdigit() and int(length) > limit:

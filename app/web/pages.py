@@ -50,6 +50,12 @@ def failure(exc: DomainError, lang: str, actor: Actor | None, request: Request) 
                      code=exc.code, switch=_switch(request, lang)), status)
 
 
+def refusal(status: int, code: str, detail: str) -> HTMLResponse:
+    """The error page for a request refused before it reaches a page (no session read: nobody is shown signed in)."""
+    return html(page("error.html", "vi", actor=None, who="", csrf="", detail=detail, code=code,
+                     switch="/dashboard?lang=en"), status)
+
+
 def _csrf(request: Request) -> str:
     return str(getattr(request.state, "csrf", ""))
 
@@ -97,7 +103,7 @@ def logout(request: Request, session: SessionDep, csrf_token: Annotated[str, For
     return response
 
 
-def _view(session: SessionDep, actor: Actor, doc: str | None, org_unit: str | None, as_of: str | None,
+def view_of(session: SessionDep, actor: Actor, doc: str | None, org_unit: str | None, as_of: str | None,
           known_at: str | None, lang: str, sort: str = "unit", direction: str = "asc", code: str | None = None) -> View:
     """The view asked for; an empty field means its default: the latest deadline passed or year-end
     (`board.default_day`, of the one target `code` or of the resolution's targets), now, the caller's first unit."""
@@ -135,7 +141,7 @@ def parse_moment(value: str | None) -> datetime | None:
         raise InvalidInput("not a moment", errors=[{"field": "known_at", "message": f"out of range: {value!r}"}]) from None
 
 
-def _chrome(request: Request, session: SessionDep, actor: Actor, view: View) -> dict[str, Any]:
+def chrome(request: Request, session: SessionDep, actor: Actor, view: View) -> dict[str, Any]:
     """What every signed-in page shows: who, the filter form's choices, the language switch."""
     return {"actor": actor, "who": who(actor), "csrf": _csrf(request), "view": view, "docs": board.docs(session),
             "units": board.unit_choices(session, actor, as_of=view.as_of),
@@ -150,12 +156,12 @@ def overview(request: Request, session: SessionDep, doc: str | None = None, org_
     if actor is None:
         return to_login(request)
     try:
-        view = _view(session, actor, doc, org_unit, as_of, known_at, lang)
+        view = view_of(session, actor, doc, org_unit, as_of, known_at, lang)
         found = board.build(session, actor, doc=view.doc, org_unit=view.org_unit, as_of=view.as_of, known_at=view.known_at)
     except DomainError as exc:
         return failure(exc, lang_of(lang), actor, request)
     lagging = board_lag_chart(found, view.lang)
-    return html(page("overview.html", view.lang, board=found, lag_chart=lagging, **_chrome(request, session, actor, view)))
+    return html(page("overview.html", view.lang, board=found, lag_chart=lagging, **chrome(request, session, actor, view)))
 
 
 def board_lag_chart(found: board.Board, lang: str) -> Any:
@@ -175,7 +181,7 @@ def indicator(request: Request, session: SessionDep, code: str, doc: str | None 
     if actor is None:
         return to_login(request)
     try:
-        view = _view(session, actor, doc, org_unit, as_of, known_at, lang, sort, dir, code=code)
+        view = view_of(session, actor, doc, org_unit, as_of, known_at, lang, sort, dir, code=code)
         found = board.build(session, actor, doc=board.doc_of(session, code), org_unit=view.org_unit, as_of=view.as_of,
                             known_at=view.known_at, trend=True, only=code)
         if not found.items:
@@ -186,7 +192,7 @@ def indicator(request: Request, session: SessionDep, code: str, doc: str | None 
     return html(page("indicator.html", view.lang, board=found, item=item, trend_chart=trend_chart(item, view),
                      may_drill=actor.role in ACTIONS["indicators:persons"],
                      rows=breakdown_rows(found, item, view), bars_chart=bars_chart(found, item, view),
-                     **_chrome(request, session, actor, view)))
+                     **chrome(request, session, actor, view)))
 
 
 def trend_points(item: board.Item) -> list[tuple[int, float | None, str]]:
@@ -239,7 +245,7 @@ def persons(request: Request, session: SessionDep, code: str, doc: str | None = 
     if actor is None:
         return to_login(request)
     try:
-        view = _view(session, actor, doc, org_unit, as_of, known_at, lang, code=code)
+        view = view_of(session, actor, doc, org_unit, as_of, known_at, lang, code=code)
         if actor.role not in ACTIONS["indicators:persons"]:
             raise Forbidden(f"role {actor.role!r} may not read drill-downs", code="role_forbidden")
         found = board.persons(session, actor, code, org_unit=view.org_unit, as_of=view.as_of, known_at=view.known_at)
@@ -249,4 +255,4 @@ def persons(request: Request, session: SessionDep, code: str, doc: str | None = 
         return failure(exc, lang_of(lang), actor, request)
     why = [board.reasons(session, p["why"], view.lang) for p in found["persons"]]
     return html(page("persons.html", view.lang, found=found, code=code, names=names, why=why, unit_name=unit,
-                     **_chrome(request, session, actor, view)))
+                     **chrome(request, session, actor, view)))

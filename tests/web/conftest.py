@@ -19,9 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
+from app.demo.province import build_training
 from tests.conftest import BACKENDS, BOOT, _create_database, _migrate
 from tests.fixtures.province import build_province, ndjson
-from tests.web.support import ARTIFACTS, CHROMIUM, DISTRICT, LABOUR, PROVINCE, ROOT, LiveServer
+from tests.web.support import ARTIFACTS, CHROMIUM, COMMUNE, DISTRICT, LABOUR, PROVINCE, ROOT, LiveServer
 
 
 def _free_port() -> int:
@@ -45,12 +46,14 @@ def _wait(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 def _seed(server: LiveServer) -> None:
-    """The province through the import API, reported labour figures, and two scoped tokens."""
+    """The province through the import API with its courses and enrolments, reported labour figures, and scoped tokens
+    (an auditor and an integration of the province, an HR officer of a district, another of a commune)."""
     data = build_province(seed=3, persons=300, prefix=PROVINCE)
+    data |= build_training(data, seed=3)
     data["statistics"] += [{"code": "ST-2025-LABOUR-TRAINED", "org_unit": u, "period": p, "value": v, "source": "Sở LĐTBXH"}
                            for u, p, v in LABOUR]
     with server.client() as c:
-        for kind in ("org-units", "persons", "statistics"):
+        for kind in ("org-units", "persons", "statistics", "courses", "enrolments"):
             r = c.post(f"/api/v1/imports/{kind}", content=ndjson(data[kind.replace("-", "_")]).encode(),
                        headers={"Content-Type": "application/x-ndjson"})
             assert r.status_code == 200 and r.json()["failed"] == 0, r.text[:2000]
@@ -58,6 +61,9 @@ def _seed(server: LiveServer) -> None:
             r = c.post("/api/v1/tokens", json={"name": f"web-{role}", "role": role, "org_units": units})
             assert r.status_code == 201, r.text
             server.tokens[role] = r.json()["token"]
+        r = c.post("/api/v1/tokens", json={"name": "web-commune", "role": "hr_officer", "org_units": [COMMUNE]})
+        assert r.status_code == 201, r.text
+        server.tokens["commune_officer"] = r.json()["token"]
 
 
 @contextmanager

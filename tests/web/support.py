@@ -16,6 +16,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 AS_OF = "2024-12-31"
 PROVINCE = "ST"
 DISTRICT = "ST-H1"
+COMMUNE = "ST-H1-M"  # made of merged communes on 2025-07-01
 LABOUR = [("ST", "2021", 0.55), ("ST", "2022", 0.58), ("ST", "2023", 0.62), ("ST", "2024", 0.66),
           ("ST-H1", "2024", 0.61), ("ST-H2", "2024", 0.70), ("ST-H3", "2024", 0.52), ("ST-H4", "2024", 0.66)]
 
