@@ -356,3 +356,26 @@ def test_the_plans_need_is_the_count_of_the_training_needs(registry: Registry) -
     assert {m["external_id"] for m in group["members"]} == {exts["enrolled"], exts["withdrawn"]}  # the leader completed
     [got] = plan["lines"]
     assert (got["need"], got["enrolled"], got["completed"], got["spent"]) == (group["persons"], 2, 1, 2 * 18000000)
+
+
+def test_a_person_who_moved_away_is_read_by_the_former_commune_and_enrolled_only_by_the_new_one(registry: Registry) -> None:
+    tree = small_tree(registry)
+    ext, course = uniq("MV"), uniq("PC")
+    moved = person(ext, tree.school_a, employments=[
+        {"org_unit": tree.school_a, "category": "vien_chuc", "occupation": "teacher_primary", "primary": True,
+         "start": "2008-09-01", "end": "2024-08-31"},
+        {"org_unit": tree.station_b, "category": "vien_chuc", "occupation": "nurse", "primary": True,
+         "start": "2024-09-01", "end": None}])
+    import_records(registry, "persons", [moved])
+    import_records(registry, "courses", [_course(course, tree.province)])
+    former, new = registry.token("hr_officer", [tree.commune_a]), registry.token("hr_officer", [tree.commune_b])
+    url = f"/api/v1/enrolments/{ext}/{course}"
+    r = registry.client.put(url, json=_enrolment(ext, course, "enrolled"), headers=registry.headers(former))
+    assert (r.status_code, r.json()["code"]) == (403, "out_of_scope"), r.text
+    assert "primary employment" in r.json()["errors"][0]["message"]
+    r = registry.client.put(url, json=_enrolment(ext, course, "enrolled"), headers=registry.headers(new))
+    assert r.status_code == 200 and r.json()["write"] == "created", r.text
+    assert registry.client.get(url, headers=registry.headers(former)).json()["status"] == "enrolled"  # reads its former staff
+    before = registry.export("enrolments")
+    r = registry.client.patch(url, json={"status": "withdrawn"}, headers=registry.headers(former))
+    assert r.status_code == 403 and registry.export("enrolments") == before
