@@ -5,7 +5,6 @@ year. An enrolment starts on its own start date, else its course's. It counts in
 its course's kind and award, else the line of its kind without an award; otherwise in `unmatched`.
 """
 
-import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -15,10 +14,9 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import Course, Employment, Enrolment
-from app.services import tree
+from app.services import training_needs, tree
 from app.services.versioning import current_or_at
 
-NEEDS_MODULE = "app.services.training_needs"
 ZERO = {"enrolled": 0, "completed": 0, "spent": 0}
 
 
@@ -80,27 +78,15 @@ def line_figures(lines: list[dict[str, Any]], done: Iterable[Done]) -> tuple[lis
     return figures, unmatched
 
 
-def needs(session: Session, unit_id: int, on: date) -> dict[tuple[str, str], int] | None:
-    """Persons under the unit missing each title-standard row on `on` (app.services.training_needs), None if absent."""
-    try:  # imported here: built in parallel; until it lands the need is unknown (null), not zero
-        training_needs = importlib.import_module(NEEDS_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != NEEDS_MODULE:
-            raise
-        return None
-    counts: dict[tuple[str, str], int] = training_needs.missing_counts(session, unit_id, on)
-    return counts
-
-
 def progress(session: Session, plan: dict[str, Any], unit_id: int, cut: int | None, today: date) -> dict[str, Any]:
     """The plan with, beside each line, enrolled, completed, spent and need; totals; the unmatched enrolments."""
     on = need_on(plan["year"], today)
     figures, unmatched = line_figures(plan["lines"], enrolments_of_year(session, unit_id, plan["year"], on, cut))
-    missing = needs(session, unit_id, on)
+    missing = training_needs.missing_counts(session, unit_id, on)
     lines = []
     for line, fig in zip(plan["lines"], figures, strict=True):
         award = award_key(line["awards"])
-        need = None if award is None or missing is None else missing.get(award, 0)
+        need = None if award is None else missing.get(award, 0)
         lines.append(line | fig | {"need": need})
     totals = {k: sum(ln[k] for ln in lines) for k in ("seats", "budget", "enrolled", "completed", "spent")}
     return plan | {"lines": lines, "totals": totals, "unmatched": {"seats": 0, "budget": 0} | unmatched,
