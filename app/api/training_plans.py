@@ -4,23 +4,18 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import Response
 
 from app.api.deps import AnswerRoute, ReadSessionDep, SessionDep, allow
 from app.api.params import KnownAt, page_size
+from app.api.xlsx import XlsxResponse, attachment, xlsx_responses
 from app.schemas.common import DB_INT_MAX
 from app.schemas.training_plan import TrainingPlanPage, TrainingPlanProgress, TrainingPlanRecord, TrainingPlanWritten
 from app.services import history, training_plan_progress, training_plan_xlsx, training_plans
 from app.services.context import Actor
 
 router = APIRouter(prefix="/training-plans", tags=["training"], route_class=AnswerRoute)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PlanUnit = Annotated[str, Path(description="the org unit's code (the plan covers its whole subtree)")]
 PlanYear = Annotated[int, Path(ge=2000, le=2100, description="the plan's calendar year, e.g. 2026")]
-
-
-class XlsxResponse(Response):
-    media_type = XLSX
 
 
 @router.get("", response_model=TrainingPlanPage)
@@ -46,9 +41,8 @@ def _progress(session: ReadSessionDep, actor: Actor, org_unit: str, year: int, k
 
 
 # `{year:int}`: digits only, so that `2026.xlsx` is never taken for a year (a PUT there is a 405, not a 422).
-@router.get("/{org_unit}/{year:int}.xlsx", response_class=XlsxResponse, responses={200: {
-    "description": "The plan with actuals and need: one sheet, Vietnamese headers then English",
-    "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
+@router.get("/{org_unit}/{year:int}.xlsx", response_class=XlsxResponse, responses=xlsx_responses(
+    "The plan with actuals and need: one sheet, Vietnamese headers then English"))
 def get_training_plan_xlsx(
     org_unit: PlanUnit, year: PlanYear, session: ReadSessionDep,
     actor: Annotated[Actor, allow("training_plans:read")], known_at: KnownAt = None,
@@ -56,8 +50,7 @@ def get_training_plan_xlsx(
     """The plan with actuals and need as a workbook (text that a spreadsheet would evaluate is quoted)."""
     # org_unit is a known code here (pattern [A-Za-z0-9_.-]), safe in the header
     body = training_plan_xlsx.workbook(session, _progress(session, actor, org_unit, year, known_at))
-    return XlsxResponse(body, headers={
-        "Content-Disposition": f'attachment; filename="training-plan-{org_unit}-{year}.xlsx"'})
+    return XlsxResponse(body, headers=attachment(f"training-plan-{org_unit}-{year}.xlsx"))
 
 
 @router.get("/{org_unit}/{year:int}", response_model=TrainingPlanProgress)
