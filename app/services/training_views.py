@@ -1,5 +1,5 @@
 """What the dashboard shows of training (planning.md 'What the dashboard shows'): a unit's courses and enrolments of a
-year, and the names of the courses a person's record names.
+year, its plan of the year with actuals and need, and the names of the courses a person's record names.
 
 Everything is read through `training.list_courses`, `list_enrolments` and `read_course`, so scope and `known_at` hold
 exactly as in the API; the counts are summed here from those listings rather than by a query of their own, so that
@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, InvalidInput, NotFound
-from app.services import training, tree
+from app.services import training, training_plan_progress, training_plans, tree
 from app.services.context import Actor
 
 FIRST_YEAR, LAST_YEAR = 1900, 2200  # as the API's `year`
@@ -112,6 +112,19 @@ def _all_enrolments(session: Session, actor: Actor, org_unit: str, year: int, cu
         out += items
         if after is None:
             return out
+
+
+def unit_plan(session: Session, actor: Actor, *, org_unit: str, year: int, cut: int | None,
+              today: date) -> dict[str, Any] | None:
+    """The unit's plan of the year with actuals and need, as GET /training-plans/{unit}/{year} answers; None when no
+    plan is recorded (scope and unknown units refused as there)."""
+    try:
+        uid, plan = training_plans.get_or_raise(session, actor, org_unit, year, cut)
+    except NotFound as exc:
+        if exc.code != "training_plan_not_found":
+            raise
+        return None
+    return training_plan_progress.progress(session, plan, uid, cut, today)
 
 
 def person_enrolments(session: Session, actor: Actor, external_id: str, cut: int | None) -> list[dict[str, Any]]:

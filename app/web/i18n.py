@@ -178,6 +178,55 @@ TEXT: dict[str, tuple[str, str]] = {
     "counts_only": ("Vai trò của bạn chỉ xem số lượng, không xem danh sách người.",
                     "Your role sees the counts only, not who."),
     "course_hidden": ("khóa học ngoài phạm vi đơn vị của bạn", "a course outside your org units"),
+    "not_for_role": ("Vai trò của bạn không được xem phần này.", "Your role may not see this part."),
+    # the unit training page: needs against the plan
+    "training_needs": ("Nhu cầu đào tạo, bồi dưỡng", "Training needs"),
+    "needs_help": ("Người đang công tác tại đơn vị hoặc đơn vị cấp dưới chưa đạt tiêu chuẩn trình độ của chức vụ, chức "
+                   "danh, ngạch đang giữ, tính đến ngày {day}; theo từng trình độ còn thiếu. «Đã cử đi học» là số người "
+                   "đang học hoặc dự kiến học một khóa cấp trình độ đó, dự kiến hoàn thành không muộn hơn {end}.",
+                   "Persons at the unit or below it who do not meet the qualification standard of the title, occupation "
+                   "or category they hold, on {day}; by the level they miss. 'Enrolled' counts those planned or enrolled "
+                   "in a course awarding that level, expected to finish by {end}."),
+    "needs_now": ("Nhu cầu được tính theo dữ liệu hiện tại, không theo thời điểm ghi nhận đã chọn.",
+                  "Needs are counted on the data as it stands now, not as recorded at the moment chosen."),
+    "qualification": ("Trình độ", "Qualification"),
+    "required_level": ("Mức yêu cầu", "Level required"),
+    "persons_missing": ("Số người chưa đạt", "Persons missing it"),
+    "enrolled_by_end": ("Đã cử đi học, xong trước cuối năm", "Enrolled to finish by the year's end"),
+    "suppressed": ("ẩn", "hidden"),
+    "suppressed_help": ("«ẩn»: nhóm có dưới {n} người. Với vai trò chỉ xem số lượng, số liệu của nhóm nhỏ được ẩn để không "
+                        "thể nhận ra từng người.",
+                        "'hidden': a group of fewer than {n} persons. For roles that see counts only, small groups are "
+                        "hidden so that no one can be recognised in them."),
+    "who_misses": ("Danh sách người chưa đạt", "Who misses it"),
+    "held_to_required": ("{held} → {required}", "{held} → {required}"),
+    "held_none": ("chưa có", "none"),
+    "required_by": ("theo", "required by"),
+    "by_rank": ("chức vụ", "the title"),
+    "by_occupation": ("chức danh nghề nghiệp", "the occupation"),
+    "by_category": ("loại cán bộ, công chức, viên chức", "the category"),
+    "outside_units": ("{n} người khác thuộc đơn vị ngoài phạm vi của bạn không được liệt kê.",
+                      "{n} more persons under units outside your reach are not listed."),
+    "annual_plan": ("Kế hoạch đào tạo, bồi dưỡng năm", "Annual training plan"),
+    "plan_help": ("Chỉ tiêu và kinh phí của kế hoạch; bên cạnh: số người của đơn vị đã cử đi học, đã hoàn thành, kinh phí "
+                  "đã chi trong năm, và nhu cầu (số người còn thiếu trình độ mà dòng kế hoạch cấp) tính đến ngày {day}.",
+                  "The plan's seats and budget; beside them: the unit's persons enrolled and completed, and the money "
+                  "spent in the year, and the need (persons missing the level the line awards) on {day}."),
+    "no_plan": ("Chưa ghi nhận kế hoạch cho năm này.", "No plan recorded for this year."),
+    "plan_recorded_at": ("Kế hoạch ghi nhận lúc", "Plan recorded at"),
+    "plan_workbook": ("Tải kế hoạch (XLSX)", "Download the plan (XLSX)"),
+    "any_level": ("mọi khóa thuộc loại này", "any course of the kind"),
+    "seats": ("Chỉ tiêu (người)", "Seats"),
+    "budget": ("Kinh phí dự kiến", "Budget"),
+    "enrolled": ("Đã cử đi học", "Enrolled"),
+    "completed": ("Đã hoàn thành", "Completed"),
+    "spent": ("Kinh phí đã chi", "Spent"),
+    "need": ("Nhu cầu (người)", "Need (persons)"),
+    "shortfalls": ("Chưa đạt", "Shortfalls"),
+    "not_in_plan": ("Ngoài kế hoạch", "Not in the plan"),
+    "seats_below_need": ("chỉ tiêu ít hơn nhu cầu {} người", "{} seats short of the need"),
+    "enrolled_below_seats": ("cử đi học ít hơn chỉ tiêu {} người", "{} fewer enrolled than planned"),
+    "completed_below_seats": ("hoàn thành ít hơn chỉ tiêu {} người", "{} fewer completed than planned"),
 }
 
 

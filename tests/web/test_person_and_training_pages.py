@@ -71,7 +71,11 @@ def _signed_in(registry: Registry, token: str) -> TestClient:
 
 
 def _as(registry: Registry, setting: Setting, role: str, unit: str | None = None) -> TestClient:
-    token = BOOT if role == "admin" else registry.token(role, [unit or setting.tree.province])
+    return _in(registry, setting.tree, role, unit)
+
+
+def _in(registry: Registry, tree: SmallTree, role: str, unit: str | None = None) -> TestClient:
+    token = BOOT if role == "admin" else registry.token(role, [unit or tree.province])
     return _signed_in(registry, token)
 
 
@@ -149,3 +153,200 @@ def test_a_role_without_persons_sees_counts_only(registry: Registry, setting: Se
     assert 'data-testid="counts-only"' in r.text and "data-person=" not in r.text
     table = r.text[r.text.index('data-testid="enrolment-counts"'):]
     assert re.search(rf'<tr data-course="{setting.local_course}">[^/]*?.*?data-status="enrolled">1<', table, re.S)
+
+
+# ───────────────────────── needs against the plan (issue 13) ─────────────────────────
+LEADER_ID = "094185555001"
+PLAN = {"lines": [
+    {"kind": "political_theory", "awards": {"political_theory": {"level": "cao_cap"}}, "seats": 3, "budget": 54000000},
+    {"kind": "state_management", "awards": {"state_management": {"level": "chuyen_vien_chinh"}}, "seats": 1,
+     "budget": 1234567},
+    {"kind": "knowledge_update", "awards": None, "seats": 2, "budget": 0}]}
+
+
+@dataclass
+class Needs:
+    tree: SmallTree
+    unit: str  # the province's agency: six leaders lack cao cấp, one of them chuyên viên chính too
+    leaders: list[str]
+    plan_year: int
+
+
+def _leader(ext: str, unit: str, i: int, state: str) -> dict[str, Any]:
+    return person(ext, unit, full_name=f"Trần Văn Lãnh Đạo {i}", national_id=f"{LEADER_ID[:-1]}{i}", ethnicity="05",
+                  employments=[{"org_unit": unit, "category": "cong_chuc", "occupation": "specialist", "primary": True,
+                                "start": "2010-01-01", "end": None}],
+                  positions=[{"org_unit": unit, "title": "Giám đốc", "rank": "department_head", "start": "2020-01-01",
+                              "end": None}],
+                  degrees=[{"level": "master", "field": "Luật", "awarded_on": "2000-06-01"}],
+                  political_theory=[{"level": "trung_cap", "awarded_on": "2012-06-01"}],
+                  state_management=[{"level": state, "awarded_on": "2013-06-01"}])
+
+
+@pytest.fixture(scope="module")
+def needs_setting(backend_db: tuple[str, str]) -> Needs:
+    from datetime import date
+
+    from tests.conftest import _bind
+
+    backend, url = backend_db
+    registry = Registry(backend, url, _bind(url))
+    tree = small_tree(registry)
+    leaders = [uniq(f"L{i}") for i in range(6)]
+    records = [_leader(ext, tree.agency, i, "chuyen_vien_chinh" if i else "chuyen_vien") for i, ext in enumerate(leaders)]
+    assert import_records(registry, "persons", records)["created"] == 6
+    course = uniq("CC")
+    assert import_records(registry, "courses", [_course(course, tree.province, COURSE_NAME)])["errors"] == []
+    year = date.today().year
+    enrolment = _enrolment(leaders[1], course, "enrolled") | {"start": f"{year}-01-05", "expected_completion": f"{year}-06-30"}
+    assert import_records(registry, "enrolments", [enrolment])["errors"] == []
+    r = registry.client.put(f"/api/v1/training-plans/{tree.agency}/{year}", json=PLAN, headers=registry.headers())
+    assert r.status_code == 200, r.text
+    return Needs(tree, tree.agency, leaders, year)
+
+
+def _section(html: str, key: str) -> str:
+    found = re.search(rf'<section id="s-{key}".*?</section>', html, re.S)
+    assert found, key
+    return found.group(0)
+
+
+def _page_needs(html: str) -> list[dict[str, Any]]:
+    rows = re.findall(r'<tr data-qualification="([^"]*)" data-level="([^"]*)"( data-suppressed="true")?>(.*?)</tr>',
+                      _section(html, "training_needs"), re.S)
+    out = []
+    for qualification, level, suppressed, cells in rows:
+        values = dict(re.findall(r'data-figure="(\w+)" data-value="(\d*)"', cells))
+        out.append({"qualification": qualification, "level": level, "suppressed": bool(suppressed),
+                    "persons": int(values["persons"]) if values.get("persons") else None,
+                    "enrolled_before": int(values["enrolled_before"]) if values.get("enrolled_before") else None})
+    return out
+
+
+def _api_needs(registry: Registry, token: str, unit: str) -> dict[str, Any]:
+    from datetime import date
+
+    r = registry.client.get("/api/v1/training-needs", params={"org_unit": unit, "as_of": date.today().isoformat()},
+                            headers=registry.headers(token))
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def _as_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"qualification": g["need"]["qualification"], "level": g["need"]["level"],
+             "suppressed": bool(g.get("suppressed")), "persons": g["persons"], "enrolled_before": g["enrolled_before"]}
+            for g in body["groups"]]
+
+
+def _training(client: TestClient, s: Needs, **params: Any) -> str:
+    r = client.get("/dashboard/training", params={"org_unit": s.unit, "year": str(s.plan_year)} | params)
+    assert r.status_code == 200, r.text[:500]
+    return r.text
+
+
+def test_the_needs_rows_are_the_api_answer_with_members_for_roles_that_see_persons(registry: Registry,
+                                                                                 needs_setting: Needs) -> None:
+    s = needs_setting
+    html = _training(_in(registry, s.tree, "admin"), s)
+    body = _api_needs(registry, BOOT, s.unit)
+    assert _page_needs(html) == _as_rows(body) and len(body["groups"]) == 2
+    assert [(g["persons"], g["enrolled_before"]) for g in body["groups"]] == [(6, 1), (1, 0)]
+    section = _section(html, "training_needs")
+    assert "Lý luận chính trị" in section and "Cao cấp" in section and "Quản lý nhà nước" in section
+    for g in body["groups"]:
+        who = re.search(rf'<details class="who" data-need="{g["need"]["qualification"]}:{g["need"]["level"]}">(.*?)'
+                        r'</details>', section, re.S)
+        assert who and re.findall(r'data-person="([^"]+)"', who.group(1)) == [m["external_id"] for m in g["members"]]
+    assert f'href="/dashboard/persons/{s.leaders[0]}?' in section
+    member = re.search(rf'<li data-member="{s.leaders[0]}">(.*?)</li>', section, re.S)
+    assert member, section
+    said = " ".join(re.sub(r"<[^>]+>", "", member.group(1)).split())
+    assert "Trung cấp → Cao cấp; theo chức vụ Giám đốc sở và tương đương" in said, said
+    assert 'data-row="rank" data-code="department_head"' in member.group(1)
+    english = _section(_training(_in(registry, s.tree, "admin"), s, lang="en"), "training_needs")
+    assert "Political theory" in english and "Who misses it" in english
+
+
+def test_integration_sees_the_needs_as_counts_with_small_groups_hidden_and_no_names(registry: Registry,
+                                                                                  needs_setting: Needs) -> None:
+    s = needs_setting
+    token = registry.token("integration", [s.tree.province])
+    html = _training(_signed_in(registry, token), s)
+    rows = _page_needs(html)
+    assert rows == _as_rows(_api_needs(registry, token, s.unit))
+    assert rows == [{"qualification": "political_theory", "level": "cao_cap", "suppressed": False, "persons": 6,
+                     "enrolled_before": 1},
+                    {"qualification": "state_management", "level": "chuyen_vien_chinh", "suppressed": True,
+                     "persons": None, "enrolled_before": None}]
+    section = _section(html, "training_needs")
+    assert 'data-testid="suppressed-help"' in section and "dưới 5 người" in section
+    assert "data-person=" not in section and "Lãnh Đạo" not in html
+    assert not any(ext in html for ext in s.leaders)
+
+
+def test_an_auditor_sees_who_needs_training_but_no_sensitive_field(registry: Registry, needs_setting: Needs) -> None:
+    s = needs_setting
+    html = _training(_in(registry, s.tree, "auditor"), s)
+    section = _section(html, "training_needs")
+    assert all(f'data-person="{ext}"' in section for ext in s.leaders) and "Trần Văn Lãnh Đạo 0" in section
+    for secret in (LEADER_ID[:-1], "Khơ-me", "1985-04-12", "12/04/1985", "national_id", "ethnicity"):
+        assert secret not in html, secret
+
+
+def _page_plan(html: str) -> dict[str, dict[str, int | None]]:
+    section = _section(html, "annual_plan")
+    out = {}
+    for line, cells in re.findall(r'<tr data-line="(\w+)"[^>]*>(.*?)</tr>', section, re.S):
+        values = dict(re.findall(r'data-figure="(\w+)" data-value="(\d*)"', cells))
+        out[line] = {k: int(v) if v else None for k, v in values.items()}
+    return out
+
+
+def test_the_plan_rows_are_the_api_answer_with_shortfalls_marked(registry: Registry, needs_setting: Needs) -> None:
+    s = needs_setting
+    client = _in(registry, s.tree, "hr_officer", s.tree.province)
+    html = _training(client, s)
+    api = registry.client.get(f"/api/v1/training-plans/{s.unit}/{s.plan_year}", headers=registry.headers()).json()
+    figures = ("seats", "budget", "enrolled", "completed", "spent", "need")
+    page = _page_plan(html)
+    assert [page[str(i)] for i in range(len(api["lines"]))] == [{f: ln[f] for f in figures} for ln in api["lines"]]
+    assert page["totals"] == {f: api["totals"].get(f) for f in figures}
+    assert api["lines"][0]["need"] == 6 and api["lines"][0]["enrolled"] == 1
+    section = _section(html, "annual_plan")
+    line0 = re.search(r'<tr data-line="0".*?</tr>', section, re.S)
+    assert line0 and 'data-mark="seats_below_need"' in line0.group(0) and "chỉ tiêu ít hơn nhu cầu 3 người" in line0.group(0)
+    assert 'data-mark="enrolled_below_seats"' in line0.group(0)
+    assert "54.000.000 đ" in section and "1.234.567 đ" in section and "Cao cấp" in section
+    english = _section(_training(client, s, lang="en"), "annual_plan")
+    assert "54,000,000 VND" in english and "3 seats short of the need" in english
+    link = re.search(r'href="([^"]+)" download data-testid="plan-xlsx"', section)
+    assert link
+    got = client.get(link.group(1).replace("&amp;", "&"))
+    want = registry.client.get(f"/api/v1/training-plans/{s.unit}/{s.plan_year}.xlsx", headers=registry.headers())
+    assert got.status_code == want.status_code == 200 and got.headers["content-type"] == want.headers["content-type"]
+    assert _cells(got.content) == _cells(want.content)
+
+
+def _cells(body: bytes) -> list[tuple[Any, ...]]:
+    import io
+
+    from openpyxl import load_workbook
+
+    return [tuple(row) for ws in load_workbook(io.BytesIO(body)).worksheets for row in ws.iter_rows(values_only=True)]
+
+
+def test_a_year_without_a_plan_says_so_and_its_workbook_is_a_404_page(registry: Registry, needs_setting: Needs) -> None:
+    s = needs_setting
+    client = _in(registry, s.tree, "auditor")
+    section = _section(_training(client, s, year=str(s.plan_year - 1)), "annual_plan")
+    assert 'data-testid="no-plan"' in section and "Chưa ghi nhận kế hoạch cho năm này." in section
+    for year in (str(s.plan_year - 1), "1900", "2200"):
+        assert 'data-testid="no-plan"' in _training(client, s, year=year)
+    r = client.get("/dashboard/training/plan.xlsx", params={"org_unit": s.unit, "year": str(s.plan_year - 1)})
+    assert r.status_code == 404 and 'data-code="training_plan_not_found"' in r.text
+    for bad in ({"org_unit": "%00"}, {"org_unit": s.unit, "year": "x"}, {}, {"org_unit": s.unit, "known_at": "soon"}):
+        r = client.get("/dashboard/training/plan.xlsx", params=bad)
+        assert 400 <= r.status_code < 500 and "text/html" in r.headers["content-type"], (bad, r.status_code)
+    outside = _in(registry, s.tree, "hr_officer", s.tree.commune_a)
+    r = outside.get("/dashboard/training/plan.xlsx", params={"org_unit": s.unit, "year": str(s.plan_year)})
+    assert r.status_code == 403

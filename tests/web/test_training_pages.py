@@ -14,6 +14,7 @@ HOME = {"admin": PROVINCE, "auditor": PROVINCE, "hr_officer": DISTRICT, "integra
 HOSTILE = ["year=99999", "year=0", "year=-2026", "year=20%2026", "year=2026%0A", "year=%00", "year=%1F2026",
            "org_unit=NOPE", "org_unit=%00", "org_unit=ST%0A", "org_unit=" + "X" * 500, "known_at=soon",
            "known_at=2026-13-01T00:00", "lang=fr&year=1e9"]
+SECTIONS = ("courses", "enrolment_counts", "training_needs", "annual_plan")
 EDGES = ["known_at=0001-01-01T00:00Z", "known_at=9999-12-31T23:59:59Z", "year=1900", "year=2200"]  # a page or a 4xx
 
 
@@ -62,7 +63,9 @@ def test_every_role_opens_the_new_pages_in_both_languages(page: Any, live_any: L
         for query in ("", f"org_unit={HOME[role]}&year=2025", f"org_unit={HOME[role]}&year=2027", "year=1900"):
             r = _get(page, live, f"/dashboard/training?{query}&lang={lang}")
             assert r.status == 200, (role, query, r.text()[:300])
-            assert 'data-section="courses"' in r.text() and 'data-section="enrolment_counts"' in r.text()
+            assert all(f'data-section="{key}"' in r.text() for key in SECTIONS), (role, query)
+            assert 'data-testid="not-for-role"' not in r.text(), (role, query)  # every role may read training
+            assert ('data-testid="plan"' in r.text()) != ('data-testid="no-plan"' in r.text())
             shows_persons = "data-person=" in r.text()
             assert not shows_persons or role in ("admin", "auditor", "hr_officer", "commune_officer"), (role, query)
         if HOME[role] != PROVINCE:
