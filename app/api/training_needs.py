@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
-from app.api.deps import ACTIONS, AnswerRoute, ReadSessionDep, allow
+from app.api.deps import AnswerRoute, ReadSessionDep, allow
 from app.api.params import AsOf, UnitCode
 from app.api.xlsx import XlsxResponse, attachment, xlsx_responses
 from app.schemas.common import IsoDate
@@ -49,4 +49,4 @@ def _needs(session: Session, actor: Actor, org_unit: str, as_of: date | None, be
            indicator: str | None) -> dict[str, Any]:
     day = as_of or date.today()
     return training_needs.needs(session, actor, org_unit=org_unit, as_of=day, before=before or date(day.year, 12, 31),
-                                indicator=indicator, named=actor.role in ACTIONS["indicators:persons"])
+                                indicator=indicator, named=training_needs.names_persons(actor))

@@ -10,7 +10,7 @@ from app.api.params import KnownAt, page_size
 from app.api.xlsx import XlsxResponse, attachment, xlsx_responses
 from app.schemas.common import DB_INT_MAX
 from app.schemas.training_plan import TrainingPlanPage, TrainingPlanProgress, TrainingPlanRecord, TrainingPlanWritten
-from app.services import history, training_plan_progress, training_plan_xlsx, training_plans
+from app.services import history, training_needs, training_plan_progress, training_plan_xlsx, training_plans
 from app.services.context import Actor
 
 router = APIRouter(prefix="/training-plans", tags=["training"], route_class=AnswerRoute)
@@ -37,7 +37,8 @@ def list_training_plans(
 def _progress(session: ReadSessionDep, actor: Actor, org_unit: str, year: int, known_at: Any) -> dict[str, Any]:
     cut = history.txn_cut(session, known_at)
     uid, plan = training_plans.get_or_raise(session, actor, org_unit, year, cut)
-    return training_plan_progress.progress(session, plan, uid, cut, date.today())
+    return training_plan_progress.progress(session, plan, uid, cut, date.today(),
+                                           named=training_needs.names_persons(actor))
 
 
 # `{year:int}`: digits only, so that `2026.xlsx` is never taken for a year (a PUT there is a 405, not a 422).

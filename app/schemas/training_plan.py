@@ -104,7 +104,9 @@ class LineProgress(PlanLineRead):
     spent: int = Field(description="VND: the cost of the enrolments started in the year (the course's cost per "
                                    "person where the enrolment gives none)")
     need: int | None = Field(description="persons under the unit missing the title-standard row the line's award "
-                                         "meets, on `need_on`; null for a line without an award")
+                                         "meets, on `need_on`; null for a line without an award, or withheld")
+    need_suppressed: bool | None = Field(None, description="true when `need` is withheld from a role that gets counts "
+                                                           "only (fewer persons than SUPPRESSION_THRESHOLD)")
 
 
 class Totals(ReadSchema):

@@ -133,10 +133,23 @@ def _award(spec: IndicatorSpec, book: CodeBook) -> tuple[str, int] | None:
     return (QUALIFICATIONS[list_name], min(orders)) if orders else None
 
 
+def names_persons(actor: Actor) -> bool:
+    """Whether the caller sees the persons behind a need (the roles that see the persons behind an indicator);
+    the others get counts, a count under the threshold suppressed (`hidden`)."""
+    from app.api.deps import ACTIONS
+
+    return actor.role in ACTIONS["indicators:persons"]
+
+
+def hidden(count: int) -> bool:
+    """A count of persons too small to show to a role that gets counts only (`service.threshold`)."""
+    return count < service.threshold()
+
+
 def _counts_only(group: dict[str, Any]) -> dict[str, Any]:
     """A group as aggregate roles see it: counts only, a group of fewer persons than the threshold suppressed
     (the primary rule of the breakdowns, `service.threshold`)."""
     item = {k: v for k, v in group.items() if k != "members"} | {"suppressed": False}
-    if group["persons"] < service.threshold():
+    if hidden(group["persons"]):
         item |= {"persons": None, "enrolled_before": None, "suppressed": True, "suppression": "primary"}
     return item

@@ -16,10 +16,9 @@ from app.services import codelists
 from app.services.indicators import service
 from app.services.labels import Names
 from app.services.training_needs_queries import CODE_LISTS
-from app.services.training_plan_xlsx import BOLD, LIST_VI, put, unit_name
+from app.services.training_plan_xlsx import BOLD, LIST_VI, SUPPRESSED, put, unit_name
 
 VIETNAM = timezone(timedelta(hours=7), "UTC+7")
-SUPPRESSED = "•"
 NO_COURSE = "—"
 HEADER_ROW = 5  # Vietnamese headers; the English ones below, the data from HEADER_ROW + 2
 # (key, Vietnamese, English, width)

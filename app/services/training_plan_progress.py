@@ -78,8 +78,12 @@ def line_figures(lines: list[dict[str, Any]], done: Iterable[Done]) -> tuple[lis
     return figures, unmatched
 
 
-def progress(session: Session, plan: dict[str, Any], unit_id: int, cut: int | None, today: date) -> dict[str, Any]:
-    """The plan with, beside each line, enrolled, completed, spent and need; totals; the unmatched enrolments."""
+def progress(session: Session, plan: dict[str, Any], unit_id: int, cut: int | None, today: date, *,
+             named: bool) -> dict[str, Any]:
+    """The plan with, beside each line, enrolled, completed, spent and need; totals; the unmatched enrolments.
+
+    `named` false (a role that gets counts only): a need under the threshold is withheld (null, `need_suppressed`),
+    as the training needs withhold the same group."""
     on = need_on(plan["year"], today)
     figures, unmatched = line_figures(plan["lines"], enrolments_of_year(session, unit_id, plan["year"], on, cut))
     missing = training_needs.missing_counts(session, unit_id, on)
@@ -87,7 +91,8 @@ def progress(session: Session, plan: dict[str, Any], unit_id: int, cut: int | No
     for line, fig in zip(plan["lines"], figures, strict=True):
         award = award_key(line["awards"])
         need = None if award is None else missing.get(award, 0)
-        lines.append(line | fig | {"need": need})
+        withheld = need is not None and not named and training_needs.hidden(need)
+        lines.append(line | fig | {"need": None if withheld else need} | ({"need_suppressed": True} if withheld else {}))
     totals = {k: sum(ln[k] for ln in lines) for k in ("seats", "budget", "enrolled", "completed", "spent")}
     return plan | {"lines": lines, "totals": totals, "unmatched": {"seats": 0, "budget": 0} | unmatched,
                    "need_on": on.isoformat()}

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.models import OrgUnit, OrgUnitVersion
 from app.services import codelists
 from app.services.codelists import CodeBook
+from app.services.indicators import service
 from app.services.text import neutralise
 from app.services.training_plans import AWARD_CODE_LISTS
 
@@ -26,6 +27,7 @@ COLUMNS = (("no", "STT", "No."), ("kind_label", "Loại đào tạo, bồi dư�
            ("spent", "Kinh phí đã chi (đồng)", "Spent (VND)"), ("need", "Nhu cầu (người còn thiếu)", "Need (persons missing)"))
 LIST_VI = {"degrees": "Trình độ chuyên môn", "languages": "Ngoại ngữ", "political_theory": "Lý luận chính trị",
            "state_management": "Quản lý nhà nước", "specialties": "Chuyên khoa", "it_skills": "Tin học"}
+SUPPRESSED = "•"  # a withheld count (a need, a group of the needs workbook)
 FIGURES = ("seats", "budget", "enrolled", "completed", "spent", "need")
 
 
@@ -78,6 +80,8 @@ def workbook(session: Session, plan: dict[str, Any]) -> bytes:
         kind = book.get("course_kind", line["kind"])
         values = {"no": i, "kind_label": kind.vi if kind else line["kind"], "kind": line["kind"],
                   "award_label": award_label(book, line["awards"])} | {k: line[k] for k in FIGURES}
+        if line.get("need_suppressed"):
+            values["need"] = SUPPRESSED
         for col, (key, _vi, _en) in enumerate(COLUMNS, start=1):
             put(ws, row, col, values[key])
     for label, figures in (("Tổng cộng (total)", plan["totals"]), ("Ngoài kế hoạch (not planned)", plan["unmatched"])):
@@ -87,6 +91,10 @@ def workbook(session: Session, plan: dict[str, Any]) -> bytes:
         for col, (key, _vi, _en) in enumerate(COLUMNS, start=1):
             if key in figures:
                 put(ws, row, col, figures[key])
+    if any(line.get("need_suppressed") for line in plan["lines"]):
+        row += 2
+        put(ws, row, 1, f"{SUPPRESSED} ẩn (hidden): nhu cầu dưới {service.threshold()} người, không hiển thị với vai trò "
+                        "chỉ xem số lượng (a need of fewer persons, withheld from roles that see counts only)")
     ws.freeze_panes = "A6"
     data = io.BytesIO()
     out.save(data)

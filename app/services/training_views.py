@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, InvalidInput, NotFound
-from app.services import training, training_plan_progress, training_plans, tree
+from app.services import training, training_needs, training_plan_progress, training_plans, tree
 from app.services.context import Actor
 
 FIRST_YEAR, LAST_YEAR = 1900, 2200  # as the API's `year`
@@ -124,7 +124,7 @@ def unit_plan(session: Session, actor: Actor, *, org_unit: str, year: int, cut: 
         if exc.code != "training_plan_not_found":
             raise
         return None
-    return training_plan_progress.progress(session, plan, uid, cut, today)
+    return training_plan_progress.progress(session, plan, uid, cut, today, named=training_needs.names_persons(actor))
 
 
 def person_enrolments(session: Session, actor: Actor, external_id: str, cut: int | None) -> list[dict[str, Any]]:

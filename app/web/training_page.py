@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.api.deps import ACTIONS, SessionDep
 from app.errors import DomainError, Forbidden, NotFound
-from app.services import codelists, history, training_plan_xlsx, training_views
+from app.services import codelists, history, training_needs, training_plan_xlsx, training_views
 from app.services.context import Actor
 from app.services.indicators import method
 from app.web import board, sessions, training_sections
@@ -45,7 +45,7 @@ class Ask:
     @property
     def sees_persons(self) -> bool:
         """Roles that see the persons behind an indicator see who is enrolled; the others see counts."""
-        return self.actor.role in ACTIONS["indicators:persons"]
+        return training_needs.names_persons(self.actor)
 
 
 @dataclass(frozen=True)

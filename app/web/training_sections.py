@@ -84,7 +84,8 @@ def plan(ask: "Ask") -> dict[str, Any]:
     unmatched = found["unmatched"]
     return {"plan": found, "lines": lines, "totals": found["totals"] | {"marks": marks(found["totals"], ask.lang)},
             "unmatched": unmatched if any(unmatched[k] for k in ("enrolled", "completed", "spent")) else None,
-            "figures": FIGURES, "show": lambda name, value: figure(name, value, ask.lang)}
+            "figures": FIGURES, "show": lambda name, value: figure(name, value, ask.lang),
+            "threshold": service.threshold()}
 
 
 def award_label(awards: dict[str, Any] | None, words: Words) -> str | None:

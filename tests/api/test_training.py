@@ -379,3 +379,26 @@ def test_a_person_who_moved_away_is_read_by_the_former_commune_and_enrolled_only
     before = registry.export("enrolments")
     r = registry.client.patch(url, json={"status": "withdrawn"}, headers=registry.headers(former))
     assert r.status_code == 403 and registry.export("enrolments") == before
+
+
+def test_a_small_need_is_withheld_from_a_role_that_sees_counts_only_in_the_plan_as_in_the_needs(registry: Registry) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    tree, exts, code = _setup(registry)
+    line = {"kind": "political_theory", "awards": {"political_theory": {"level": "cao_cap"}}, "seats": 5, "budget": 1}
+    assert registry.client.put(f"/api/v1/training-plans/{tree.agency}/2026", json={"lines": [line]},
+                               headers=registry.headers()).status_code in (200, 201)
+    integration = registry.headers(registry.token("integration", [tree.province]))
+    plan = registry.client.get(f"/api/v1/training-plans/{tree.agency}/2026", headers=integration).json()
+    needs = registry.client.get("/api/v1/training-needs", params={"org_unit": tree.agency, "as_of": plan["need_on"]},
+                                headers=integration).json()
+    assert [g["suppressed"] for g in needs["groups"]] == [True]  # three persons, under the threshold of 5
+    [got] = plan["lines"]
+    assert (got["need"], got["need_suppressed"]) == (None, True)
+    admin = registry.client.get(f"/api/v1/training-plans/{tree.agency}/2026", headers=registry.headers()).json()
+    assert admin["lines"][0]["need"] == 3 and "need_suppressed" not in admin["lines"][0]
+    book = registry.client.get(f"/api/v1/training-plans/{tree.agency}/2026.xlsx", headers=integration)
+    cells = [c for row in load_workbook(io.BytesIO(book.content)).active.iter_rows(values_only=True) for c in row]
+    assert "•" in cells
