@@ -35,7 +35,6 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from bench.run import BIN, ROOT, Database, Server, _save, api_import, env_int, log, machine
@@ -140,8 +139,7 @@ def floor_rows(conn: Any, data: Path) -> tuple[list[dict[str, Any]], list[dict[s
             enrolments.append({"person_id": pid, "course": rec.course, "status": rec.status, "start_date": rec.start,
                                "expected_completion": rec.expected_completion, "completed_on": rec.completed_on,
                                "decision": rec.decision, "cost": rec.cost, "commitment_until": rec.commitment_until})
-            won = training.awarded_item(SimpleNamespace(status=rec.status, completed_on=rec.completed_on),  # type: ignore[arg-type]
-                                        SimpleNamespace(code=rec.course, awards=awards[rec.course]))  # type: ignore[arg-type]
+            won = training.award_of(rec.status, rec.completed_on, rec.course, awards[rec.course])
             if won is not None:
                 name, item = won
                 spec = SPECS[name]
