@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import any_, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -118,25 +119,33 @@ def one_by_one(session: Session, actor: Actor, items: list[Item], book: CodeBook
 
 # ───────────────────────── planning ─────────────────────────
 
+def _among(session: Session, column: Any, values: list[Any]) -> Any:
+    """`column IN values`; on PostgreSQL `= ANY(array)`: one parameter, so the driver does not re-parse a long query."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(values, ARRAY(column.type)))
+    return column.in_(values)
+
+
 def _fetch(session: Session, actor: Actor, items: list[Item]) -> _Known:
     """The persons, units, birth dates, courses, enrolments and awarded qualifications the batch names."""
     persons = {ext: (pid, ext) for pid, ext in session.execute(select(Person.id, Person.external_id).where(
-        Person.external_id.in_(sorted({i.record.person for i in items}))))}
+        _among(session, Person.external_id, sorted({i.record.person for i in items}))))}
     ids = sorted(pid for pid, _ext in persons.values())
     codes = sorted({i.record.course for i in items})
     units: dict[int, set[int]] = {pid: set() for pid in ids}
     for pid, uid in session.execute(select(Employment.person_id, Employment.org_unit_id).where(
-            Employment.person_id.in_(ids), Employment.sys_to.is_(None))):
+            _among(session, Employment.person_id, ids), Employment.sys_to.is_(None))):
         units[pid].add(uid)
     births = dict(session.execute(select(PersonVersion.person_id, PersonVersion.birth_date).where(
-        PersonVersion.person_id.in_(ids), PersonVersion.sys_to.is_(None))).all())
-    courses = {c.code: c for c in session.scalars(select(Course).where(Course.code.in_(codes), Course.sys_to.is_(None)))}
+        _among(session, PersonVersion.person_id, ids), PersonVersion.sys_to.is_(None))).all())
+    courses = {c.code: c for c in session.scalars(select(Course).where(
+        _among(session, Course.code, codes), Course.sys_to.is_(None)))}
     enrolments = {(e.person_id, e.course): e for e in session.scalars(select(Enrolment).where(
-        Enrolment.person_id.in_(ids), Enrolment.course.in_(codes), Enrolment.sys_to.is_(None)))}
+        _among(session, Enrolment.person_id, ids), _among(session, Enrolment.course, codes), Enrolment.sys_to.is_(None)))}
     held: dict[tuple[int, str], list[Qualification]] = {}
     for q in session.scalars(select(Qualification).where(
-            Qualification.person_id.in_(ids), Qualification.from_course.in_(codes), Qualification.sys_to.is_(None))
-            .order_by(Qualification.id)):
+            _among(session, Qualification.person_id, ids), _among(session, Qualification.from_course, codes),
+            Qualification.sys_to.is_(None)).order_by(Qualification.id)):
         held.setdefault((q.person_id, q.from_course or ""), []).append(q)
     return _Known(persons, units, births, courses, enrolments, held, tree.reach(session, actor),
                   training.course_reach(session, actor))
@@ -252,19 +261,31 @@ def _apply(session: Session, actor: Actor, plans: list[_Planned]) -> None:
     session.expire_all()  # Person.rev and every retired row were changed behind the ORM's back
 
 
+@dataclass
+class _Entry:
+    """A feed entry of the batch, sealed onto the chain before it is written (`audit.Sealable`)."""
+
+    seq: int
+    entity: str
+    key: str
+    op: str
+    record: dict[str, Any]
+    units: set[int]
+    prev_hash: str = ""
+    hash: str = ""
+
+
 def _record_changes(session: Session, txn: Any, plans: list[_Planned]) -> None:
     """The feed entries in line order (an enrolment's, then its person's), chained as `history.record_change` does."""
-    entries: list[tuple[str, str, str, dict[str, Any], set[int]]] = []
+    entries: list[_Entry] = []
     for p in plans:
-        entries.append(("enrolment", training.enrolment_key(p.new), "create" if p.current is None else "update", p.new,
-                        p.units))
+        entries.append(_Entry(0, "enrolment", training.enrolment_key(p.new), "create" if p.current is None else "update",
+                              p.new, p.units))
         if p.record is not None:
-            entries.append(("person", p.item.record.person, "update", p.record, p.units))
-    seqs = next_ids(session, "change", "seq", len(entries))
-    changes = [Change(seq=seq, txn_id=txn.id, entity=entity, key=key, op=op, record=record, prev_hash="", hash="")
-               for seq, (entity, key, op, record, _pid) in zip(seqs, entries, strict=True)]
-    audit.chain_changes(session, changes, txn)
-    insert_rows(session, Change, [{c.key: getattr(change, c.key) for c in Change.__table__.columns} for change in changes])
-    insert_rows(session, ChangeUnit, [{"change_seq": c.seq, "org_unit_id": uid}
-                                       for c, e in zip(changes, entries, strict=True) for uid in sorted(e[4])])
-
+            entries.append(_Entry(0, "person", p.item.record.person, "update", p.record, p.units))
+    for entry, seq in zip(entries, next_ids(session, "change", "seq", len(entries)), strict=True):
+        entry.seq = seq
+    audit.chain_changes(session, entries, txn)
+    insert_rows(session, Change, [{"seq": e.seq, "txn_id": txn.id, "entity": e.entity, "key": e.key, "op": e.op,
+                                   "record": e.record, "prev_hash": e.prev_hash, "hash": e.hash} for e in entries])
+    insert_rows(session, ChangeUnit, [{"change_seq": e.seq, "org_unit_id": uid} for e in entries for uid in sorted(e.units)])
