@@ -193,10 +193,19 @@ def _bare_copy(conn: Any, model: Any, rows: list[dict[str, Any]]) -> None:
 # ---------------------------------------------------------------- one engine
 def _template(engine: str, persons: int, data: Path, work: Path) -> tuple[Database, dict[str, Any]]:
     """A registry with the org units, persons and courses: migrated, bulk-loaded, analysed."""
+
+    db = Database(engine, work)
+    try:
+        return db, _fill(db, persons, data, work)
+    except BaseException:
+        db.drop()
+        raise
+
+
+def _fill(db: Database, persons: int, data: Path, work: Path) -> dict[str, Any]:
     from app.db import build_engine
     from bench import load as bulk
 
-    db = Database(engine, work)
     subprocess.run([str(BIN / "registry"), "migrate"], env={**os.environ, "DATABASE_URL": db.url}, check=True,
                    capture_output=True, cwd=str(ROOT))
     t0 = time.perf_counter()
@@ -207,7 +216,7 @@ def _template(engine: str, persons: int, data: Path, work: Path) -> tuple[Databa
     eng.dispose()
     db.analyze()
     info: dict[str, Any] = {"org_units": units, "persons": people, "bulk_seconds": round(time.perf_counter() - t0, 1)}
-    server = Server(db.url, work / f"server-enrol-{engine}.log")
+    server = Server(db.url, work / f"server-enrol-{db.engine}.log")
     try:
         server.start()
         info["courses_api"] = api_import(server, "courses", data / "courses.jsonl", 0, None)
@@ -215,7 +224,7 @@ def _template(engine: str, persons: int, data: Path, work: Path) -> tuple[Databa
         server.stop()
     db.analyze()
     info["database_bytes"] = db.size_bytes()
-    return db, info
+    return info
 
 
 def _copy_of(template: Database, work: Path) -> Database:
