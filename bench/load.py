@@ -228,8 +228,8 @@ def _person_rows(rows: dict[str, list[dict[str, Any]]], ids: Ids, txn: int, unit
         _change(rows, ids, txn, "person", record.external_id, new, used)
 
 
-_QUAL_COLUMNS = ("code", "level_num", "language", "language_kind", "is_fluent", "field", "institution", "country",
-                 "certificate", "course", "hours")
+_QUAL_COLUMNS = tuple(c.name for c in Qualification.__table__.columns
+                      if c.nullable and c.name not in ("sys_to",))  # every optional column (score, is_equivalent...)
 
 
 def _complete(table: str, row: dict[str, Any]) -> dict[str, Any]:

@@ -132,6 +132,61 @@ def goals(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     return rows
 
 
+def enrolment_goals(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """The import of 100,000 enrolments (issue #13, point 5): measured against its floor; the issue sets no goal."""
+    enrol = results.get("enrolments") or {}
+    rows = []
+    for run in enrol.get("runs", []):
+        where = f"{run['persons']:,} persons {run['engine']}"
+        if "error" in run:
+            rows.append((f"import of {enrol['data']['enrolments']:,} enrolments", where, run["error"][:120], "**failed**", ""))
+            continue
+        n = len(run["repeats"])
+        rows.append((f"import of {enrol['data']['enrolments']:,} enrolments", where,
+                     f"{_fmt(run['median_per_second'])} enrolments/s (median of {n}); floor (bare COPY) "
+                     f"{_fmt(run['median_floor_per_second'])}/s; ratio {run['ratio_to_floor']}×", "measured",
+                     "no goal in the issue; see Findings F11"))
+    return rows
+
+
+def enrolment_figures(results: dict[str, Any]) -> list[str]:
+    """The section of `bench.enrolments`: data, registry, and each repeat."""
+    enrol = results.get("enrolments")
+    if not enrol:
+        return []
+    d = enrol["data"]
+    out = ["## Import of enrolments (`python -m bench.enrolments`)", "",
+           f"Run {enrol['started']} to {enrol.get('finished', '?')}. {d['enrolments']:,} enrolments "
+           f"({d['bytes'] / 2**20:,.1f} MB of JSON Lines; " + ", ".join(f"{k} {v:,}" for k, v in sorted(d["by_status"].items()))
+           + f") of persons of the {d['persons']:,}-person registry in {d['courses']} courses ({d['awarding_courses']} "
+           f"award political theory, state management or a language): {d['awards']:,} completions award a "
+           "qualification. Each repeat imports them into a fresh copy of the loaded registry in one "
+           "`POST /api/v1/imports/enrolments` (admin token; batches of `IMPORT_BATCH_SIZE`, 500). The floor, measured "
+           "on the same copy just before: a bare COPY (SQLite: executemany) of the same enrolment rows and of the "
+           "qualification rows the completions award, into the same tables with the same indexes, rolled back. "
+           "Ratio = floor rate ÷ import rate.", ""]
+    for run in enrol.get("runs", []):
+        out += [f"### {run['persons']:,} persons, {run['engine']}", ""]
+        if "error" in run:
+            out += [f"Failed: `{run['error']}`", ""]
+            continue
+        reg = run["registry"]
+        out += [f"Registry: {reg['org_units']:,} units and {reg['persons']:,} persons bulk-loaded in "
+                f"{_fmt(reg['bulk_seconds'])} s, {reg['courses_api']['lines']} courses through the API, "
+                f"{_fmt(round(reg['database_bytes'] / 2**20))} MB.", "",
+                "| repeat | import s | enrolments/s | errors | written (enrolments / awards / feed entries) | "
+                "floor s | floor/s | ratio | server peak RSS MB | load average start → end |",
+                "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |"]
+        for i, r in enumerate(run["repeats"]):
+            imp, fl, w = r["import"], r["floor"], r["written"]
+            out.append(f"| {i + 1} | {_fmt(imp['seconds'])} | {_fmt(imp['per_second'])} | {imp['errors']} | "
+                       f"{w['enrolments']:,} / {w['awarded']:,} / {w['changes']:,} | {_fmt(fl['seconds'], 2)} | "
+                       f"{_fmt(fl['per_second'])} | {r['ratio_to_floor']}× | {_fmt(imp['peak_rss_mb'])} | "
+                       f"{r['loadavg_start'][0]} → {r['loadavg_end'][0]} |")
+        out.append("")
+    return out
+
+
 def _by_engine(results: dict[str, Any]) -> dict[str, list[tuple[int, dict[str, Any]]]]:
     by_engine: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for size, engine, res in _engines(results):
@@ -214,6 +269,8 @@ HOW_TO_RUN = """## How to run
     make bench                                   # sizes 10,000 and 100,000 on PostgreSQL and SQLite
     BENCH_SIZES=1000000 BENCH_SQLITE_MAX=0 make bench   # the national scale, PostgreSQL only
     BENCH_WORK=/var/tmp/bench make bench         # keep the generated files (and reuse them next time)
+    make bench-enrolments                        # only the import of 100,000 enrolments (bench/enrolments.py)
+    BENCH_ENROL_PERSONS=10000 BENCH_ENROL_LINES=20000 BENCH_ENROL_REPEATS=1 make bench-enrolments   # a quick look
     python -m bench.generate --persons 1000000 --out /var/tmp/reg1m   # the data alone (~1.3 GB)
 
 Needs PostgreSQL on 127.0.0.1 (`BENCH_PG_ADMIN`, trust or a password in the URL) and `wrk`
@@ -292,7 +349,7 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
                    f"{mf['communes_per_district']} | {_fmt(run.get('generate_seconds'))} | {sizes} |")
     out += ["", "## Goals", "", "| goal | size, engine | measured | verdict | located cause (Findings) |",
             "| --- | --- | --- | --- | --- |"]
-    for g in goals(results):
+    for g in goals(results) + enrolment_goals(results):
         out.append("| " + " | ".join(g) + " |")
     out += ["", "### Cost growth", ""] + (growth(results) or ["(one size only)"])
     out += ["", "## Figures", ""]
@@ -360,6 +417,7 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
                            f"{_ms(v.get('duckdb_warm'))} | {v['ratio_api_to_hand']} | {v['ratio_engine_sql_to_hand']} | "
                            f"{v.get('ratio_api_to_duckdb_warm', '–')} |")
             out.append("")
+    out += enrolment_figures(results)
     out += ["## Agreement (acceptance point 3)", "",
             "Numerator and denominator of each indicator for the old province at 2024-12-31, from the API on each "
             "engine, hand-written SQL and DuckDB (warm tables and straight over the files):", ""]

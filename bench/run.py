@@ -574,6 +574,9 @@ def main() -> None:
     results: dict[str, Any] = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
                                "sizes": sizes, "runs": []}
     json_path = out_dir / "benchmarks.json"
+    if json_path.exists():  # the figures of bench.enrolments, run on its own, stay until it runs again
+        with contextlib.suppress(ValueError, KeyError):
+            results["enrolments"] = json.loads(json_path.read_text(encoding="utf-8"))["enrolments"]
     try:
         for size in sizes:
             data = work / f"data-{size}"

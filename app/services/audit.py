@@ -7,10 +7,10 @@ an entry edited by hand no longer matches its hash, and `verify` names it.
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -36,7 +36,25 @@ def _at(value: datetime) -> str:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
 
 
-def change_content(change: Change, txn: Txn) -> dict[str, Any]:
+class Sealable(Protocol):
+    """A change as the chain reads it: a `Change`, or its row not yet written (a batch path's)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def entity(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def op(self) -> str: ...
+    @property
+    def record(self) -> dict[str, Any]: ...
+
+    prev_hash: str
+    hash: str
+
+
+def change_content(change: Sealable, txn: Txn) -> dict[str, Any]:
     return {
         "seq": change.seq,
         "txn": txn.id,
@@ -71,7 +89,7 @@ def chain_change(session: Session, change: Change, txn: Txn) -> None:
     change.hash = _digest(change.prev_hash, change_content(change, txn))
 
 
-def chain_changes(session: Session, changes: list[Change], txn: Txn) -> None:
+def chain_changes(session: Session, changes: Sequence[Sealable], txn: Txn) -> None:
     """Seal a batch of new changes (their seqs known) onto the chain, in seq order; one read for the batch."""
     ordered = sorted(changes, key=lambda c: c.seq)
     if not ordered:

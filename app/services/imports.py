@@ -284,12 +284,13 @@ def write_one(session: Session, report: Report, line: int, record: BaseModel, wr
 
 
 def import_batch(session: Session, actor: Actor, report: Report, lines: list[Line], max_bytes: int) -> None:
-    """Validate and write one batch of person or statistic lines (persons by the set-based batch path)."""
-    from app.services import person_batch
+    """Validate and write one batch of lines (persons and enrolments by their set-based batch paths)."""
+    from app.services import enrolment_batch, person_batch
 
     before = len(report.errors)
     book = codelists.load(session) if report.kind in ("persons", "courses", "enrolments") else None
     items: list[person_batch.Item] = []
+    enrolments: list[enrolment_batch.Item] = []
     for line in lines:
         report.lines += 1
         record = parse(report, line, max_bytes, book, functools.partial(persons.unit_index, session))
@@ -301,9 +302,8 @@ def import_batch(session: Session, actor: Actor, report: Report, lines: list[Lin
         elif isinstance(record, CourseRecord) and book is not None:
             write_one(session, report, line.number, record,
                       lambda r=record: training.upsert_course(session, actor, r, book).status)  # type: ignore[misc]
-        elif isinstance(record, EnrolmentRecord) and book is not None:
-            write_one(session, report, line.number, record,
-                      lambda r=record: training.upsert_enrolment(session, actor, r, book).status)  # type: ignore[misc]
+        elif isinstance(record, EnrolmentRecord):
+            enrolments.append(enrolment_batch.Item(line.number, record))
     if items:
         assert book is not None
 
@@ -312,7 +312,17 @@ def import_batch(session: Session, actor: Actor, report: Report, lines: list[Lin
                 add_error(report, f.line, f.key, err.get("field"), err["message"], f.code)
 
         person_batch.write(session, actor, items, book, lambda _line, status: report.count(status), failed)
+    if enrolments:
+        assert book is not None
+        enrolment_batch.write(session, actor, enrolments, book, lambda _item, status: report.count(status),
+                              functools.partial(_refused, report))
     report.errors[before:] = sorted(report.errors[before:], key=lambda e: e["line"])  # line order, as one by one
+
+
+def _refused(report: Report, item: Any, code: str, errors: list[dict[str, Any]]) -> None:
+    """The errors of a record a batch path refused (`item`: its line and record)."""
+    for err in errors:
+        add_error(report, item.line, _key(item.record, report.kind), err.get("field"), err["message"], code)
 
 
 def new_job(session: Session, actor: Actor, kind: str, dry_run: bool, fmt: str = "jsonl") -> ImportJob:

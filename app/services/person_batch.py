@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,7 @@ from app.services.context import Actor
 from app.services.imports import refusal
 from app.services.person_records import build, diff_lists, keep_awarded, without_awarded
 from app.services.text import fold
-from app.services.versioning import insert_rows, retire
+from app.services.versioning import insert_rows, next_ids, retire
 
 VERSION_ATTRS = persons.OWN_ATTRS
 
@@ -156,7 +156,7 @@ def _apply(session: Session, actor: Actor, plans: list[_Planned]) -> None:
     txn = history.current_txn(session, actor)
     created = [p for p in plans if p.person_id is None]
     if created:
-        for p, person_id in zip(created, _next_ids(session, "person", "id", len(created)), strict=True):
+        for p, person_id in zip(created, next_ids(session, "person", "id", len(created)), strict=True):
             p.person_id = person_id
         insert_rows(session, Person, [{"id": p.person_id, "external_id": p.data["external_id"], "rev": 1}
                                        for p in created])
@@ -191,18 +191,9 @@ def _apply(session: Session, actor: Actor, plans: list[_Planned]) -> None:
     session.expire_all()  # Person.rev and every retired row were changed behind the ORM's back
 
 
-def _next_ids(session: Session, table: str, column: str, n: int) -> list[int]:
-    """`n` fresh values of a table's integer key, taken under the write lock (so no other writer takes them)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return sorted(session.scalars(text("SELECT nextval(pg_get_serial_sequence(:t, :c)) FROM generate_series(1, :n)"),
-                                      {"t": table, "c": column, "n": n}))
-    top = session.scalar(text(f'SELECT coalesce(max("{column}"), 0) FROM "{table}"')) or 0  # noqa: S608 - fixed names
-    return list(range(top + 1, top + 1 + n))
-
-
 def _record_changes(session: Session, txn: Any, plans: list[_Planned]) -> None:
     """One feed entry per written record, in line order, chained as `history.record_change` chains them."""
-    seqs = _next_ids(session, "change", "seq", len(plans))
+    seqs = next_ids(session, "change", "seq", len(plans))
     changes = [Change(seq=seq, txn_id=txn.id, entity="person", key=p.data["external_id"],
                       op="create" if p.status == "created" else "update", record=p.data, prev_hash="", hash="")
                for seq, p in zip(seqs, plans, strict=True)]

@@ -284,10 +284,31 @@ def _enrolment_write_scope(session: Session, actor: Actor, person: Person) -> No
     keeper = write_scope.managing_unit(record, date.today())
     keeper_id = tree.unit_ids(session, {keeper}).get(keeper) if keeper else None
     if keeper_id not in allowed:
-        where = f"the unit of their primary employment ({keeper!r})" if keeper else "an administrator"
-        raise write_scope.OutOfScope(f"person {person.external_id!r}: enrolments are kept by {where}", [
-            {"field": "person", "message": f"the person's enrolments and qualifications are kept by {where}, which is "
-                                           "outside your org units"}])
+        raise enrolment_out_of_scope(person.external_id, keeper)
+
+
+def enrolment_out_of_scope(external_id: str, keeper: str | None) -> write_scope.OutOfScope:
+    """The refusal of an enrolment of a person whose qualifications are kept by a unit outside the caller's."""
+    where = f"the unit of their primary employment ({keeper!r})" if keeper else "an administrator"
+    return write_scope.OutOfScope(f"person {external_id!r}: enrolments are kept by {where}", [
+        {"field": "person", "message": f"the person's enrolments and qualifications are kept by {where}, which is "
+                                       "outside your org units"}])
+
+
+def enrolment_refusal(new: dict[str, Any], book: CodeBook, *, known: bool, course_found: bool,
+                      birth: date | None) -> InvalidInput | None:
+    """Why an enrolment (canonical) cannot be written, told from what was looked up for it; None when it can."""
+    errs = enrolment_problems(new, book)
+    if not known:
+        errs.append({"field": "person", "message": f"no person with external_id {new['person']!r} in your org units"})
+    if not course_found:
+        errs.append({"field": "course", "message": f"no course with code {new['course']!r} that your org units can see"})
+    if known and new["completed_on"] and birth is not None and new["completed_on"] < birth.isoformat():
+        errs.append({"field": "completed_on", "message": f"{new['completed_on']} is before the birth date {birth}"})
+    if not errs:
+        return None
+    code = "unknown_person" if not known else ("unknown_course" if not course_found else "invalid_input")
+    return InvalidInput(f"enrolment {new['person']!r} in {new['course']!r} is invalid", code=code, errors=errs)
 
 
 def upsert_enrolment(session: Session, actor: Actor, rec: EnrolmentRecord, book: CodeBook, *,
@@ -295,23 +316,17 @@ def upsert_enrolment(session: Session, actor: Actor, rec: EnrolmentRecord, book:
     """Create or update the enrolment of (person, course); the qualification it awards follows it."""
     history.lock_for_write(session)
     new = canonical_enrolment(rec)
-    errs = enrolment_problems(new, book)
     person = persons.find(session, rec.person)
     known = person is not None and persons.in_scope(session, actor, person.id)
-    if not known:
-        errs.append({"field": "person", "message": f"no person with external_id {rec.person!r} in your org units"})
     course = _readable_course(session, actor, rec.course)
-    if course is None:
-        errs.append({"field": "course", "message": f"no course with code {rec.course!r} that your org units can see"})
+    birth = None
     if known and new["completed_on"]:
         assert person is not None
         birth = session.scalar(select(PersonVersion.birth_date).where(
             PersonVersion.person_id == person.id, PersonVersion.sys_to.is_(None)))
-        if birth is not None and new["completed_on"] < birth.isoformat():
-            errs.append({"field": "completed_on", "message": f"{new['completed_on']} is before the birth date {birth}"})
-    if errs:
-        code = "unknown_person" if not known else ("unknown_course" if course is None else "invalid_input")
-        raise InvalidInput(f"enrolment {rec.person!r} in {rec.course!r} is invalid", code=code, errors=errs)
+    refused = enrolment_refusal(new, book, known=known, course_found=course is not None, birth=birth)
+    if refused is not None:
+        raise refused
     assert person is not None and course is not None
     current = session.scalar(select(Enrolment).where(
         Enrolment.person_id == person.id, Enrolment.course == rec.course, Enrolment.sys_to.is_(None)))
@@ -343,12 +358,28 @@ def _person_units(session: Session, person_id: int) -> set[int]:
 
 def awarded_item(enrolment: Enrolment | None, course: Course | None) -> tuple[str, dict[str, Any]] | None:
     """(list name, item) of the qualification a completed enrolment awards, as the person record holds it."""
-    if enrolment is None or course is None or enrolment.status != "completed" or not course.awards:
+    if enrolment is None or course is None:
         return None
-    (name, item), = course.awards.items()
-    assert enrolment.completed_on is not None
-    full = canonical_item(name, {**_item_defaults(name), **item, "awarded_on": enrolment.completed_on.isoformat()})
-    return name, full | {PERSON_OWN_KEY: course.code}
+    return award_of(enrolment.status, enrolment.completed_on, course.code, course.awards)
+
+
+def award_of(status: str, completed_on: date | None, course_code: str,
+             awards: dict[str, Any] | None) -> tuple[str, dict[str, Any]] | None:
+    """(list name, item) that an enrolment of this status awards in a course awarding `awards` (None: nothing)."""
+    if status != "completed" or not awards:
+        return None
+    (name, item), = awards.items()
+    assert completed_on is not None
+    full = canonical_item(name, {**_item_defaults(name), **item, "awarded_on": completed_on.isoformat()})
+    return name, full | {PERSON_OWN_KEY: course_code}
+
+
+def award_in_step(wanted: tuple[str, dict[str, Any]] | None, held: list[Qualification], course_code: str) -> bool:
+    """Whether the qualifications held from this course are already the one the enrolment awards (or none, as wanted)."""
+    if wanted is not None and len(held) == 1:
+        spec = SPECS[wanted[0]]
+        return spec.qual_kind == held[0].kind and spec.to_item(held[0], {}) | {PERSON_OWN_KEY: course_code} == wanted[1]
+    return wanted is None and not held
 
 
 def award(session: Session, actor: Actor, person_id: int, course_code: str) -> bool:
@@ -358,11 +389,7 @@ def award(session: Session, actor: Actor, person_id: int, course_code: str) -> b
     wanted = awarded_item(enrolment, _current_course(session, course_code))
     held = list(session.scalars(select(Qualification).where(
         Qualification.person_id == person_id, Qualification.from_course == course_code, Qualification.sys_to.is_(None))))
-    if wanted is not None and len(held) == 1:
-        spec = SPECS[wanted[0]]
-        if spec.qual_kind == held[0].kind and spec.to_item(held[0], {}) | {PERSON_OWN_KEY: course_code} == wanted[1]:
-            return False
-    if wanted is None and not held:
+    if award_in_step(wanted, held, course_code):
         return False
     txn = history.current_txn(session, actor)
     retire(session, Qualification, [q.id for q in held], txn.id)

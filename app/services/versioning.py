@@ -4,7 +4,7 @@ import json
 from typing import Any
 
 import psycopg
-from sqlalchemy import JSON, ColumnElement, and_, insert, or_, update
+from sqlalchemy import JSON, ColumnElement, and_, insert, or_, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -58,3 +58,12 @@ def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return rows
     keys = set().union(*(r.keys() for r in rows))
     return [{k: r.get(k) for k in keys} for r in rows]
+
+
+def next_ids(session: Session, table: str, column: str, n: int) -> list[int]:
+    """`n` fresh values of a table's integer key, taken under the write lock (so no other writer takes them)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sorted(session.scalars(text("SELECT nextval(pg_get_serial_sequence(:t, :c)) FROM generate_series(1, :n)"),
+                                      {"t": table, "c": column, "n": n}))
+    top = session.scalar(text(f'SELECT coalesce(max("{column}"), 0) FROM "{table}"')) or 0  # noqa: S608 - fixed names
+    return list(range(top + 1, top + 1 + n))
