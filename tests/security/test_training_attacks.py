@@ -519,6 +519,68 @@ class TestHostileInput:
             assert got.json()["name"] in ("=1+1",), got.text
 
 
+    def test_malformed_csv_cells_are_refused_with_their_cell(self, registry: Registry) -> None:
+        tree, _a, _b, _code = _world(registry)
+        header = next(csv.reader(io.StringIO(_get(registry, "/api/v1/exports/courses", format="csv")
+                                             .content.decode("utf-8-sig"))))
+
+        def row(**cells: str) -> list[str]:
+            base = {"code": uniq("CSV"), "name": "Lớp", "kind": "political_theory", "org_unit": tree.province} | cells
+            return [base.get(c, "") for c in header]
+
+        rows = [row(hours="abc"), row(cost_per_person="1,5"), row(start="31/02/2026"), row(award_list="diplomas"),
+                row(code="=cmd"), row(hours="1e3"), row(award_list="political_theory", award_level="cao_cap", award_field="x")]
+        buf = io.StringIO()
+        csv.writer(buf).writerows([header, *rows])
+        r = registry.client.post("/api/v1/imports/courses", content=buf.getvalue().encode(),
+                                 headers=registry.headers() | {"Content-Type": "text/csv"})
+        assert r.status_code == 200, r.text
+        report = r.json()
+        assert report["created"] == 0 and sorted(e["line"] for e in report["errors"]) == list(range(2, 9)), report
+        assert all(e.get("cell") for e in report["errors"]), report
+
+    @pytest.mark.xfail(strict=True, reason="DEFECT: a CSV/XLSX course row with award columns but no award_list is created "
+                                           "without its award, the award cells silently dropped (tabular._flat)")
+    def test_award_cells_without_award_list_are_an_error_not_dropped(self, registry: Registry) -> None:
+        tree, _a, _b, _code = _world(registry)
+        header = next(csv.reader(io.StringIO(_get(registry, "/api/v1/exports/courses", format="csv")
+                                             .content.decode("utf-8-sig"))))
+        code = uniq("CSV")
+        cells = {"code": code, "name": "Lớp", "kind": "political_theory", "org_unit": tree.province, "award_level": "cao_cap"}
+        buf = io.StringIO()
+        csv.writer(buf).writerows([header, [cells.get(c, "") for c in header]])
+        r = registry.client.post("/api/v1/imports/courses", content=buf.getvalue().encode(),
+                                 headers=registry.headers() | {"Content-Type": "text/csv"})
+        assert r.status_code == 200, r.text
+        got = _get(registry, f"/api/v1/courses/{code}")
+        assert r.json()["errors"] != [] or got.json()["awards"] is not None, (r.json(), got.json())
+
+
+    def test_formula_texts_in_the_needs_and_plan_workbooks_are_never_live(self, registry: Registry) -> None:
+        from openpyxl import load_workbook
+
+        tree = small_tree(registry)
+        ext = uniq("FX")
+        head = person(ext, tree.agency, full_name="=HYPERLINK(\"http://evil\",\"Nguyễn\")",
+                      employments=[{"org_unit": tree.agency, "category": "cong_chuc", "occupation": "specialist",
+                                    "primary": True, "start": "2010-01-01", "end": None}],
+                      positions=[{"org_unit": tree.agency, "title": "=1+1", "rank": "department_head", "key_leader": True,
+                                  "start": "2020-01-01", "end": None}])
+        assert import_records(registry, "persons", [head])["errors"] == []
+        line = {"kind": "political_theory", "awards": {"political_theory": {"level": "cao_cap"}}, "seats": 1, "budget": 1}
+        r = registry.client.put(f"/api/v1/training-plans/{tree.agency}/2026", json={"lines": [line]}, headers=registry.headers())
+        assert r.status_code in (200, 201), r.text
+        for url, params in (("/api/v1/training-needs.xlsx", {"org_unit": tree.agency, "as_of": "2026-12-05"}),
+                            (f"/api/v1/training-plans/{tree.agency}/2026.xlsx", {})):
+            r = _get(registry, url, **params)
+            assert r.status_code == 200, r.text
+            book = load_workbook(io.BytesIO(r.content))
+            cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
+            assert not [c.coordinate for c in cells if c.data_type == "f"], url
+            if "needs" in url:
+                assert any("HYPERLINK" in str(c.value) for c in cells), "the name is listed (as text)"
+
+
 # ───────────────────────── round trips ─────────────────────────
 
 class TestRoundTrips:
