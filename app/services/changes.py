@@ -2,11 +2,11 @@
 
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import Change, ChangeUnit, Employment, Person, Txn
-from app.services import audit, tree
+from app.services import audit, training, tree
 from app.services.context import Actor
 from app.services.person_records import SENSITIVE
 
@@ -21,9 +21,15 @@ def page(session: Session, actor: Actor, *, after: int, limit: int) -> tuple[lis
         # only when it may read the person (an employment in its units), as GET /persons/{id} decides.
         readable = select(Person.external_id).join(Employment, Employment.person_id == Person.id).where(
             Employment.sys_to.is_(None), Employment.org_unit_id.in_(sorted(allowed)))
-        stmt = stmt.where(exists().where(ChangeUnit.change_seq == Change.seq,
-                                         ChangeUnit.org_unit_id.in_(sorted(allowed))),
-                          or_(Change.entity != "person", Change.key.in_(readable)))
+        # A course is read by the units below its own (training.course_reach): its changes too, or a scoped
+        # follower's replay could not rebuild its export (its enrolments would name unknown courses).
+        courses = training.course_reach(session, actor) or set()
+        stmt = stmt.where(or_(
+            and_(Change.entity == "course", exists().where(ChangeUnit.change_seq == Change.seq,
+                                                          ChangeUnit.org_unit_id.in_(sorted(courses)))),
+            and_(Change.entity != "course", exists().where(ChangeUnit.change_seq == Change.seq,
+                                                          ChangeUnit.org_unit_id.in_(sorted(allowed))))),
+            or_(Change.entity != "person", Change.key.in_(readable)))
     rows = session.execute(stmt).all()
     _log_person_records(session, actor, [c.key for c, _at, _who in rows if c.entity == "person"])
     changes: list[dict[str, Any]] = [{"seq": c.seq, "txn": c.txn_id, "at": at.isoformat(), "actor": who, "entity": c.entity,

@@ -58,6 +58,7 @@ class _Known:
     persons: dict[str, tuple[int, str]]  # external_id -> (id, external_id)
     units: dict[int, set[int]]  # person id -> units of their current employments
     births: dict[int, date]
+    deaths: dict[int, date]
     courses: dict[str, Course]
     enrolments: dict[tuple[int, str], Enrolment]
     held: dict[tuple[int, str], list[Qualification]]
@@ -147,7 +148,8 @@ def _fetch(session: Session, actor: Actor, items: list[Item]) -> _Known:
             _among(session, Qualification.person_id, ids), _among(session, Qualification.from_course, codes),
             Qualification.sys_to.is_(None)).order_by(Qualification.id)):
         held.setdefault((q.person_id, q.from_course or ""), []).append(q)
-    return _Known(persons, units, births, courses, enrolments, held, tree.reach(session, actor),
+    return _Known(persons, units, births, training.deaths(session, ids), courses, enrolments, held,
+                  tree.reach(session, actor),
                   training.course_reach(session, actor))
 
 
@@ -159,8 +161,10 @@ def _checked(known: _Known, item: Item, book: CodeBook) -> tuple[int, dict[str, 
     is_known = person is not None and (known.allowed is None or bool(known.allowed & known.units[person[0]]))
     course = known.courses.get(rec.course)
     found = course is not None and (known.course_reach is None or course.org_unit_id in known.course_reach)
-    birth = known.births.get(person[0]) if person is not None and is_known and new["completed_on"] else None
-    refused = training.enrolment_refusal(new, book, known=is_known, course_found=found, birth=birth)
+    dated = person is not None and is_known and new["completed_on"]
+    birth = known.births.get(person[0]) if dated and person is not None else None
+    death = known.deaths.get(person[0]) if dated and person is not None else None
+    refused = training.enrolment_refusal(new, book, known=is_known, course_found=found, birth=birth, death=death)
     if refused is not None:
         return refused
     assert person is not None

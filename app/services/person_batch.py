@@ -128,6 +128,9 @@ def _plan(session: Session, actor: Actor, items: list[Item], book: CodeBook,
         person = existing.get(key)
         old = current.get(person.id) if person is not None else None
         new = keep_awarded(old, persons.reopen_moved_separations(old, persons.canonical(data)))
+        if late := persons.awarded_after_death(new):
+            on_failure(Failure(item.line, key, late, "invalid_input"))
+            continue
         if allowed is not None:
             if person is not None and person.id not in in_reach:
                 on_failure(Failure(item.line, key, [{"field": None, "message":

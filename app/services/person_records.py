@@ -133,16 +133,24 @@ def without_awarded(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def keep_awarded(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
-    """The new canonical record with the qualifications enrolments awarded, as the old record holds them."""
+    """The new canonical record with the qualifications enrolments awarded, as the old record holds them.
+
+    An item of the new record equal to an awarded one but for its origin (a client that does not know
+    `from_enrolment`, SCIM, sends the record back as it read it) is that awarded item, not a new item of the
+    person's own, unless the person held that same item of their own already.
+    """
     if old is None:
         return new
     out = dict(new)
     for name in AWARD_LISTS:
         awarded = [i for i in old.get(name) or [] if "from_enrolment" in i]
-        if awarded:
-            out[name] = sort_items(name, [*new[name], *awarded])
+        if not awarded:
+            continue
+        bare = {item_key({k: v for k, v in i.items() if k != "from_enrolment"}) for i in awarded}
+        own_before = {item_key(i) for i in old.get(name) or [] if "from_enrolment" not in i}
+        own = [i for i in new[name] if item_key(i) not in bare or item_key(i) in own_before]
+        out[name] = sort_items(name, [*own, *awarded])
     return out
-
 
 
 def item_key(item: dict[str, Any]) -> str:

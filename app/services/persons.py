@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from app.models import Employment, OrgUnitVersion, Person, PersonVersion, Position
 from app.schemas.common import CODE_PATTERN
-from app.schemas.interchange import PERSON_LISTS, PersonPatch, PersonRecord
+from app.schemas.interchange import AWARD_LISTS, PERSON_LISTS, PersonPatch, PersonRecord
 from app.services import audit, equivalences, history, tree, write_scope
 from app.services.codelists import CodeBook
 from app.services.context import Actor
@@ -149,6 +149,18 @@ def _separation_problems(data: dict[str, Any]) -> list[dict[str, str]]:
         if data.get(fname) and data[fname] > died:
             errs.append({"field": fname, "message": f"{data[fname]} is after the death on {died}"})
     return errs
+
+
+def awarded_after_death(record: dict[str, Any]) -> list[dict[str, str]]:
+    """A death recorded before a qualification an enrolment awarded (a canonical record with its awarded items):
+    the enrolment is to be corrected first (its completion cannot follow the death)."""
+    died = min((s["on"] for s in record.get("separations") or [] if s["reason"] == "death"), default=None)
+    if died is None:
+        return []
+    return [{"field": "separations", "message": f"the death on {died} is before {item['awarded_on']}, when the enrolment "
+             f"in {item['from_enrolment']!r} was completed: correct the enrolment first"}
+            for name in AWARD_LISTS for item in record.get(name) or []
+            if item.get("from_enrolment") and item["awarded_on"] > died]
 
 
 def paper_problems(languages: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -299,6 +311,8 @@ def upsert(session: Session, actor: Actor, record: PersonRecord, book: CodeBook,
     new = canonical(data)
     old = build(session, {person.id: person.external_id}).get(person.id) if person is not None else None
     new = keep_awarded(old, reopen_moved_separations(old, new))
+    if late := awarded_after_death(new):
+        raise InvalidInput(f"person {record.external_id!r} is invalid", errors=late)
     check_write_scope(session, actor, person, old, new)
     if if_match is not None and (person is None or person.rev != if_match):
         raise PreconditionFailed(f"person {record.external_id!r} has changed since you read it "

@@ -402,6 +402,11 @@ def _flat(row: Row, kind: str) -> Grouped:
         out.record["awards"] = {name: {AWARD_COLUMNS.get(k) or k: v for k, v in item.items()}}
         out.places["awards"] = (row.number, "award_list")
     elif kind == "courses":
+        filled = [key for key, fld in AWARD_COLUMNS.items() if fld is not None and row.cells.get(key)]
+        if filled:  # an award's cells without the list they belong to: an error, not an award silently dropped
+            out.errors.append({"row": row.number, "column": "award_list", "cell": out.cell(kind, "award_list", row.number),
+                               "field": "awards", "message": f"{', '.join(filled)} given without award_list (the "
+                               "qualification list the course awards: political_theory, state_management, languages, ...)"})
         out.record["awards"] = None
     return out
 

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, InvalidInput, NotFound
-from app.models import Course, Employment, Enrolment, OrgUnit, Person, PersonVersion, Qualification
+from app.models import Course, Employment, Enrolment, OrgUnit, Person, PersonVersion, Qualification, Separation
 from app.schemas.interchange import CourseRecord, EnrolmentRecord
 from app.services import history, persons, tree, write_scope
 from app.services.codelists import CodeBook
@@ -208,8 +208,10 @@ def upsert_course(session: Session, actor: Actor, rec: CourseRecord, book: CodeB
     history.record_change(session, actor, entity="course", key=new["code"],
                           op="create" if current is None else "update", record=new, unit_ids=units)
     if current is not None and current.awards != new["awards"]:
-        for enrolment in session.scalars(select(Enrolment).where(
-                Enrolment.course == new["code"], Enrolment.sys_to.is_(None), Enrolment.status == "completed")):
+        completed = list(session.scalars(select(Enrolment).where(
+            Enrolment.course == new["code"], Enrolment.sys_to.is_(None), Enrolment.status == "completed")))
+        _awards_in_write_scope(session, actor, rec.code, [e.person_id for e in completed])
+        for enrolment in completed:
             award(session, actor, enrolment.person_id, new["code"])
     return Outcome("created" if current is None else "updated", new)
 
@@ -275,6 +277,24 @@ def _person_for_enrolment(session: Session, actor: Actor, external_id: str) -> P
     return person
 
 
+def _awards_in_write_scope(session: Session, actor: Actor, code: str, person_ids: list[int]) -> None:
+    """A course's new award changes the qualifications of everyone who completed it: refused whole when one of
+    them is kept by a unit outside the caller's (who is not named: the caller may not be able to read them)."""
+    allowed = tree.reach(session, actor)
+    if allowed is None or not person_ids:
+        return
+    people = dict(session.execute(select(Person.id, Person.external_id).where(Person.id.in_(person_ids))).all())
+    records = build(session, people)
+    keepers = {pid: write_scope.managing_unit(r, date.today()) for pid, r in records.items()}
+    ids = tree.unit_ids(session, {k for k in keepers.values() if k})
+    beyond = sum(1 for k in keepers.values() if k is None or ids.get(k) not in allowed)
+    if beyond:
+        raise write_scope.OutOfScope(f"course {code!r}: its award is held by persons outside your org units", [
+            {"field": "awards", "message": f"{beyond} person(s) completed this course whose qualifications are kept "
+                                           "outside your org units: changing what it awards would change theirs; "
+                                           "their units or an administrator may change it"}])
+
+
 def _enrolment_write_scope(session: Session, actor: Actor, person: Person) -> None:
     """An enrolment is written where the person's own qualifications are (it may award one)."""
     allowed = tree.reach(session, actor)
@@ -295,8 +315,17 @@ def enrolment_out_of_scope(external_id: str, keeper: str | None) -> write_scope.
                                        "outside your org units"}])
 
 
+def deaths(session: Session, person_ids: list[int]) -> dict[int, date]:
+    """The day of death of those of these persons who died (a separation for `death`; a person dies once)."""
+    if not person_ids:
+        return {}
+    return dict(session.execute(select(Separation.person_id, func.min(Separation.on_date)).where(
+        Separation.person_id.in_(person_ids), Separation.reason == "death", Separation.sys_to.is_(None))
+        .group_by(Separation.person_id)).all())
+
+
 def enrolment_refusal(new: dict[str, Any], book: CodeBook, *, known: bool, course_found: bool,
-                      birth: date | None) -> InvalidInput | None:
+                      birth: date | None, death: date | None = None) -> InvalidInput | None:
     """Why an enrolment (canonical) cannot be written, told from what was looked up for it; None when it can."""
     errs = enrolment_problems(new, book)
     if not known:
@@ -305,6 +334,8 @@ def enrolment_refusal(new: dict[str, Any], book: CodeBook, *, known: bool, cours
         errs.append({"field": "course", "message": f"no course with code {new['course']!r} that your org units can see"})
     if known and new["completed_on"] and birth is not None and new["completed_on"] < birth.isoformat():
         errs.append({"field": "completed_on", "message": f"{new['completed_on']} is before the birth date {birth}"})
+    if known and new["completed_on"] and death is not None and new["completed_on"] > death.isoformat():
+        errs.append({"field": "completed_on", "message": f"{new['completed_on']} is after the death on {death}"})
     if not errs:
         return None
     code = "unknown_person" if not known else ("unknown_course" if not course_found else "invalid_input")
@@ -319,12 +350,13 @@ def upsert_enrolment(session: Session, actor: Actor, rec: EnrolmentRecord, book:
     person = persons.find(session, rec.person)
     known = person is not None and persons.in_scope(session, actor, person.id)
     course = _readable_course(session, actor, rec.course)
-    birth = None
+    birth = death = None
     if known and new["completed_on"]:
         assert person is not None
         birth = session.scalar(select(PersonVersion.birth_date).where(
             PersonVersion.person_id == person.id, PersonVersion.sys_to.is_(None)))
-    refused = enrolment_refusal(new, book, known=known, course_found=course is not None, birth=birth)
+        death = deaths(session, [person.id]).get(person.id)
+    refused = enrolment_refusal(new, book, known=known, course_found=course is not None, birth=birth, death=death)
     if refused is not None:
         raise refused
     assert person is not None and course is not None

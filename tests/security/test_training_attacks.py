@@ -106,8 +106,6 @@ class TestWriteScope:
             assert r.status_code in (403, 422), (unit, r.text)
         assert _get(registry, f"/api/v1/courses/{code}").json()["org_unit"] == tree.commune_a
 
-    @pytest.mark.xfail(strict=True, reason="DEFECT: a course writer changing `awards` re-awards the completed enrolments of "
-                                           "persons outside its write scope (training.upsert_course -> award)")
     def test_changing_a_courses_award_does_not_change_qualifications_of_persons_the_writer_cannot_write(
             self, registry: Registry) -> None:
         tree, _a, b, _code = _world(registry)
@@ -292,9 +290,6 @@ class TestAwardConsistency:
         assert r.status_code == 200, r.text
         assert _cao_cap(registry, a) == []
 
-    @pytest.mark.xfail(strict=True, reason="DEFECT: a SCIM PATCH of a person makes the enrolment's awarded item the "
-                                           "person's own (SCIM items lack from_enrolment), so withdrawing the enrolment "
-                                           "leaves the qualification (scim/users.patch -> mapping.record_of -> persons.upsert)")
     def test_a_scim_patch_does_not_turn_the_awarded_item_into_the_persons_own(self, registry: Registry) -> None:
         tree, a, _b, code = _world(registry)
         assert _complete(registry, a, code).status_code == 200
@@ -307,7 +302,6 @@ class TestAwardConsistency:
         assert r.status_code == 200, r.text
         assert _cao_cap(registry, a) == [], _record(registry, a)["political_theory"]
 
-    @pytest.mark.xfail(strict=True, reason="DEFECT: a SCIM PUT of the User as read makes the awarded item the person's own")
     def test_a_scim_put_of_the_user_as_read_does_not_duplicate_the_award(self, registry: Registry) -> None:
         tree, a, _b, code = _world(registry)
         assert _complete(registry, a, code).status_code == 200
@@ -317,8 +311,6 @@ class TestAwardConsistency:
         assert r.status_code == 200, r.text
         assert len(_cao_cap(registry, a)) == 1, _record(registry, a)["political_theory"]
 
-    @pytest.mark.xfail(strict=True, reason="DEFECT: an enrolment completed after the person's death is accepted and awards "
-                                           "a qualification after the death (training.upsert_enrolment checks birth only)")
     def test_no_completion_after_death(self, registry: Registry) -> None:
         tree, a, _b, code = _world(registry)
         dead = person(a, tree.school_a, separations=[{"on": "2026-03-01", "reason": "death"}])
@@ -328,8 +320,6 @@ class TestAwardConsistency:
         assert r.status_code == 422, r.text
         assert _cao_cap(registry, a) == []
 
-    @pytest.mark.xfail(strict=True, reason="DEFECT: a death recorded before an existing completion is accepted and the "
-                                           "award stays dated after it (persons._separation_problems ignores awarded items)")
     def test_recording_a_death_before_a_completion_does_not_leave_an_award_after_it(self, registry: Registry) -> None:
         tree, a, _b, code = _world(registry)
         assert _complete(registry, a, code, on="2026-06-30").status_code == 200
@@ -388,9 +378,6 @@ class TestHistoryAndFeed:
             assert report["errors"] == [], (change["entity"], report["errors"])
         assert {k: other.export(k) for k in expected} == expected
 
-    @pytest.mark.xfail(strict=True, reason="DEFECT: a scoped reader's export holds the courses of the units above it, "
-                                           "its change feed does not (course changes are filed under the course's unit "
-                                           "only: training.upsert_course unit_ids); replaying its feed cannot give its export")
     def test_a_scoped_integrations_feed_carries_the_courses_its_export_holds(self, registry: Registry) -> None:
         start = cursor(registry)
         tree, a, _b, code = _world(registry)
@@ -539,8 +526,6 @@ class TestHostileInput:
         assert report["created"] == 0 and sorted(e["line"] for e in report["errors"]) == list(range(2, 9)), report
         assert all(e.get("cell") for e in report["errors"]), report
 
-    @pytest.mark.xfail(strict=True, reason="DEFECT: a CSV/XLSX course row with award columns but no award_list is created "
-                                           "without its award, the award cells silently dropped (tabular._flat)")
     def test_award_cells_without_award_list_are_an_error_not_dropped(self, registry: Registry) -> None:
         tree, _a, _b, _code = _world(registry)
         header = next(csv.reader(io.StringIO(_get(registry, "/api/v1/exports/courses", format="csv")
@@ -625,7 +610,7 @@ def test_a_slow_enrolment_import_does_not_hold_up_reads_of_courses_enrolments_or
     import threading
     import time
 
-    from app.services import training
+    from app.services import enrolment_batch
 
     if registry.backend == "sqlite":
         request.applymarker(pytest.mark.xfail(strict=True, reason=(
@@ -633,14 +618,14 @@ def test_a_slow_enrolment_import_does_not_hold_up_reads_of_courses_enrolments_or
             "to commit: the request's first transaction is BEGIN IMMEDIATE (app/db.py:72); PostgreSQL reads do not wait")))
 
     tree, a, _b, code = _world(registry)
-    real, started = training.award, threading.Event()
+    real, started = enrolment_batch._apply, threading.Event()  # the batch's writes, under the write lock
 
-    def slow(*args: Any, **kwargs: Any) -> bool:
+    def slow(*args: Any, **kwargs: Any) -> None:
         started.set()
         time.sleep(3)
-        return real(*args, **kwargs)
+        real(*args, **kwargs)
 
-    monkeypatch.setattr(training, "award", slow)
+    monkeypatch.setattr(enrolment_batch, "_apply", slow)
     reports: list[dict[str, Any]] = []
     worker = threading.Thread(target=lambda: reports.append(import_records(
         registry, "enrolments", [_enrolment(a, code, "completed", completed_on="2026-06-30")])))
