@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from app.errors import DomainError
 from app.models import Change, ChangeUnit, Course, Employment, Enrolment, Person, PersonVersion, Qualification
 from app.schemas.interchange import AWARD_LISTS, EnrolmentRecord
-from app.services import audit, history, training, tree, write_scope
+from app.services import audit, batch, history, training, tree, write_scope
 from app.services.codelists import CodeBook
 from app.services.context import Actor
 from app.services.imports import refusal
@@ -81,26 +81,17 @@ class _Planned:
 
 def write(session: Session, actor: Actor, items: list[Item], book: CodeBook, on_status: OnStatus,
           on_failure: OnFailure) -> None:
-    """Write a batch; report each record's status (created, updated, unchanged) or its failure."""
-    pairs = [(i.record.person, i.record.course) for i in items]
-    if len(set(pairs)) != len(pairs):
-        one_by_one(session, actor, items, book, on_status, on_failure)
-        return
-    history.lock_for_write(session)
-    plans = _plan(session, actor, items, book, on_status, on_failure)
-    if not plans:
-        return
-    savepoint = session.begin_nested()
-    try:
-        _apply(session, actor, plans)
-        savepoint.commit()
-    except DBAPIError:
-        savepoint.rollback()
-        session.expire_all()
-        one_by_one(session, actor, [p.item for p in plans], book, on_status, on_failure)
-        return
-    for p in plans:
-        on_status(p.item, "created" if p.current is None else "updated")
+    """Write a batch; report each record's status (created, updated, unchanged) or its failure.
+
+    A (person, course) twice in one batch is written record by record: the second line must see the first."""
+    def done(plans: list[_Planned]) -> None:
+        for p in plans:
+            on_status(p.item, "created" if p.current is None else "updated")
+
+    batch.write(session, items, [(i.record.person, i.record.course) for i in items],
+                plan=lambda: _plan(session, actor, items, book, on_status, on_failure),
+                apply=lambda plans: _apply(session, actor, plans), item_of=lambda p: p.item,
+                one_by_one=lambda some: one_by_one(session, actor, some, book, on_status, on_failure), done=done)
 
 
 def one_by_one(session: Session, actor: Actor, items: list[Item], book: CodeBook, on_status: OnStatus,

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from app.errors import DomainError
 from app.models import Change, ChangeUnit, Employment, Person, PersonVersion
 from app.schemas.interchange import PersonRecord
-from app.services import audit, history, persons, tree, write_scope
+from app.services import audit, batch, history, persons, tree, write_scope
 from app.services.codelists import CodeBook
 from app.services.context import Actor
 from app.services.imports import refusal
@@ -63,27 +63,17 @@ class _Planned:
 
 def write(session: Session, actor: Actor, items: list[Item], book: CodeBook,
           on_status: Callable[[int, str], None], on_failure: Callable[[Failure], None]) -> None:
-    """Write a batch; report each record's status (created, updated, unchanged) or its failure."""
-    keys = [i.record.external_id for i in items]
-    if len(set(keys)) != len(keys):
-        # A person twice in one batch: the second line must see the first; the record-by-record path does.
-        _one_by_one(session, actor, items, book, on_status, on_failure)
-        return
-    history.lock_for_write(session)
-    plans = _plan(session, actor, items, book, on_status, on_failure)
-    if not plans:
-        return
-    savepoint = session.begin_nested()
-    try:
-        _apply(session, actor, plans)
-        savepoint.commit()
-    except DBAPIError:
-        savepoint.rollback()
-        session.expire_all()
-        _one_by_one(session, actor, [p.item for p in plans], book, on_status, on_failure)
-        return
-    for p in plans:
-        on_status(p.item.line, p.status)
+    """Write a batch; report each record's status (created, updated, unchanged) or its failure.
+
+    A person twice in one batch is written record by record: the second line must see the first."""
+    def done(plans: list[_Planned]) -> None:
+        for p in plans:
+            on_status(p.item.line, p.status)
+
+    batch.write(session, items, [i.record.external_id for i in items],
+                plan=lambda: _plan(session, actor, items, book, on_status, on_failure),
+                apply=lambda plans: _apply(session, actor, plans), item_of=lambda p: p.item,
+                one_by_one=lambda some: _one_by_one(session, actor, some, book, on_status, on_failure), done=done)
 
 
 def _one_by_one(session: Session, actor: Actor, items: list[Item], book: CodeBook,
