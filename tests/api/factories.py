@@ -160,3 +160,18 @@ def assert_round_trips(fresh_registry: Any, units: list[Record], bodies: dict[st
         r = empty.client.post("/api/v1/imports/persons", content=body, headers=empty.headers() | {"Content-Type": ctype})
         assert r.status_code == 200 and r.json()["errors"] == [] and r.json()["created"] == created, (name, r.text)
         assert empty.export("persons") == expected, name
+
+
+def course(code: str, unit: str, **overrides: Any) -> Record:
+    """A complete course record of `unit` that awards political theory cao cấp (the interchange example's shape)."""
+    return {"code": code, "name": "Lớp Cao cấp lý luận chính trị hệ không tập trung 2026", "kind": "political_theory",
+            "provider": "Học viện Chính trị khu vực IV", "org_unit": unit, "start": "2026-01-05", "end": "2026-06-30",
+            "hours": 1200, "mode": "part_time", "country": "VN", "cost_per_person": 18000000, "funding": "state_budget",
+            "awards": {"political_theory": {"level": "cao_cap"}}} | overrides
+
+
+def enrolment(external_id: str, course_code: str, status: str, **overrides: Any) -> Record:
+    """A complete enrolment record (every key, as an export gives it)."""
+    return {"person": external_id, "course": course_code, "status": status, "start": "2026-01-05",
+            "expected_completion": "2026-06-30", "completed_on": None, "decision": "125/QĐ-BTCTU", "cost": 18000000,
+            "commitment_until": None} | overrides

@@ -4,7 +4,9 @@ awards what its course awards, from completed_on, linked to the enrolment; histo
 import json
 from typing import Any
 
+from tests.api.factories import course as _course
 from tests.api.factories import cursor, import_records, ndjson, person, small_tree
+from tests.api.factories import enrolment as _enrolment
 from tests.conftest import Registry, uniq
 
 LEADER_STANDARD = "CT-2025-LEADERS-MEET-STANDARDS"
@@ -20,16 +22,8 @@ def _leader(external_id: str, unit: str) -> dict[str, Any]:
                   state_management=[{"level": "chuyen_vien_chinh", "awarded_on": "2016-01-01"}])
 
 
-def _course(code: str, unit: str, **overrides: Any) -> dict[str, Any]:
-    return {"code": code, "name": "Lớp Cao cấp lý luận chính trị hệ không tập trung 2026", "kind": "political_theory",
-            "provider": "Học viện Chính trị khu vực IV", "org_unit": unit, "start": "2026-01-05", "end": "2026-06-30",
-            "hours": 1200, "mode": "part_time", "country": "VN", "cost_per_person": 18000000, "funding": "state_budget",
-            "awards": {"political_theory": {"level": "cao_cap"}}} | overrides
 
 
-def _enrolment(ext: str, course: str, status: str, **overrides: Any) -> dict[str, Any]:
-    return {"person": ext, "course": course, "status": status, "start": "2026-01-05", "expected_completion": "2026-06-30",
-            "completed_on": None, "decision": "125/QĐ-BTCTU", "cost": 18000000, "commitment_until": None} | overrides
 
 
 def _value(registry: Registry, unit: str, as_of: str, **params: str) -> dict[str, Any]:

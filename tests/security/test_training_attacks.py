@@ -11,22 +11,16 @@ from typing import Any
 import pytest
 
 from tests.api.factories import SmallTree, changes_after, cursor, import_records, person, small_tree
+from tests.api.factories import course as _course
+from tests.api.factories import enrolment as _enrolment
 from tests.conftest import Registry, uniq
 
 SCIM_PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _course(code: str, unit: str, **overrides: Any) -> dict[str, Any]:
-    return {"code": code, "name": "Lớp Cao cấp lý luận chính trị 2026", "kind": "political_theory",
-            "provider": "Học viện Chính trị khu vực IV", "org_unit": unit, "start": "2026-01-05", "end": "2026-06-30",
-            "hours": 1200, "mode": "part_time", "country": "VN", "cost_per_person": 18000000, "funding": "state_budget",
-            "awards": {"political_theory": {"level": "cao_cap"}}} | overrides
 
 
-def _enrolment(ext: str, course: str, status: str, **overrides: Any) -> dict[str, Any]:
-    return {"person": ext, "course": course, "status": status, "start": "2026-01-05", "expected_completion": "2026-06-30",
-            "completed_on": None, "decision": "125/QĐ-BTCTU", "cost": 18000000, "commitment_until": None} | overrides
 
 
 def _get(registry: Registry, url: str, token: str | None = None, **params: Any) -> Any:

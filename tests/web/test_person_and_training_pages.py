@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.factories import SmallTree, import_records, person, small_tree
+from tests.api.factories import SmallTree, course, enrolment, import_records, person, small_tree
 from tests.conftest import BOOT, Registry, uniq
 
 NATIONAL_ID = "094185777123"
@@ -25,15 +25,8 @@ class Setting:
     local_course: str
 
 
-def _course(code: str, unit: str, name: str, **over: Any) -> dict[str, Any]:
-    return {"code": code, "name": name, "kind": "political_theory", "provider": "Trường Chính trị tỉnh", "org_unit": unit,
-            "start": "2026-01-05", "end": "2026-06-30", "hours": 1200, "mode": "part_time", "country": "VN",
-            "cost_per_person": 18000000, "funding": "state_budget", "awards": {"political_theory": {"level": "cao_cap"}}} | over
 
 
-def _enrolment(ext: str, course: str, status: str, completed_on: str | None = None) -> dict[str, Any]:
-    return {"person": ext, "course": course, "status": status, "start": "2026-01-05", "expected_completion": "2026-06-30",
-            "completed_on": completed_on, "decision": "12/QĐ-UBND", "cost": None, "commitment_until": None}
 
 
 @pytest.fixture(scope="module")
@@ -350,3 +343,11 @@ def test_a_year_without_a_plan_says_so_and_its_workbook_is_a_404_page(registry: 
     outside = _in(registry, s.tree, "hr_officer", s.tree.commune_a)
     r = outside.get("/dashboard/training/plan.xlsx", params={"org_unit": s.unit, "year": str(s.plan_year)})
     assert r.status_code == 403
+
+
+def _course(code: str, unit: str, name: str, **over: Any) -> dict[str, Any]:
+    return course(code, unit, name=name, provider="Trường Chính trị tỉnh", **over)
+
+
+def _enrolment(ext: str, course_code: str, status: str, completed_on: str | None = None) -> dict[str, Any]:
+    return enrolment(ext, course_code, status, completed_on=completed_on, decision="12/QĐ-UBND", cost=None)
