@@ -1,4 +1,4 @@
-"""Code lists: seeded from app/data/codelists.yaml, served with labels, used for validation."""
+"""Code lists: seeded from app/data/codelists.yaml and training_codelists.yaml, served with labels, used for validation."""
 
 import hashlib
 import threading
@@ -96,9 +96,20 @@ def load(session: Session, known: tuple[int, int] | None = None) -> CodeBook:
     return found
 
 
+PACKAGED = ("codelists.yaml", "training_codelists.yaml")  # the spec's copy, then the training records' lists
+
+
+def packaged() -> dict[str, list[dict[str, Any]]]:
+    """Every packaged code list: app/data/codelists.yaml (the spec's, as it is) and training_codelists.yaml."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in PACKAGED:
+        out |= yaml.safe_load((DATA / name).read_text("utf-8"))
+    return out
+
+
 def seed(session: Session) -> int:
     """Insert the codes of the packaged YAML that the database does not have yet; returns how many."""
-    data: dict[str, list[dict[str, Any]]] = yaml.safe_load((DATA / "codelists.yaml").read_text("utf-8"))
+    data = packaged()
     existing = {(i.list_name, i.code) for i in session.scalars(select(CodeItem))}
     added = 0
     for list_name, entries in data.items():

@@ -3,9 +3,8 @@
 from functools import cache
 from typing import Any
 
-import yaml
-
-from app.services.codelists import DATA, CodeBook
+from app.services import codelists
+from app.services.codelists import CodeBook
 from app.services.indicators import kinds
 from app.services.indicators.fields import FIELDS
 from app.services.indicators.spec import AllOf, AnyOf, Atom, Filter, IndicatorSpec, NotOf
@@ -36,7 +35,7 @@ SUBJECT = {
 @cache
 def packaged_labels() -> Labels:
     """The labels of the packaged code lists (app/data/codelists.yaml): list -> code -> (vi, en)."""
-    data: dict[str, list[dict[str, Any]]] = yaml.safe_load((DATA / "codelists.yaml").read_text("utf-8"))
+    data = codelists.packaged()
     return {name: {str(e["code"]): (str(e["vi"]), str(e["en"])) for e in entries} for name, entries in data.items()}
 
 

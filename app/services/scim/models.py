@@ -15,7 +15,6 @@ have). Coded values list their code list as canonical values; dates are strings 
 from functools import cache
 from typing import Annotated, Any
 
-import yaml
 from pydantic import Field
 from scim2_models import (
     CaseExact,
@@ -30,7 +29,7 @@ from scim2_models import (
 from scim2_models.resources.resource import AnyExtension
 from scim2_models.urn import URN
 
-from app.services.codelists import DATA
+from app.services import codelists
 
 PERSON_URN = "urn:vn:gov:registry:scim:schemas:extension:person:1.0:User"
 SUMMARY_URN = "urn:vn:gov:registry:scim:schemas:extension:summary:1.0:User"
@@ -42,7 +41,7 @@ Exact = CaseExact.true
 
 @cache
 def _code_lists() -> dict[str, list[dict[str, Any]]]:
-    data: dict[str, list[dict[str, Any]]] = yaml.safe_load((DATA / "codelists.yaml").read_text("utf-8"))
+    data = codelists.packaged()
     return data
 
 
