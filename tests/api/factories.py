@@ -175,3 +175,13 @@ def enrolment(external_id: str, course_code: str, status: str, **overrides: Any)
     return {"person": external_id, "course": course_code, "status": status, "start": "2026-01-05",
             "expected_completion": "2026-06-30", "completed_on": None, "decision": "125/QĐ-BTCTU", "cost": 18000000,
             "commitment_until": None} | overrides
+
+
+def moved_person(external_id: str, tree: SmallTree) -> Record:
+    """A person who taught at commune A's school until 2024-08-31 and is a nurse at commune B's station since
+    (read by commune A as a former employee; managed by commune B)."""
+    return person(external_id, tree.school_a, employments=[
+        {"org_unit": tree.school_a, "category": "vien_chuc", "occupation": "teacher_primary", "primary": True,
+         "start": "2008-09-01", "end": "2024-08-31"},
+        {"org_unit": tree.station_b, "category": "vien_chuc", "occupation": "nurse", "primary": True,
+         "start": "2024-09-01", "end": None}])

@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 from tests.api.factories import course as _course
-from tests.api.factories import cursor, import_records, ndjson, person, small_tree
+from tests.api.factories import cursor, import_records, moved_person, ndjson, person, small_tree
 from tests.api.factories import enrolment as _enrolment
 from tests.conftest import Registry, uniq
 
@@ -355,11 +355,7 @@ def test_the_plans_need_is_the_count_of_the_training_needs(registry: Registry) -
 def test_a_person_who_moved_away_is_read_by_the_former_commune_and_enrolled_only_by_the_new_one(registry: Registry) -> None:
     tree = small_tree(registry)
     ext, course = uniq("MV"), uniq("PC")
-    moved = person(ext, tree.school_a, employments=[
-        {"org_unit": tree.school_a, "category": "vien_chuc", "occupation": "teacher_primary", "primary": True,
-         "start": "2008-09-01", "end": "2024-08-31"},
-        {"org_unit": tree.station_b, "category": "vien_chuc", "occupation": "nurse", "primary": True,
-         "start": "2024-09-01", "end": None}])
+    moved = moved_person(ext, tree)
     import_records(registry, "persons", [moved])
     import_records(registry, "courses", [_course(course, tree.province)])
     former, new = registry.token("hr_officer", [tree.commune_a]), registry.token("hr_officer", [tree.commune_b])

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.factories import SmallTree, changes_after, cursor, import_records, person, small_tree
+from tests.api.factories import SmallTree, changes_after, cursor, import_records, moved_person, person, small_tree
 from tests.api.factories import course as _course
 from tests.api.factories import enrolment as _enrolment
 from tests.conftest import Registry, uniq
@@ -119,11 +119,7 @@ class TestWriteScope:
             self, registry: Registry) -> None:
         tree = small_tree(registry)
         ext, code = uniq("MV"), uniq("PC")
-        moved = person(ext, tree.school_a, employments=[
-            {"org_unit": tree.school_a, "category": "vien_chuc", "occupation": "teacher_primary", "primary": True,
-             "start": "2008-09-01", "end": "2024-08-31"},
-            {"org_unit": tree.station_b, "category": "vien_chuc", "occupation": "nurse", "primary": True,
-             "start": "2024-09-01", "end": None}])
+        moved = moved_person(ext, tree)
         import_records(registry, "persons", [moved])
         import_records(registry, "courses", [_course(code, tree.province)])
         assert import_records(registry, "enrolments", [_enrolment(ext, code, "enrolled")])["created"] == 1
