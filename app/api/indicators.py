@@ -16,6 +16,7 @@ from app.schemas.indicator import (
     IndicatorList,
     IndicatorPersons,
     IndicatorProjection,
+    IndicatorProjections,
     IndicatorPublished,
     IndicatorSql,
     IndicatorTrend,
@@ -181,6 +182,22 @@ def get_indicator_projection(
     records dated in the future, expected completions), with the events that move it (planning.md)."""
     return projection.projection(session, actor, code, org_unit=org_unit, start=from_ or date.today(), end=to,
                                  training=training)
+
+
+@router.get("/indicators/{code}/projections", response_model=IndicatorProjections)
+def get_indicator_projections(
+    code: IndicatorCode,
+    session: ReadSessionDep,
+    actor: Reader,
+    under: Annotated[str | None, Query(description="only the subtree of this org unit")] = None,
+    from_: From = None,
+    to: Annotated[IsoDate | None, Query(description="the last date (D1); default the indicator's deadline")] = None,
+    training: Annotated[str, Query(description="expected or none")] = "expected",
+) -> dict[str, Any]:
+    """Every unit in your reach (under `under`) projected at once: the points of `/projection`, one all-units pass
+    per date; the events are `/projection`'s, unit by unit."""
+    return projection.projections(session, actor, code, under=under, start=from_ or date.today(), end=to,
+                                  training=training)
 
 
 @router.get("/indicators/{code}/gap", response_model=IndicatorGap)

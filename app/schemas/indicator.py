@@ -331,3 +331,19 @@ class IndicatorGap(ReadSchema):
     candidates: list[GapCandidate] | None = Field(description="ranked; null for roles that see counts only")
     candidates_count: int | None
     beyond_training: int | None = Field(description="outside the numerator for a reason training cannot change")
+
+
+class UnitProjection(ReadSchema):
+    org_unit: str
+    points: list[ProjectionPoint]
+
+
+class IndicatorProjections(ReadSchema):
+    indicator: str
+    under: str | None
+    from_: Day = Field(alias="from")
+    to: Day
+    training: str
+    target: Target | None
+    units: list[UnitProjection]
+    assumptions: list[str]

@@ -252,6 +252,38 @@ def projection(session: Session, actor: Actor, code: str, *, org_unit: str, star
     return answer
 
 
+def projections(session: Session, actor: Actor, code: str, *, under: str | None, start: date, end: date | None,
+                training: str) -> dict[str, Any]:
+    """Every unit in the caller's reach (under `under`) at once: one all-units pass per date (no events)."""
+    if training == "completion_rate":
+        raise InvalidInput("completion_rate weighs each unit's own history: ask /projection for one unit",
+                           code="invalid_training", errors=[{"field": "training", "message": "use none or expected"}])
+    root = under or _a_root(session, actor)
+    setup = _setup(session, actor, code, org_unit=root, start=start, end=end, training=training, what="to")
+    units: dict[str, list[dict[str, Any]]] = {}
+    for day in point_dates(setup.start, setup.end):
+        for item in service.evaluate_all(session, actor, code, as_of=day, under=under,
+                                         projection=setup.projected(training)):
+            point = {"as_of": day.isoformat(), **{k: item.get(k) for k in
+                                                  ("numerator", "denominator", "value", "status", "band_position")}}
+            units.setdefault(item["org_unit"], []).append(point)
+    return {"indicator": code, "under": under, "from": setup.start.isoformat(), "to": setup.end.isoformat(),
+            "training": training, "target": service._target(setup.spec), "assumptions": _assumptions(training),
+            "units": [{"org_unit": unit, "points": points} for unit, points in sorted(units.items())]}
+
+
+def _a_root(session: Session, actor: Actor) -> str:
+    """A unit the caller may read, for the checks of `_setup` when no unit is named (the scope itself is evaluate_all's)."""
+    from app.services import tree
+
+    allowed = tree.reach(session, actor)
+    found = session.scalar(select(OrgUnit.code).where(OrgUnit.id.in_(sorted(allowed))).limit(1)) if allowed is not None \
+        else session.scalar(select(OrgUnit.code).limit(1))
+    if found is None:
+        raise Forbidden("no org unit is in your reach", code="out_of_scope")
+    return found
+
+
 def _assumptions(training: str) -> list[str]:
     said = list(ASSUMPTIONS)
     if training == "none":

@@ -57,3 +57,29 @@ def test_retirement_and_expected_completion_move_the_leaders_standard(registry: 
     ranked = [(c["rank"], c["external_id"], c["enrolled"]) for c in gap["candidates"]]
     assert ranked == [(1, ext["enrolled"], True), (2, ext["plain"], False)]
     assert gap["candidates"][0]["lacks"][0]["covered_by"]["course"] == code
+
+
+def test_every_unit_at_once_gives_each_units_own_projection(registry: Registry) -> None:
+    tree = small_tree(registry)
+    ext = [uniq("L") for _ in range(3)]
+    records = [_leader(ext[0], tree.agency, "1966-04-10"), _leader(ext[1], tree.agency, "1980-05-01"),
+               _leader(ext[2], tree.commune_a, "1990-01-01", "female")]
+    assert import_records(registry, "persons", records)["created"] == 3
+    code = uniq("CC")
+    assert import_records(registry, "courses", [course(code, tree.province)])["errors"] == []
+    assert import_records(registry, "enrolments", [
+        enrolment(ext[1], code, "planned", expected_completion="2029-01-15")])["errors"] == []
+    for training in ("none", "expected"):
+        every = _get(registry, "projections", under=tree.province, **{"from": "2026-03-01"}, to="2030-12-31",
+                     training=training)
+        units = {u["org_unit"]: u["points"] for u in every["units"]}
+        assert set(units) >= {tree.province, tree.agency, tree.commune_a}
+        for unit in (tree.province, tree.agency, tree.commune_a, tree.commune_b):
+            one = _get(registry, "projection", org_unit=unit, **{"from": "2026-03-01"}, to="2030-12-31",
+                       training=training)
+            assert units[unit] == one["points"], (unit, training)
+    province = {p["as_of"]: (p["numerator"], p["denominator"]) for p in units[tree.province]}
+    assert (province["2026-03-01"], province["2028-12-31"], province["2029-12-31"]) == ((0, 3), (0, 2), (1, 2))
+    r = registry.client.get(f"/api/v1/indicators/{STANDARD}/projections", headers=registry.headers(),
+                            params={"training": "completion_rate"})
+    assert r.status_code == 422 and r.json()["code"] == "invalid_training"
