@@ -92,6 +92,10 @@ class Setup:
 def _setup(session: Session, actor: Actor, code: str, *, org_unit: str, start: date, end: date | None,
            training: str, what: str) -> Setup:
     _row, spec = catalog.get(session, code)
+    unit_id = service.unit_in_reach(session, actor, org_unit)  # scope first: a refusal tells nothing of the unit
+    if disclosure.protects(actor, spec):
+        raise Forbidden("this population is defined by sensitive personal data: its projection singles out persons; "
+                        "only the published aggregates are shown to your role", code="sensitive_population")
     kind = kinds.of(spec)
     if kind.name not in PROJECTED_KINDS:
         raise InvalidInput(f"indicator {code!r} is a {spec.kind}: only ratios, per-capita figures and coverage are "
@@ -114,10 +118,6 @@ def _setup(session: Session, actor: Actor, code: str, *, org_unit: str, start: d
     if end.year - start.year > 50:
         raise InvalidInput("a projection spans at most 50 years", code="invalid_range",
                            errors=[{"field": what, "message": "at most 50 years after from"}])
-    if disclosure.protects(actor, spec):
-        raise Forbidden("this population is defined by sensitive personal data: its projection singles out persons; "
-                        "only the published aggregates are shown to your role", code="sensitive_population")
-    unit_id = service.unit_in_reach(session, actor, org_unit)
     return Setup(code, spec, unit_id, org_unit, start, end, training, codelists.load(session),
                  course_awards(session) if training != "none" else None)
 
@@ -219,9 +219,14 @@ def _point(session: Session, setup: Setup, day: date, pending: dict[int, list[di
         num = sum(n for _a, n in states.values())
         den = sum(a for a, _n in states.values())
         return _figure(setup, day, float(num), float(den), None), states
-    num, den, extra = kind.counts(session, spec, setup.ctx(day, setup.training), setup.unit_id)
+    ctx = setup.ctx(day, setup.training)
+    num, den, extra = kind.counts(session, spec, ctx, setup.unit_id)
+    figure = _figure(setup, day, num, den, extra)
+    if service.tiered(spec):  # a target set at every level: not met while a tier with members is not (as /value)
+        cells = service.tier_cells(spec, service._by_counts(session, spec, ctx, setup.unit_id, "tier"))
+        figure["status"] = service.every_tier(figure["status"], cells)
     found = _states(session, setup, day, setup.training) if person_level(spec) else None
-    return _figure(setup, day, num, den, extra), found
+    return figure, found
 
 
 def projection(session: Session, actor: Actor, code: str, *, org_unit: str, start: date, end: date | None,
@@ -242,6 +247,9 @@ def projection(session: Session, actor: Actor, code: str, *, org_unit: str, star
     }
     if rates is not None:
         answer["completion_rates"] = rates
+        if service.tiered(setup.spec):
+            answer["tiers"] = ("a target set at every level: under completion_rate the status is that of the whole "
+                               "unit's expected value; the every-level rule is applied under none and expected")
     if any(s is None for s in states):
         answer["events"] = []
         answer["note"] = "a coverage counts units, not persons: the points are given, the events are not"
