@@ -184,6 +184,21 @@ def get_indicator_projection(
                                  training=training)
 
 
+@router.get("/indicators/{code}/projection/sql", response_model=IndicatorSql)
+def get_indicator_projection_sql(
+    code: IndicatorCode,
+    org_unit: UnitCode,
+    session: ReadSessionDep,
+    actor: Reader,
+    as_of: Annotated[IsoDate | None, Query(description="the point's date; default the indicator's deadline")] = None,
+    from_: From = None,
+    training: Training = "expected",
+) -> dict[str, Any]:
+    """The statements `/projection` runs for its figures on one date, binds inlined (paste into psql or sqlite3)."""
+    return projection.sql(session, actor, code, org_unit=org_unit, start=from_ or date.today(), as_of=as_of,
+                          training=training)
+
+
 @router.get("/indicators/{code}/projections", response_model=IndicatorProjections)
 def get_indicator_projections(
     code: IndicatorCode,

@@ -292,6 +292,22 @@ def _a_root(session: Session, actor: Actor) -> str:
     return found
 
 
+def sql(session: Session, actor: Actor, code: str, *, org_unit: str, start: date, as_of: date | None,
+        training: str) -> dict[str, Any]:
+    """The statements a projection runs for its figures on one date (binds inlined): the indicator's own, with the
+    scenario's moves (`training=completion_rate` runs those of none and expected and weighs them per person)."""
+    setup = _setup(session, actor, code, org_unit=org_unit, start=start, end=as_of, training=training, what="as_of")
+    scenarios = ("none", "expected") if training == "completion_rate" else (training,)
+    statements = []
+    for scenario in scenarios:
+        for s in service.sql_statements(session, code, org_unit=org_unit, as_of=setup.end,
+                                        projection=setup.projected(scenario)):
+            statements.append(s | {"purpose": f"training={scenario}: {s['purpose']}"} if len(scenarios) > 1 else s)
+    return {"indicator": code, "org_unit": org_unit, "from": setup.start.isoformat(), "as_of": setup.end.isoformat(),
+            "training": training, "dialect": session.get_bind().dialect.name,
+            "sql": service.sql_script(statements), "statements": statements}
+
+
 def _assumptions(training: str) -> list[str]:
     said = list(ASSUMPTIONS)
     if training == "none":

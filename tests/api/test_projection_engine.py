@@ -88,3 +88,34 @@ def test_every_unit_at_once_gives_each_units_own_projection(registry: Registry) 
     r = registry.client.get(f"/api/v1/indicators/{STANDARD}/projections", headers=registry.headers(),
                             params={"training": "completion_rate"})
     assert r.status_code == 422 and r.json()["code"] == "invalid_training"
+
+
+def test_the_sql_shown_for_a_point_is_the_sql_that_ran(registry: Registry) -> None:
+    """The statements of /projection/sql, run as they are, give the point's numerator and denominator."""
+    from sqlalchemy import create_engine, text
+
+    from app.db import normalise_url
+
+    tree = small_tree(registry)
+    ext = [uniq("L") for _ in range(3)]
+    records = [_leader(ext[0], tree.agency, "1966-04-10"), _leader(ext[1], tree.agency, "1980-05-01"),
+               _leader(ext[2], tree.agency, "1990-01-01", "female")]
+    assert import_records(registry, "persons", records)["created"] == 3
+    code = uniq("CC")
+    assert import_records(registry, "courses", [course(code, tree.province)])["errors"] == []
+    assert import_records(registry, "enrolments", [
+        enrolment(ext[1], code, "enrolled", expected_completion="2027-06-30")])["errors"] == []
+    engine = create_engine(normalise_url(registry.url))
+    try:
+        for training in ("none", "expected"):
+            points = _get(registry, "projection", org_unit=tree.agency, **{"from": "2026-01-01"}, to="2030-12-31",
+                          training=training)["points"]
+            for point in points:
+                shown = _get(registry, "projection/sql", org_unit=tree.agency, **{"from": "2026-01-01"},
+                             as_of=point["as_of"], training=training)
+                assert len(shown["statements"]) == 1
+                with engine.connect() as conn:
+                    ran = tuple(conn.execute(text(shown["statements"][0]["sql"])).one())
+                assert (int(ran[0]), int(ran[1])) == (point["numerator"], point["denominator"]), (training, point)
+    finally:
+        engine.dispose()
