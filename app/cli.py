@@ -66,6 +66,10 @@ def serve(
     workers: Annotated[int | None, typer.Option(
         envvar="WEB_CONCURRENCY", min=1,
         help="worker processes; default: one per core on PostgreSQL, one on SQLite (a single writer)")] = None,
+    healthcheck_timeout: Annotated[int, typer.Option(
+        envvar="WORKER_HEALTHCHECK_TIMEOUT", min=1,
+        help="seconds a worker may take to answer the supervisor's health check before it is restarted; a worker "
+             "writing a very large answer (every unit of a national registry) holds the interpreter for seconds")] = 120,
 ) -> None:
     """Run the HTTP service."""
     import os
@@ -84,7 +88,8 @@ def serve(
         # the workers inherit one secret, so a dashboard cookie signed by one is read by the others
         # (several hosts: set REGISTRY_SESSION_SECRET on each, docs/scaling.md)
         os.environ["REGISTRY_SESSION_SECRET"] = secrets.token_urlsafe(32)
-    uvicorn.run("app.main:app", host=host, port=port, workers=workers, proxy_headers=True)
+    uvicorn.run("app.main:app", host=host, port=port, workers=workers, proxy_headers=True,
+                timeout_worker_healthcheck=healthcheck_timeout)
 
 
 @app.command()

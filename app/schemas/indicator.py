@@ -334,8 +334,14 @@ class IndicatorGap(ReadSchema):
 
 
 class UnitProjection(ReadSchema):
+    """One unit's figures at the answer's `dates`, column by column (a unit not there on a date has null)."""
+
     org_unit: str
-    points: list[ProjectionPoint]
+    numerator: list[Number | None]
+    denominator: list[Number | None]
+    value: list[Number | None]
+    status: list[str | None]
+    band_position: list[str | None]
 
 
 class IndicatorProjections(ReadSchema):
@@ -345,5 +351,6 @@ class IndicatorProjections(ReadSchema):
     to: Day
     training: str
     target: Target | None
+    dates: list[Day]
     units: list[UnitProjection]
     assumptions: list[str]

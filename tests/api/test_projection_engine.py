@@ -77,7 +77,10 @@ def test_every_unit_at_once_gives_each_units_own_projection(registry: Registry) 
     for training in ("none", "expected"):
         every = _get(registry, "projections", under=tree.province, **{"from": "2026-03-01"}, to="2030-12-31",
                      training=training)
-        units = {u["org_unit"]: u["points"] for u in every["units"]}
+        keys = ("numerator", "denominator", "value", "status", "band_position")
+        units = {u["org_unit"]: [dict(zip(["as_of", *keys], point, strict=True))
+                                 for point in zip(every["dates"], *[u[k] for k in keys], strict=True)]
+                 for u in every["units"]}
         assert set(units) >= {tree.province, tree.agency, tree.commune_a}
         for unit in (tree.province, tree.agency, tree.commune_a, tree.commune_b):
             one = _get(registry, "projection", org_unit=unit, **{"from": "2026-03-01"}, to="2030-12-31",
