@@ -54,3 +54,9 @@ def versions() -> tuple[Rule, ...]:
 def in_force(day: date) -> dict[str, Rule]:
     """The version of each rule in force on `day` (a rule not yet or no longer in force is absent)."""
     return {r.code: r for r in versions() if r.in_force(day)}
+
+
+def latest_figure(code: str) -> float | None:
+    """The `min_share` of the latest version of a composition rule that gives one (an indicator's target floor)."""
+    given = [r for r in versions() if r.code == code and r.params.get("min_share") is not None]
+    return float(max(given, key=lambda r: r.valid_from).params["min_share"]) if given else None

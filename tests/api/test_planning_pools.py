@@ -286,3 +286,41 @@ class TestRecords:
             assert empty.export("org-units") == jsonl, (fmt, lang)
         if lang == "vi":
             assert io.BytesIO(body)
+
+
+class TestIndicators:
+    def value(self, world: World, code: str, unit: str, as_of: str) -> dict[str, Any]:
+        r = world.registry.client.get(f"/api/v1/indicators/{code}/value", params={"org_unit": unit, "as_of": as_of},
+                                      headers=world.registry.headers())
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    def test_the_share_of_women_among_the_candidates_under_a_unit(self, world: World) -> None:
+        got = self.value(world, "QH-POOL-WOMEN", world.p, AFTER)  # C1..C5 in the province's pools; C4 a woman
+        assert (got["numerator"], got["denominator"], got["value"], got["status"]) == (1, 5, 0.2, "not_met")
+        assert got["target"]["band"] == [0.25, None]
+        under_y = self.value(world, "QH-POOL-WOMEN", world.code("Y"), AFTER)  # QH7 (moved under Y): C4 alone
+        assert (under_y["numerator"], under_y["denominator"], under_y["status"]) == (1, 1, "met")
+
+    def test_the_share_of_young_cadres_counts_province_and_district_pools(self, world: World) -> None:
+        got = self.value(world, "QH-POOL-YOUNG", world.p, "2024-06-01")  # C4 is 39 on that day, C1..C3, C5 older
+        assert (got["numerator"], got["denominator"], got["status"]) == (0, 0, "no_data")  # seats start 2025
+        got = self.value(world, "QH-POOL-YOUNG", world.p, "2025-05-01")  # C4 is 39 until 2025-05-10
+        assert (got["numerator"], got["denominator"], got["status"]) == (1, 5, "met")
+        got = self.value(world, "QH-POOL-YOUNG", world.p, AFTER)
+        assert (got["numerator"], got["denominator"], got["status"]) == (0, 5, "not_met")
+        commune = self.value(world, "QH-POOL-YOUNG", world.code("Y"), "2025-05-01")  # QH7 is a commune pool
+        assert (commune["numerator"], commune["denominator"]) == (0, 0)
+
+    def test_the_drill_down_names_the_candidates(self, world: World) -> None:
+        r = world.registry.client.get("/api/v1/indicators/QH-POOL-WOMEN/persons",
+                                      params={"org_unit": world.p, "as_of": AFTER}, headers=world.registry.headers())
+        assert r.status_code == 200, r.text
+        persons = r.json()["persons"]
+        assert sorted(p["external_id"] for p in persons) == [world.code(f"C{n}") for n in range(1, 6)]
+        counted = [p["external_id"] for p in persons if p["in_numerator"]]
+        assert counted == [world.code("C4")], persons
+        token = world.registry.token("integration", [world.p])
+        r = world.registry.client.get("/api/v1/indicators/QH-POOL-WOMEN/persons",
+                                      params={"org_unit": world.p, "as_of": AFTER}, headers=world.registry.headers(token))
+        assert (r.status_code, r.json()["code"]) == (403, "role_forbidden")
