@@ -61,6 +61,7 @@ BCH_TERM = date(2020, 10, 15)
 DISTRICT_BCH_TERM = date(2020, 8, 1)
 HDND_TERM = date(2021, 6, 1)
 PLANNING = date(2022, 3, 1)
+REVIEWED = date(2024, 12, 31)  # the planning pools' annual review that took the later candidates out
 PROVINCE = "Sóc Trăng"
 DISTRICTS = (
     ("Mỹ Xuyên", ("Tham Đôn", "Đại Tâm", "Hòa Tú 1")),
@@ -200,6 +201,7 @@ class _Province:
         self.rng, self.p = rng, prefix
         self.units: dict[str, Unit] = {}
         self.hired: Counter[str] = Counter()
+        self.candidates: list[int] = []  # planning-pool candidates so far (_pool_seat)
         self._build_units()
         self.staffed = [u for u in self.units.values() if u.weight and not u.new]
 
@@ -264,13 +266,16 @@ class _Province:
             unit.record |= {"pool_for": {"org_unit": f"{p}-{suffix}", "rank": "department_head"},
                             "term": ["2025-01-01", "2030-12-31"]}
 
-    def _pool_seat(self) -> str | None:
-        """The pool of the next candidate: three to each pool in turn, then a fourth to ``P-QH`` (which the check
-        reports: at most 3 candidates per title); later candidates get no seat."""
+    def _pool_seat(self, start: date) -> tuple[str, date | None]:
+        """The pool and last day of the next candidate: three to each pool in turn, then a fourth to ``P-QH`` (which the
+        check reports: at most 3 candidates per title); later ones were taken out at the review of 2024 (one pool
+        each in turn, their seat ending on 2024-12-31, or on its first day when it began later)."""
         pools = [f"{self.p}-QH", f"{self.p}-QH-SNV", f"{self.p}-QH-SYT", f"{self.p}-QH-SGD"]
-        n = self.hired["pool candidates"]
-        self.hired["pool candidates"] += 1
-        return pools[n % 4] if n < 12 else pools[0] if n == 12 else None
+        n = len(self.candidates)
+        self.candidates.append(n)
+        if n <= 12:
+            return pools[n % 4 if n < 12 else 0], None
+        return pools[n % 4], max(start, REVIEWED)
 
     def _district(self, d: int, district: str, communes: tuple[str, ...]) -> None:
         p, h = self.p, f"-H{d}"
@@ -494,9 +499,9 @@ class _Province:
         if job.unit.record["tier"] == "province" and job.rung is None and self.rng.random() < 0.04:
             out.append((f"{p}-HDND", "delegate", max(HDND_TERM, hired), None))
         if person.birth > date(1980, 1, 1) and self.rng.random() < (0.5 if person.posts else 0.04):
-            pool = self._pool_seat()
-            if pool is not None:
-                out.append((pool, "candidate", max(PLANNING, hired), None))
+            start = max(PLANNING, hired)
+            pool, last = self._pool_seat(start)
+            out.append((pool, "candidate", start, last))
         person.record["memberships"] = [{"body": b, "role": r, "start": _iso(s), "end": _iso(e)} for b, r, s, e in out]
 
     @staticmethod
