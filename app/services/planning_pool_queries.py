@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.models import Discipline, Membership, OrgUnit, OrgUnitParent, OrgUnitVersion, Person, PersonVersion, Position
 from app.services.pool_attributes import POOL_KIND
@@ -34,7 +34,7 @@ class Candidate:
     gender: str
 
 
-def _on(start: ColumnElement[date], end: ColumnElement[date | None], day: date) -> ColumnElement[bool]:
+def _on(start: InstrumentedAttribute[date], end: InstrumentedAttribute[date | None], day: date) -> ColumnElement[bool]:
     return and_(start <= day, or_(end.is_(None), end >= day))
 
 

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, NotFound
-from app.services import audit, planning_pool_queries as q, retirement, tree
+from app.services import audit, retirement, tree
+from app.services import planning_pool_queries as q
 from app.services.context import Actor
 from app.services.planning_rules import Rule, in_force
 from app.services.pool_attributes import POOL_KIND

@@ -544,7 +544,7 @@ def _org_unit_rows(record: dict[str, Any]) -> Iterator[dict[str, Any]]:
     base = {k: record.get(k) for k in ORG_UNIT_FIELDS}
     for column, (name, part) in POOL_COLUMNS.items():
         value = record.get(name)
-        base[column] = value[part] if value else None  # type: ignore[index]
+        base[column] = value[part] if value else None
     parents = record.get("parents") or []
     lists = {key: record.get(name) or [] for key, name in ORG_UNIT_SCALAR_LISTS.items()}
     for i in range(max(len(parents), *map(len, lists.values()), 1)):

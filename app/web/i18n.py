@@ -172,7 +172,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "violations": ("Vi phạm quy định", "Violations"),
     "no_violations": ("Danh sách quy hoạch đáp ứng mọi quy định được áp dụng.", "The pool holds every rule applied."),
     "rule": ("Quy định", "Rule"),
-    "source": ("Căn cứ", "Source"),
+    "rule_source": ("Căn cứ", "Source"),
     "candidate": ("Nhân sự", "Candidate"),
     "detail": ("Chi tiết", "Detail"),
     "rules_applied": ("Quy định áp dụng tại ngày rà soát", "Rules applied on the date checked"),
