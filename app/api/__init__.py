@@ -9,6 +9,7 @@ from app.api import (
     meta,
     orgunits,
     persons,
+    planning_pools,
     reorganisations,
     statistics,
     training,
@@ -18,5 +19,5 @@ from app.api import (
 
 api_router = APIRouter(prefix="/api/v1")
 for module in (meta, orgunits, reorganisations, persons, statistics, training, training_plans, bulk, indicators,
-               training_needs, audit):
+               training_needs, planning_pools, audit):
     api_router.include_router(module.router)

@@ -68,6 +68,9 @@ ACTIONS: dict[str, frozenset[str]] = {
     "training_plans:write": frozenset({"admin", "hr_officer"}),
     # needs name persons to the roles of indicators:persons; the others get counts (suppressed in small cells)
     "training_needs:read": ALL,
+    # planning pools (planning.md 'Planning pools'): every role checks a pool in its scope; candidates are named
+    # (external_id) only to the roles of indicators:persons, the others get the violations without names
+    "planning_pools:read": ALL,
 }
 # Actions whose effect is not confined to org units: only a whole-tree administrator may take them. A
 # definition of the catalog changes every province's figures, so a scoped administrator may not publish one.

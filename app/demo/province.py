@@ -14,7 +14,9 @@ Codes, with ``P`` = prefix, ``d`` = 1..4 and ``c`` = 1..3:
   ``P-TCT`` political school, ``P-THPT1``/``P-THPT2`` upper-secondary schools, ``P-XSKT`` state-owned
   enterprise; ``P-TTYT{d}`` regional health centres opened on FIRST_DAY.
 * Province bodies (parent ``P``): ``P-BCH`` party executive committee, ``P-BTV`` standing committee,
-  ``P-HDND`` People's Council, ``P-DIEN`` cadre management list, ``P-QH`` planning pool.
+  ``P-HDND`` People's Council, ``P-DIEN`` cadre management list, ``P-QH`` planning pool
+  (for the chair of ``P-UBND``, term 2025-2030) and ``P-QH-SNV``/``-SYT``/``-SGD`` (for those departments' directors),
+  each with three candidates (``P-QH`` a fourth, which its check reports).
 * Districts ``P-H{d}`` (tier district) with ``P-H{d}-HU`` party committee office, ``P-H{d}-UB`` people's
   committee, ``P-H{d}-TTYT`` health centre and body ``P-H{d}-BCH`` (district party executive committee):
   all close on LAST_DAY. District 2's communes are ethnic_contact.
@@ -59,6 +61,7 @@ BCH_TERM = date(2020, 10, 15)
 DISTRICT_BCH_TERM = date(2020, 8, 1)
 HDND_TERM = date(2021, 6, 1)
 PLANNING = date(2022, 3, 1)
+REVIEWED = date(2024, 12, 31)  # the planning pools' annual review that took the later candidates out
 PROVINCE = "Sóc Trăng"
 DISTRICTS = (
     ("Mỹ Xuyên", ("Tham Đôn", "Đại Tâm", "Hòa Tú 1")),
@@ -198,6 +201,7 @@ class _Province:
         self.rng, self.p = rng, prefix
         self.units: dict[str, Unit] = {}
         self.hired: Counter[str] = Counter()
+        self.candidates: list[int] = []  # planning-pool candidates so far (_pool_seat)
         self._build_units()
         self.staffed = [u for u in self.units.values() if u.weight and not u.new]
 
@@ -246,8 +250,32 @@ class _Province:
                                            ("-DIEN", "Cán bộ diện Ban Thường vụ Tỉnh ủy quản lý", "management_list", "party"),
                                            ("-QH", "Quy hoạch cán bộ 2025-2030", "planning_pool", "party")):
             self._add(suffix, f"{name} {PROVINCE}", kind, "province", sector, root)
+        self._pools()
         for d, (district, communes) in enumerate(DISTRICTS, start=1):
             self._district(d, district, communes)
+
+    def _pools(self) -> None:
+        """``P-QH`` is the pool for the chair of the provincial people's committee; ``P-QH-SNV``, ``-SYT`` and ``-SGD``
+        for the directors of those departments; all over the term 2025-2030 (planning.md 'Planning pools')."""
+        p = self.p
+        self.units[f"{p}-QH"].record |= {"pool_for": {"org_unit": f"{p}-UBND", "rank": "province_head"},
+                                         "term": ["2025-01-01", "2030-12-31"]}
+        for suffix, name in (("SNV", "Sở Nội vụ"), ("SYT", "Sở Y tế"), ("SGD", "Sở Giáo dục và Đào tạo")):
+            unit = self._add(f"-QH-{suffix}", f"Quy hoạch Giám đốc {name} 2025-2030", "planning_pool", "province", "party",
+                             [(p, OPENED, None)])
+            unit.record |= {"pool_for": {"org_unit": f"{p}-{suffix}", "rank": "department_head"},
+                            "term": ["2025-01-01", "2030-12-31"]}
+
+    def _pool_seat(self, start: date) -> tuple[str, date | None]:
+        """The pool and last day of the next candidate: three to each pool in turn, then a fourth to ``P-QH`` (which the
+        check reports: at most 3 candidates per title); later ones were taken out at the review of 2024 (one pool
+        each in turn, their seat ending on 2024-12-31, or on its first day when it began later)."""
+        pools = [f"{self.p}-QH", f"{self.p}-QH-SNV", f"{self.p}-QH-SYT", f"{self.p}-QH-SGD"]
+        n = len(self.candidates)
+        self.candidates.append(n)
+        if n <= 12:
+            return pools[n % 4 if n < 12 else 0], None
+        return pools[n % 4], max(start, REVIEWED)
 
     def _district(self, d: int, district: str, communes: tuple[str, ...]) -> None:
         p, h = self.p, f"-H{d}"
@@ -471,7 +499,9 @@ class _Province:
         if job.unit.record["tier"] == "province" and job.rung is None and self.rng.random() < 0.04:
             out.append((f"{p}-HDND", "delegate", max(HDND_TERM, hired), None))
         if person.birth > date(1980, 1, 1) and self.rng.random() < (0.5 if person.posts else 0.04):
-            out.append((f"{p}-QH", "member", max(PLANNING, hired), None))
+            start = max(PLANNING, hired)
+            pool, last = self._pool_seat(start)
+            out.append((pool, "candidate", start, last))
         person.record["memberships"] = [{"body": b, "role": r, "start": _iso(s), "end": _iso(e)} for b, r, s, e in out]
 
     @staticmethod

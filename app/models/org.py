@@ -35,6 +35,11 @@ class OrgUnitVersion(SysVersioned, Base):
     ethnic_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    # a planning pool (kind planning_pool) is for a title: the unit and the leadership rank, over a term of dates
+    pool_for_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    pool_rank: Mapped[str | None] = mapped_column(String(40))
+    term_start: Mapped[date | None] = mapped_column(Date)
+    term_end: Mapped[date | None] = mapped_column(Date)
 
     __table_args__ = (
         CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="valid_range"),

@@ -83,6 +83,50 @@ Successors = Annotated[list[Code], Field(max_length=MAX_LINEAGE), AfterValidator
 LocalLanguages = Annotated[list[LocalLanguage], Field(max_length=MAX_LINEAGE), AfterValidator(_each_once)]
 
 
+class PoolFor(AppSchema):
+    """The title a planning pool is for: the unit whose post it is, and the leadership rank of the post."""
+
+    org_unit: Code
+    rank: Code
+
+
+_TERM_YEAR = re.compile(r"^\d{4}$")
+_TERM_YEARS = re.compile(r"^(\d{4})\s*[-/\u2013]\s*(\d{4})$")
+_TERM_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _term_day(value: Any, *, last: bool) -> date:
+    """A term bound: an ISO date, or a year (2026 or "2026"), read as its first day (start) or last day (end)."""
+    if isinstance(value, int) and not isinstance(value, bool) or isinstance(value, str) and _TERM_YEAR.match(value):
+        year = int(value)
+        if not 1900 <= year <= 2200:
+            raise ValueError(f"year {year} is out of range (1900-2200)")
+        return date(year, 12, 31) if last else date(year, 1, 1)
+    if isinstance(value, str) and _TERM_DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date") from None
+    raise ValueError(f"{str(value)[:40]!r} is neither a date YYYY-MM-DD nor a year YYYY")
+
+
+def _term(value: Any) -> Any:
+    """`[start, end]`: dates, or years (the first day of the start year to the last day of the end year)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and (years := _TERM_YEARS.match(value)):
+        value = list(years.groups())  # "2026-2031", as planning.md writes a term
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ValueError("term is a list of two items [start, end], e.g. [\"2026-01-01\", \"2031-12-31\"] or [2026, 2031]")
+    try:
+        return (_term_day(value[0], last=False), _term_day(value[1], last=True))
+    except ValueError as exc:
+        raise ValueError(f"term: {exc}") from None
+
+
+Term = Annotated[tuple[date, date], PlainValidator(_term)]
+
+
 class OrgUnitRecord(AppSchema):
     code: Code
     name: Text
@@ -95,6 +139,8 @@ class OrgUnitRecord(AppSchema):
     parents: list[ParentLink] = Field(default_factory=list)
     successors: Successors = Field(default_factory=list)  # continue it from the day after valid_to
     local_languages: LocalLanguages = Field(default_factory=list)  # ethnic-minority languages, inherited by sub-units
+    pool_for: PoolFor | None = None  # planning pools only: the title the pool is for
+    term: Term | None = None  # planning pools only: [start, end] as dates (years are read as 1 Jan / 31 Dec)
 
     _valid_range = field_validator("valid_to")(_not_before("valid_from"))
 

@@ -277,8 +277,8 @@ def write_one(session: Session, report: Report, line: int, record: BaseModel, wr
     except (DomainError, DBAPIError) as exc:
         savepoint.rollback()
         code, errors = refusal(exc)
-        for err in errors:
-            add_error(report, line, _key(record, report.kind), err["field"], err["message"], code)
+        for err in errors:  # an error may carry its own code (e.g. term_end_before_start), else the record's
+            add_error(report, line, _key(record, report.kind), err["field"], err["message"], err.get("error") or code)
         return
     report.count(status)
 

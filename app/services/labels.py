@@ -97,7 +97,11 @@ class Names:
     def record(self, kind: str, record: dict[str, Any]) -> dict[str, Any]:
         """The spreadsheet record with every coded field's name replaced by its code (a new dict)."""
         if kind == "org-units":
-            return record | {f: self.code(lst, record[f]) for f, lst in UNIT_FIELDS.items() if f in record}
+            out = record | {f: self.code(lst, record[f]) for f, lst in UNIT_FIELDS.items() if f in record}
+            pool_for = record.get("pool_for")
+            if isinstance(pool_for, dict) and "rank" in pool_for:  # a planning pool's title: its rank as labelled
+                out["pool_for"] = pool_for | {"rank": self.code("leadership_rank", pool_for["rank"])}
+            return out
         if kind == "enrolments":
             return record | {f: self.code(lst, record[f]) for f, lst in ENROLMENT_FIELDS.items() if f in record}
         if kind == "courses":

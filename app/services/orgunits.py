@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from app.models import Employment, Membership, OrgUnit, OrgUnitParent, OrgUnitVersion, Position
 from app.schemas.interchange import OrgUnitRecord
-from app.services import history, tree, unit_lineage, write_scope
+from app.services import history, pool_attributes, tree, unit_lineage, write_scope
 from app.services.codelists import CodeBook
 from app.services.context import Actor
 from app.services.text import fold
@@ -37,6 +37,7 @@ def records(session: Session, ids: list[int], cut: int | None = None) -> dict[in
             .where(OrgUnitParent.org_unit_id.in_(ids), current_or_at(OrgUnitParent, cut))):
         parents[link.org_unit_id].append((link.code, link.start_date, link.end_date))
     lineage = unit_lineage.read(session, ids, cut)
+    pool_units = tree.unit_codes(session, {v.pool_for_id for _c, v in versions if v.pool_for_id is not None})
     out: dict[int, dict[str, Any]] = {}
     for code, v in versions:
         out[v.org_unit_id] = {
@@ -45,6 +46,7 @@ def records(session: Session, ids: list[int], cut: int | None = None) -> dict[in
             "parents": [{"code": c, "start": _iso(s), "end": _iso(e)}
                         for c, s, e in sorted(parents[v.org_unit_id], key=lambda p: (p[1], p[0]))],
             **lineage.get(v.org_unit_id, {"successors": [], "local_languages": []}),
+            **pool_attributes.read(v, pool_units),
         }
     return out
 
@@ -65,6 +67,7 @@ def canonical(rec: OrgUnitRecord) -> dict[str, Any]:
         "parents": [{"code": p.code, "start": _iso(p.start), "end": _iso(p.end)}
                     for p in sorted(rec.parents, key=lambda p: (p.start, p.code))],
         **unit_lineage.canonical(rec),
+        **pool_attributes.canonical(rec),
     }
 
 
@@ -86,7 +89,7 @@ def problems(rec: OrgUnitRecord, book: CodeBook, known_codes: set[str]) -> list[
         if prev.end is None or nxt.start <= prev.end:
             errs.append({"field": "parents", "message":
                          f"parent links overlap: {prev.code} from {prev.start} and {nxt.code} from {nxt.start}"})
-    return errs + unit_lineage.problems(rec, known_codes)
+    return errs + unit_lineage.problems(rec, known_codes) + pool_attributes.problems(rec, book, known_codes)
 
 
 @dataclass
@@ -122,7 +125,8 @@ def upsert(session: Session, actor: Actor, rec: OrgUnitRecord, book: CodeBook,
         raise PreconditionFailed(f"org unit {rec.code!r} has changed since you read it")
     parent_codes = {p.code for p in rec.parents}
     named = tree.unit_ids(session, parent_codes | set(rec.successors))
-    errs = problems(rec, book, (known_codes or set()) | set(named))
+    pool_for = tree.unit_ids(session, pool_attributes.named(rec))
+    errs = problems(rec, book, (known_codes or set()) | set(named) | set(pool_for))
     if errs:
         raise InvalidInput(f"org unit {rec.code!r} is invalid", errors=errs)
     old = records(session, [existing.id]).get(existing.id) if existing is not None else None
@@ -140,7 +144,7 @@ def upsert(session: Session, actor: Actor, rec: OrgUnitRecord, book: CodeBook,
     else:
         existing.rev += 1
         status = "updated"
-    _write_version(session, existing.id, rec, txn.id)
+    _write_version(session, existing.id, rec, txn.id, pool_for)
     _write_parents(session, existing.id, rec, txn.id)
     unit_lineage.write(session, existing.id, rec, txn.id)
     unit_set = {existing.id} | set(named.values())
@@ -161,11 +165,12 @@ def _check_no_cycle(session: Session, rec: OrgUnitRecord, existing: OrgUnit | No
                 {"field": "parents", "message": f"{link.code!r} lies below {rec.code!r}: a cycle"}])
 
 
-def _write_version(session: Session, unit_id: int, rec: OrgUnitRecord, txn_id: int) -> None:
+def _write_version(session: Session, unit_id: int, rec: OrgUnitRecord, txn_id: int, ids: dict[str, int]) -> None:
     current = session.scalar(select(OrgUnitVersion).where(
         OrgUnitVersion.org_unit_id == unit_id, OrgUnitVersion.sys_to.is_(None)))
     attrs = {"name": rec.name, "kind": rec.kind, "tier": rec.tier, "sector": rec.sector,
-             "ethnic_contact": rec.ethnic_contact, "valid_from": rec.valid_from, "valid_to": rec.valid_to}
+             "ethnic_contact": rec.ethnic_contact, "valid_from": rec.valid_from, "valid_to": rec.valid_to,
+             **pool_attributes.attributes(rec, ids)}
     if current is not None:
         if all(getattr(current, k) == v for k, v in attrs.items()):
             return

@@ -52,8 +52,14 @@ ORG_UNIT_COLUMNS = [
     "parent_end",
     "successor_code",
     "local_language",
+    "pool_for_org_unit",
+    "pool_for_rank",
+    "term_start",
+    "term_end",
 ]
 ORG_UNIT_FIELDS = ORG_UNIT_COLUMNS[:8]
+POOL_COLUMNS = {"pool_for_org_unit": ("pool_for", "org_unit"), "pool_for_rank": ("pool_for", "rank"),
+                "term_start": ("term", 0), "term_end": ("term", 1)}  # a planning pool's title and term, on its first row
 ORG_UNIT_SCALAR_LISTS = {"successor_code": "successors", "local_language": "local_languages"}  # column -> list
 STATISTIC_COLUMNS = ["code", "org_unit", "period", "value", "source"]
 PERSON_FIELDS = [
@@ -126,6 +132,10 @@ VI = {
     "parent_end": "Trực thuộc đến",
     "successor_code": "Mã đơn vị kế thừa",
     "local_language": "Tiếng dân tộc thiểu số của địa bàn",
+    "pool_for_org_unit": "Quy hoạch cho đơn vị (mã)",
+    "pool_for_rank": "Quy hoạch chức danh cấp",
+    "term_start": "Nhiệm kỳ từ",
+    "term_end": "Nhiệm kỳ đến",
     "org_unit": "Mã đơn vị",
     "period": "Kỳ",
     "value": "Giá trị",
@@ -432,6 +442,7 @@ def _assemble(rows: list[Row], kind: str) -> Grouped:
             _put(out, out.record, key, key, first, kind)
         for key, name in ORG_UNIT_SCALAR_LISTS.items():
             out.record[name] = _column_list(out, rows, key, name)
+        _pool_keys(out, first, kind)
         out.record["parents"] = []
         for row in rows:
             if row.cells.get("parent_code"):
@@ -468,6 +479,18 @@ def _assemble(rows: list[Row], kind: str) -> Grouped:
             _put(out, item, key, f"{name}[{len(items)}].{RENAMED.get(key, key)}", row, kind)
         items.append(item)
     return out
+
+
+def _pool_keys(out: Grouped, first: Row, kind: str) -> None:
+    """A planning pool's `pool_for` and `term` from the pool columns of its first row (all empty: neither key)."""
+    values: dict[str, Any] = {}
+    for key in POOL_COLUMNS:
+        if first.cells.get(key):
+            _put(out, values, key, POOL_COLUMNS[key][0], first, kind)
+    if any(k in values for k in ("pool_for_org_unit", "pool_for_rank")):
+        out.record["pool_for"] = {"org_unit": values.get("pool_for_org_unit"), "rank": values.get("pool_for_rank")}
+    if any(k in values for k in ("term_start", "term_end")):
+        out.record["term"] = [values.get("term_start"), values.get("term_end")]
 
 
 def _column_list(out: Grouped, rows: list[Row], key: str, name: str) -> list[str]:
@@ -519,6 +542,9 @@ def record_rows(record: dict[str, Any], kind: str) -> Iterator[dict[str, Any]]:
 def _org_unit_rows(record: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Row i: the unit's fields with parent link i, successor i and local language i (as many rows as the longest list)."""
     base = {k: record.get(k) for k in ORG_UNIT_FIELDS}
+    for column, (name, part) in POOL_COLUMNS.items():
+        value = record.get(name)
+        base[column] = value[part] if value else None
     parents = record.get("parents") or []
     lists = {key: record.get(name) or [] for key, name in ORG_UNIT_SCALAR_LISTS.items()}
     for i in range(max(len(parents), *map(len, lists.values()), 1)):
@@ -602,7 +628,7 @@ def labelled(rows: Iterable[dict[str, Any]], kind: str, names: Names) -> Iterato
 def _coded_columns(kind: str, list_name: Any) -> dict[str, str]:
     """Column -> code list of the coded cells of one row (an item row's depend on its list)."""
     if kind == "org-units":
-        return dict(labels.UNIT_FIELDS)
+        return dict(labels.UNIT_FIELDS) | {"pool_for_rank": "leadership_rank"}
     if kind == "courses":
         award = {f"award_{f}": lst for f, lst in labels.item_lists(list_name).items()} if isinstance(list_name, str) else {}
         return dict(labels.COURSE_FIELDS) | award
@@ -617,7 +643,7 @@ def _coded_columns(kind: str, list_name: Any) -> dict[str, str]:
 
 
 DATE_COLUMNS = {"birth_date", "party_member_since", "party_member_until", "valid_from", "valid_to", "parent_start",
-                "parent_end", "start", "end", "awarded_on", "completed_on", "on", "expected_completion",
+                "parent_end", "term_start", "term_end", "start", "end", "awarded_on", "completed_on", "on", "expected_completion",
                 "commitment_until"}
 DATE_FORMAT = "dd/mm/yyyy"  # how Vietnamese offices write a date; the cell holds the date itself
 FIRST_SERIAL_DAY = dt.date(1900, 3, 1)  # before it, Excel's serial days are off by one (its 29 February 1900)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import DomainError
 from app.schemas.interchange import OrgUnitRecord
-from app.services import codelists, orgunits, tree
+from app.services import codelists, orgunits, pool_attributes, tree
 from app.services.codelists import CodeBook
 from app.services.context import Actor
 from app.services.imports import Line, Report, add_error, parse, refusal, write_one
@@ -55,13 +55,15 @@ def _parse(report: Report, lines: Iterable[Line], max_bytes: int, book: CodeBook
 
 
 def depends_on(record: OrgUnitRecord) -> list[tuple[str, str]]:
-    """(field, code) of the units a record names, which must exist before it is written: parents and successors."""
+    """(field, code) of the units a record names, which must exist before it is written: parents, successors and
+    the unit of a planning pool's title."""
     deps = [("parents", p.code) for p in record.parents]
+    deps += [("pool_for.org_unit", c) for c in sorted(pool_attributes.named(record))]
     return deps + [(f"successors[{i}]", c) for i, c in enumerate(record.successors) if c != record.code]
 
 
 def _what(fld: str) -> str:
-    return "parent" if fld == "parents" else "successor"
+    return "parent" if fld == "parents" else "pool_for" if fld.startswith("pool_for") else "successor"
 
 
 def _parents_first(parsed: Parsed, report: Report) -> list[str]:
@@ -197,7 +199,7 @@ class _Writer:
         code, errors = refusal(exc)
         line = self.parsed[culprit][0]
         for err in errors:
-            add_error(self.report, line, culprit, err["field"], err["message"], code)
+            add_error(self.report, line, culprit, err["field"], err["message"], err.get("error") or code)
         for other in group:
             if other != culprit:
                 fld = self._tie(other, group)

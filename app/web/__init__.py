@@ -4,7 +4,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.schemas.common import PROBLEM_RESPONSES
-from app.web import pages, person_page, reports, training_page
+from app.web import pages, person_page, pool_page, reports, training_page
 from app.web.view import HERE
 
 
@@ -14,5 +14,6 @@ def install(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(person_page.router)
     app.include_router(training_page.router)
+    app.include_router(pool_page.router)
     app.include_router(reports.router)
     app.mount("/dashboard/static", StaticFiles(directory=HERE / "static"), name="dashboard-static")

@@ -340,7 +340,9 @@ class TestSpreadsheets:
         r = registry.client.get("/api/v1/templates/org-units", params={"format": "csv", "lang": "en"},
                                 headers=registry.headers())
         header, example = r.text.splitlines()[:2]
-        assert header.endswith(",successor_code,local_language") and example.endswith(",CT-SYT,km")
+        # the planning-pool columns follow (empty for this example, a department: tests/api/test_planning_pools.py)
+        assert header.endswith(",successor_code,local_language,pool_for_org_unit,pool_for_rank,term_start,term_end")
+        assert example.endswith(",CT-SYT,km,,,,")
 
 
 class TestRoundTrip:
@@ -361,7 +363,8 @@ class TestRoundTrip:
         jsonl, table = exports["jsonl"].text, exports["csv"].content
         assert jsonl.count('"successors":') == jsonl.count('"local_languages":') == 5
         rows = list(load_workbook(io.BytesIO(exports["xlsx"].content), read_only=True).worksheets[0].iter_rows(values_only=True))
-        assert rows[0][-2:] == ("successor_code", "local_language") and len(rows) == 1 + 2 + 3 + 2 + 1 + 1
+        # the lineage columns, then the four planning-pool columns (tests/api/test_planning_pools.py)
+        assert rows[0][-6:-4] == ("successor_code", "local_language") and len(rows) == 1 + 2 + 3 + 2 + 1 + 1
         for fmt, ctype in (("jsonl", "application/x-ndjson"), ("csv", "text/csv"), ("xlsx", XLSX)):
             empty = fresh_registry()
             report = post_table(empty, exports[fmt].content, ctype)

@@ -74,6 +74,7 @@ def test_the_walker_finds_the_contract_routes() -> None:
         ("GET", "/api/v1/indicators/{code}/value"),
         ("POST", "/api/v1/tokens"),
         ("GET", "/api/v1/changes"),
+        ("GET", "/api/v1/planning-pools/{code}/check"),
     ]:
         assert expected in found
 

@@ -47,6 +47,25 @@ def build() -> list[IndicatorSpec]:
     by_id = {t["id"]: t for t in targets}
     specs = [IndicatorSpec.model_validate(_merge(t, formulas, by_id)) for t in targets]
     specs += [IndicatorSpec.model_validate(_extra(e, formulas)) for e in formulas.get("extra", [])]
+    return specs + planning()
+
+
+PLANNING = "planning_indicators.yaml"  # beside targets.yaml (the spec's copy, as it is): the planning pools' shares
+
+
+def planning() -> list[IndicatorSpec]:
+    """The planning-pool indicators, their target floors taken from the rules data (planning_rules.yaml)."""
+    from app.services import planning_rules
+
+    entries = yaml.safe_load((DATA / PLANNING).read_text("utf-8"))["indicators"]
+    specs = []
+    for entry in entries:
+        rule = (entry.get("target") or {}).get("from_rule")
+        if rule is not None:
+            floor = planning_rules.latest_figure(rule)
+            entry = {k: v for k, v in entry.items() if k != "target"} | (
+                {"target": {"band": [floor, None]}} if floor is not None else {})
+        specs.append(IndicatorSpec.model_validate(entry))
     return specs
 
 
