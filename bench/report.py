@@ -149,6 +149,58 @@ def enrolment_goals(results: dict[str, Any]) -> list[tuple[str, str, str, str, s
     return rows
 
 
+def projection_goals(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """Issue #14, point 5: every unit's projection to 2030 under 10 s, one province's gap under 1 s (at 1M persons)."""
+    proj = results.get("projection") or {}
+    rows = []
+    for run in proj.get("runs", []):
+        where = f"{run['persons']:,} persons {run['engine']}"
+        if "error" in run:
+            rows.append(("projection of one indicator, every unit, to 2030", where, run["error"][:120], "**failed**", ""))
+            continue
+        every, floor, gap = run["every_unit"], run["floor"], run["province_gap"]
+        at_size = "" if run["persons"] >= 1_000_000 else " (the goal is set at 1,000,000 persons)"
+        rows.append(("projection of one indicator, every unit, to 2030 (< 10 s)", where,
+                     f"{_fmt(every['median_seconds'], 2)} s (median of {len(every['seconds'])}; first "
+                     f"{_fmt(every['first_seconds'], 2)} s) for {every['units']:,} units; floor: the same indicator's "
+                     f"all-units value at the 6 dates, {_fmt(floor['median_seconds'], 2)} s; ratio "
+                     f"{run['ratio_to_floor']}×", ("met" if every["median_seconds"] < 10 else "**short**") + at_size, ""))
+        rows.append(("gap of one province (< 1 s)", where,
+                     f"{_fmt(gap['median_seconds'], 3)} s (median of {len(gap['seconds'])}; first "
+                     f"{_fmt(gap['first_seconds'], 2)} s) for {run['province']}: needed {gap.get('needed')}, "
+                     f"{gap.get('candidates_count')} candidates", ("met" if gap["median_seconds"] < 1 else "**short**")
+                     + at_size, ""))
+    return rows
+
+
+def projection_figures(results: dict[str, Any]) -> list[str]:
+    """The section of `bench.projection`."""
+    proj = results.get("projection")
+    if not proj:
+        return []
+    out = ["## Projection and gap (`python -m bench.projection`)", "",
+           f"Run {proj['started']} to {proj.get('finished', '?')}: `{proj['indicator']}` from {proj['from']} to "
+           f"{proj['to']} (6 dates). The registry of bench.generate bulk-loaded, 300 courses and one enrolment per ten "
+           "persons imported through the API (2027's courses planned or under way: they complete after D0). Each "
+           "request is timed over HTTP against a fresh `registry serve` (admin token); the first one builds the "
+           "statements and is given apart; medians of the others.", "",
+           "| persons, engine | every unit: /projections s | floor: /values at 6 dates s | ratio | one province: "
+           "/projection s (events) | /gap s | gap: needed / candidates / beyond training |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for run in proj.get("runs", []):
+        where = f"{run['persons']:,} {run['engine']}"
+        if "error" in run:
+            out.append(f"| {where} | failed: `{run['error'][:200]}` | | | | | |")
+            continue
+        e, f, p, g = run["every_unit"], run["floor"], run["province_projection"], run["province_gap"]
+        out.append(f"| {where} | {_fmt(e['median_seconds'], 2)} | {_fmt(f['median_seconds'], 2)} | "
+                   f"{run['ratio_to_floor']}× | {_fmt(p['median_seconds'], 2)} ({p['events']:,}) | "
+                   f"{_fmt(g['median_seconds'], 3)} | {g.get('needed')} / {g.get('candidates_count')} / "
+                   f"{g.get('beyond_training')} |")
+    out.append("")
+    return out
+
+
 def enrolment_figures(results: dict[str, Any]) -> list[str]:
     """The section of `bench.enrolments`: data, registry, and each repeat."""
     enrol = results.get("enrolments")
@@ -349,7 +401,7 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
                    f"{mf['communes_per_district']} | {_fmt(run.get('generate_seconds'))} | {sizes} |")
     out += ["", "## Goals", "", "| goal | size, engine | measured | verdict | located cause (Findings) |",
             "| --- | --- | --- | --- | --- |"]
-    for g in goals(results) + enrolment_goals(results):
+    for g in goals(results) + enrolment_goals(results) + projection_goals(results):
         out.append("| " + " | ".join(g) + " |")
     out += ["", "### Cost growth", ""] + (growth(results) or ["(one size only)"])
     out += ["", "## Figures", ""]
@@ -418,6 +470,7 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
                            f"{v.get('ratio_api_to_duckdb_warm', '–')} |")
             out.append("")
     out += enrolment_figures(results)
+    out += projection_figures(results)
     out += ["## Agreement (acceptance point 3)", "",
             "Numerator and denominator of each indicator for the old province at 2024-12-31, from the API on each "
             "engine, hand-written SQL and DuckDB (warm tables and straight over the files):", ""]

@@ -8,12 +8,15 @@ from fastapi import APIRouter, Path, Query
 from app.api.deps import AnswerRoute, ReadSessionDep, SessionDep, allow
 from app.api.params import AsOf, IndicatorCode, KnownAt, UnitCode
 from app.errors import InvalidInput
-from app.schemas.common import DB_INT_MAX, control_character_errors
+from app.schemas.common import DB_INT_MAX, IsoDate, control_character_errors
 from app.schemas.indicator import (
     IndicatorBreakdown,
     IndicatorDetail,
+    IndicatorGap,
     IndicatorList,
     IndicatorPersons,
+    IndicatorProjection,
+    IndicatorProjections,
     IndicatorPublished,
     IndicatorSql,
     IndicatorTrend,
@@ -24,7 +27,7 @@ from app.schemas.indicator import (
     RunDiff,
     RunRequest,
 )
-from app.services import history
+from app.services import history, projection
 from app.services.context import Actor
 from app.services.indicators import catalog, method, runs, service
 
@@ -158,6 +161,59 @@ def list_indicator_persons(
 ) -> dict[str, Any]:
     """Who is counted and why: every person of the population, in the numerator or not."""
     return service.persons(session, actor, code, org_unit=org_unit, as_of=as_of or date.today(), known_at=known_at)
+
+
+From = Annotated[IsoDate | None, Query(alias="from", description="the first date (D0, YYYY-MM-DD); default today")]
+Training = Annotated[str, Query(description="expected (planned and enrolled enrolments award on their expected "
+                                            "completion), none, or completion_rate (weighed by the unit's history)")]
+
+
+@router.get("/indicators/{code}/projection", response_model=IndicatorProjection)
+def get_indicator_projection(
+    code: IndicatorCode,
+    org_unit: UnitCode,
+    session: ReadSessionDep,
+    actor: Reader,
+    from_: From = None,
+    to: Annotated[IsoDate | None, Query(description="the last date (D1); default the indicator's deadline")] = None,
+    training: Training = "expected",
+) -> dict[str, Any]:
+    """The figure on D0, on each 31 December and on D1, moved by dated events only (ages, statutory retirement,
+    records dated in the future, expected completions), with the events that move it (planning.md)."""
+    return projection.projection(session, actor, code, org_unit=org_unit, start=from_ or date.today(), end=to,
+                                 training=training)
+
+
+@router.get("/indicators/{code}/projections", response_model=IndicatorProjections)
+def get_indicator_projections(
+    code: IndicatorCode,
+    session: ReadSessionDep,
+    actor: Reader,
+    under: Annotated[str | None, Query(description="only the subtree of this org unit")] = None,
+    from_: From = None,
+    to: Annotated[IsoDate | None, Query(description="the last date (D1); default the indicator's deadline")] = None,
+    training: Annotated[str, Query(description="expected or none")] = "expected",
+) -> dict[str, Any]:
+    """Every unit in your reach (under `under`) projected at once: the points of `/projection`, one all-units pass
+    per date; the events are `/projection`'s, unit by unit."""
+    return projection.projections(session, actor, code, under=under, start=from_ or date.today(), end=to,
+                                  training=training)
+
+
+@router.get("/indicators/{code}/gap", response_model=IndicatorGap)
+def get_indicator_gap(
+    code: IndicatorCode,
+    org_unit: UnitCode,
+    session: ReadSessionDep,
+    actor: Reader,
+    as_of: Annotated[IsoDate | None, Query(description="the date the target must be met; default its deadline")] = None,
+    from_: From = None,
+    training: Annotated[str, Query(description="none (enrolments under way are candidates, ranked first), expected "
+                                               "or completion_rate")] = "none",
+) -> dict[str, Any]:
+    """How many more persons must meet the condition on the date, and the candidates who can (planning.md)."""
+    return projection.gap(session, actor, code, org_unit=org_unit, start=from_ or date.today(), as_of=as_of,
+                          training=training)
 
 
 @router.get("/indicators/{code}/trend", response_model=IndicatorTrend)

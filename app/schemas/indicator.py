@@ -1,5 +1,7 @@
 """Requests and answers of the indicator endpoints."""
 
+from typing import Any
+
 from pydantic import Field
 
 from app.schemas.common import AppSchema, Code, IsoDate
@@ -260,3 +262,88 @@ class RunDiff(ReadSchema):
     to: Run
     changed: list[RunChange]
     writes_between: list[WriteBetween]
+
+
+class ProjectionPoint(ReadSchema):
+    """The indicator on one date of a projection (D0, each 31 December, D1)."""
+
+    as_of: Day
+    numerator: Number | None
+    denominator: Number | None
+    value: Number | None
+    status: str
+    band_position: str | None
+
+
+class ProjectionEvent(ReadSchema):
+    """A dated event that moves a figure: the person's change between two points is on their last event."""
+
+    point: Day = Field(description="the point whose figure it moves")
+    date: Day | None = Field(description="the first day the figure reflects it")
+    kind: str = Field(description="age, retirement, record_start, record_end, training, org_unit")
+    person: str | None = Field(None, description="the person's external id (roles that see persons)")
+    persons: int | None = Field(None, description="how many persons (roles that see counts; null when suppressed)")
+    numerator: Number | None
+    denominator: Number | None
+
+
+class IndicatorProjection(ReadSchema):
+    indicator: str
+    org_unit: str
+    from_: Day = Field(alias="from")
+    to: Day
+    training: str = Field(description="none, expected or completion_rate")
+    target: Target | None
+    points: list[ProjectionPoint]
+    events: list[ProjectionEvent]
+    assumptions: list[str]
+
+
+class Lack(ReadSchema):
+    field: str
+    held: Any = None
+    required: Any = None
+    short_by: int
+    covered_by: JsonObject | None = Field(description="the enrolment due by the date that gives it, if any")
+
+
+class GapCandidate(ReadSchema):
+    external_id: str
+    full_name: str
+    rank: int
+    enrolled: bool
+    lacks: list[Lack]
+
+
+class IndicatorGap(ReadSchema):
+    indicator: str
+    org_unit: str
+    from_: Day = Field(alias="from")
+    as_of: Day
+    training: str
+    numerator: Number | None
+    denominator: Number | None
+    value: Number | None
+    status: str
+    target: Target | None
+    needed: int | None = Field(description="how many more persons must meet the condition (null: no floor to reach)")
+    closable_by_training: bool
+    candidates: list[GapCandidate] | None = Field(description="ranked; null for roles that see counts only")
+    candidates_count: int | None
+    beyond_training: int | None = Field(description="outside the numerator for a reason training cannot change")
+
+
+class UnitProjection(ReadSchema):
+    org_unit: str
+    points: list[ProjectionPoint]
+
+
+class IndicatorProjections(ReadSchema):
+    indicator: str
+    under: str | None
+    from_: Day = Field(alias="from")
+    to: Day
+    training: str
+    target: Target | None
+    units: list[UnitProjection]
+    assumptions: list[str]

@@ -59,10 +59,11 @@ def prepared(shape: str, spec: IndicatorSpec, ctx: Ctx, build: Callable[[Ctx], A
     whether there is a cut, never on the date, the cut or the unit, which are bound parameters.
     So it is built once per process for each of these and reused (bounded, least recently used).
     """
-    key = (shape, spec.model_dump_json(), ctx.book.digest, ctx.cut is None)
+    moves = ctx.projection.key if ctx.projection is not None else None
+    key = (shape, spec.model_dump_json(), ctx.book.digest, ctx.cut is None, moves)
     found = _STATEMENTS.get(key)
     if found is None:
-        fresh = Ctx(as_of=ctx.as_of, cut=ctx.cut, book=ctx.book, policy=ctx.policy)
+        fresh = Ctx(as_of=ctx.as_of, cut=ctx.cut, book=ctx.book, policy=ctx.policy, projection=ctx.projection)
         stmt = build(fresh)
         found = _STATEMENTS.put(key, (stmt, frozenset(fresh.ages)))
     stmt, ages = found

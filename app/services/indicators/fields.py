@@ -19,6 +19,7 @@ from app.models import (
     TitleStandard,
 )
 from app.services.codelists import CodeBook
+from app.services.indicators.moves import PROJECTED_FROM, Projected
 from app.services.indicators.spec import Policy
 
 
@@ -38,6 +39,7 @@ class Ctx:
     policy: Policy
     _ctes: dict[str, Any] | None = None
     ages: set[int] = field(default_factory=set)
+    projection: Projected | None = None  # a projection's moves (planning.md): retirements, expected completions
 
     def cache(self, key: str, build: Callable[[], Any]) -> Any:
         if self._ctes is None:
@@ -66,7 +68,16 @@ class Ctx:
     def values(self, ages: set[int] | frozenset[int] | None = None, **extra: Any) -> dict[str, Any]:
         """The bound parameters of this date and cut (plus `extra`, e.g. the root unit)."""
         years = self.ages if ages is None else ages
-        return {"as_of": self.as_of, "cut": self.cut, **{f"born_by_{y}": age_cutoff(self.as_of, y) for y in years}, **extra}
+        moves = {PROJECTED_FROM: self.projection.start} if self.projection is not None else {}
+        return {"as_of": self.as_of, "cut": self.cut, **{f"born_by_{y}": age_cutoff(self.as_of, y) for y in years},
+                **moves, **extra}
+
+    def qualifications(self) -> Any:
+        """The qualification rows an expression reads: the table, or in a projection that expects training, the
+        table and the qualifications pending enrolments award on their expected completion (`Projected`)."""
+        if self.projection is None or not self.projection.awards:
+            return aliased(Qualification)
+        return aliased(Qualification, self.projection.qualifications(self), adapt_on_names=True)
 
 
 ROOT = "root_id"
@@ -89,9 +100,17 @@ class Row:
 
 
 def active(model: Any, ctx: Ctx, day: Any = None) -> ColumnElement[bool]:
-    """A dated record in force on `day` (default: the as-of date), as known at the cut."""
+    """A dated record in force on `day` (default: the as-of date), as known at the cut.
+
+    In a projection, a person's employment, position or seat in force when they retire ends then (`Projected`).
+    """
+    moved = ctx.projection is not None and day is None and hasattr(model, "person_id")
     day = ctx.day if day is None else day
-    return and_(model.start_date <= day, or_(model.end_date.is_(None), model.end_date >= day), ctx.current(model))
+    found = and_(model.start_date <= day, or_(model.end_date.is_(None), model.end_date >= day), ctx.current(model))
+    if moved:
+        assert ctx.projection is not None
+        return and_(found, ctx.projection.not_retired(model, ctx))
+    return found
 
 
 def unit_valid(version: Any, ctx: Ctx, day: Any = None) -> ColumnElement[bool]:
@@ -106,7 +125,7 @@ def employed(person_id: ColumnElement[int], ctx: Ctx) -> ColumnElement[bool]:
 
 
 def _qual_max(pid: ColumnElement[int], ctx: Ctx, kind: str, list_name: str) -> ColumnElement[int]:
-    q, ci = aliased(Qualification), aliased(CodeItem)
+    q, ci = ctx.qualifications(), aliased(CodeItem)
     return (
         select(func.coalesce(func.max(ci.ord), 0))
         .select_from(q)
@@ -134,7 +153,7 @@ def highest_specialist(row: Row, ctx: Ctx) -> ColumnElement[int]:
 
 
 def highest_foreign_language(row: Row, ctx: Ctx) -> ColumnElement[int]:
-    q = aliased(Qualification)
+    q = ctx.qualifications()
     return (
         select(func.coalesce(func.max(q.level_num), 0))
         .where(
@@ -162,7 +181,7 @@ def highest_position_rank(row: Row, ctx: Ctx) -> ColumnElement[int]:
 
 
 def _has_qual(pid: ColumnElement[int], ctx: Ctx, *conds: Callable[[Any], ColumnElement[bool]]) -> ColumnElement[bool]:
-    q = aliased(Qualification)
+    q = ctx.qualifications()
     conditions = [q.person_id == pid, q.awarded_on <= ctx.day, ctx.current(q), *[c(q) for c in conds]]
     return select(q.id).where(*conditions).correlate_except(q).exists()
 
@@ -252,7 +271,7 @@ def ethnic_language_local(row: Row, ctx: Ctx) -> ColumnElement[bool]:
     The local languages of a unit are those listed by it or by any unit above it on D; where none is listed,
     any ethnic-minority language counts (the answer says how many persons that rule was applied to).
     """
-    q = aliased(Qualification)
+    q = ctx.qualifications()
     here = _place_of_work(row.person_id, ctx, lambda e, loc: loc.c.language == q.language)
     conditions = [
         q.person_id == row.person_id,

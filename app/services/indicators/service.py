@@ -18,6 +18,7 @@ from app.services.context import Actor
 from app.services.indicators import catalog, compiler, disclosure, kinds, ratios, reported
 from app.services.indicators.cache import LRU
 from app.services.indicators.fields import FIELDS, Ctx, Row, unit_valid
+from app.services.indicators.moves import Projected
 from app.services.indicators.spec import IndicatorSpec, atoms
 from app.services.versioning import current_or_at
 
@@ -438,15 +439,18 @@ def _data_version(session: Session) -> int:
 
 
 def evaluate_all(
-    session: Session, actor: Actor, code: str, *, as_of: date, under: str | None, known_at: datetime | None = None
+    session: Session, actor: Actor, code: str, *, as_of: date, under: str | None, known_at: datetime | None = None,
+    projection: Projected | None = None,
 ) -> list[dict[str, Any]]:
-    """Every unit (under `under`, or in the caller's reach) at once: one set-based query."""
+    """Every unit (under `under`, or in the caller's reach) at once: one set-based query (with a projection's moves
+    when given: app/services/projection.py, which refuses protected indicators to the roles they are guarded from)."""
     cut = history.txn_cut(session, known_at)
     _row, spec = catalog.get(session, code, cut)
     guarded = disclosure.protects(actor, spec)
     as_of = disclosure.reference_date(as_of) if guarded else as_of
     hidden = protected_plan(session, code, as_of, cut) if guarded else {}
     ctx = context(session, spec, as_of, cut)
+    ctx.projection = projection
     snapshot = _tree(session, cut)
     closed = {u for u, span in snapshot.units.items()
               if span.valid_to is not None and span.valid_to < as_of and kinds.of(spec).scored}

@@ -1,0 +1,205 @@
+"""What a projection moves (planning.md, 'Projection'): statutory retirements and expected completions, in SQL.
+
+A projection evaluates the indicator's own compiled statements on each date after D0 (`Ctx.projection`),
+so that everything the engine already knows by date (ages, records dated in the future, the tree) moves
+as it does for any date, and adds the two events the registry does not record:
+
+- **statutory retirement**: a person retires at the end of the last day of the month in which they reach
+  the statutory age (app/data/retirement.yaml, read by `retirement`); from the next day every employment,
+  position and seat of theirs that was in force on that day has ended (`Projected.not_retired`, applied by
+  `fields.active`). Only retirements on or after D0 move anything: the registry as it stands on D0 is the
+  projection's start, and a person still recorded at work past the age (a special regime) stays so.
+- **expected completions** (`training=expected`): each `planned` or `enrolled` enrolment with an expected
+  completion after D0, in a course that awards a qualification, gives the person that qualification from the
+  expected completion, exactly as the completed enrolment would (`Projected.qualifications`).
+
+The retirement day is computed in SQL from the birth date and gender: the age (in months) is constant over
+runs of birth months, read from the schedule once (`schedule_runs`), so it is a CASE over a few dozen birth
+dates, and the day is the last day of the birth month plus that many months (`month_end`).
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Date,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    literal,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.visitors import InternalTraversal
+
+from app.models import Course, Enrolment, PersonVersion, Qualification
+from app.services import retirement
+
+if TYPE_CHECKING:
+    from app.services.indicators.fields import Ctx
+
+PROJECTED_FROM = "projected_from"
+PENDING = ("planned", "enrolled")
+# the qualification columns an expression may read, with their types (a pending award fills the same ones)
+COLUMNS: dict[str, Any] = {"kind": String(30), "code": String(40), "level_num": Integer(), "language": String(8),
+                           "language_kind": String(20), "is_fluent": Boolean(), "country": String(2)}
+
+
+def start() -> Any:
+    """D0, the projection's first date (a bound parameter)."""
+    return bindparam(PROJECTED_FROM, type_=Date())
+
+
+@cache
+def schedule_runs() -> dict[str, tuple[tuple[date, int], ...]]:
+    """Per gender, ((first birth month of a run, retirement age in months), ...) from 1940 to 2030.
+
+    The age depends on the birth month only; outside these years it is that of the nearest run (the schedule is
+    flat before 1961 and after 1966 for men, 1975 for women). Read from `retirement.reached`, so that the SQL
+    and the statutory schedule cannot part."""
+    out: dict[str, tuple[tuple[date, int], ...]] = {}
+    for gender in ("male", "female"):
+        runs: list[tuple[date, int]] = []
+        for year in range(1940, 2031):
+            for month in range(1, 13):
+                born = date(year, month, 1)
+                age = retirement.reached(born, gender).age_months
+                if not runs or runs[-1][1] != age:
+                    runs.append((born, age))
+        out[gender] = tuple(runs)
+    return out
+
+
+class month_end(ColumnElement[Any]):  # noqa: N801 - a SQL function, named as one
+    """The last day of the month `months` after a date's month."""
+
+    inherit_cache = True
+    type = Date()
+    _traverse_internals = [("day", InternalTraversal.dp_clauseelement), ("months", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, day: Any, months: Any) -> None:
+        self.day = day
+        self.months = months
+
+
+@compiles(month_end)
+def _month_end_default(element: month_end, compiler: Any, **kw: Any) -> str:
+    day, months = compiler.process(element.day, **kw), compiler.process(element.months, **kw)
+    return f"(CAST(date_trunc('month', {day}) + make_interval(months => CAST({months} AS INTEGER) + 1) AS DATE) - 1)"
+
+
+@compiles(month_end, "sqlite")
+def _month_end_sqlite(element: month_end, compiler: Any, **kw: Any) -> str:
+    day, months = compiler.process(element.day, **kw), compiler.process(element.months, **kw)
+    return f"date({day}, 'start of month', '+' || ({months} + 1) || ' months', '-1 day')"
+
+
+def retirement_months(birth: Any, gender: Any) -> ColumnElement[int]:
+    """The statutory retirement age in months of a person born on `birth` (NULL for a gender without a track)."""
+    whens = []
+    for g, runs in schedule_runs().items():
+        for (_first, age), (following, _next) in zip(runs, runs[1:], strict=False):
+            whens.append((and_(gender == g, birth < following), literal(age)))
+        whens.append((gender == g, literal(runs[-1][1])))
+    return case(*whens, else_=null())
+
+
+def retirement_day(birth: Any, gender: Any) -> ColumnElement[date]:
+    """The last day in service: the last day of the month in which the statutory age is reached."""
+    return month_end(birth, retirement_months(birth, gender))
+
+
+@dataclass(frozen=True)
+class Award:
+    """What a course awards, as qualification columns (the completed enrolment's own columns)."""
+
+    course: str
+    columns: tuple[tuple[str, Any], ...]
+
+
+def course_awards(session: Session) -> tuple[Award, ...]:
+    """The awards of the courses as known now, as the completed enrolment would record them."""
+    from app.services.person_records import SPECS
+    from app.services.training import PERSON_OWN_KEY, award_of
+
+    out = []
+    for code, awards in session.execute(select(Course.code, Course.awards).where(Course.sys_to.is_(None),
+                                                                                  Course.awards.is_not(None))):
+        found = award_of("completed", date(2000, 1, 1), code, awards)
+        if found is None:
+            continue
+        name, item = found
+        spec = SPECS[name]
+        cols = spec.to_columns({k: v for k, v in item.items() if k != PERSON_OWN_KEY}, {}) | {"kind": spec.qual_kind}
+        out.append(Award(code, tuple((c, cols.get(c)) for c in COLUMNS)))
+    return tuple(sorted(out, key=lambda a: a.course))
+
+
+def _typed(value: Any, type_: Any) -> Any:
+    return literal(value, type_) if value is not None else cast(null(), type_)
+
+
+@dataclass(frozen=True)
+class Projected:
+    """A projection's moves from D0 (`start`): retirements always; expected completions when `awards` is given."""
+
+    start: date
+    awards: tuple[Award, ...] | None = None
+    digest: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        raw = json.dumps([[a.course, list(a.columns)] for a in self.awards or ()], default=str)
+        object.__setattr__(self, "digest", hashlib.sha256(raw.encode()).hexdigest()[:16])
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """What the shape of a statement depends on (the date D0 is a parameter)."""
+        return ("training", self.digest) if self.awards is not None else ("no_training",)
+
+    def not_retired(self, model: Any, ctx: "Ctx") -> ColumnElement[bool]:
+        """The record (employment, position, seat) has not ended by the holder's retirement by the date."""
+        pv = aliased(PersonVersion)
+        day = retirement_day(pv.birth_date, pv.gender)
+        retired = (
+            select(pv.id)
+            .where(pv.person_id == model.person_id, ctx.current(pv), day >= start(), day < ctx.day,
+                   model.start_date <= day)
+            .correlate_except(pv)
+            .exists()
+        )
+        return ~retired
+
+    def qualifications(self, ctx: "Ctx") -> Any:
+        """The qualifications held, and those pending enrolments award on their expected completion after D0."""
+        q = Qualification.__table__
+        real = select(q.c.id, q.c.person_id, *[q.c[c] for c in COLUMNS], q.c.awarded_on, q.c.sys_from, q.c.sys_to)
+        awards = ctx.cache("course_awards", lambda: self._awards_cte())
+        e = Enrolment.__table__
+        pending = (
+            select((-e.c.id).label("id"), e.c.person_id, *[awards.c[c] for c in COLUMNS],
+                   e.c.expected_completion.label("awarded_on"), literal(0, Integer()).label("sys_from"),
+                   cast(null(), Integer()).label("sys_to"))
+            .join(awards, awards.c.course == e.c.course)
+            .where(e.c.status.in_(PENDING), e.c.expected_completion > start(), e.c.sys_to.is_(None))
+        )
+        return union_all(real, pending).subquery("projected_qualification")
+
+    def _awards_cte(self) -> Any:
+        rows = [select(literal(a.course, String(64)).label("course"),
+                       *[_typed(v, COLUMNS[c]).label(c) for c, v in a.columns]) for a in self.awards or ()]
+        if not rows:  # no course awards anything: an empty relation of the same columns
+            rows = [select(literal("", String(64)).label("course"), *[_typed(None, t).label(c) for c, t in COLUMNS.items()])
+                    .where(literal(False))]
+        return union_all(*rows).cte("course_awards") if len(rows) > 1 else rows[0].cte("course_awards")

@@ -1,0 +1,85 @@
+"""The projection's moves in the engine (app/services/indicators/moves.py): retirement ends records, expected
+completions award, on both engines; the points, events and gap of a small registry counted by hand."""
+
+from typing import Any
+
+from tests.api.factories import course, enrolment, import_records, person, small_tree
+from tests.conftest import Registry, uniq
+
+STANDARD = "CT-2025-LEADERS-MEET-STANDARDS"
+
+
+def _leader(external_id: str, unit: str, birth: str, gender: str = "male") -> dict[str, Any]:
+    """A department head meeting every row of the standard but political theory cao cấp (holds trung cấp)."""
+    return person(external_id, unit, birth_date=birth, gender=gender,
+                  employments=[{"org_unit": unit, "category": "cong_chuc", "occupation": "specialist",
+                                "primary": True, "start": "2010-01-01", "end": None}],
+                  positions=[{"org_unit": unit, "title": "Giám đốc Sở", "rank": "department_head", "key_leader": True,
+                              "start": "2020-01-01", "end": None}],
+                  political_theory=[{"level": "trung_cap", "awarded_on": "2015-07-01"}],
+                  state_management=[{"level": "chuyen_vien_chinh", "awarded_on": "2016-01-01"}])
+
+
+def _get(registry: Registry, route: str, **params: str) -> dict[str, Any]:
+    r = registry.client.get(f"/api/v1/indicators/{STANDARD}/{route}", headers=registry.headers(), params=params)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def test_retirement_and_expected_completion_move_the_leaders_standard(registry: Registry) -> None:
+    tree = small_tree(registry)
+    ext = {k: uniq(k) for k in ("retiring", "enrolled", "plain")}
+    # born April 1966: 62 years in April 2028 (Decree 135/2020, Appendix I), last day in service 2028-04-30
+    records = [_leader(ext["retiring"], tree.agency, "1966-04-10"), _leader(ext["enrolled"], tree.agency, "1980-05-01"),
+               _leader(ext["plain"], tree.agency, "1982-01-01", "female")]
+    assert import_records(registry, "persons", records)["created"] == 3
+    code = uniq("CC")
+    assert import_records(registry, "courses", [course(code, tree.province)])["errors"] == []
+    assert import_records(registry, "enrolments", [
+        enrolment(ext["enrolled"], code, "enrolled", expected_completion="2027-06-30")])["errors"] == []
+    params = {"org_unit": tree.agency, "from": "2026-01-01", "to": "2030-12-31"}
+    none = _get(registry, "projection", **params, training="none")
+    assert [(p["as_of"], p["numerator"], p["denominator"]) for p in none["points"]] == [
+        ("2026-01-01", 0, 3), ("2026-12-31", 0, 3), ("2027-12-31", 0, 3), ("2028-12-31", 0, 2), ("2029-12-31", 0, 2),
+        ("2030-12-31", 0, 2)]
+    expected = _get(registry, "projection", **params)
+    assert [(p["numerator"], p["denominator"]) for p in expected["points"]] == [(0, 3), (0, 3), (1, 3), (1, 2), (1, 2), (1, 2)]
+    events = [(e["point"], e["date"], e["kind"], e["person"], e["numerator"], e["denominator"]) for e in expected["events"]]
+    assert events == [("2027-12-31", "2027-06-30", "training", ext["enrolled"], 1, 0),
+                      ("2028-12-31", "2028-05-01", "retirement", ext["retiring"], 0, -1)]
+    # the day before and the day of each event
+    for day, num, den in (("2027-06-29", 0, 3), ("2027-06-30", 1, 3), ("2028-04-30", 1, 3), ("2028-05-01", 1, 2)):
+        last = _get(registry, "projection", **params | {"to": day})["points"][-1]
+        assert (last["as_of"], last["numerator"], last["denominator"]) == (day, num, den)
+    gap = _get(registry, "gap", org_unit=tree.agency, **{"from": "2026-01-01"}, as_of="2030-12-31")
+    assert (gap["numerator"], gap["denominator"], gap["training"]) == (0, 2, "none")
+    assert gap["closable_by_training"] is True
+    ranked = [(c["rank"], c["external_id"], c["enrolled"]) for c in gap["candidates"]]
+    assert ranked == [(1, ext["enrolled"], True), (2, ext["plain"], False)]
+    assert gap["candidates"][0]["lacks"][0]["covered_by"]["course"] == code
+
+
+def test_every_unit_at_once_gives_each_units_own_projection(registry: Registry) -> None:
+    tree = small_tree(registry)
+    ext = [uniq("L") for _ in range(3)]
+    records = [_leader(ext[0], tree.agency, "1966-04-10"), _leader(ext[1], tree.agency, "1980-05-01"),
+               _leader(ext[2], tree.commune_a, "1990-01-01", "female")]
+    assert import_records(registry, "persons", records)["created"] == 3
+    code = uniq("CC")
+    assert import_records(registry, "courses", [course(code, tree.province)])["errors"] == []
+    assert import_records(registry, "enrolments", [
+        enrolment(ext[1], code, "planned", expected_completion="2029-01-15")])["errors"] == []
+    for training in ("none", "expected"):
+        every = _get(registry, "projections", under=tree.province, **{"from": "2026-03-01"}, to="2030-12-31",
+                     training=training)
+        units = {u["org_unit"]: u["points"] for u in every["units"]}
+        assert set(units) >= {tree.province, tree.agency, tree.commune_a}
+        for unit in (tree.province, tree.agency, tree.commune_a, tree.commune_b):
+            one = _get(registry, "projection", org_unit=unit, **{"from": "2026-03-01"}, to="2030-12-31",
+                       training=training)
+            assert units[unit] == one["points"], (unit, training)
+    province = {p["as_of"]: (p["numerator"], p["denominator"]) for p in units[tree.province]}
+    assert (province["2026-03-01"], province["2028-12-31"], province["2029-12-31"]) == ((0, 3), (0, 2), (1, 2))
+    r = registry.client.get(f"/api/v1/indicators/{STANDARD}/projections", headers=registry.headers(),
+                            params={"training": "completion_rate"})
+    assert r.status_code == 422 and r.json()["code"] == "invalid_training"
