@@ -279,8 +279,7 @@ class ProjectionEvent(ReadSchema):
     """A dated event that moves a figure: the person's change between two points is on their last event."""
 
     point: Day = Field(description="the point whose figure it moves")
-    date: Day | None = Field(None, description="the first day the figure reflects it (none on the counts of a role "
-                                               "that sees counts only)")
+    date: Day | None = Field(None, description="the first day the figure reflects it (not given in counts)")
     kind: str = Field(description="age, retirement, record_start, record_end, training, org_unit")
     person: str | None = Field(None, description="the person's external id (roles that see persons)")
     persons: int | None = Field(None, description="how many persons (roles that see counts; null when suppressed)")

@@ -92,6 +92,10 @@ class Setup:
 def _setup(session: Session, actor: Actor, code: str, *, org_unit: str, start: date, end: date | None,
            training: str, what: str) -> Setup:
     _row, spec = catalog.get(session, code)
+    unit_id = service.unit_in_reach(session, actor, org_unit)  # scope first: a refusal tells nothing of the unit
+    if disclosure.protects(actor, spec):
+        raise Forbidden("this population is defined by sensitive personal data: its projection singles out persons; "
+                        "only the published aggregates are shown to your role", code="sensitive_population")
     kind = kinds.of(spec)
     if kind.name not in PROJECTED_KINDS:
         raise InvalidInput(f"indicator {code!r} is a {spec.kind}: only ratios, per-capita figures and coverage are "
@@ -114,10 +118,6 @@ def _setup(session: Session, actor: Actor, code: str, *, org_unit: str, start: d
     if end.year - start.year > 50:
         raise InvalidInput("a projection spans at most 50 years", code="invalid_range",
                            errors=[{"field": what, "message": "at most 50 years after from"}])
-    if disclosure.protects(actor, spec):
-        raise Forbidden("this population is defined by sensitive personal data: its projection singles out persons; "
-                        "only the published aggregates are shown to your role", code="sensitive_population")
-    unit_id = service.unit_in_reach(session, actor, org_unit)
     return Setup(code, spec, unit_id, org_unit, start, end, training, codelists.load(session),
                  course_awards(session) if training != "none" else None)
 
@@ -219,9 +219,14 @@ def _point(session: Session, setup: Setup, day: date, pending: dict[int, list[di
         num = sum(n for _a, n in states.values())
         den = sum(a for a, _n in states.values())
         return _figure(setup, day, float(num), float(den), None), states
-    num, den, extra = kind.counts(session, spec, setup.ctx(day, setup.training), setup.unit_id)
+    ctx = setup.ctx(day, setup.training)
+    num, den, extra = kind.counts(session, spec, ctx, setup.unit_id)
+    figure = _figure(setup, day, num, den, extra)
+    if service.tiered(spec):  # a target set at every level: not met while a tier with members is not (as /value)
+        cells = service.tier_cells(spec, service._by_counts(session, spec, ctx, setup.unit_id, "tier"))
+        figure["status"] = service.every_tier(figure["status"], cells)
     found = _states(session, setup, day, setup.training) if person_level(spec) else None
-    return _figure(setup, day, num, den, extra), found
+    return figure, found
 
 
 def projection(session: Session, actor: Actor, code: str, *, org_unit: str, start: date, end: date | None,
@@ -242,6 +247,9 @@ def projection(session: Session, actor: Actor, code: str, *, org_unit: str, star
     }
     if rates is not None:
         answer["completion_rates"] = rates
+        if service.tiered(setup.spec):
+            answer["tiers"] = ("a target set at every level: under completion_rate the status is that of the whole "
+                               "unit's expected value; the every-level rule is applied under none and expected")
     if any(s is None for s in states):
         answer["events"] = []
         answer["note"] = "a coverage counts units, not persons: the points are given, the events are not"
@@ -556,6 +564,7 @@ def gap(session: Session, actor: Actor, code: str, *, org_unit: str, start: date
     here = _evaluated(session, setup_all.ctx(day, scenario), conditions, outside)
     hoped = _evaluated(session, setup_all.ctx(day, "expected"), conditions, outside)
     ctx = setup.ctx(day, scenario)
+    rows = _standard_rows(session, setup, setup_all, day, scenario, conditions, outside)
     candidates: list[dict[str, Any]] = []
     beyond = 0
     for pid in outside:
@@ -571,6 +580,10 @@ def gap(session: Session, actor: Actor, code: str, *, org_unit: str, start: date
             continue
         items = []
         for atom, value, covered in lacks:
+            missed = rows.get((pid, atom.field))
+            if missed:  # a title standard: the rows the person misses, level by level
+                items += [m | {"covered_by": _cover_level(pending.get(pid, []), m, day, setup_all, ctx)} for m in missed]
+                continue
             required, _order = _required(atom, ctx)
             cover = _cover(pending.get(pid, []), atom, day) if covered else None
             items.append({"field": atom.field, "held": service._readable(atom.field, value, ctx),
@@ -579,6 +592,68 @@ def gap(session: Session, actor: Actor, code: str, *, org_unit: str, start: date
     candidates.sort(key=lambda c: (not c["enrolled"], sum(i["short_by"] for i in c["lacks"]), c["person_id"]))
     answer |= {"candidates": candidates, "candidates_count": len(candidates), "beyond_training": beyond}
     return _disclose_candidates(session, actor, setup, answer)
+
+
+STANDARD_SUBJECTS = {"person.meets_standard.job": ("rank", "occupation", "category"),
+                     "person.meets_standard.positions": ("rank",), "person.meets_standard.occupation": ("occupation",),
+                     "person.meets_standard.category_degree": ("category",)}
+LEVEL_FIELDS = {"degrees": "person.highest_degree", "political_theory": "person.highest_political_theory",
+                "state_management": "person.highest_state_management"}
+
+
+def _standard_rows(session: Session, setup: Setup, setup_all: Setup, day: date, scenario: str,
+                   conditions: list[Atom], ids: list[int]) -> dict[tuple[int, str], list[dict[str, Any]]]:
+    """(person, title-standard field) -> the levels the person misses on the day, one per qualification (the highest
+    required), with the rows that require it: the training needs' own query (`training_needs_queries.misses`)."""
+    from app.services.training_needs import _held
+    from app.services.training_needs_queries import misses
+
+    fields = [a.field for a in conditions if a.field in STANDARD_SUBJECTS]
+    if not fields or not ids:
+        return {}
+    wanted = set(ids)
+    ctx = setup_all.ctx(day, scenario) if scenario != "none" else setup.ctx(day, "none")
+    found = [m for m in misses(session, ctx, setup.unit_id) if m.person_id in wanted]
+    out: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for field in fields:
+        subjects = STANDARD_SUBJECTS[field]
+        by: dict[tuple[int, str], list[Any]] = defaultdict(list)
+        for m in found:
+            if m.subject in subjects and (field != "person.meets_standard.category_degree" or m.qualification == "degrees"):
+                by[(m.person_id, m.qualification)].append(m)
+        for (pid, qualification), ms in sorted(by.items()):
+            top = max(ms, key=lambda m: m.required_ord)
+            out.setdefault((pid, field), []).append({
+                "field": LEVEL_FIELDS[qualification], "for": field, "held": _held(ctx, qualification, top.held_ord),
+                "required": top.required, "short_by": top.required_ord - top.held_ord, "required_ord": top.required_ord,
+                "rows": sorted({(m.subject, m.code) for m in ms})})
+    for items in out.values():
+        for item in items:
+            item["rows"] = [{"subject": s, "code": c} for s, c in item["rows"]]
+    return out
+
+
+def _cover_level(pending: list[dict[str, Any]], lack: dict[str, Any], day: date, setup_all: Setup,
+                 ctx: Ctx) -> dict[str, Any] | None:
+    """The enrolment due by the day whose course awards the qualification at the level required or above."""
+    from app.services.training_needs_queries import CODE_LISTS
+
+    qualification = next(q for q, f in LEVEL_FIELDS.items() if f == lack["field"])
+    kind = {"degrees": "degree"}.get(qualification, qualification)
+    awards = {a.course: dict(a.columns) for a in setup_all.awards or ()}
+    wanted = lack.pop("required_ord")
+    due = []
+    for e in pending:
+        award = awards.get(e["course"], {})
+        if e["expected_completion"] > day or award.get("kind") != kind or award.get("code") is None:
+            continue
+        item = ctx.book.get(CODE_LISTS[qualification], str(award["code"]))
+        if item is not None and item.ord is not None and item.ord >= wanted:
+            due.append(e)
+    if not due:
+        return None
+    e = max(due, key=lambda e: (e["expected_completion"], e["course"]))
+    return {"course": e["course"], "expected_completion": e["expected_completion"].isoformat(), "status": e["status"]}
 
 
 def _cover(pending: list[dict[str, Any]], atom: Atom, day: date) -> dict[str, Any] | None:

@@ -56,7 +56,12 @@ def test_retirement_and_expected_completion_move_the_leaders_standard(registry: 
     assert gap["closable_by_training"] is True
     ranked = [(c["rank"], c["external_id"], c["enrolled"]) for c in gap["candidates"]]
     assert ranked == [(1, ext["enrolled"], True), (2, ext["plain"], False)]
-    assert gap["candidates"][0]["lacks"][0]["covered_by"]["course"] == code
+    assert gap["candidates"][0]["lacks"] == [{  # the title standard's row the person misses, level by level
+        "field": "person.highest_political_theory", "for": "person.meets_standard.positions", "held": "trung_cap",
+        "required": "cao_cap", "short_by": 1, "rows": [{"subject": "rank", "code": "department_head"}],
+        "covered_by": {"course": code, "expected_completion": "2027-06-30", "status": "enrolled"}}]
+    assert gap["candidates"][1]["lacks"][0]["covered_by"] is None
+    assert (gap["needed"], gap["beyond_training"]) == (2, 0)  # a floor of 100%: both must meet it
 
 
 def test_every_unit_at_once_gives_each_units_own_projection(registry: Registry) -> None:

@@ -147,10 +147,6 @@ def course_awards(session: Session) -> tuple[Award, ...]:
     return tuple(sorted(out, key=lambda a: a.course))
 
 
-def _typed(value: Any, type_: Any) -> Any:
-    return literal(value, type_) if value is not None else cast(null(), type_)
-
-
 @dataclass(frozen=True)
 class Projected:
     """A projection's moves from D0 (`start`): retirements always; expected completions when `awards` is given."""
@@ -182,24 +178,30 @@ class Projected:
         return ~retired
 
     def qualifications(self, ctx: "Ctx") -> Any:
-        """The qualifications held, and those pending enrolments award on their expected completion after D0."""
+        """The qualifications held, and those pending enrolments award on their expected completion after D0.
+
+        A pending award's columns are read from its course code by CASE (the courses' awards written in the
+        statement, quoted by the dialect at execution): the per-person subqueries that read qualifications then
+        look at the person's own enrolment rows only, with no join to run for each person."""
         q = Qualification.__table__
         real = select(q.c.id, q.c.person_id, *[q.c[c] for c in COLUMNS], q.c.awarded_on, q.c.sys_from, q.c.sys_to)
-        awards = ctx.cache("course_awards", lambda: self._awards_cte())
         e = Enrolment.__table__
+        awards = self.awards or ()
+        columns = []
+        for name, type_ in COLUMNS.items():
+            given = {a.course: dict(a.columns)[name] for a in awards if dict(a.columns)[name] is not None}
+            columns.append((case({_inline(k, String(64)): _inline(v, type_) for k, v in given.items()}, value=e.c.course,
+                                 else_=cast(null(), type_)) if given else cast(null(), type_)).label(name))
+        codes = bindparam("awarding_courses", value=[a.course for a in awards] or [""], expanding=True,
+                          literal_execute=True, type_=String(64))
         pending = (
-            select((-e.c.id).label("id"), e.c.person_id, *[awards.c[c] for c in COLUMNS],
-                   e.c.expected_completion.label("awarded_on"), literal(0, Integer()).label("sys_from"),
-                   cast(null(), Integer()).label("sys_to"))
-            .join(awards, awards.c.course == e.c.course)
-            .where(e.c.status.in_(PENDING), e.c.expected_completion > start(), e.c.sys_to.is_(None))
+            select((-e.c.id).label("id"), e.c.person_id, *columns, e.c.expected_completion.label("awarded_on"),
+                   literal(0, Integer()).label("sys_from"), cast(null(), Integer()).label("sys_to"))
+            .where(e.c.status.in_(PENDING), e.c.expected_completion > start(), e.c.sys_to.is_(None), e.c.course.in_(codes))
         )
         return union_all(real, pending).subquery("projected_qualification")
 
-    def _awards_cte(self) -> Any:
-        rows = [select(literal(a.course, String(64)).label("course"),
-                       *[_typed(v, COLUMNS[c]).label(c) for c, v in a.columns]) for a in self.awards or ()]
-        if not rows:  # no course awards anything: an empty relation of the same columns
-            rows = [select(literal("", String(64)).label("course"), *[_typed(None, t).label(c) for c, t in COLUMNS.items()])
-                    .where(literal(False))]
-        return union_all(*rows).cte("course_awards") if len(rows) > 1 else rows[0].cte("course_awards")
+
+def _inline(value: Any, type_: Any) -> Any:
+    """A constant written into the statement when it runs (quoted by the dialect), not a bound parameter."""
+    return literal(value, type_, literal_execute=True)
