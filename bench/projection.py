@@ -8,6 +8,8 @@ Environment (all optional; BENCH_WORK, BENCH_OUT, BENCH_PG_ADMIN as for bench.ru
   BENCH_PROJ_REPEATS   timed requests of each kind (default 3; the median is reported, the first request is
                        reported apart: it builds the statements)
   BENCH_PROJ_CODE      the indicator (default CT-2030-LEADER-U40-LANG4)
+  BENCH_PROJ_URL       a database this bench loaded before, at the one size of BENCH_PROJ_SIZES: measured as it is
+                       and kept (a 1M registry takes minutes to load)
 
 Per engine and size: the national registry of bench.generate is bulk-loaded (bench.load), its courses and
 one enrolment per ten persons (at most 100,000; bench.enrolments' generator: 2027's courses are planned or
@@ -96,17 +98,21 @@ def _biggest_province(db: Database) -> str:
     return str(provinces[max(direct, key=lambda u: direct[u])])
 
 
-def run_engine(engine: str, persons: int, data: Path, work: Path, repeats: int, code: str) -> dict[str, Any]:
+def run_engine(engine: str, persons: int, data: Path, work: Path, repeats: int, code: str,
+               loaded: str | None = None) -> dict[str, Any]:
     res: dict[str, Any] = {"engine": engine, "persons": persons, "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
-    db = Database(engine, work)
+    db = Database.__new__(Database) if loaded else Database(engine, work)
+    if loaded:  # a registry this bench loaded before (BENCH_PROJ_URL): measured, not dropped
+        db.engine, db.url = engine, loaded
     try:
-        res["registry"] = _fill(db, persons, data, work)
+        res["registry"] = {"reused": True} if loaded else _fill(db, persons, data, work)
         server = Server(db.url, work / f"server-proj-{engine}.log")
         try:
-            server.start()
-            res["registry"]["enrolments_api"] = api_import(server, "enrolments", data / "enrolments.jsonl", 0, None)
-            server.stop()
-            db.analyze()
+            if not loaded:
+                server.start()
+                res["registry"]["enrolments_api"] = api_import(server, "enrolments", data / "enrolments.jsonl", 0, None)
+                server.stop()
+                db.analyze()
             province = _biggest_province(db)
             res["province"] = province
             server.start()
@@ -129,7 +135,8 @@ def run_engine(engine: str, persons: int, data: Path, work: Path, repeats: int, 
         res["ratio_to_floor"] = round(res["every_unit"]["median_seconds"] / res["floor"]["median_seconds"], 2)
     finally:
         res["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-        db.drop()
+        if not loaded:
+            db.drop()
     return res
 
 
@@ -154,7 +161,8 @@ def main() -> None:
             log("generated", info)
             for engine in engines:
                 try:
-                    run = run_engine(engine, persons, data, work, env_int("BENCH_PROJ_REPEATS", 3), code)
+                    run = run_engine(engine, persons, data, work, env_int("BENCH_PROJ_REPEATS", 3), code,
+                                     os.environ.get("BENCH_PROJ_URL"))
                     run["data"] = info
                     results["runs"].append(run)
                     log(engine, persons, {k: v for k, v in run.items() if k not in ("registry", "data")})

@@ -78,3 +78,22 @@ def test_before_2021_the_ages_were_60_and_55_and_every_answer_names_its_source()
     old = retirement.reached(date(1959, 5, 1), "male")
     assert (old.age, (old.year, old.month)) == ((60, 0), (2019, 5)) and "2012" in old.source
     assert "135/2020" in retirement.reached(date(1970, 1, 1), "female").source
+
+
+def test_who_has_retired_by_a_date_is_a_range_of_birth_dates() -> None:
+    """moves.retired_before (the projection's SQL compares birth dates with it) agrees with `reached` for every birth
+    month from 1940 to 1999 and every first and last day of a month from 2015 to 2045, both genders."""
+    import calendar
+
+    from app.services.indicators.moves import retired_before
+
+    days = [d for y in range(2015, 2046) for m in range(1, 13)
+            for d in (date(y, m, 1), date(y, m, calendar.monthrange(y, m)[1]))]
+    for gender in ("male", "female"):
+        cutoffs = {d: retired_before(gender, d) for d in days}
+        for year in range(1940, 2000):
+            for month in range(1, 13):
+                born = date(year, month, 15)
+                last = retirement.reached(born, gender).on
+                for d in days:
+                    assert (last < d) == (born < cutoffs[d]), (gender, born, d, last, cutoffs[d])

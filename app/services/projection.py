@@ -82,11 +82,12 @@ class Setup:
     book: codelists.CodeBook
     awards: Any
 
-    def projected(self, training: str) -> Projected:
-        return Projected(self.start, self.awards if training != "none" else None)
+    def projected(self, training: str, overdue: bool = False) -> Projected:
+        return Projected(self.start, self.awards if training != "none" else None, overdue)
 
-    def ctx(self, day: date, training: str) -> Ctx:
-        return Ctx(as_of=day, cut=None, book=self.book, policy=self.spec.policy, projection=self.projected(training))
+    def ctx(self, day: date, training: str, overdue: bool = False) -> Ctx:
+        return Ctx(as_of=day, cut=None, book=self.book, policy=self.spec.policy,
+                   projection=self.projected(training, overdue))
 
 
 def _setup(session: Session, actor: Actor, code: str, *, org_unit: str, start: date, end: date | None,
@@ -139,19 +140,21 @@ def _states(session: Session, setup: Setup, day: date, training: str) -> dict[in
     return {pid: (1.0, float(flag)) for pid, (flag, _extra) in drilled.items()}
 
 
-def _pending(session: Session, setup: Setup) -> dict[int, list[dict[str, Any]]]:
-    """Per person, the pending enrolments (planned, enrolled) completing after D0 in a course that awards something."""
+def _pending(session: Session, setup: Setup, overdue: bool = False) -> dict[int, list[dict[str, Any]]]:
+    """Per person, the pending enrolments (planned, enrolled) completing after D0 (with `overdue`, those still under way
+    whose expected completion is on or before D0 too, marked) in a course that awards something."""
     awarding = {a.course: dict(a.columns) for a in (setup.awards or ())}
+    after = Enrolment.expected_completion > setup.start if not overdue else Enrolment.expected_completion.is_not(None)
     rows: Any = session.execute(
         select(Enrolment.person_id, Enrolment.course, Enrolment.expected_completion, Enrolment.status, Course.kind)
         .join(Course, and_(Course.code == Enrolment.course, Course.sys_to.is_(None)))
-        .where(Enrolment.sys_to.is_(None), Enrolment.status.in_(PENDING), Enrolment.expected_completion > setup.start,
+        .where(Enrolment.sys_to.is_(None), Enrolment.status.in_(PENDING), after,
                Enrolment.expected_completion <= setup.end, Enrolment.course.in_(sorted(awarding)))
     ) if awarding else []
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for pid, course, due, status, kind in rows:
         out[pid].append({"course": course, "expected_completion": due, "status": status, "course_kind": kind,
-                         "awards": awarding[course].get("kind")})
+                         "awards": awarding[course].get("kind"), "overdue": due <= setup.start})
     return out
 
 
@@ -563,9 +566,11 @@ def gap(session: Session, actor: Actor, code: str, *, org_unit: str, start: date
                            errors=[{"field": "code", "message": "a coverage has no gap in persons"}])
     # what pending enrolments would award, whatever the scenario: an enrolment due by the date covers a lack
     setup_all = Setup(**{**setup.__dict__, "awards": setup.awards if setup.awards is not None else course_awards(session)})
-    pending = _pending(session, setup_all)
     rates = completion_rates(session, setup) if training == "completion_rate" else None
-    point, states = _point(session, setup, day, pending, rates)
+    point, states = _point(session, setup, day, _pending(session, setup_all), rates)
+    # an enrolment still under way whose expected completion has passed covers a lack too (marked `overdue`): the
+    # projection awards it nothing, since the registry as it stands on D0 does not hold it
+    pending = _pending(session, setup_all, overdue=True)
     answer: dict[str, Any] = {
         "indicator": code, "org_unit": org_unit, "from": setup.start.isoformat(), "as_of": day.isoformat(),
         "training": training, "target": service._target(spec), "kind": spec.kind, "names": spec.names,
@@ -584,7 +589,7 @@ def gap(session: Session, actor: Actor, code: str, *, org_unit: str, start: date
         return _disclose_candidates(session, actor, setup, answer)
     scenario = "none" if training == "completion_rate" else training
     here = _evaluated(session, setup_all.ctx(day, scenario), conditions, outside)
-    hoped = _evaluated(session, setup_all.ctx(day, "expected"), conditions, outside)
+    hoped = _evaluated(session, setup_all.ctx(day, "expected", overdue=True), conditions, outside)
     ctx = setup.ctx(day, scenario)
     rows = _standard_rows(session, setup, setup_all, day, scenario, conditions, outside)
     candidates: list[dict[str, Any]] = []
@@ -675,7 +680,8 @@ def _cover_level(pending: list[dict[str, Any]], lack: dict[str, Any], day: date,
     if not due:
         return None
     e = max(due, key=lambda e: (e["expected_completion"], e["course"]))
-    return {"course": e["course"], "expected_completion": e["expected_completion"].isoformat(), "status": e["status"]}
+    return {"course": e["course"], "expected_completion": e["expected_completion"].isoformat(), "status": e["status"]} \
+        | ({"overdue": True} if e["overdue"] else {})
 
 
 def _cover(pending: list[dict[str, Any]], atom: Atom, day: date) -> dict[str, Any] | None:
@@ -685,7 +691,8 @@ def _cover(pending: list[dict[str, Any]], atom: Atom, day: date) -> dict[str, An
     if not due:
         return None
     e = max(due, key=lambda e: (e["expected_completion"], e["course"]))
-    return {"course": e["course"], "expected_completion": e["expected_completion"].isoformat(), "status": e["status"]}
+    return {"course": e["course"], "expected_completion": e["expected_completion"].isoformat(), "status": e["status"]} \
+        | ({"overdue": True} if e["overdue"] else {})
 
 
 def _disclose_candidates(session: Session, actor: Actor, setup: Setup, answer: dict[str, Any]) -> dict[str, Any]:
@@ -705,6 +712,9 @@ def _disclose_candidates(session: Session, actor: Actor, setup: Setup, answer: d
     ids = [c["person_id"] for c in found]
     outside = service.outside_reach(session, actor, ids)
     names = service._names(session, [i for i in ids if i not in outside], None)
+    # enrolled first, then the fewest levels short, then by external id
+    found = sorted((c for c in found if c["person_id"] not in outside), key=lambda c: (
+        not c["enrolled"], sum(i["short_by"] for i in c["lacks"]), names[c["person_id"]][0]))
     shown: list[dict[str, Any]] = []
     for c in found:
         pid = c.pop("person_id")

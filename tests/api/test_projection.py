@@ -342,8 +342,10 @@ def test_the_gap_of_the_title_standard_names_the_row_missed(world: World) -> Non
     assert _lack(c) == ("so_cap", "trung_cap", 1, None)  # the row missed, level by level
     earlier = world.gap(LEADERS, training="none", as_of="2028-12-31")  # G is still there, F has retired
     assert (earlier["numerator"], earlier["denominator"], earlier["needed"]) == (3, 5, 2)
-    assert [c["external_id"] for c in earlier["candidates"]] == [world.ids["C"], world.ids["G"]]  # both short by 1
-    assert _lack(earlier["candidates"][1])[:3] == (None, "chuyen_vien", 1)
+    # both short by 1; G first: still enrolled in the state-management course due 2025-12-20 (overdue, it covers)
+    assert [c["external_id"] for c in earlier["candidates"]] == [world.ids["G"], world.ids["C"]]
+    assert _lack(earlier["candidates"][0]) == (None, "chuyen_vien", 1, (world.sm, "2025-12-20", "enrolled"))
+    assert earlier["candidates"][0]["lacks"][0]["covered_by"]["overdue"] is True
 
 
 def _title_world(registry: Registry) -> tuple[str, str, str, str, str]:

@@ -19,7 +19,7 @@ from app.models import (
     TitleStandard,
 )
 from app.services.codelists import CodeBook
-from app.services.indicators.moves import PROJECTED_FROM, Projected
+from app.services.indicators.moves import Projected
 from app.services.indicators.spec import Policy
 
 
@@ -68,7 +68,7 @@ class Ctx:
     def values(self, ages: set[int] | frozenset[int] | None = None, **extra: Any) -> dict[str, Any]:
         """The bound parameters of this date and cut (plus `extra`, e.g. the root unit)."""
         years = self.ages if ages is None else ages
-        moves = {PROJECTED_FROM: self.projection.start} if self.projection is not None else {}
+        moves = self.projection.values(self.as_of) if self.projection is not None else {}
         return {"as_of": self.as_of, "cut": self.cut, **{f"born_by_{y}": age_cutoff(self.as_of, y) for y in years},
                 **moves, **extra}
 

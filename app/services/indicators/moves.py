@@ -13,9 +13,11 @@ as it does for any date, and adds the two events the registry does not record:
   completion after D0, in a course that awards a qualification, gives the person that qualification from the
   expected completion, exactly as the completed enrolment would (`Projected.qualifications`).
 
-The retirement day is computed in SQL from the birth date and gender: the age (in months) is constant over
-runs of birth months, read from the schedule once (`schedule_runs`), so it is a CASE over a few dozen birth
-dates, and the day is the last day of the birth month plus that many months (`month_end`).
+Who retires between D0 and a date is a range of birth dates per gender (`retired_before`, computed here from
+the schedule and bound as parameters), so the check costs two comparisons per person. The retirement day itself
+is computed in SQL only for a record that starts after D0: the age (in months) is constant over runs of birth
+months, read from the schedule once (`schedule_runs`), so it is a CASE over a few dozen birth dates, and the day
+is the last day of the birth month plus that many months (`month_end`).
 """
 
 import hashlib
@@ -37,6 +39,7 @@ from sqlalchemy import (
     cast,
     literal,
     null,
+    or_,
     select,
     union_all,
 )
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
     from app.services.indicators.fields import Ctx
 
 PROJECTED_FROM = "projected_from"
+AWARDS_AFTER = "awards_after"
 PENDING = ("planned", "enrolled")
 # the qualification columns an expression may read, with their types (a pending award fills the same ones)
 COLUMNS: dict[str, Any] = {"kind": String(30), "code": String(40), "level_num": Integer(), "language": String(8),
@@ -60,6 +64,11 @@ COLUMNS: dict[str, Any] = {"kind": String(30), "code": String(40), "level_num": 
 def start() -> Any:
     """D0, the projection's first date (a bound parameter)."""
     return bindparam(PROJECTED_FROM, type_=Date())
+
+
+def awards_after() -> Any:
+    """Pending enrolments award when expected to complete after this date (D0; the gap's coverage: any date)."""
+    return bindparam(AWARDS_AFTER, type_=Date())
 
 
 @cache
@@ -116,6 +125,31 @@ def retirement_months(birth: Any, gender: Any) -> ColumnElement[int]:
     return case(*whens, else_=null())
 
 
+def _age_of(gender: str, month: int) -> int:
+    """The retirement age in months of a person born in the month (months since year 0), from `schedule_runs`."""
+    runs = schedule_runs()[gender]
+    age = runs[0][1]
+    for first, months in runs:
+        if first.year * 12 + first.month - 1 <= month:
+            age = months
+    return age
+
+
+def retired_before(gender: str, day: date) -> date:
+    """The first birth date of those not yet retired on `day`: a person born before it has retired (their last day in
+    service is before `day`), one born on or after it has not. Exists because the birth month plus the retirement age
+    grows strictly with the birth month."""
+    target = day.year * 12 + day.month - 1
+    lo, hi = target - 12 * 80, target  # retired at most 80 years after birth, and never before being born
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if mid + _age_of(gender, mid) >= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return date(max(1, lo // 12), lo % 12 + 1, 1)
+
+
 def retirement_day(birth: Any, gender: Any) -> ColumnElement[date]:
     """The last day in service: the last day of the month in which the statutory age is reached."""
     return month_end(birth, retirement_months(birth, gender))
@@ -153,7 +187,17 @@ class Projected:
 
     start: date
     awards: tuple[Award, ...] | None = None
+    overdue: bool = False  # also award enrolments still under way whose expected completion is on or before D0
     digest: str = field(init=False, default="")
+
+    def values(self, as_of: date) -> dict[str, date]:
+        """The bound parameters of the moves on the date: D0, and per gender the birth dates between which a
+        person retires after D0 and before the date (`retired_before`)."""
+        found = {PROJECTED_FROM: self.start, AWARDS_AFTER: date.min if self.overdue else self.start}
+        for gender in schedule_runs():
+            found[f"retiring_{gender}_from"] = retired_before(gender, self.start)
+            found[f"retiring_{gender}_to"] = retired_before(gender, as_of)
+        return found
 
     def __post_init__(self) -> None:
         raw = json.dumps([[a.course, list(a.columns)] for a in self.awards or ()], default=str)
@@ -165,13 +209,19 @@ class Projected:
         return ("training", self.digest) if self.awards is not None else ("no_training",)
 
     def not_retired(self, model: Any, ctx: "Ctx") -> ColumnElement[bool]:
-        """The record (employment, position, seat) has not ended by the holder's retirement by the date."""
+        """The record (employment, position, seat) has not ended by the holder's retirement by the date.
+
+        Whether a person retired after D0 and before the date is a range of birth dates per gender (the last day in
+        service grows with the birth month: `retired_before`), so the persons concerned are found by two comparisons;
+        only for a record that starts after D0 is the retirement day itself computed (a start decided after it
+        stands: it was not in force when the person retired)."""
         pv = aliased(PersonVersion)
-        day = retirement_day(pv.birth_date, pv.gender)
+        retiring = or_(*[and_(pv.gender == g, pv.birth_date >= bindparam(f"retiring_{g}_from", type_=Date()),
+                              pv.birth_date < bindparam(f"retiring_{g}_to", type_=Date())) for g in schedule_runs()])
         retired = (
             select(pv.id)
-            .where(pv.person_id == model.person_id, ctx.current(pv), day >= start(), day < ctx.day,
-                   model.start_date <= day)
+            .where(pv.person_id == model.person_id, ctx.current(pv), retiring,
+                   or_(model.start_date <= start(), model.start_date <= retirement_day(pv.birth_date, pv.gender)))
             .correlate_except(pv)
             .exists()
         )
@@ -197,7 +247,8 @@ class Projected:
         pending = (
             select((-e.c.id).label("id"), e.c.person_id, *columns, e.c.expected_completion.label("awarded_on"),
                    literal(0, Integer()).label("sys_from"), cast(null(), Integer()).label("sys_to"))
-            .where(e.c.status.in_(PENDING), e.c.expected_completion > start(), e.c.sys_to.is_(None), e.c.course.in_(codes))
+            .where(e.c.status.in_(PENDING), e.c.expected_completion > awards_after(), e.c.sys_to.is_(None),
+                   e.c.course.in_(codes))
         )
         return union_all(real, pending).subquery("projected_qualification")
 
