@@ -537,7 +537,8 @@ def test_asking_changes_nothing(world: World) -> None:
     assert {k: world.r.export(k) for k in kinds} == before
     assert cursor(world.r) == position
     persons = [json.loads(x) for x in before["persons"].splitlines()]
-    held = {p["external_id"]: [lang["level"] for lang in p["languages"]] for p in persons if p["external_id"] in world.ids.values()}
+    held = {p["external_id"]: [lang["level"] for lang in p["languages"]]
+            for p in persons if p["external_id"] in world.ids.values()}
     assert held[world.ids["B"]] == [3] and held[world.ids["H"]] == [1]  # nothing projected was written
     assert sorted(held[world.ids["D"]]) == [3, 4]  # the completed course's award
 

@@ -122,3 +122,31 @@ def test_the_sql_shown_for_a_point_is_the_sql_that_ran(registry: Registry) -> No
                 assert (int(ran[0]), int(ran[1])) == (point["numerator"], point["denominator"]), (training, point)
     finally:
         engine.dispose()
+
+
+def test_every_units_dates_run_in_parallel_on_one_snapshot(registry: Registry) -> None:
+    """On PostgreSQL the dates of /projections run in parallel sessions that read the request's own snapshot."""
+    from datetime import date
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.orm import Session
+
+    from app.db import normalise_url
+    from app.services.projection import in_parallel
+
+    engine = create_engine(normalise_url(registry.url))
+    days = [date(2027, 12, 31), date(2028, 12, 31), date(2029, 12, 31)]
+    try:
+        with Session(engine) as session:
+            if engine.dialect.name != "postgresql":
+                assert in_parallel(session, days, lambda s, d: (s is session, d)) == [(True, d) for d in days]
+                return
+            mine = session.execute(text("SELECT pg_current_snapshot()::text")).scalar_one()
+            seen = in_parallel(session, days, lambda s, d: (
+                s is session, s.execute(text("SELECT current_setting('transaction_isolation'), "
+                                             "current_setting('transaction_read_only'), "
+                                             "pg_current_snapshot()::text")).one()))
+            assert [s for s, _ in seen] == [False] * len(days)  # other sessions ...
+            assert {tuple(row) for _, row in seen} == {("repeatable read", "on", mine)}  # ... on the request's snapshot
+    finally:
+        engine.dispose()

@@ -26,6 +26,8 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import Registry
 from tests.indicators import oracle
@@ -54,15 +56,6 @@ EVENT_KINDS = {"age", "retirement", "record_start", "record_end", "training", "o
 QUALIFICATIONS = ("degrees", "languages", "political_theory", "state_management", "specialties")
 WINDOW = (date(2026, 1, 1), date(2030, 12, 31))
 REFORM_WINDOW = (date(2025, 7, 1), date(2029, 3, 15))
-
-
-def _endpoint_ready() -> bool:
-    from app.api import indicators
-
-    return hasattr(indicators, "get_indicator_projection") and hasattr(indicators, "get_indicator_gap")
-
-
-needs_endpoint = pytest.mark.skipif(not _endpoint_ready(), reason="no projection endpoint yet")
 
 
 # ───────────────────────── generated training ─────────────────────────
@@ -264,7 +257,7 @@ class Check:
                           f"R = {r} by the schedule")
         elif kind == "age":
             birth = date.fromisoformat(rec["birth_date"])
-            if (day.month, day.day) != (birth.month, birth.day) and not (birth.month, birth.day) == (2, 29):
+            if (day.month, day.day) != (birth.month, birth.day) and (birth.month, birth.day) != (2, 29):
                 self.fail(f"{where}: age event {e} not on a birthday ({rec['birth_date']})")
         elif kind == "training":
             ok = any(en["person"] == rec["external_id"] and en["course"] == e.get("course")
@@ -360,7 +353,6 @@ def units_of(reg: dict[str, Any]) -> list[str]:
     return picks
 
 
-@needs_endpoint
 @pytest.mark.parametrize("seed", SEEDS)
 def test_projection_and_gap_against_the_reference(fresh_registry: Callable[[], Registry], seed: int) -> None:
     reg, courses, enrolments = world(seed)
@@ -385,6 +377,33 @@ def test_projection_and_gap_against_the_reference(fresh_registry: Callable[[], R
             check.projection_of(ind, unit, WINDOW, "completion_rate")
         for scenario in ("none", "expected"):
             check.gap(ind, root, WINDOW, scenario)
+    assert not check.problems, report(check.problems, check.calls)
+
+
+@settings(max_examples=int(os.environ.get("PROJECTION_EXAMPLES", "3")), deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(seed=st.integers(min_value=100, max_value=10**6),
+       start=st.dates(min_value=date(2024, 1, 1), max_value=date(2027, 12, 31)),
+       years=st.integers(min_value=0, max_value=6),
+       scenario=st.sampled_from(("none", "expected", "completion_rate")))
+def test_every_ratio_at_the_root_on_drawn_registries_and_windows(fresh_registry: Callable[[], Registry], seed: int,
+                                                                  start: date, years: int, scenario: str) -> None:
+    """Hypothesis draws the registry (its seed), the window (D0 and its length in years, 0: D0 to its 31 December)
+    and the scenario; every ratio indicator of the catalog at the root must agree with the reference."""
+    reg, courses, enrolments = world(seed)
+    prefix = f"H{seed}-"
+    sub = prefixed(reg, prefix)
+    sub_courses, sub_enrolments = prefixed_training(courses, enrolments, prefix)
+    r = fresh_registry()
+    load(r, sub)
+    for kind, records in (("courses", sub_courses), ("enrolments", sub_enrolments)):
+        res = r.import_lines(kind, [json.dumps(x, ensure_ascii=False) for x in records])
+        assert not res.get("errors"), f"{kind}: {res['errors'][:5]}"
+    check = Check(r, seed, prefix, sub, sub_courses, sub_enrolments)
+    root = prefix + units_of(reg)[0]
+    window = (start, date(start.year + years, 12, 31))
+    for ind in RATIO_IDS:
+        check.projection_of(ind, root, window, scenario)
     assert not check.problems, report(check.problems, check.calls)
 
 

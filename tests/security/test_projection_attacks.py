@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.factories import cursor, import_records, moved_person, person, small_tree
 from tests.api.factories import course as _course
+from tests.api.factories import cursor, import_records, moved_person, person, small_tree
 from tests.api.factories import enrolment as _enrolment
 from tests.conftest import Registry, uniq
 from tests.security.test_disclosure import _access_rows
