@@ -468,12 +468,14 @@ def evaluate_all(
         units = [u for u in units if u in allowed]
     figures = _unit_figures(session, spec, ctx)
     short = _short_tiers(session, spec, ctx)
+    withheld = guarded or territory_withheld(actor, spec)  # once, not for each of a national tree's closed units
+    territories = has_territory(spec)
     out = []
     for uid in sorted(units, key=lambda u: snapshot.units[u].code):
         item = {"org_unit": snapshot.units[uid].code} | _unit_figure(spec, figures, short, uid)
-        if uid in closed and has_territory(spec):
+        if uid in closed and territories:
             item["scope"] = "territory"
-            out.append(disclosure.hide(item, "territory") if guarded or territory_withheld(actor, spec) else item)
+            out.append(disclosure.hide(item, "territory") if withheld else item)
         else:
             out.append(_verdict(item, guarded, hidden.get(uid)))
     return out
