@@ -527,7 +527,8 @@ def _disclosed_events(session: Session, actor: Actor, setup: Setup, found: list[
 
 
 def needed(num: Any, den: Any, spec: IndicatorSpec) -> int | None:
-    """The smallest k >= 0 with (num + k) / den meeting the target (exact fractions); None without one, or for a cap."""
+    """The smallest k >= 0 with (num + k) / den meeting the target (exact fractions; a per-capita figure: (num + k)
+    per `per` inhabitants); None without one, or for a cap."""
     target = spec.target
     if target is None or not den or target.direction == "at_most":
         return None
@@ -535,7 +536,8 @@ def needed(num: Any, den: Any, spec: IndicatorSpec) -> int | None:
     low = target.band[0]
     if low is None:
         return 0
-    gap = ratios.exact(low) * d - n
+    per = Fraction(spec.per) if kinds.of(spec).name == "per_capita" and spec.per else Fraction(1)  # (num + k) x per / den
+    gap = ratios.exact(low) * d / per - n
     if gap < 0 or (gap == 0 and not target.strict):
         return 0
     k = int(gap) if gap.denominator == 1 else int(gap) + 1  # the ceiling
@@ -552,6 +554,22 @@ def _share_atoms(spec: IndicatorSpec) -> list[Atom] | None:
     if isinstance(share, AllOf) and all(isinstance(f, Atom) for f in share.all):
         return [f for f in share.all if isinstance(f, Atom)]
     return None
+
+
+def _past(atom: Atom, held: Any, ctx: Ctx) -> bool:
+    """The person holds more than an exact condition asks (CK2 where exactly CK1 counts): no course closes that."""
+    if atom.op not in ("eq", "in") or held is None:
+        return False
+    field = FIELDS[atom.field]
+    value = atom.value(atom.op)
+    wanted = value if isinstance(value, list) else [value]
+    if field.type == "ordinal" and field.list_name:
+        orders = [ctx.book.order(field.list_name, v) for v in wanted]
+    elif field.type == "int":
+        orders = [int(v) for v in wanted]
+    else:
+        return False
+    return int(held) > max(orders)
 
 
 def _closable(atom: Atom) -> bool:
@@ -639,7 +657,7 @@ def gap(session: Session, actor: Actor, code: str, *, org_unit: str, start: date
             if ok:
                 continue
             lacks.append((atom, value, hoped.get(pid, held)[i][1] if pid in hoped else False))
-        if not lacks or any(not _closable(a) for a, _v, _c in lacks):
+        if not lacks or any(not _closable(a) or _past(a, v, ctx) for a, v, _c in lacks):
             beyond += 1
             continue
         items = []

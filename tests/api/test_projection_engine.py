@@ -150,3 +150,50 @@ def test_every_units_dates_run_in_parallel_on_one_snapshot(registry: Registry) -
             assert {tuple(row) for _, row in seen} == {("repeatable read", "on", mine)}  # ... on the request's snapshot
     finally:
         engine.dispose()
+
+
+def test_needed_is_the_smallest_whole_number_of_persons_more() -> None:
+    """`needed` in exact fractions: a floor reached at equality, a strict floor one more; per-capita figures per
+    `per` inhabitants (194 doctors of 1,207,650 inhabitants to 11 per 10,000: 1,329 doctors, 1,135 more); no floor
+    to reach for a cap or an empty population."""
+    from types import SimpleNamespace
+
+    from app.services.indicators.spec import Target
+    from app.services.projection import needed
+
+    def spec(band: tuple[float | None, float | None], strict: bool = False, direction: str = "at_least",
+             kind: str = "ratio", per: int | None = None) -> Any:
+        return SimpleNamespace(target=Target(band=band, strict=strict, direction=direction), kind=kind, per=per)
+
+    assert needed(7, 20, spec((0.35, None))) == 0  # 35% exactly
+    assert needed(7, 20, spec((0.35, None), strict=True)) == 1  # more than 35%
+    assert needed(6, 20, spec((0.35, None))) == 1
+    assert needed(0, 3, spec((1.0, None))) == 3
+    assert needed(1, 3, spec((0.25, 0.3))) == 0  # above the level aimed for is not a ceiling
+    assert needed(194, 1207650, spec((11, None), kind="per_capita", per=10000)) == 1135
+    assert needed(1329, 1207650, spec((11, None), kind="per_capita", per=10000)) == 0
+    assert needed(2, 3, spec((None, 0.5), direction="at_most")) is None
+    assert needed(0, 0, spec((0.35, None))) is None
+
+
+def test_a_level_above_an_exact_condition_is_beyond_training(registry: Registry) -> None:
+    """ST-2030-DOCTORS-CK1 counts doctors whose highest specialist level is exactly CK1: a CK2 doctor is outside it
+    for good (beyond training), one without a specialist level is a candidate one level short."""
+    tree = small_tree(registry)
+    doctors = {k: uniq(k) for k in ("ck1", "ck2", "none")}
+
+    def doctor(ext: str, specialties: list[dict[str, Any]]) -> dict[str, Any]:
+        return person(ext, tree.station_b, employments=[
+            {"org_unit": tree.station_b, "category": "vien_chuc", "occupation": "doctor", "primary": True,
+             "start": "2015-01-01", "end": None}], specialties=specialties)
+
+    records = [doctor(doctors["ck1"], [{"level": "ck1", "field": "Nội", "awarded_on": "2020-01-01"}]),
+               doctor(doctors["ck2"], [{"level": "ck2", "field": "Ngoại", "awarded_on": "2021-01-01"}]),
+               doctor(doctors["none"], [])]
+    assert import_records(registry, "persons", records)["created"] == 3
+    r = registry.client.get("/api/v1/indicators/ST-2030-DOCTORS-CK1/gap", headers=registry.headers(),
+                            params={"org_unit": tree.commune_b, "from": "2026-01-01", "as_of": "2030-12-31"})
+    assert r.status_code == 200, r.text
+    gap = r.json()
+    assert (gap["numerator"], gap["denominator"], gap["needed"], gap["beyond_training"]) == (1, 3, 1, 1)
+    assert [(c["external_id"], c["lacks"][0]["short_by"]) for c in gap["candidates"]] == [(doctors["none"], 1)]

@@ -72,12 +72,13 @@ class Ctx:
         return {"as_of": self.as_of, "cut": self.cut, **{f"born_by_{y}": age_cutoff(self.as_of, y) for y in years},
                 **moves, **extra}
 
-    def qualifications(self) -> Any:
-        """The qualification rows an expression reads: the table, or in a projection that expects training, the
-        table and the qualifications pending enrolments award on their expected completion (`Projected`)."""
+    def qualifications(self) -> list[Any]:
+        """The sources of the qualification rows an expression reads: the table and, in a projection that expects
+        training, the qualifications pending enrolments award on their expected completion (`Projected`). Each is
+        read by its own subquery, combined after (a union inside a subquery run per person cost SQLite 50 times)."""
         if self.projection is None or not self.projection.awards:
-            return aliased(Qualification)
-        return aliased(Qualification, self.projection.qualifications(self), adapt_on_names=True)
+            return [aliased(Qualification)]
+        return [aliased(Qualification), aliased(Qualification, self.projection.pending(), adapt_on_names=True)]
 
 
 ROOT = "root_id"
@@ -124,16 +125,27 @@ def employed(person_id: ColumnElement[int], ctx: Ctx) -> ColumnElement[bool]:
     return select(e.id).where(e.person_id == person_id, active(e, ctx)).correlate_except(e).exists()
 
 
+def _larger(values: list[ColumnElement[int]]) -> ColumnElement[int]:
+    """The largest of the values (none NULL), portably (SQLite has no GREATEST)."""
+    found = values[0]
+    for value in values[1:]:
+        found = case((value > found, value), else_=found)
+    return found
+
+
 def _qual_max(pid: ColumnElement[int], ctx: Ctx, kind: str, list_name: str) -> ColumnElement[int]:
-    q, ci = ctx.qualifications(), aliased(CodeItem)
-    return (
-        select(func.coalesce(func.max(ci.ord), 0))
-        .select_from(q)
-        .join(ci, and_(ci.list_name == list_name, ci.code == q.code))
-        .where(q.person_id == pid, q.kind == kind, q.awarded_on <= ctx.day, ctx.current(q))
-        .correlate_except(q, ci)
-        .scalar_subquery()
-    )
+    def one(q: Any) -> ColumnElement[int]:
+        ci = aliased(CodeItem)
+        return (
+            select(func.coalesce(func.max(ci.ord), 0))
+            .select_from(q)
+            .join(ci, and_(ci.list_name == list_name, ci.code == q.code))
+            .where(q.person_id == pid, q.kind == kind, q.awarded_on <= ctx.day, ctx.current(q))
+            .correlate_except(q, ci)
+            .scalar_subquery()
+        )
+
+    return _larger([one(q) for q in ctx.qualifications()])
 
 
 def highest_degree(row: Row, ctx: Ctx) -> ColumnElement[int]:
@@ -153,19 +165,21 @@ def highest_specialist(row: Row, ctx: Ctx) -> ColumnElement[int]:
 
 
 def highest_foreign_language(row: Row, ctx: Ctx) -> ColumnElement[int]:
-    q = ctx.qualifications()
-    return (
-        select(func.coalesce(func.max(q.level_num), 0))
-        .where(
-            q.person_id == row.person_id,
-            q.kind == "language",
-            q.language_kind == "foreign",
-            q.awarded_on <= ctx.day,
-            ctx.current(q),
+    def one(q: Any) -> ColumnElement[int]:
+        return (
+            select(func.coalesce(func.max(q.level_num), 0))
+            .where(
+                q.person_id == row.person_id,
+                q.kind == "language",
+                q.language_kind == "foreign",
+                q.awarded_on <= ctx.day,
+                ctx.current(q),
+            )
+            .correlate_except(q)
+            .scalar_subquery()
         )
-        .correlate_except(q)
-        .scalar_subquery()
-    )
+
+    return _larger([one(q) for q in ctx.qualifications()])
 
 
 def highest_position_rank(row: Row, ctx: Ctx) -> ColumnElement[int]:
@@ -181,9 +195,12 @@ def highest_position_rank(row: Row, ctx: Ctx) -> ColumnElement[int]:
 
 
 def _has_qual(pid: ColumnElement[int], ctx: Ctx, *conds: Callable[[Any], ColumnElement[bool]]) -> ColumnElement[bool]:
-    q = ctx.qualifications()
-    conditions = [q.person_id == pid, q.awarded_on <= ctx.day, ctx.current(q), *[c(q) for c in conds]]
-    return select(q.id).where(*conditions).correlate_except(q).exists()
+    def one(q: Any) -> ColumnElement[bool]:
+        conditions = [q.person_id == pid, q.awarded_on <= ctx.day, ctx.current(q), *[c(q) for c in conds]]
+        return select(q.id).where(*conditions).correlate_except(q).exists()
+
+    found = [one(q) for q in ctx.qualifications()]
+    return found[0] if len(found) == 1 else or_(*found)
 
 
 def postgraduate(row: Row, ctx: Ctx) -> ColumnElement[bool]:
@@ -271,18 +288,21 @@ def ethnic_language_local(row: Row, ctx: Ctx) -> ColumnElement[bool]:
     The local languages of a unit are those listed by it or by any unit above it on D; where none is listed,
     any ethnic-minority language counts (the answer says how many persons that rule was applied to).
     """
-    q = ctx.qualifications()
-    here = _place_of_work(row.person_id, ctx, lambda e, loc: loc.c.language == q.language)
-    conditions = [
-        q.person_id == row.person_id,
-        q.kind == "language",
-        q.language_kind == "ethnic_minority",
-        q.is_fluent.is_(True),
-        q.awarded_on <= ctx.day,
-        ctx.current(q),
-        or_(here, not_(languages_listed(row, ctx))),
-    ]
-    return select(q.id).where(*conditions).correlate_except(q).exists()
+    def one(q: Any) -> ColumnElement[bool]:
+        here = _place_of_work(row.person_id, ctx, lambda e, loc: loc.c.language == q.language)
+        conditions = [
+            q.person_id == row.person_id,
+            q.kind == "language",
+            q.language_kind == "ethnic_minority",
+            q.is_fluent.is_(True),
+            q.awarded_on <= ctx.day,
+            ctx.current(q),
+            or_(here, not_(languages_listed(row, ctx))),
+        ]
+        return select(q.id).where(*conditions).correlate_except(q).exists()
+
+    found = [one(q) for q in ctx.qualifications()]
+    return found[0] if len(found) == 1 else or_(*found)
 
 
 def ethnic_minority(row: Row, ctx: Ctx) -> ColumnElement[bool]:

@@ -41,13 +41,12 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    union_all,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from app.models import Course, Enrolment, PersonVersion, Qualification
+from app.models import Course, Enrolment, PersonVersion
 from app.services import retirement
 
 if TYPE_CHECKING:
@@ -227,14 +226,12 @@ class Projected:
         )
         return ~retired
 
-    def qualifications(self, ctx: "Ctx") -> Any:
-        """The qualifications held, and those pending enrolments award on their expected completion after D0.
+    def pending(self) -> Any:
+        """The qualifications pending enrolments award on their expected completion after D0, as qualification rows.
 
         A pending award's columns are read from its course code by CASE (the courses' awards written in the
-        statement, quoted by the dialect at execution): the per-person subqueries that read qualifications then
-        look at the person's own enrolment rows only, with no join to run for each person."""
-        q = Qualification.__table__
-        real = select(q.c.id, q.c.person_id, *[q.c[c] for c in COLUMNS], q.c.awarded_on, q.c.sys_from, q.c.sys_to)
+        statement, quoted by the dialect at execution): a per-person subquery reading them looks at the person's own
+        enrolment rows only, with no join to run for each person."""
         e = Enrolment.__table__
         awards = self.awards or ()
         columns = []
@@ -244,13 +241,13 @@ class Projected:
                                  else_=cast(null(), type_)) if given else cast(null(), type_)).label(name))
         codes = bindparam("awarding_courses", value=[a.course for a in awards] or [""], expanding=True,
                           literal_execute=True, type_=String(64))
-        pending = (
+        return (
             select((-e.c.id).label("id"), e.c.person_id, *columns, e.c.expected_completion.label("awarded_on"),
                    literal(0, Integer()).label("sys_from"), cast(null(), Integer()).label("sys_to"))
             .where(e.c.status.in_(PENDING), e.c.expected_completion > awards_after(), e.c.sys_to.is_(None),
                    e.c.course.in_(codes))
+            .subquery("pending_qualification")
         )
-        return union_all(real, pending).subquery("projected_qualification")
 
 
 def _inline(value: Any, type_: Any) -> Any:
