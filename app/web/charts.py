@@ -187,7 +187,7 @@ def projection(points: list[tuple[str, float | None, str]], band: tuple[float | 
                height: float = 240.0) -> Figure:
     """The projected value at each point (label, value, status), evenly spaced (D0, each 31 December, D1: the dates
     are in the labels and the table), over the band; the point at the deadline marked by a dashed line."""
-    left, right, top_pad, bottom = 64.0, 24.0, 18.0, 44.0
+    left, right, top_pad, bottom = 64.0, 40.0, 18.0, 44.0
     fig = Figure(width, height, title)
     top = scale_top([v for _l, v, _s in points], band, share)
     span = max(len(points) - 1, 1)
