@@ -206,7 +206,7 @@ def projection(points: list[tuple[str, float | None, str]], band: tuple[float | 
     line = [(to_x(i), to_y(v)) for i, (_l, v, _s) in enumerate(points) if v is not None]
     if len(line) > 1:
         fig.add(Poly(tuple(line), LINE, 2.5))
-    crowded = len(points) > 6
+    crowded = (width - left - right) / span < 64  # date labels about 55 units wide: every other one lower
     for i, (label, value, status) in enumerate(points):
         fig.add(Label(to_x(i), height - bottom + 16 + (12 if crowded and i % 2 else 0), label, 10, "middle", MUTED))
         if value is None:
