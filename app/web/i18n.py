@@ -247,7 +247,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "projection_from_help": ("Để trống: hôm nay.", "Empty: today."),
     "projection_to": ("Đến ngày", "To"),
     "projection_to_help": ("Để trống: thời hạn của chỉ tiêu.", "Empty: the target's deadline."),
-    "show_projection": ("Xem dự báo", "Show the projection"),
+    "show_projection": ("Tính dự báo", "Run the projection"),
     "deadline_passed": ("Thời hạn của chỉ tiêu ({deadline}) đã qua: dự báo đến thời hạn xa nhất của nghị quyết, {to}.",
                         "The target's deadline ({deadline}) has passed: projected to the resolution's farthest "
                         "deadline, {to}."),
