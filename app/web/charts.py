@@ -144,17 +144,7 @@ def trend(points: list[tuple[int, float | None, str]], years: list[int], band: t
     def to_y(v: float) -> float:
         return height - bottom - (height - bottom - top_pad) * min(max(v / top, 0), 1.05)
 
-    for i in range(5):
-        tick = top * i / 4
-        fig.add(Line(left, to_y(tick), width - right, to_y(tick), GRID, 1),
-                Label(left - 6, to_y(tick) + 4, fmt(tick), 10, "end", MUTED))
-    if band is not None:
-        low, high = band
-        y1, y2 = to_y(high if high is not None else top), to_y(low if low is not None else 0)
-        fig.add(Rect(left, y1, width - left - right, max(y2 - y1, 1.5), BAND))
-        for edge in (low, high):
-            if edge is not None:
-                fig.add(Line(left, to_y(edge), width - right, to_y(edge), BAND_EDGE, 1.5, dash=True))
+    _value_axis(fig, band, top, fmt, left, width - right, to_y)
     if as_of_year in years:
         assert as_of_year is not None
         fig.add(Line(to_x(as_of_year), top_pad, to_x(as_of_year), height - bottom, MUTED, 1, dash=True))
@@ -173,6 +163,57 @@ def trend(points: list[tuple[int, float | None, str]], years: list[int], band: t
         else:
             fig.add(Dot(to_x(year), to_y(value), 5, COLOUR.get(status, COLOUR["no_data"])),
                     Label(to_x(year), to_y(value) - 10, fmt(value), 10, "middle", INK, True))
+    fig.add(Line(left, height - bottom, width - right, height - bottom, INK, 1))
+    return fig
+
+
+def _value_axis(fig: Figure, band: tuple[float | None, float | None] | None, top: float, fmt: Fmt, x1: float,
+                x2: float, to_y: Callable[[float], float]) -> None:
+    """Five gridlines with their values, and the band shaded between its edges (dashed)."""
+    for i in range(5):
+        tick = top * i / 4
+        fig.add(Line(x1, to_y(tick), x2, to_y(tick), GRID, 1), Label(x1 - 6, to_y(tick) + 4, fmt(tick), 10, "end", MUTED))
+    if band is not None:
+        low, high = band
+        y1, y2 = to_y(high if high is not None else top), to_y(low if low is not None else 0)
+        fig.add(Rect(x1, y1, x2 - x1, max(y2 - y1, 1.5), BAND))
+        for edge in (low, high):
+            if edge is not None:
+                fig.add(Line(x1, to_y(edge), x2, to_y(edge), BAND_EDGE, 1.5, dash=True))
+
+
+def projection(points: list[tuple[str, float | None, str]], band: tuple[float | None, float | None] | None, *,
+               share: bool, fmt: Fmt, title: str, deadline: int | None, deadline_label: str, width: float = 560.0,
+               height: float = 240.0) -> Figure:
+    """The projected value at each point (label, value, status), evenly spaced (D0, each 31 December, D1: the dates
+    are in the labels and the table), over the band; the point at the deadline marked by a dashed line."""
+    left, right, top_pad, bottom = 64.0, 40.0, 18.0, 44.0
+    fig = Figure(width, height, title)
+    top = scale_top([v for _l, v, _s in points], band, share)
+    span = max(len(points) - 1, 1)
+
+    def to_x(i: int) -> float:
+        return left + (width - left - right) * (i / span if len(points) > 1 else 0.5)
+
+    def to_y(v: float) -> float:
+        return height - bottom - (height - bottom - top_pad) * min(max(v / top, 0), 1.05)
+
+    _value_axis(fig, band, top, fmt, left, width - right, to_y)
+    if deadline is not None:
+        fig.add(Line(to_x(deadline), top_pad - 6, to_x(deadline), height - bottom, MUTED, 1, dash=True),
+                Label(to_x(deadline), top_pad - 8, deadline_label, 9, "end" if deadline == len(points) - 1 else "middle",
+                      MUTED))
+    line = [(to_x(i), to_y(v)) for i, (_l, v, _s) in enumerate(points) if v is not None]
+    if len(line) > 1:
+        fig.add(Poly(tuple(line), LINE, 2.5))
+    crowded = (width - left - right) / span < 64  # date labels about 55 units wide: every other one lower
+    for i, (label, value, status) in enumerate(points):
+        fig.add(Label(to_x(i), height - bottom + 16 + (12 if crowded and i % 2 else 0), label, 10, "middle", MUTED))
+        if value is None:
+            fig.add(Label(to_x(i), height - bottom - 6, "—", 10, "middle", MUTED))
+            continue
+        fig.add(Dot(to_x(i), to_y(value), 5, COLOUR.get(status, COLOUR["no_data"])),
+                Label(to_x(i), to_y(value) - 10, fmt(value), 10, "middle", INK, True))
     fig.add(Line(left, height - bottom, width - right, height - bottom, INK, 1))
     return fig
 

@@ -243,6 +243,100 @@ TEXT: dict[str, tuple[str, str]] = {
     "seats_below_need": ("chỉ tiêu ít hơn nhu cầu {} người", "{} seats short of the need"),
     "enrolled_below_seats": ("cử đi học ít hơn chỉ tiêu {} người", "{} fewer enrolled than planned"),
     "completed_below_seats": ("hoàn thành ít hơn chỉ tiêu {} người", "{} fewer completed than planned"),
+    # the indicator page: projection to the deadline, the gap and who closes it (planning.md)
+    "projection": ("Dự báo đến hạn", "Projection to the deadline"),
+    "projection_help": ("Từ sổ đăng ký như hiện có vào ngày {start}, mỗi người được đưa tiến đến từng mốc chỉ bằng các sự "
+                        "kiện đã có ngày: tuổi, nghỉ hưu theo quy định, các bản ghi đã ghi sẵn ngày trong tương lai và, "
+                        "tùy kịch bản, các khóa đào tạo dự kiến hoàn thành; không tính tuyển dụng hay nghỉ việc khác. "
+                        "Mốc: ngày bắt đầu, ngày 31/12 mỗi năm và ngày kết thúc.",
+                        "From the registry as it stands on {start}, every person is moved to each point by dated events "
+                        "only: age, statutory retirement, records already dated in the future and, by the scenario, "
+                        "the courses expected to be completed; no recruitment and no other departure. Points: the first "
+                        "day, each 31 December and the last day."),
+    "projection_now": ("Dự báo tính trên dữ liệu như hiện có, không theo thời điểm ghi nhận đã chọn.",
+                       "The projection reads the data as it stands now, not as recorded at the moment chosen."),
+    "scenario": ("Kịch bản đào tạo", "Training scenario"),
+    "training_expected": ("Theo kế hoạch đào tạo", "As the training is planned"),
+    "training_none": ("Không đào tạo thêm", "No further training"),
+    "training_completion_rate": ("Theo tỷ lệ hoàn thành", "Weighed by the completion rate"),
+    "projection_from": ("Dự báo từ ngày", "Project from"),
+    "projection_from_help": ("Để trống: hôm nay.", "Empty: today."),
+    "projection_to": ("Đến ngày", "To"),
+    "projection_to_help": ("Để trống: thời hạn của chỉ tiêu.", "Empty: the target's deadline."),
+    "show_projection": ("Tính dự báo", "Run the projection"),
+    "deadline_passed": ("Thời hạn của chỉ tiêu ({deadline}) đã qua: dự báo đến thời hạn xa nhất của nghị quyết, {to}.",
+                        "The target's deadline ({deadline}) has passed: projected to the resolution's farthest "
+                        "deadline, {to}."),
+    "no_horizon": ("Chỉ tiêu không có thời hạn sau ngày bắt đầu dự báo: hãy chọn ngày kết thúc.",
+                   "The target has no deadline after the first day: choose the last day."),
+    "no_projection": ("Chỉ tiêu này không có dự báo: chỉ dự báo các chỉ tiêu tỷ lệ, bình quân trên số dân và độ bao phủ "
+                      "tính từ sổ đăng ký; chỉ tiêu đếm số lượt, số liệu báo cáo và chỉ tiêu định tính thì không.",
+                      "This target has no projection: only ratios, per-capita figures and coverage computed from the "
+                      "registry are projected; flow counts, reported statistics and qualitative targets are not."),
+    "projection_aggregates": ("Chỉ tiêu dựa trên thông tin nhạy cảm (dân tộc, đảng viên, số định danh): vai trò của bạn "
+                              "chỉ xem số liệu tổng hợp đã công bố, không xem dự báo và danh sách người.",
+                              "A target defined on sensitive data (ethnicity, party membership, national id): your "
+                              "role sees the published aggregates only, not the projection or the persons."),
+    "projection_refused": ("Không thể dự báo với các tham số này", "Cannot project with these parameters"),
+    "points": ("Các mốc dự báo", "Projected points"),
+    "point": ("Mốc", "Point"),
+    "projected_value": ("Giá trị dự báo", "Projected value"),
+    "date": ("Ngày", "Date"),
+    "deadline_mark": ("Thời hạn", "Deadline"),
+    "at_the_end": ("Kết quả tại ngày {day}", "Result on {day}"),
+    "events": ("Các sự kiện làm thay đổi số liệu", "The events that move the figures"),
+    "events_help": ("Mỗi sự kiện thuộc mốc mà nó làm thay đổi; thay đổi của một người ghi ở sự kiện cuối cùng của người "
+                    "đó trong khoảng giữa hai mốc.",
+                    "Each event belongs to the point it moves; a person's change is on their last event between two "
+                    "points."),
+    "event": ("Sự kiện", "Event"),
+    "event_persons": ("Số người", "Persons"),
+    "effect": ("Tử số / mẫu số thay đổi", "Change of numerator / denominator"),
+    "no_events": ("Không có sự kiện nào làm thay đổi số liệu.", "No event moves the figures."),
+    "events_not_listed": ("Độ bao phủ đếm đơn vị, không đếm người: chỉ có các mốc, không có sự kiện.",
+                          "A coverage counts units, not persons: the points are given, the events are not."),
+    "assumptions": ("Giả định", "Assumptions"),
+    "completion_rates": ("Tỷ lệ hoàn thành trước đây của đơn vị theo loại khóa học",
+                         "The unit's historic completion rates by course kind"),
+    "completion_rates_help": ("Hoàn thành / (hoàn thành + không đạt + bỏ học); loại khóa chưa có ai kết thúc tính 100 %.",
+                              "Completed / (completed + failed + withdrawn); a course kind nobody has finished counts "
+                              "as 100%."),
+    "gap_title": ("Khoảng cách và người có thể bù đắp", "The gap and who closes it"),
+    "gap_help": ("Tại ngày {day}, theo kịch bản đã chọn: số người của tập hợp dự báo cần đạt thêm điều kiện để đạt mục tiêu, "
+                 "và những người chưa đạt có thể bù đắp, người gần đạt và đã được cử đi học xếp trước.",
+                 "On {day}, in the scenario chosen: how many more persons of the projected population must meet the "
+                 "condition for the target to be met, and who can, the closest and those already enrolled first."),
+    "needed": ("Số người cần đạt thêm", "More persons needed"),
+    "needed_none": ("không có mức sàn phải đạt", "no floor to reach"),
+    "closable": ("Có thể bù đắp bằng đào tạo", "Closable by training"),
+    "closed_by": ("Cần bù đắp bằng", "Closed by"),
+    "candidates": ("Người có thể bù đắp bằng đào tạo", "Who can close it by training"),
+    "candidates_count": ("Số người có thể bù đắp bằng đào tạo", "Persons who can close it by training"),
+    "candidates_enrolled": ("trong đó đã được cử đi học", "of whom enrolled"),
+    "beyond_training": ("Người chưa đạt vì lý do đào tạo không thay đổi được", "Persons short for a reason training "
+                                                                                "cannot change"),
+    "lacks": ("Còn thiếu", "Lacks"),
+    "held": ("hiện có", "holds"),
+    "required": ("yêu cầu", "required"),
+    "short_by": ("thiếu {} bậc", "{} levels short"),
+    "covered_by": ("sẽ đạt qua khóa {course}, dự kiến hoàn thành {day} ({status})",
+                   "covered by the course {course}, expected to finish {day} ({status})"),
+    "not_covered": ("chưa có khóa học nào bù đắp", "no course covers it yet"),
+    "order": ("Thứ tự", "Rank"),
+    "no_gap": ("Không có khoảng cách theo người cho chỉ tiêu này", "No gap in persons for this target"),
+    "projection_sheet": ("Dự báo", "Projection"),
+    "projection_report_help": ("Các chỉ tiêu tỷ lệ, bình quân trên số dân và độ bao phủ có thời hạn từ ngày {start} trở "
+                               "đi, dự báo từ ngày {start} đến thời hạn theo kịch bản «{scenario}», trên dữ liệu như hiện "
+                               "có lúc lập báo cáo (không theo thời điểm ghi nhận của báo cáo); «số người cần đạt thêm» "
+                               "là khoảng cách tại thời hạn.",
+                               "The ratio, per-capita and coverage targets whose deadline is on or after {start}, "
+                               "projected from {start} to the deadline in the scenario '{scenario}', on the data as it "
+                               "stands when the report is made (not as recorded at the report's moment); 'more persons "
+                               "needed' is the gap on the deadline."),
+    "no_projected_targets": ("Không có chỉ tiêu nào có thời hạn từ ngày {start} trở đi để dự báo.",
+                             "No target has a deadline on or after {start} to project."),
+    "status_at_deadline": ("Kết quả dự báo tại thời hạn", "Projected status at the deadline"),
+    "value_at_deadline": ("Giá trị dự báo tại thời hạn", "Projected value at the deadline"),
 }
 
 

@@ -4,14 +4,14 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.deps import ACTIONS, SessionDep
 from app.api.error_handlers import STATUS
 from app.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from app.services.context import Actor
-from app.web import board, charts, formats, i18n, sessions, svg
+from app.web import board, charts, formats, i18n, projection_section, sessions, svg
 from app.web.view import LOCAL, SORTS, View, lang_of, page, recorded_by
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -175,22 +175,28 @@ def board_lag_chart(found: board.Board, lang: str) -> Any:
 @router.get("/indicators/{code}")
 def indicator(request: Request, session: SessionDep, code: str, doc: str | None = None, org_unit: str | None = None,
               as_of: str | None = None, known_at: str | None = None, lang: str = "vi", sort: str = "unit",
-              dir: str = "asc") -> Response:
-    """One target: value, definition and source, trend at year-ends, the child units (sortable)."""
+              dir: str = "asc", training: str | None = None, from_: Annotated[str | None, Query(alias="from")] = None,
+              to: str | None = None) -> Response:
+    """One target: value, definition and source, trend at year-ends, the projection to the deadline and the gap in the
+    scenario asked (training, from, to), the child units (sortable)."""
     actor = sessions.actor(session, request)
     if actor is None:
         return to_login(request)
     try:
         view = view_of(session, actor, doc, org_unit, as_of, known_at, lang, sort, dir, code=code)
-        found = board.build(session, actor, doc=board.doc_of(session, code), org_unit=view.org_unit, as_of=view.as_of,
+        scenario = projection_section.scenario_of(training, from_, to, date.today())
+        resolution = board.doc_of(session, code)
+        found = board.build(session, actor, doc=resolution, org_unit=view.org_unit, as_of=view.as_of,
                             known_at=view.known_at, trend=True, only=code)
         if not found.items:
             raise NotFound(f"No indicator {code!r} was defined at {view.known_at.isoformat()}", code="indicator_not_found")
+        item = found.items[0]
+        outlook = projection_section.gather(session, actor, item.spec, board.specs_of(session, doc=resolution),
+                                            org_unit=view.org_unit, scenario=scenario, lang=view.lang)
     except DomainError as exc:
         return failure(exc, lang_of(lang), actor, request)
-    item = found.items[0]
     return html(page("indicator.html", view.lang, board=found, item=item, trend_chart=trend_chart(item, view),
-                     may_drill=actor.role in ACTIONS["indicators:persons"],
+                     may_drill=actor.role in ACTIONS["indicators:persons"], outlook=outlook,
                      rows=breakdown_rows(found, item, view), bars_chart=bars_chart(found, item, view),
                      **chrome(request, session, actor, view)))
 

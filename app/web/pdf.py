@@ -10,6 +10,7 @@ from fpdf import FPDF
 from app.services.context import Actor
 from app.web import charts, formats, i18n, report
 from app.web.board import Board, Item
+from app.web.projection_section import REPORT_TRAINING, Projected, ReportRow, refusal_words, report_help
 from app.web.view import View, stamp
 
 FONT_DIRS = (Path(__file__).resolve().parent / "fonts", Path("/usr/share/fonts/truetype/dejavu"))
@@ -135,8 +136,9 @@ def icon(pdf: FPDF, status: str, x: float, y: float, size: float = 3.4) -> None:
             pdf.line(cx - r * .4, cy, cx + r * .4, cy)
 
 
-def render(board: Board, view: View, actor: Actor, generated_at: datetime) -> bytes:
-    """The whole report: parameters, summary, the targets table, then each target with its charts."""
+def render(board: Board, view: View, actor: Actor, generated_at: datetime, projected: Projected) -> bytes:
+    """The whole report: parameters, summary, the targets table, each target with its charts, then the projection of
+    the targets still to come."""
     lang = view.lang
     title = f"{i18n.t('dashboard', lang)} · {board.doc} · {board.unit_name} ({board.org_unit}) · {view.as_of.isoformat()}"
     footer = f"{i18n.t('data_version', lang)} {board.data_version} · {i18n.t('known_at', lang)} {stamp(view.known_at)}"
@@ -146,6 +148,7 @@ def render(board: Board, view: View, actor: Actor, generated_at: datetime) -> by
     _table(pdf, board, lang)
     for item in board.items:
         _section(pdf, board, item, view)
+    _projection(pdf, projected, lang)
     return bytes(pdf.output())
 
 
@@ -318,3 +321,60 @@ def _caption(pdf: FPDF, x: float, y: float, text: str) -> None:
     pdf.set_text_color(*rgb(charts.MUTED))
     pdf.text(x, y + 2.5, nfc(text))
 
+
+
+def _projection(pdf: ReportPDF, projected: Projected, lang: str) -> None:
+    """The targets still to come: each one's points to the deadline (words and a chart), its status there and the
+    persons needed (app.services.projection, in the reports' scenario)."""
+    start, rows = projected
+    pdf.add_page()
+    pdf.write_text(i18n.t("projection", lang), 13, True, h=6.5)
+    pdf.write_text(report_help(start, lang), 8, colour=charts.MUTED, h=4)
+    pdf.write_text(f"{i18n.t('scenario', lang)}: {i18n.t('training_' + REPORT_TRAINING, lang)}", 8, True, h=4.4)
+    if not rows:
+        pdf.write_text(i18n.t("no_projected_targets", lang).format(start=i18n.day(start, lang)), 9, h=5)
+    for row in rows:
+        _projected_row(pdf, row, lang)
+
+
+def _projected_row(pdf: ReportPDF, row: ReportRow, lang: str) -> None:
+    answer, last = row.answer, row.last
+    half = (pdf.w - pdf.l_margin - pdf.r_margin - 6) / 2
+    fig = None
+    if answer is not None and last is not None:
+        target = answer.get("target")
+        points = answer["points"]
+        at = next((i for i, p in enumerate(points) if target and p["as_of"] == target.get("deadline")), None)
+        fig = charts.projection([(i18n.day(p["as_of"], lang), p["value"], str(p["status"])) for p in points],
+                                tuple(target["band"]) if target else None, share=formats.measure(answer) == "share",
+                                fmt=lambda v: formats.value(answer, v, lang), title="", deadline=at,
+                                deadline_label=i18n.t("deadline_mark", lang), width=400, height=200)
+    pdf.room(max(fig.height * half / fig.width if fig else 0, 14) + 10)
+    pdf.ln(2)
+    pdf.set_draw_color(*rgb(charts.GRID))
+    pdf.set_line_width(0.3)
+    pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
+    pdf.ln(1)
+    pdf.write_text(f"{i18n.pick(row.names, lang)} ({row.code})", 8.5, True, h=4.2)
+    y = pdf.get_y()
+    lines = [f"{i18n.t('deadline', lang)}: {i18n.day(row.deadline, lang)}"]
+    if answer is None or last is None:
+        lines.append(refusal_words(row.refusal, lang))
+    else:
+        counts = formats.counts(last | {"kind": answer["kind"]}, lang)
+        lines.append(f"{i18n.t('status_at_deadline', lang)}: {report.status_words(last | {'kind': answer['kind']}, lang)} "
+                     f"{formats.value(answer, last['value'], lang)}{f' ({counts})' if counts else ''}")
+        needed = (refusal_words(row.gap_said, lang) if row.gap_said else
+                  i18n.t("needed_none", lang) if row.needed is None else i18n.number(row.needed, lang, 0))
+        lines.append(f"{i18n.t('needed', lang)}: {needed}")
+        lines += [f"{i18n.day(p['as_of'], lang)}: {formats.value(answer, p['value'], lang)}"
+                  f"{' (' + str(p['numerator']) + ' / ' + str(p['denominator']) + ')' if p['denominator'] is not None else ''}"
+                  f" · {i18n.t(str(p['status']), lang)}" for p in answer["points"]]
+    pdf.set_font(FAMILY, "", 7.5)
+    pdf.set_text_color(*rgb(charts.INK))
+    pdf.set_xy(pdf.l_margin, y)
+    pdf.multi_cell(half, 3.6, nfc("\n".join(lines)), align="L", new_x="LMARGIN", new_y="NEXT")
+    bottom = pdf.get_y()
+    if fig is not None:
+        bottom = max(bottom, y + draw(pdf, fig, pdf.l_margin + half + 6, y, half))
+    pdf.set_y(bottom + 1)

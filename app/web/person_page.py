@@ -2,7 +2,6 @@
 coded values in words, and their enrolments (as GET /api/v1/enrolments?person= lists them)."""
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,7 +16,7 @@ from app.services.context import Actor
 from app.services.indicators import method
 from app.web import board, i18n, sessions
 from app.web.pages import chrome, failure, html, to_login, view_of
-from app.web.view import lang_of, page
+from app.web.view import Words, lang_of, page
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 QUALIFICATIONS = {  # person list -> (its name, the field holding its level or title, that field's code list)
@@ -37,17 +36,6 @@ DATED_OWN = {"birth_date", "party_member_since", "party_member_until"}
 def valid_code(value: str) -> bool:
     """Whether `value` could be a code of ours (a control character or a long string never is: answered 404)."""
     return len(value) <= 64 and re.fullmatch(CODE_PATTERN, value) is not None
-
-
-@dataclass
-class Words:
-    """Coded values in the page's language, from the stored code book."""
-
-    labels: method.Labels
-    lang: str
-
-    def __call__(self, list_name: str | None, code: Any) -> str:
-        return "—" if code is None else method.label(self.labels, list_name, str(code), self.lang)
 
 
 def own_fields(record: dict[str, Any], words: Words) -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from app.api.deps import SessionDep, allow
 from app.errors import DomainError
 from app.services.context import Actor
-from app.web import board, pdf, sessions, xlsx
+from app.web import board, pdf, projection_section, sessions, xlsx
 from app.web.pages import failure, to_login
 from app.web.view import View, lang_of, recorded_by
 
@@ -31,11 +31,14 @@ Lang = Annotated[str, Query(description="the report's language: vi or en")]
 
 
 def produce(session: SessionDep, actor: Actor, view: View, kind: str) -> Response:
-    """Evaluate the board (figures, child units, trend) and write it as `kind`."""
+    """Evaluate the board (figures, child units, trend) and the projection of its targets still to come (from
+    today, as the training is planned), and write them as `kind`."""
     found = board.build(session, actor, doc=view.doc, org_unit=view.org_unit, as_of=view.as_of, known_at=view.known_at,
                         trend=True)
     generated_at = board.now()
-    body = (xlsx.render if kind == "xlsx" else pdf.render)(found, view, actor, generated_at)
+    projected = projection_section.for_report(session, actor, [i.spec for i in found.items], org_unit=view.org_unit,
+                                              as_of=view.as_of, today=date.today())
+    body = (xlsx.render if kind == "xlsx" else pdf.render)(found, view, actor, generated_at, projected)
     name = f"report-{view.doc}-{view.org_unit}-{view.as_of.isoformat()}.{kind}"
     return Response(body, media_type=MEDIA[kind], headers={"Content-Disposition": f'attachment; filename="{name}"',
                                                           "Cache-Control": "no-store"})

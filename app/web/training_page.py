@@ -23,9 +23,9 @@ from app.services.context import Actor
 from app.services.indicators import method
 from app.web import board, sessions, training_sections
 from app.web.pages import chrome, failure, html, to_login, view_of
-from app.web.person_page import Words, valid_code
+from app.web.person_page import valid_code
 from app.web.reports import MEDIA
-from app.web.view import lang_of, page
+from app.web.view import Words, lang_of, page
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 

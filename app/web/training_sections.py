@@ -13,7 +13,8 @@ from app.services import training_needs, training_plan_progress, training_views
 from app.services.indicators import service
 from app.services.training_plans import AWARD_CODE_LISTS
 from app.web.i18n import number, t
-from app.web.person_page import QUALIFICATIONS, Words
+from app.web.person_page import QUALIFICATIONS
+from app.web.view import Words
 
 if TYPE_CHECKING:
     from app.web.training_page import Ask

@@ -10,6 +10,7 @@ import jinja2
 from markupsafe import Markup
 
 from app.errors import InvalidInput
+from app.services.indicators import method
 from app.web import charts, formats, i18n, svg
 
 HERE = Path(__file__).resolve().parent
@@ -50,6 +51,17 @@ class View:
         if column != self.sort:
             return "none"
         return "descending" if self.desc else "ascending"
+
+
+@dataclass
+class Words:
+    """Coded values in the page's language, from the stored code book."""
+
+    labels: method.Labels
+    lang: str
+
+    def __call__(self, list_name: str | None, code: Any) -> str:
+        return "—" if code is None else method.label(self.labels, list_name, str(code), self.lang)
 
 
 def stamp(moment: datetime) -> str:

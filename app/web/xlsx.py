@@ -1,7 +1,7 @@
 """The XLSX report (openpyxl): the figures as numbers, native Excel charts, definitions and provenance."""
 
 import io
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from openpyxl import Workbook
@@ -15,11 +15,13 @@ from app.services.context import Actor
 from app.services.text import neutralise
 from app.web import charts, formats, i18n, report
 from app.web.board import Board, Item
+from app.web.projection_section import REPORT_TRAINING, Projected, refusal_words, report_help
 from app.web.view import View
 
 BOLD = Font(bold=True)
 HEAD_FILL = PatternFill("solid", fgColor="EEF2F7")
-SHEETS = {"vi": ("Tổng hợp", "Xu hướng", "Đơn vị", "Định nghĩa"), "en": ("Summary", "Trend", "Units", "Definitions")}
+SHEETS = {"vi": ("Tổng hợp", "Xu hướng", "Đơn vị", "Định nghĩa", "Dự báo"),
+          "en": ("Summary", "Trend", "Units", "Definitions", "Projection")}
 NUMBER_FORMAT = {"share": "0.0%", "rate": "0.00", "count": "#,##0"}
 
 
@@ -54,8 +56,9 @@ def status_font(status: str) -> Font:
     return Font(bold=True, color=charts.COLOUR.get(status, charts.INK).lstrip("#").upper())
 
 
-def render(board: Board, view: View, actor: Actor, generated_at: datetime) -> bytes:
-    """Four sheets: summary with parameters, trend with line charts, child units with a bar chart, definitions."""
+def render(board: Board, view: View, actor: Actor, generated_at: datetime, projected: Projected) -> bytes:
+    """Five sheets: summary with parameters, trend with line charts, child units with a bar chart, definitions, and the
+    projection of the targets still to come."""
     book = Workbook()
     names = SHEETS["en" if view.lang == "en" else "vi"]
     summary = book.active
@@ -65,6 +68,7 @@ def render(board: Board, view: View, actor: Actor, generated_at: datetime) -> by
     _trend(book.create_sheet(names[1]), board, view.lang)
     _units(book.create_sheet(names[2]), board, view.lang)
     _definitions(book.create_sheet(names[3]), board, view.lang)
+    _projection(book.create_sheet(names[4]), projected, view.lang)
     book.properties.title = f"{board.doc} {board.org_unit} {view.as_of.isoformat()}"
     book.properties.creator = "registry dashboard"
     out = io.BytesIO()
@@ -218,3 +222,51 @@ def _definitions(ws: Worksheet, board: Board, lang: str) -> None:
             put(ws, 2 + n, col, value).alignment = Alignment(wrap_text=True, vertical="top")
     _widths(ws, [34, 50, 50, 8, 22, 60, 60, 40, 60, 40, 9, 20])
     ws.freeze_panes = "B2"
+
+
+def _projection(ws: Worksheet, projected: Projected, lang: str) -> None:
+    """Each target still to come: its status and value projected at the deadline and the persons needed, then every
+    point to the deadline (the service's figures: app.services.projection)."""
+    start, rows = projected
+    put(ws, 1, 1, i18n.t("projection", lang)).font = Font(bold=True, size=12)
+    put(ws, 2, 1, report_help(start, lang))
+    put(ws, 3, 1, f"{i18n.t('scenario', lang)}: {i18n.t('training_' + REPORT_TRAINING, lang)} ({REPORT_TRAINING})")
+    if not rows:
+        put(ws, 5, 1, i18n.t("no_projected_targets", lang).format(start=i18n.day(start, lang)))
+        return
+    _head(ws, 5, [_label("code", lang), i18n.t("target", lang), i18n.t("deadline", lang), i18n.t("status_at_deadline", lang),
+                  i18n.t("value_at_deadline", lang), i18n.t("numerator", lang), i18n.t("denominator", lang),
+                  i18n.t("needed", lang), i18n.t("note", lang)])
+    for n, row in enumerate(rows):
+        last, answer = row.last, row.answer or {}
+        values: list[Any] = [row.code, i18n.pick(row.names, lang), row.deadline]
+        if last is None:
+            values += [None, None, None, None, None, refusal_words(row.refusal, lang)]
+        else:
+            values += [report.status_words(last | {"kind": answer["kind"]}, lang), last["value"], last["numerator"],
+                       last["denominator"], row.needed, refusal_words(row.gap_said, lang) if row.gap_said else None]
+        for col, value in enumerate(values, start=1):
+            put(ws, 6 + n, col, value)
+        if last is not None:
+            ws.cell(6 + n, 5).number_format = NUMBER_FORMAT[formats.measure(answer)]
+            ws.cell(6 + n, 4).fill, ws.cell(6 + n, 4).font = fill(str(last["status"])), status_font(str(last["status"]))
+        ws.cell(6 + n, 3).number_format = "yyyy-mm-dd"
+        ws.cell(6 + n, 2).alignment = Alignment(wrap_text=True, vertical="top")
+    top = 8 + len(rows)
+    put(ws, top, 1, i18n.t("points", lang)).font = BOLD
+    _head(ws, top + 1, [_label("code", lang), i18n.t("date", lang), i18n.t("status", lang), i18n.t("value", lang),
+                        i18n.t("numerator", lang), i18n.t("denominator", lang)])
+    line = top + 2
+    for row in rows:
+        answer = row.answer or {}
+        for point in answer.get("points", []):
+            for col, value in enumerate([row.code, date.fromisoformat(point["as_of"]),
+                                         report.status_words(point | {"kind": answer["kind"]}, lang), point["value"],
+                                         point["numerator"], point["denominator"]], start=1):
+                put(ws, line, col, value)
+            ws.cell(line, 2).number_format = "yyyy-mm-dd"
+            ws.cell(line, 4).number_format = NUMBER_FORMAT[formats.measure(answer)]
+            ws.cell(line, 3).fill = fill(str(point["status"]))
+            line += 1
+    _widths(ws, [34, 60, 12, 22, 14, 11, 11, 14, 50])
+    ws.freeze_panes = "B6"

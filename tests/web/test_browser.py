@@ -185,3 +185,27 @@ def test_reports_downloaded_from_the_page_carry_its_values(page: Any, live: Live
     text = subprocess.run([need("pdftotext"), "-layout", str(pdf_path), "-"], capture_output=True, text=True, check=True).stdout
     assert "Tỉnh Sóc Trăng" in text
     assert formats.value({"kind": "ratio"}, float(shown[CK1]["value"]), "vi") in text
+
+
+def test_the_projection_form_runs_the_scenario_chosen(page: Any, live: LiveServer) -> None:
+    """Choose 'Theo kế hoạch đào tạo' and a last day, press 'Tính dự báo': the section shows the API's points."""
+    code = "ST-2030-DOCTORS-CK1"
+    sign_in(page, live, "auditor", f"/dashboard/indicators/{code}?org_unit={PROVINCE}&as_of={AS_OF}")
+    section = page.locator('section[data-section="projection"]')
+    assert section.get_attribute("data-training") == "none"
+    page.get_by_label("Kịch bản đào tạo").select_option("expected")
+    page.get_by_label("Đến ngày", exact=True).fill("2029-06-30")
+    page.get_by_role("button", name="Tính dự báo").click()
+    page.wait_for_load_state()
+    assert "training=expected" in page.url and f"as_of={AS_OF}" in page.url
+    assert (section.get_attribute("data-training"), section.get_attribute("data-to")) == ("expected", "2029-06-30")
+    start = section.get_attribute("data-from")
+    api = live.api(f"/api/v1/indicators/{code}/projection", live.tokens["auditor"], org_unit=PROVINCE,
+                   **{"from": start}, to="2029-06-30", training="expected")
+    shown = page.eval_on_selector_all('[data-testid="projection-points"] tbody tr',
+                                      "trs => trs.map(tr => [tr.dataset.asOf, tr.dataset.numerator, tr.dataset.denominator])")
+    assert shown == [[p["as_of"], str(p["numerator"]), str(p["denominator"])] for p in api["points"]]
+    assert api["points"][0]["denominator"] > 0  # the province's doctors
+    assert page.locator('section[data-section="gap"]').count() == 1
+    page.locator("#h-proj").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / f"projection-{code}-{PROVINCE}.png"), full_page=True)

@@ -4,8 +4,11 @@ Each indicator is opened for every kind of unit the province fixture has (the pr
 2025 reform, a commune merged into a new one, the new commune, a commune re-parented to the province, an agency,
 and a body), before the reform and after it, and for the province and the closed district on the page's default
 date (the latest deadline passed, else the last 31 December), in Vietnamese or English
-(each indicator and unit sees both), on SQLite and on PostgreSQL (TEST_POSTGRES_URL). The pages are fetched by the
-signed-in browser itself (fetch, four at a time, parsed with DOMParser), and their method is checked for raw codes;
+(each indicator and unit sees both), on SQLite and on PostgreSQL (TEST_POSTGRES_URL). Each page carries the
+projection section (no further training, the default), and each indicator is opened once more at the province in the
+other two scenarios by turns, to 2030-12-31: the section is shown, or says why not ('no projection' exactly for the
+kinds without one). The pages are fetched by the signed-in browser itself (fetch, four at a time, parsed with
+DOMParser), and their method is checked for raw codes;
 a representative sample is opened in the tab and kept as screenshots in artifacts/web/.
 """
 
@@ -13,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from app.services.indicators.catalog import build
 from tests.web.support import ARTIFACTS, LiveServer, sign_in
 from tests.web.test_method_words import raw_codes
 
@@ -50,12 +54,19 @@ FETCH_ALL = """async (urls) => {
                 code: article ? article.dataset.code : null,
                 method: article ? article.querySelector('[data-testid="method"]').textContent : null,
                 shown: article ? article.querySelector("h1").textContent + " | "
-                                 + article.querySelector(".definition").textContent : text.slice(0, 300)};
+                                 + article.querySelector(".definition").textContent : text.slice(0, 300),
+                projection: article ? article.querySelector('[data-section="projection"]').dataset.state : null};
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
   return out;
 }"""
+
+
+SCENARIOS = ("expected", "completion_rate")  # beside the default, none
+PROJECTION_STATES = ("shown", "none", "aggregates", "no_horizon", "refused")
+PROJECTED = ("ratio", "per_capita", "coverage")
+KINDS = {s.id: s.kind for s in build()}
 
 
 def catalog(live: LiveServer) -> dict[str, str]:
@@ -74,8 +85,13 @@ def test_every_indicator_page_answers_with_its_vietnamese_name(page: Any, live_a
               for i, (code, name) in enumerate(sorted(names.items())) for u, unit in enumerate(UNITS)
               for d, day in enumerate(DATES) if day or unit in DEFAULTED]
     page.goto(f"{live.base}/healthz")  # a page of the same origin without the dashboard's CSP, to fetch from
-    answers = page.evaluate(FETCH_ALL, [f"/dashboard/indicators/{code}?org_unit={unit}&as_of={day}&lang={lang}"
-                                        for code, _name, unit, day, lang in wanted])
+    urls = [f"/dashboard/indicators/{code}?org_unit={unit}&as_of={day}&lang={lang}" for code, _name, unit, day, lang in wanted]
+    # and the projection's other scenarios, to a date of our own, once per indicator at the province
+    others = [(code, name, "ST", "", ("vi", "en")[i % 2]) for i, (code, name) in enumerate(sorted(names.items()))]
+    wanted += others
+    urls += [f"/dashboard/indicators/{code}?org_unit=ST&lang={lang}&to=2030-12-31&training={SCENARIOS[i % 2]}"
+             for i, (code, _name, _unit, _day, lang) in enumerate(others)]
+    answers = page.evaluate(FETCH_ALL, urls)
     failures: list[str] = []
     for (code, name, _unit, _day, lang), got in zip(wanted, answers, strict=True):
         if got["status"] != 200:
@@ -84,8 +100,10 @@ def test_every_indicator_page_answers_with_its_vietnamese_name(page: Any, live_a
             failures.append(f"{got['url']}: the page does not name {code} ({name}): {got['shown'][:300]}")
         elif raw := raw_codes(got["method"], lang):
             failures.append(f"{got['url']}: raw codes {sorted(raw)} in the method: {got['method']}")
+        elif got["projection"] not in PROJECTION_STATES or (got["projection"] == "none") != (KINDS[code] not in PROJECTED):
+            failures.append(f"{got['url']}: projection section {got['projection']!r} for a {KINDS[code]}")
     opened = len(answers)
-    assert opened == len(names) * (len(UNITS) * (len(DATES) - 1) + len(DEFAULTED))
+    assert opened == len(names) * (len(UNITS) * (len(DATES) - 1) + len(DEFAULTED) + 1)
     assert not failures, f"{len(failures)} of {opened} pages failed:\n" + "\n".join(failures[:20])
 
 

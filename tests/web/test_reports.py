@@ -48,7 +48,7 @@ def workbook(live: LiveServer, known_at: str) -> bytes:
 def test_xlsx_opens_and_carries_the_api_values(live: LiveServer, known_at: str, workbook: bytes) -> None:
     content = workbook
     book = load_workbook(io.BytesIO(content))
-    assert book.sheetnames == ["Tổng hợp", "Xu hướng", "Đơn vị", "Định nghĩa"]
+    assert book.sheetnames == ["Tổng hợp", "Xu hướng", "Đơn vị", "Định nghĩa", "Dự báo"]
     facts, rows = summary(content)
     report = live.api("/api/v1/reports/ST", live.tokens["auditor"], **PARAMS, known_at=known_at)
     assert set(rows) == {i["indicator"] for i in report["items"]}
@@ -109,7 +109,7 @@ def test_english_report(live: LiveServer) -> None:
         r = c.get("/api/v1/reports/CT.xlsx", params={"org_unit": "ST-H1", "as_of": AS_OF, "lang": "en"})
     assert r.status_code == 200
     book = load_workbook(io.BytesIO(r.content))
-    assert book.sheetnames == ["Summary", "Trend", "Units", "Definitions"]
+    assert book.sheetnames == ["Summary", "Trend", "Units", "Definitions", "Projection"]
     facts = {row[0]: row[1] for row in book.worksheets[0].iter_rows(min_row=4, max_row=12, values_only=True)}
     assert facts["Data version"] and facts["As of"] == AS_OF and facts["Org unit"] == "Huyện Mỹ Xuyên (ST-H1)"
 
