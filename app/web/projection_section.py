@@ -24,11 +24,10 @@ from app.web import charts, formats, i18n, svg
 from app.web.view import Words
 
 SCENARIOS = ("expected", "none", "completion_rate")  # the select's order
-# The page's and the reports' scenario when none is asked for: no further training, the baseline (GET /gap's default;
-# the persons already enrolled are then the first candidates, with their course). `expected` costs far more on SQLite:
-# up to a minute for a province page of the demo (3,000 persons), about 100 s more for its ST report, against a few
-# seconds; PostgreSQL does not suffer.
-DEFAULT_TRAINING = "none"
+# The page's and the reports' scenario when none is asked for: as the training is planned, GET /projection's default
+# (it once cost SQLite up to a minute for a province page of the demo, a union read per person; now well under a
+# second: app/services/indicators/fields.py reads held and pending qualifications apart).
+DEFAULT_TRAINING = "expected"
 REPORT_TRAINING = DEFAULT_TRAINING
 SUBJECTS = {"employment": ("công tác", "employment"), "position": ("chức vụ", "position"),
             "membership": ("thành viên cơ quan", "seat in a body")}
