@@ -24,7 +24,6 @@ Written into docs/benchmarks.json (key "enrolments") and rendered into docs/benc
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import random
@@ -37,7 +36,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.run import BIN, ROOT, Database, Server, _save, api_import, env_int, log, machine
+from bench.run import BIN, ROOT, Database, Server, api_import, env_int, log, save_section
 
 TODAY = date(2026, 12, 5)  # enrolments in courses that end before it are finished (a fixed day: no clock)
 YEARS = range(2021, 2028)
@@ -332,17 +331,7 @@ def main() -> None:
 
 def write(results: dict[str, Any], out_dir: Path) -> None:
     """Into docs/benchmarks.json beside the main run's figures, and docs/benchmarks.md rendered again."""
-    from bench.report import write_markdown
-
-    path = out_dir / "benchmarks.json"
-    whole: dict[str, Any] = {"machine": machine(), "runs": []}
-    if path.exists():
-        with contextlib.suppress(ValueError):
-            whole = json.loads(path.read_text(encoding="utf-8"))
-    whole["enrolments"] = results
-    _save(whole, path)
-    write_markdown(whole, out_dir / "benchmarks.md")
-    log("wrote", path, out_dir / "benchmarks.md")
+    save_section(out_dir, "enrolments", results)
 
 
 if __name__ == "__main__":

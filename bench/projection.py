@@ -28,7 +28,6 @@ The goals (issue #14): every unit under 10 s at 1M persons; the gap under 1 s.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -40,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.enrolments import _fill, generate
-from bench.run import ROOT, Database, Server, _save, api_import, env_int, log, machine
+from bench.run import ROOT, Database, Server, api_import, env_int, log, save_section
 
 D0 = date(2026, 12, 5)
 D1 = date(2030, 12, 31)
@@ -178,23 +177,15 @@ def main() -> None:
 
 def write(results: dict[str, Any], out_dir: Path) -> None:
     """Into docs/benchmarks.json beside the other runs' figures, and docs/benchmarks.md rendered again."""
-    from bench.report import write_markdown
+    def merge(earlier: dict[str, Any]) -> dict[str, Any]:
+        if os.environ.get("BENCH_PROJ_URL") and earlier.get("indicator") == results["indicator"]:
+            # a run on a database loaded before measures one size: the other sizes' runs of the last full run stay
+            mine = {(r["engine"], r["persons"]) for r in results["runs"]}
+            kept = [r for r in earlier.get("runs", []) if (r["engine"], r["persons"]) not in mine]
+            results["runs"] = sorted(kept + results["runs"], key=lambda r: (r["persons"], r["engine"]))
+        return results
 
-    path = out_dir / "benchmarks.json"
-    whole: dict[str, Any] = {"machine": machine(), "runs": []}
-    if path.exists():
-        with contextlib.suppress(ValueError):
-            whole = json.loads(path.read_text(encoding="utf-8"))
-    earlier = whole.get("projection") or {}
-    if os.environ.get("BENCH_PROJ_URL") and earlier.get("indicator") == results["indicator"]:
-        # a run on a database loaded before measures one size: the other sizes' runs of the last full run stay
-        mine = {(r["engine"], r["persons"]) for r in results["runs"]}
-        results["runs"] = [r for r in earlier.get("runs", []) if (r["engine"], r["persons"]) not in mine] + results["runs"]
-        results["runs"].sort(key=lambda r: (r["persons"], r["engine"]))
-    whole["projection"] = results
-    _save(whole, path)
-    write_markdown(whole, out_dir / "benchmarks.md")
-    log("wrote", path, out_dir / "benchmarks.md")
+    save_section(out_dir, "projection", results, merge)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -650,6 +650,23 @@ def _agreement(entry: dict[str, Any]) -> dict[str, Any]:
 def _save(results: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+
+
+def save_section(out_dir: Path, key: str, results: dict[str, Any],
+                 merge: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
+    """One bench's figures into docs/benchmarks.json under `key`, beside the others' (`merge` gets the section as it
+    was, and gives what to store), and docs/benchmarks.md rendered again."""
+    from bench.report import write_markdown
+
+    path = out_dir / "benchmarks.json"
+    whole: dict[str, Any] = {"machine": machine(), "runs": []}
+    if path.exists():
+        with contextlib.suppress(ValueError):
+            whole = json.loads(path.read_text(encoding="utf-8"))
+    whole[key] = merge(whole.get(key) or {}) if merge is not None else results
+    _save(whole, path)
+    write_markdown(whole, out_dir / "benchmarks.md")
+    log("wrote", path, out_dir / "benchmarks.md")
 
 
 if __name__ == "__main__":

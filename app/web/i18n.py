@@ -310,7 +310,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "needed_none": ("không có mức sàn phải đạt", "no floor to reach"),
     "closable": ("Có thể bù đắp bằng đào tạo", "Closable by training"),
     "closed_by": ("Cần bù đắp bằng", "Closed by"),
-    "candidates": ("Người có thể bù đắp bằng đào tạo", "Who can close it by training"),
+    "gap_candidates": ("Người có thể bù đắp bằng đào tạo", "Who can close it by training"),
     "candidates_count": ("Số người có thể bù đắp bằng đào tạo", "Persons who can close it by training"),
     "candidates_enrolled": ("trong đó đã được cử đi học", "of whom enrolled"),
     "beyond_training": ("Người chưa đạt vì lý do đào tạo không thay đổi được", "Persons short for a reason training "

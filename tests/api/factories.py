@@ -39,6 +39,18 @@ def person(external_id: str, unit: str, **overrides: Any) -> Record:
     return record
 
 
+def leader(external_id: str, unit: str, birth: str, gender: str = "male", **overrides: Any) -> Record:
+    """A department head (cong_chuc) of `unit` meeting every row of the title standard of the post but political
+    theory cao cấp (holds trung cấp; state management chuyên viên chính); overrides replace keys."""
+    return person(external_id, unit, birth_date=birth, gender=gender,
+                  employments=[{"org_unit": unit, "category": "cong_chuc", "occupation": "specialist",
+                                "primary": True, "start": "2010-01-01", "end": None}],
+                  positions=[{"org_unit": unit, "title": "Giám đốc Sở", "rank": "department_head", "key_leader": True,
+                              "start": "2020-01-01", "end": None}],
+                  political_theory=[{"level": "trung_cap", "awarded_on": "2015-07-01"}],
+                  state_management=[{"level": "chuyen_vien_chinh", "awarded_on": "2016-01-01"}]) | overrides
+
+
 @dataclass(frozen=True)
 class SmallTree:
     """A province with an agency and a body, and two communes: A (with a school) and B (with a health station)."""

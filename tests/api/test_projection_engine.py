@@ -3,21 +3,15 @@ completions award, on both engines; the points, events and gap of a small regist
 
 from typing import Any
 
-from tests.api.factories import course, enrolment, import_records, person, small_tree
+from app.schemas.indicator import IndicatorProjections
+from tests.api.factories import course, enrolment, import_records, leader, person, small_tree
 from tests.conftest import Registry, uniq
 
 STANDARD = "CT-2025-LEADERS-MEET-STANDARDS"
 
 
 def _leader(external_id: str, unit: str, birth: str, gender: str = "male") -> dict[str, Any]:
-    """A department head meeting every row of the standard but political theory cao cấp (holds trung cấp)."""
-    return person(external_id, unit, birth_date=birth, gender=gender,
-                  employments=[{"org_unit": unit, "category": "cong_chuc", "occupation": "specialist",
-                                "primary": True, "start": "2010-01-01", "end": None}],
-                  positions=[{"org_unit": unit, "title": "Giám đốc Sở", "rank": "department_head", "key_leader": True,
-                              "start": "2020-01-01", "end": None}],
-                  political_theory=[{"level": "trung_cap", "awarded_on": "2015-07-01"}],
-                  state_management=[{"level": "chuyen_vien_chinh", "awarded_on": "2016-01-01"}])
+    return leader(external_id, unit, birth, gender)
 
 
 def _get(registry: Registry, route: str, **params: str) -> dict[str, Any]:
@@ -77,6 +71,7 @@ def test_every_unit_at_once_gives_each_units_own_projection(registry: Registry) 
     for training in ("none", "expected"):
         every = _get(registry, "projections", under=tree.province, **{"from": "2026-03-01"}, to="2030-12-31",
                      training=training)
+        IndicatorProjections.model_validate(every)  # the route sends the service's answer unchecked: checked here
         keys = ("numerator", "denominator", "value", "status", "band_position")
         units = {u["org_unit"]: [dict(zip(["as_of", *keys], point, strict=True))
                                  for point in zip(every["dates"], *[u[k] for k in keys], strict=True)]

@@ -347,6 +347,19 @@ def world(seed: int) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[st
     return reg, courses, enrolments
 
 
+def loaded(fresh_registry: Callable[[], Registry], seed: int, prefix: str) -> tuple[dict[str, Any], Check]:
+    """The generated registry of the seed, its courses and enrolments, under `prefix` in a fresh registry."""
+    reg, courses, enrolments = world(seed)
+    sub = prefixed(reg, prefix)
+    sub_courses, sub_enrolments = prefixed_training(courses, enrolments, prefix)
+    r = fresh_registry()
+    load(r, sub)
+    for kind, records in (("courses", sub_courses), ("enrolments", sub_enrolments)):
+        res = r.import_lines(kind, [json.dumps(x, ensure_ascii=False) for x in records])
+        assert not res.get("errors"), f"{kind}: {res['errors'][:5]}"
+    return reg, Check(r, seed, prefix, sub, sub_courses, sub_enrolments)
+
+
 def units_of(reg: dict[str, Any]) -> list[str]:
     codes = {u["code"] for u in reg["org_units"]}
     picks = ["VN", "CT"] + [c for c in ("CT-SNV", "CT-XM1") if c in codes]
@@ -355,16 +368,8 @@ def units_of(reg: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_projection_and_gap_against_the_reference(fresh_registry: Callable[[], Registry], seed: int) -> None:
-    reg, courses, enrolments = world(seed)
-    prefix = f"J{seed}-"
-    sub = prefixed(reg, prefix)
-    sub_courses, sub_enrolments = prefixed_training(courses, enrolments, prefix)
-    r = fresh_registry()
-    load(r, sub)
-    for kind, records in (("courses", sub_courses), ("enrolments", sub_enrolments)):
-        res = r.import_lines(kind, [json.dumps(x, ensure_ascii=False) for x in records])
-        assert not res.get("errors"), f"{kind}: {res['errors'][:5]}"
-    check = Check(r, seed, prefix, sub, sub_courses, sub_enrolments)
+    reg, check = loaded(fresh_registry, seed, f"J{seed}-")
+    prefix = check.prefix
     units = [prefix + u for u in units_of(reg)]
     root, city = units[0], units[1]
     for ind in RATIO_IDS + PER_CAPITA_IDS:
@@ -390,17 +395,8 @@ def test_every_ratio_at_the_root_on_drawn_registries_and_windows(fresh_registry:
                                                                   start: date, years: int, scenario: str) -> None:
     """Hypothesis draws the registry (its seed), the window (D0 and its length in years, 0: D0 to its 31 December)
     and the scenario; every ratio indicator of the catalog at the root must agree with the reference."""
-    reg, courses, enrolments = world(seed)
-    prefix = f"H{seed}-"
-    sub = prefixed(reg, prefix)
-    sub_courses, sub_enrolments = prefixed_training(courses, enrolments, prefix)
-    r = fresh_registry()
-    load(r, sub)
-    for kind, records in (("courses", sub_courses), ("enrolments", sub_enrolments)):
-        res = r.import_lines(kind, [json.dumps(x, ensure_ascii=False) for x in records])
-        assert not res.get("errors"), f"{kind}: {res['errors'][:5]}"
-    check = Check(r, seed, prefix, sub, sub_courses, sub_enrolments)
-    root = prefix + units_of(reg)[0]
+    reg, check = loaded(fresh_registry, seed, f"H{seed}-")
+    root = check.prefix + units_of(reg)[0]
     window = (start, date(start.year + years, 12, 31))
     for ind in RATIO_IDS:
         check.projection_of(ind, root, window, scenario)

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.factories import SmallTree, course, enrolment, import_records, person, small_tree
 from tests.conftest import BOOT, Registry, uniq
+from tests.web.signin import signed_in
 
 NATIONAL_ID = "094185777123"
 PARTY_SINCE = "2011-03-17"
@@ -53,14 +54,6 @@ def setting(backend_db: tuple[str, str]) -> Setting:
     return Setting(tree, a, b, course, local_course)
 
 
-def _signed_in(registry: Registry, token: str) -> TestClient:
-    client = TestClient(registry.client.app)
-    form = client.get("/dashboard/login")
-    found = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert found
-    r = client.post("/dashboard/login", data={"token": token, "csrf_token": found.group(1)}, follow_redirects=False)
-    assert r.status_code == 303 and "error=" not in r.headers["location"], r.headers.get("location")
-    return client
 
 
 def _as(registry: Registry, setting: Setting, role: str, unit: str | None = None) -> TestClient:
@@ -69,7 +62,7 @@ def _as(registry: Registry, setting: Setting, role: str, unit: str | None = None
 
 def _in(registry: Registry, tree: SmallTree, role: str, unit: str | None = None) -> TestClient:
     token = BOOT if role == "admin" else registry.token(role, [unit or tree.province])
-    return _signed_in(registry, token)
+    return signed_in(registry, token)
 
 
 def test_an_auditor_sees_the_person_without_ethnicity_national_id_or_party_dates(registry: Registry,
@@ -264,7 +257,7 @@ def test_integration_sees_the_needs_as_counts_with_small_groups_hidden_and_no_na
                                                                                   needs_setting: Needs) -> None:
     s = needs_setting
     token = registry.token("integration", [s.tree.province])
-    html = _training(_signed_in(registry, token), s)
+    html = _training(signed_in(registry, token), s)
     rows = _page_needs(html)
     assert rows == _as_rows(_api_needs(registry, token, s.unit))
     assert rows == [{"qualification": "political_theory", "level": "cao_cap", "suppressed": False, "persons": 6,

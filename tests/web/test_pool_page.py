@@ -1,23 +1,12 @@
 """The planning-pool pages, in-process (no browser): the list of pools within reach and one pool's check, in
 Vietnamese first and English on request, names for the roles that see persons only, scope."""
 
-import re
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from tests.api.test_planning_pools import AFTER, World, world  # noqa: F401 - the pytest fixture
-from tests.conftest import Registry
-
-
-def _signed_in(registry: Registry, token: str) -> TestClient:
-    client = TestClient(registry.client.app)
-    form = client.get("/dashboard/login")
-    found = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert found
-    r = client.post("/dashboard/login", data={"token": token, "csrf_token": found.group(1)}, follow_redirects=False)
-    assert r.status_code == 303 and "error=" not in r.headers["location"], r.headers.get("location")
-    return client
+from tests.web.signin import signed_in
 
 
 def _get(client: TestClient, path: str, **params: Any) -> Any:
@@ -27,7 +16,7 @@ def _get(client: TestClient, path: str, **params: Any) -> Any:
 
 
 def test_the_pool_check_page_shows_rules_sources_and_violations(world: World) -> None:  # noqa: F811
-    client = _signed_in(world.registry, world.registry.token("hr_officer", [world.p]))
+    client = signed_in(world.registry, world.registry.token("hr_officer", [world.p]))
     listed = _get(client, "/dashboard/planning-pools").text
     assert "Quy hoạch cán bộ" in listed and f'data-pool="{world.code("QH1")}"' in listed
     vi = _get(client, f"/dashboard/planning-pools/{world.code('QH1')}", as_of=AFTER).text
@@ -40,10 +29,10 @@ def test_the_pool_check_page_shows_rules_sources_and_violations(world: World) ->
 
 
 def test_an_aggregate_role_sees_no_names_and_out_of_scope_is_refused(world: World) -> None:  # noqa: F811
-    client = _signed_in(world.registry, world.registry.token("integration", [world.p]))
+    client = signed_in(world.registry, world.registry.token("integration", [world.p]))
     page = _get(client, f"/dashboard/planning-pools/{world.code('QH1')}", as_of=AFTER).text
     assert 'data-rule="no_discipline"' in page and world.code("C3") not in page and "Phạm Văn Ba" not in page
-    outsider = _signed_in(world.registry, world.registry.token("auditor", [world.code("X")]))
+    outsider = signed_in(world.registry, world.registry.token("auditor", [world.code("X")]))
     r = outsider.get(f"/dashboard/planning-pools/{world.code('QH1')}", params={"as_of": AFTER})
     assert r.status_code == 403 and world.code("C3") not in r.text
     assert world.code("QH1") not in _get(outsider, "/dashboard/planning-pools").text

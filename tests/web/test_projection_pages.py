@@ -21,8 +21,9 @@ from openpyxl import load_workbook
 
 from app.services.indicators import catalog
 from app.web.projection_section import REPORT_TRAINING
-from tests.api.factories import SmallTree, course, enrolment, import_records, person, small_tree
+from tests.api.factories import SmallTree, course, enrolment, import_records, leader, small_tree
 from tests.conftest import BOOT, Registry, uniq
+from tests.web.signin import signed_in
 from tests.web.support import need
 
 STANDARD = "CT-2025-LEADERS-MEET-STANDARDS"
@@ -40,14 +41,7 @@ class Setting:
 
 
 def _leader(external_id: str, unit: str, name: str, birth: str, gender: str) -> dict[str, Any]:
-    """A department head meeting every row of the standard but political theory cao cấp (holds trung cấp)."""
-    return person(external_id, unit, full_name=name, birth_date=birth, gender=gender,
-                  employments=[{"org_unit": unit, "category": "cong_chuc", "occupation": "specialist",
-                                "primary": True, "start": "2010-01-01", "end": None}],
-                  positions=[{"org_unit": unit, "title": "Giám đốc Sở", "rank": "department_head", "key_leader": True,
-                              "start": "2020-01-01", "end": None}],
-                  political_theory=[{"level": "trung_cap", "awarded_on": "2015-07-01"}],
-                  state_management=[{"level": "chuyen_vien_chinh", "awarded_on": "2016-01-01"}])
+    return leader(external_id, unit, birth, gender, full_name=name)
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +63,6 @@ def setting(backend_db: tuple[str, str]) -> Setting:
     return Setting(tree, ext, code)
 
 
-def _signed_in(registry: Registry, token: str) -> TestClient:
-    client = TestClient(registry.client.app)
-    form = client.get("/dashboard/login")
-    found = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert found
-    r = client.post("/dashboard/login", data={"token": token, "csrf_token": found.group(1)}, follow_redirects=False)
-    assert r.status_code == 303 and "error=" not in r.headers["location"], r.headers.get("location")
-    return client
 
 
 def _token(registry: Registry, setting: Setting, role: str) -> str:
@@ -139,7 +125,7 @@ def test_the_projection_and_the_gap_are_the_apis_with_names(registry: Registry, 
                                                             training: str) -> None:
     token = _token(registry, setting, role)
     params = {"org_unit": setting.tree.agency, "from": FROM, "to": TO, "training": training}
-    html = _page(_signed_in(registry, token), setting, **params)
+    html = _page(signed_in(registry, token), setting, **params)
     api = _api(registry, token, STANDARD, "projection", **params)
     assert _points(html) == _api_points(api)
     assert [(p[0], p[3], p[4]) for p in _points(html)] == [
@@ -178,7 +164,7 @@ def test_the_projection_and_the_gap_are_the_apis_with_names(registry: Registry, 
 def test_integration_sees_counts_and_no_persons(registry: Registry, setting: Setting) -> None:
     token = _token(registry, setting, "integration")
     params = {"org_unit": setting.tree.agency, "from": FROM, "to": TO, "training": "expected"}
-    html = _page(_signed_in(registry, token), setting, **params)
+    html = _page(signed_in(registry, token), setting, **params)
     admin = _api(registry, BOOT, STANDARD, "projection", **params)  # the points do not depend on the role
     assert _points(html) == _api_points(admin)
     events = _tags(html, "projection-events")
@@ -203,7 +189,7 @@ def test_the_projection_api_answers_counts_only_roles(registry: Registry, settin
 
 
 def test_a_passed_deadline_projects_to_the_resolutions_farthest_one(registry: Registry, setting: Setting) -> None:
-    html = _page(_signed_in(registry, BOOT), setting)
+    html = _page(signed_in(registry, BOOT), setting)
     farthest = max(s.deadline for s in SPECS.values() if s.source.doc == "CT" and s.deadline)
     assert SPECS[STANDARD].deadline and SPECS[STANDARD].deadline < date.today()
     if farthest < date.today():  # after the resolution's last deadline: nothing to project to by default
@@ -215,7 +201,7 @@ def test_a_passed_deadline_projects_to_the_resolutions_farthest_one(registry: Re
     api = _api(registry, BOOT, STANDARD, "projection", org_unit=setting.tree.agency, to=farthest.isoformat(),
                training="expected")
     assert _points(html) == _api_points(api)
-    english = _page(_signed_in(registry, BOOT), setting, lang="en")
+    english = _page(signed_in(registry, BOOT), setting, lang="en")
     assert "Projection to the deadline" in english and "The gap and who closes it" in english
     assert "Statutory retirement (last day in service 2028-04-30)" in _text(english)
 
@@ -229,7 +215,7 @@ def test_a_passed_deadline_projects_to_the_resolutions_farthest_one(registry: Re
 ])
 def test_targets_without_a_projection_say_so(registry: Registry, setting: Setting, code: str, role: str,
                                              state: str) -> None:
-    html = _page(_signed_in(registry, _token(registry, setting, role)), setting, code=code, to=TO)
+    html = _page(signed_in(registry, _token(registry, setting, role)), setting, code=code, to=TO)
     assert f'data-section="projection" data-state="{state}"' in html
     said = {"none": "Chỉ tiêu này không có dự báo", "aggregates": "chỉ xem số liệu tổng hợp", "shown": "Các mốc dự báo"}
     assert said[state] in _text(html)
@@ -244,7 +230,7 @@ SECTION_REFUSALS = [("from=0001-01-01", "invalid_range"), ("to=9999-12-31", "inv
 
 @pytest.mark.parametrize("query", HOSTILE)
 def test_hostile_parameters_are_a_4xx_page(registry: Registry, setting: Setting, query: str) -> None:
-    client = _signed_in(registry, BOOT)
+    client = signed_in(registry, BOOT)
     r = client.get(f"/dashboard/indicators/{STANDARD}?org_unit={setting.tree.agency}&{query}")
     assert r.status_code in (400, 422), (query, r.status_code, r.text[:500])  # 400: a control character, refused early
     assert r.headers["content-type"].startswith("text/html") and 'role="alert"' in r.text
@@ -253,7 +239,7 @@ def test_hostile_parameters_are_a_4xx_page(registry: Registry, setting: Setting,
 @pytest.mark.parametrize(("query", "code"), SECTION_REFUSALS)
 def test_parameters_the_service_refuses_are_said_in_the_section(registry: Registry, setting: Setting, query: str,
                                                                 code: str | None) -> None:
-    client = _signed_in(registry, BOOT)
+    client = signed_in(registry, BOOT)
     r = client.get(f"/dashboard/indicators/{STANDARD}?org_unit={setting.tree.agency}&{query}")
     assert r.status_code == 200, (query, r.status_code, r.text[:500])
     if code:
