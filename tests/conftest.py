@@ -94,8 +94,22 @@ def _migrate(url: str) -> None:
     engine.dispose()
 
 
+def _release_engines() -> None:
+    """Close the pooled connections of the process-wide engines before they are replaced: each test binds anew, and
+    an engine left to the garbage collector keeps its idle connections to PostgreSQL open meanwhile (CI ran into
+    the server's max_connections). An engine still in use opens new connections when it needs them."""
+    for cached in (db.get_engine, db.get_read_engine):
+        if cached.cache_info().currsize:
+            cached().dispose()
+    if db.get_audit_session_factory.cache_info().currsize:
+        bind = db.get_audit_session_factory().kw.get("bind")
+        if bind is not None:
+            bind.dispose()
+
+
 def _bind(url: str) -> TestClient:
     """Point the process-wide settings, engine and session factory at `url`."""
+    _release_engines()
     os.environ["DATABASE_URL"] = url
     os.environ["REGISTRY_BOOTSTRAP_TOKEN"] = BOOT
     os.environ.pop("DATABASE_REPLICA_URL", None)  # reads on the primary too (tests/security/test_replica.py has a replica)
@@ -112,6 +126,7 @@ def backend_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     url, drop = _create_database(request.param, tmp_path_factory)
     _migrate(url)
     yield request.param, url
+    _release_engines()
     for cached in (db.get_engine, db.get_session_factory, db.get_read_engine, db.get_read_session_factory,
                    db.get_audit_session_factory):
         cached.cache_clear()

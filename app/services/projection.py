@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import and_, or_, select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased
 
@@ -302,7 +303,7 @@ def in_parallel(session: Session, days: list[date], work: Callable[[Session, dat
     Elsewhere, or when the snapshot cannot be shared, one date after the other in this session."""
     workers = min(len(days), len(os.sched_getaffinity(0)))
     bind = session.get_bind()
-    if bind.dialect.name != "postgresql" or workers < 2:
+    if bind.dialect.name != "postgresql" or workers < 2 or not isinstance(bind, Engine):
         return [work(session, day) for day in days]
     try:  # (not in a savepoint: a snapshot is exported from a top-level transaction only)
         snapshot = str(session.execute(text("SELECT pg_export_snapshot()")).scalar_one())
@@ -313,14 +314,18 @@ def in_parallel(session: Session, days: list[date], work: Callable[[Session, dat
         return [work(session, day) for day in days]
 
     def one(day: date) -> Any:
-        with Session(bind=bind) as own:
-            own.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-            own.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
-            own.execute(text("SET TRANSACTION READ ONLY"))
+        # a connection of its own, closed after (not kept in the pool: a request needs these for seconds, and idle
+        # extra connections of every engine add up against the server's max_connections)
+        with bind.connect() as conn:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
             try:
-                return work(own, day)
+                conn.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+                conn.execute(text("SET TRANSACTION READ ONLY"))
+                with Session(bind=conn) as own:
+                    return work(own, day)
             finally:
-                own.rollback()
+                conn.rollback()
+                conn.invalidate()
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="projection") as pool:
         return list(pool.map(one, days))

@@ -188,20 +188,20 @@ def test_reports_downloaded_from_the_page_carry_its_values(page: Any, live: Live
 
 
 def test_the_projection_form_runs_the_scenario_chosen(page: Any, live: LiveServer) -> None:
-    """Choose 'Theo kế hoạch đào tạo' and a last day, press 'Tính dự báo': the section shows the API's points."""
+    """Choose 'Không đào tạo thêm' and a last day, press 'Tính dự báo': the section shows the API's points."""
     code = "ST-2030-DOCTORS-CK1"
     sign_in(page, live, "auditor", f"/dashboard/indicators/{code}?org_unit={PROVINCE}&as_of={AS_OF}")
     section = page.locator('section[data-section="projection"]')
-    assert section.get_attribute("data-training") == "none"
-    page.get_by_label("Kịch bản đào tạo").select_option("expected")
+    assert section.get_attribute("data-training") == "expected"  # as the training is planned, by default
+    page.get_by_label("Kịch bản đào tạo").select_option("none")
     page.get_by_label("Đến ngày", exact=True).fill("2029-06-30")
     page.get_by_role("button", name="Tính dự báo").click()
     page.wait_for_load_state()
-    assert "training=expected" in page.url and f"as_of={AS_OF}" in page.url
-    assert (section.get_attribute("data-training"), section.get_attribute("data-to")) == ("expected", "2029-06-30")
+    assert "training=none" in page.url and f"as_of={AS_OF}" in page.url
+    assert (section.get_attribute("data-training"), section.get_attribute("data-to")) == ("none", "2029-06-30")
     start = section.get_attribute("data-from")
     api = live.api(f"/api/v1/indicators/{code}/projection", live.tokens["auditor"], org_unit=PROVINCE,
-                   **{"from": start}, to="2029-06-30", training="expected")
+                   **{"from": start}, to="2029-06-30", training="none")
     shown = page.eval_on_selector_all('[data-testid="projection-points"] tbody tr',
                                       "trs => trs.map(tr => [tr.dataset.asOf, tr.dataset.numerator, tr.dataset.denominator])")
     assert shown == [[p["as_of"], str(p["numerator"]), str(p["denominator"])] for p in api["points"]]
