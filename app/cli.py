@@ -292,6 +292,8 @@ def audit_checkpoint(key: Annotated[Path | None, typer.Option(help="the private 
         raise typer.Exit(2) from None
     engine = _engine(database_url)
     with Session(engine) as session:
+        audit.seal(session, wait=True)  # what readers appended in the last moments is covered too
+        session.commit()
         findings = audit.verify(session)
         document = None if findings else checkpoint.create(session, signer)
     engine.dispose()
@@ -339,9 +341,13 @@ def audit_verify(
             raise typer.Exit(1) from None
     engine = _engine(database_url)
     with Session(engine) as session:
+        sealed = audit.seal(session, wait=True)  # entries appended in the last moments, not sealed yet
+        session.commit()
         findings = audit.verify(session)
         compared = [(path, document, *checkpoint.compare(session, document)) for path, document in documents]
     engine.dispose()
+    if sealed:
+        typer.echo(f"sealed {sealed} access-log entries appended since the last seal")
     for f in findings:
         typer.echo(f"FAIL {f.log} entry {f.entry}: {f.problem}", err=True)
     for path, document, against, appended in compared:

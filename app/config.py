@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     registry_bootstrap_token: SecretStr | None = None
     # The Ed25519 private key (PEM) that signs audit checkpoints (`registry audit keygen` writes one).
     audit_signing_key_file: str | None = None
+    # Sensitive reads append to the access log without a lock; a server seals what a busy sealer left
+    # within this many seconds (app/services/audit.py). 0 switches its background sealer off.
+    audit_seal_seconds: float = 1.0
     # An Idempotency-Key whose first request has run this long without an answer is free again (its server died).
     idempotency_claim_seconds: float = 900.0
     max_body_bytes: int = 512 * 1024 * 1024

@@ -83,11 +83,17 @@ def warn_of_bootstrap() -> None:
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    """On start: resume import jobs whose runner stopped (a crash, a restart), now and every few seconds."""
-    if get_settings().import_jobs_resume:
+    """On start: resume import jobs whose runner stopped (a crash, a restart), now and every few seconds;
+    on PostgreSQL, seal the access-log entries that readers leave to a busy sealer (app/services/audit.py)."""
+    settings = get_settings()
+    if settings.import_jobs_resume:
         from app.services import jobs
 
         jobs.start_reaper()
+    if settings.audit_seal_seconds > 0 and settings.database_url.startswith("postgres"):
+        from app.services import audit
+
+        audit.start_sealer(settings.audit_seal_seconds)
     yield
 
 

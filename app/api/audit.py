@@ -32,9 +32,14 @@ def query_audit_log(session: SessionDep, actor: Annotated[Actor, allow("audit:re
 
 @router.get("/verify", response_model=AuditVerification)
 def verify_audit_log(session: SessionDep, actor: Annotated[Actor, allow("audit:read")]) -> dict[str, Any]:
-    """Recompute both hash chains; `intact` is false and `findings` name the entries that fail."""
+    """Recompute both hash chains; `intact` is false and `findings` name the entries that fail.
+
+    Access-log entries appended in the last moments are sealed first (`unsealed`: those another sealer
+    was still sealing, covered by the next verification).
+    """
+    audit.seal_pending(wait=False)
     findings = audit.verify(session)
-    return {"intact": not findings, "findings": [f.__dict__ for f in findings]}
+    return {"intact": not findings, "findings": [f.__dict__ for f in findings], "unsealed": audit.unsealed(session)}
 
 
 class CheckpointCheck(AppSchema):
@@ -59,7 +64,9 @@ def verify_against_checkpoint(payload: CheckpointCheck, session: SessionDep,
     except (checkpoint.CheckpointError, KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"the checkpoint cannot be used: {exc}", code="invalid_checkpoint",
                            errors=[{"field": "checkpoint", "message": str(exc)}]) from None
+    audit.seal_pending(wait=False)
     chain = audit.verify(session)
     against, appended = checkpoint.compare(session, payload.checkpoint)
     return {"intact": not chain and not against, "timestamp": payload.checkpoint["timestamp"],
-            "findings": [f.__dict__ for f in chain + against], "appended_since": appended}
+            "findings": [f.__dict__ for f in chain + against], "appended_since": appended,
+            "unsealed": audit.unsealed(session)}

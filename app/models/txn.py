@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UTCDateTime
@@ -63,5 +63,12 @@ class AccessLog(Base):
     fields: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(String(500))
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))  # "" until sealed
+    hash: Mapped[str] = mapped_column(String(64))  # "" until sealed
+    # the entry's place in the chain, given when it is sealed (app/services/audit.py `seal`); NULL: not sealed yet
+    seq: Mapped[int | None] = mapped_column()
+
+    __table_args__ = (
+        Index("ux_access_log_seq", "seq", unique=True),
+        Index("ix_access_log_unsealed", "id", postgresql_where=text("seq IS NULL"), sqlite_where=text("seq IS NULL")),
+    )

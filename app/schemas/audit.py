@@ -33,7 +33,9 @@ class ReadEntry(ReadSchema):
     fields: str
     action: str
     detail: str | None = None
-    hash: str
+    hash: str | None = Field(None, description="the entry's chain hash; null until it is sealed (within "
+                                               "AUDIT_SEAL_SECONDS)")
+    seq: int | None = Field(None, description="its place in the access log's chain, given when it is sealed")
 
 
 class AuditLog(ReadSchema):
@@ -52,6 +54,8 @@ class Finding(ReadSchema):
 class AuditVerification(ReadSchema):
     intact: bool
     findings: list[Finding]
+    unsealed: int = Field(0, description="access-log entries not sealed yet (appended in the last moments): "
+                                         "covered by the next verification")
 
 
 class CheckpointVerification(AuditVerification):

@@ -3,22 +3,33 @@
 Every entry stores `hash = sha256(prev_hash + canonical content)`, the content including who and
 when (the transaction's actor and time for writes). Rows are never deleted (database triggers), so
 an entry edited by hand no longer matches its hash, and `verify` names it.
+
+Writes are chained as they are written: they hold the write lock anyway. Sensitive reads are not
+serialised: a read appends its entries unsealed, and a sealer chains every unsealed entry in one
+pass (`seal`), the order of sealing giving each its `seq`, the chain's order. Whoever finds the
+sealer's lock free seals; the others go on without waiting, and a background sealer takes what is
+left within `AUDIT_SEAL_SECONDS`. Until then an entry is covered by nothing, like a transparency
+log's entry before its merge delay (RFC 9162 section 4.1): `verify` and `checkpoint` seal what is
+pending first.
 """
 
 import hashlib
 import json
+import logging
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.models import AccessLog, Change, Person, Txn
 from app.services import tree
 from app.services.context import Actor
 
+log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 _READ_LOCK_KEY = 7_261_002
 
@@ -104,49 +115,118 @@ def chain_changes(session: Session, changes: Sequence[Sealable], txn: Txn) -> No
 def log_reads(
     session: Session, actor: Actor, person_ids: list[int | None], *, fields: str, action: str, detail: str | None = None
 ) -> None:
-    """Record reads of sensitive fields, one chained entry per named person.
+    """Record reads of sensitive fields, one entry per named person, appended without any lock.
 
-    Written in a short transaction of its own, so that the chain's lock is held for the few
-    statements of the chaining, not for the rest of the reading request (bench F7).
+    On PostgreSQL the entries are written in a short transaction of their own (bench F7), then sealed
+    (`seal`) in that transaction if no other sealer is at work, else by the sealer at work or the
+    server's background sealer (`start_sealer`) within `AUDIT_SEAL_SECONDS`: no reader waits for another.
+    SQLite has one writer anyway: the entries are appended and sealed in the request's own transaction.
     """
     if not person_ids:
         return
     if session.get_bind().dialect.name != "postgresql":
-        _append_reads(session, actor, person_ids, fields=fields, action=action, detail=detail)  # SQLite: one writer anyway
+        _append_reads(session, actor, person_ids, fields=fields, action=action, detail=detail)
+        seal(session)
         return
     from app.db import get_audit_session_factory
 
     with get_audit_session_factory()() as own:
-        own.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _READ_LOCK_KEY})
         _append_reads(own, actor, person_ids, fields=fields, action=action, detail=detail)
+        seal(own)
         own.commit()
 
 
 def _append_reads(
     session: Session, actor: Actor, person_ids: list[int | None], *, fields: str, action: str, detail: str | None
 ) -> None:
-    prev = session.scalar(select(AccessLog.hash).order_by(AccessLog.id.desc()).limit(1)) or GENESIS
     now = datetime.now(UTC)
-    entries = [
-        AccessLog(
-            at=now,
-            actor=actor.name,
-            request_id=actor.request_id,
-            person_id=pid,
-            fields=fields,
-            action=action,
-            detail=detail,
-            prev_hash="",
-            hash="",
-        )
+    session.execute(insert(AccessLog), [
+        {"at": now, "actor": actor.name, "request_id": actor.request_id, "person_id": pid, "fields": fields,
+         "action": action, "detail": detail, "prev_hash": "", "hash": "", "seq": None}
         for pid in person_ids
-    ]
-    session.add_all(entries)
-    session.flush()
-    for entry in entries:
-        entry.prev_hash = prev
-        entry.hash = prev = _digest(prev, read_content(entry))
-    session.flush()
+    ])
+
+
+SEAL_BATCH = 5000
+
+
+def seal(session: Session, *, wait: bool = False) -> int | None:
+    """Chain every unsealed access-log entry the session sees, in id order, after the last sealed one.
+
+    Each gets the next `seq`, its `prev_hash` and its `hash`, as entries chained one by one always
+    did. One sealer at a time: on PostgreSQL a transaction-scoped advisory lock, taken without
+    waiting (`None`: another sealer is at work, and seals what is pending) unless `wait`; on SQLite
+    the writer's own lock. Entries committed while a sealer runs are sealed by the next one, with a
+    later `seq` than entries of higher id: the chain's order is `seq`, the order of sealing.
+    Returns how many entries were sealed. The caller commits.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        if wait:
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _READ_LOCK_KEY})
+        elif not session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _READ_LOCK_KEY}):
+            return None
+    sealed = 0
+    columns = (AccessLog.id, AccessLog.at, AccessLog.actor, AccessLog.request_id, AccessLog.person_id, AccessLog.fields,
+               AccessLog.action, AccessLog.detail)
+    while True:
+        pending = session.execute(
+            select(*columns).where(AccessLog.seq.is_(None)).order_by(AccessLog.id).limit(SEAL_BATCH)).all()
+        if not pending:
+            return sealed
+        last = session.execute(select(AccessLog.seq, AccessLog.hash).where(AccessLog.seq.is_not(None))
+                               .order_by(AccessLog.seq.desc()).limit(1)).first()
+        position, prev = (int(last[0] or 0), str(last[1])) if last else (0, GENESIS)
+        seals = []
+        for entry in pending:  # a row has the entry's attributes: read_content hashes it as written
+            position += 1
+            digest = _digest(prev, read_content(entry))  # type: ignore[arg-type]
+            seals.append({"id": entry.id, "seq": position, "prev_hash": prev, "hash": digest})
+            prev = digest
+        session.execute(update(AccessLog), seals)  # by primary key, one executemany
+        sealed += len(pending)
+        if len(pending) < SEAL_BATCH:
+            return sealed
+
+
+def unsealed(session: Session) -> int:
+    """How many access-log entries wait for their seal (appended in the last moments, or a sealer stopped)."""
+    return int(session.scalar(select(func.count()).select_from(AccessLog).where(AccessLog.seq.is_(None))) or 0)
+
+
+def seal_pending(*, wait: bool = True) -> int | None:
+    """Seal what is pending, in a transaction of its own (verify and checkpoint start with it)."""
+    from app.db import get_audit_session_factory
+
+    with get_audit_session_factory()() as own:
+        sealed = seal(own, wait=wait)
+        own.commit()
+    return sealed
+
+
+def start_sealer(every: float) -> threading.Thread:
+    """The server's background sealer: entries a busy sealer left are sealed within `every` seconds."""
+
+    def loop() -> None:
+        pause = threading.Event()
+        while not pause.wait(every):
+            try:
+                from app.db import get_audit_session_factory
+
+                with get_audit_session_factory()() as own:
+                    if own.scalar(select(AccessLog.id).where(AccessLog.seq.is_(None)).limit(1)) is not None:
+                        seal(own)
+                        own.commit()
+            except Exception:  # noqa: BLE001 - the sealer must outlive a database hiccup; the next round retries
+                log.warning("sealing the access log failed", exc_info=True)
+
+    global _sealer
+    if _sealer is None or not _sealer.is_alive():  # one per process, whichever app instance starts it
+        _sealer = threading.Thread(target=loop, name="access-log-sealer", daemon=True)
+        _sealer.start()
+    return _sealer
+
+
+_sealer: threading.Thread | None = None
 
 
 @dataclass
@@ -158,39 +238,40 @@ class Finding:
 
 @dataclass
 class Entry:
-    id: int
+    id: int  # what names the entry: a change's seq, an access-log entry's id
     content: dict[str, Any]
     prev_hash: str
     hash: str
+    pos: int  # its place in its chain: a change's seq, an access-log entry's seq (given when sealed)
 
 
 LOGS = ("change", "access_log")
 
 
 def entries(session: Session, log: str, *, upto: int | None = None) -> Iterator[Entry]:
-    """Every entry of one log in order (seq for the change feed, id for the access log), streamed."""
+    """Every sealed entry of one log in chain order (`seq` in both), up to position `upto`, streamed."""
     if log == "change":
         changes = select(Change, Txn).join(Txn, Txn.id == Change.txn_id).order_by(Change.seq)
         if upto is not None:
             changes = changes.where(Change.seq <= upto)
         for change, txn in session.execute(changes.execution_options(yield_per=2000)):
-            yield Entry(change.seq, change_content(change, txn), change.prev_hash, change.hash)
+            yield Entry(change.seq, change_content(change, txn), change.prev_hash, change.hash, change.seq)
             session.expunge(change)  # memory stays flat over a million entries
             if txn in session:
                 session.expunge(txn)
         return
-    reads = select(AccessLog).order_by(AccessLog.id)
+    reads = select(AccessLog).where(AccessLog.seq.is_not(None)).order_by(AccessLog.seq)  # the unsealed wait
     if upto is not None:
-        reads = reads.where(AccessLog.id <= upto)
+        reads = reads.where(AccessLog.seq <= upto)
     for entry in session.scalars(reads.execution_options(yield_per=2000)):
-        yield Entry(entry.id, read_content(entry), entry.prev_hash, entry.hash)
+        yield Entry(entry.id, read_content(entry), entry.prev_hash, entry.hash, int(entry.seq or 0))
         session.expunge(entry)
 
 
 def extent(session: Session, log: str) -> tuple[int, int | None]:
-    """How many entries a log holds, and the last one's seq or id."""
-    column = Change.seq if log == "change" else AccessLog.id
-    count, last = session.execute(select(func.count(), func.max(column))).one()
+    """How many sealed entries a log holds, and the last one's position (`seq`)."""
+    column = Change.seq if log == "change" else AccessLog.seq
+    count, last = session.execute(select(func.count(column), func.max(column))).one()
     return int(count), last
 
 
@@ -270,7 +351,8 @@ def query(
         )
     return {
         "writes": [_shown(change_content(c, t), actor) | {"hash": c.hash} for c, t in session.execute(writes)],
-        "reads": [read_content(e) | {"external_id": ext, "hash": e.hash} for e, ext in session.execute(reads)],
+        "reads": [read_content(e) | {"external_id": ext, "hash": e.hash or None, "seq": e.seq}
+                  for e, ext in session.execute(reads)],
     }
 
 

@@ -171,9 +171,9 @@ def _head(session: Session, log: str) -> dict[str, Any]:
         node = leaf_hash(audit.canonical(entry.content).encode("utf-8"))
         tree.add(node)
         block.add(node)
-        first = entry.id if first is None else first
-        block_first = entry.id if block_first is None else block_first
-        last, last_hash = entry.id, entry.hash
+        first = entry.pos if first is None else first
+        block_first = entry.pos if block_first is None else block_first
+        last, last_hash = entry.pos, entry.hash
         if block.size == size:
             blocks.append([block_first, last, block.size, block.root().hex()])
             block, block_first = Tree(), None
@@ -227,8 +227,8 @@ def check_signature(document: dict[str, Any], public: Ed25519PublicKey) -> None:
 
 
 def _where(log: str, first: int, last: int) -> str:
-    unit = "seq" if log == "change" else "id"
-    return f"{unit} {first}" if first == last else f"{unit} {first}..{last}"
+    """Entries by their place in the chain (`seq`, in both logs: an access-log entry gets its seq when sealed)."""
+    return f"seq {first}" if first == last else f"seq {first}..{last}"
 
 
 def compare(session: Session, document: dict[str, Any]) -> tuple[list[audit.Finding], dict[str, int]]:
@@ -247,18 +247,18 @@ def _compare_log(session: Session, log: str, head: dict[str, Any]) -> tuple[list
     last_id = head["last_id"]
     tree, strays, appended, index, present_last = Tree(), [], 0, 0, None
     for entry in audit.entries(session, log):
-        if last_id is None or entry.id > last_id:
+        if last_id is None or entry.pos > last_id:
             appended += 1
             continue
         node = leaf_hash(audit.canonical(entry.content).encode("utf-8"))
         tree.add(node)
-        present_last = entry.id
-        while index < len(blocks) and blocks[index].last < entry.id:
+        present_last = entry.pos
+        while index < len(blocks) and blocks[index].last < entry.pos:
             index += 1
-        if index < len(blocks) and blocks[index].first <= entry.id:
+        if index < len(blocks) and blocks[index].first <= entry.pos:
             blocks[index].tree.add(node)
         else:
-            strays.append(entry.id)
+            strays.append(entry.pos)
     if tree.size == head["tree_size"] and tree.root().hex() == head["root_hash"]:
         return [], appended
     findings: list[audit.Finding] = []

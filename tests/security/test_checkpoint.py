@@ -91,7 +91,7 @@ def _rewrite_last_change(conn: Connection) -> None:
 def _rewrite_last_read(conn: Connection) -> None:
     entry_id, prev, at, actor, request_id, person_id, fields, action, detail = conn.execute(text(
         "SELECT id, prev_hash, at, actor, request_id, person_id, fields, action, detail FROM access_log "
-        "ORDER BY id DESC LIMIT 1")).one()
+        "ORDER BY seq DESC LIMIT 1")).one()
     from datetime import datetime
 
     when = datetime.fromisoformat(at) if isinstance(at, str) else at
@@ -110,8 +110,8 @@ def _truncate(conn: Connection) -> None:
 
 
 def _last(conn: Connection, table: str = "change") -> int:
-    column = "seq" if table == "change" else "id"
-    return int(conn.execute(text(f'SELECT max({column}) FROM "{table}"')).scalar_one())
+    """The last entry's place in its chain (an access-log entry's seq is given when it is sealed)."""
+    return int(conn.execute(text(f'SELECT max(seq) FROM "{table}"')).scalar_one())
 
 
 @pytest.mark.parametrize("attack", ["rewrite_last", "delete_tail", "delete_middle", "truncate", "rewrite_last_read"])
@@ -132,7 +132,7 @@ def test_verify_with_a_checkpoint_catches_and_locates_each_attack(fresh_registry
         "delete_tail": (lambda c: _delete_changes(c, f"seq >= {last - 1}"), "its tail was deleted"),
         "delete_middle": (lambda c: _delete_changes(c, f"seq = {middle}"), f"the entry at seq {middle} deleted"),
         "truncate": (_truncate, f"holds none of the {size} entries"),
-        "rewrite_last_read": (_rewrite_last_read, f"the entry at id {last_read} rewritten"),
+        "rewrite_last_read": (_rewrite_last_read, f"the entry at seq {last_read} rewritten"),
     }
     tamper, message = expected[attack]
     _tamper(registry, tamper)

@@ -1,0 +1,198 @@
+"""Sensitive reads append to the access log without a lock, and sealing chains them (issue #15).
+
+A read appends its entries unsealed and seals them at once if no other sealer is at work; a reader
+never waits for a sealer. What a busy sealer left is sealed by the next one, or by the server's
+background sealer, in the order of sealing (`seq`), which is not always the order of ids. The chain
+is walked by `seq`: an edited, a deleted, a reordered or an unsealed-again entry is located by
+`registry audit verify`.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+
+import httpx
+import pytest
+from sqlalchemy import Connection, create_engine, text
+
+from app.db import normalise_url
+from app.services import audit
+from tests.api.factories import org_unit, person
+from tests.conftest import BOOT, Registry, uniq
+from tests.live import serve
+
+LOCK = audit._READ_LOCK_KEY
+
+
+def _seed(registry: Registry, persons: int) -> list[str]:
+    unit = uniq("SL")
+    registry.import_lines("org-units", [json.dumps(org_unit(unit), ensure_ascii=False)])
+    ids = [f"{unit}-{i}" for i in range(persons)]
+    assert registry.import_lines("persons", [json.dumps(person(pid, unit), ensure_ascii=False) for pid in ids])["created"] \
+        == persons
+    return ids
+
+
+def _read(registry: Registry, pid: str) -> None:
+    r = registry.client.get(f"/api/v1/persons/{pid}", headers=registry.headers())
+    assert r.status_code == 200 and "national_id" in r.json(), r.text
+
+
+def _log(registry: Registry) -> list[tuple[int, int | None, str, str, str]]:
+    """Every access-log row: id, seq, prev_hash, hash, request_id (as the database holds them)."""
+    engine = create_engine(normalise_url(registry.url))
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text(
+            "SELECT id, seq, prev_hash, hash, coalesce(request_id, '') FROM access_log ORDER BY id"))]
+    engine.dispose()
+    return rows  # type: ignore[return-value]
+
+
+def _verify(registry: Registry) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"DATABASE_URL": registry.url}
+    return subprocess.run([sys.executable, "-m", "app.cli", "audit", "verify"], env=env, capture_output=True, text=True,
+                          timeout=180, check=False)
+
+
+def _chain_holds(rows: list[tuple[int, int | None, str, str, str]]) -> None:
+    """Positions 1..n without a gap, each linked to the one before it."""
+    sealed = sorted((r for r in rows if r[1] is not None), key=lambda r: r[1])
+    assert [r[1] for r in sealed] == list(range(1, len(sealed) + 1))
+    prev = audit.GENESIS
+    for _id, _seq, link, digest, _rid in sealed:
+        assert link == prev and len(digest) == 64
+        prev = digest
+
+
+def test_each_read_is_sealed_before_its_answer_when_no_sealer_is_at_work(registry: Registry) -> None:
+    before = {r[0] for r in _log(registry)}
+    for pid in _seed(registry, 3):
+        _read(registry, pid)
+    rows = _log(registry)
+    mine = [r for r in rows if r[0] not in before]
+    assert len(mine) == 3 and all(r[1] is not None and r[3] for r in mine)  # sealed, none left pending
+    assert [r[1] for r in mine] == sorted(r[1] for r in mine if r[1] is not None)  # in the order they were read
+    _chain_holds(rows)
+    api = registry.client.get("/api/v1/audit/verify", headers=registry.headers()).json()
+    assert api["intact"] is True and api["unsealed"] == 0, api
+    shown = registry.client.get("/api/v1/audit", headers=registry.headers(), params={"limit": 3}).json()["reads"]
+    assert all(entry["seq"] and entry["hash"] for entry in shown)
+
+
+def test_readers_never_wait_for_a_busy_sealer_and_the_server_seals_what_they_left(registry: Registry) -> None:
+    if registry.backend != "postgres":
+        pytest.skip("SQLite has one writer: a read appends and seals in its own transaction")
+    ids = _seed(registry, 16)
+    engine = create_engine(normalise_url(registry.url))
+    with serve(registry.url, BOOT, AUDIT_SEAL_SECONDS="0.2") as server, engine.connect() as busy:
+        busy.execute(text("SELECT pg_advisory_lock(:k)"), {"k": LOCK})  # a sealer at work that does not finish
+        busy.commit()
+        try:
+            with ThreadPoolExecutor(8) as pool:
+                rids = {f"{pid}-read" for pid in ids}
+                futures = [pool.submit(httpx.get, f"{server.base}/api/v1/persons/{pid}", timeout=60,
+                                       headers={"Authorization": f"Bearer {BOOT}", "X-Request-ID": f"{pid}-read"})
+                           for pid in ids]
+                done, left = wait(futures, timeout=60)
+            assert not left, "a reader waited for the sealer's lock"
+            assert all(f.result().status_code == 200 for f in done)
+            waiting = [r for r in _log(registry) if r[4] in rids]
+            assert len(waiting) == 16 and all(r[1] is None and r[3] == "" for r in waiting)  # appended, not sealed
+        finally:
+            busy.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK})
+            busy.commit()
+        deadline = time.monotonic() + 30  # no request comes: the server's background sealer takes them
+        while time.monotonic() < deadline and any(r[1] is None for r in _log(registry) if r[4] in rids):
+            time.sleep(0.2)
+    engine.dispose()
+    rows = _log(registry)
+    assert all(r[1] is not None for r in rows if r[4] in rids)
+    _chain_holds(rows)
+    assert _verify(registry).returncode == 0
+
+
+def test_an_entry_committed_after_later_ids_were_sealed_is_sealed_after_them(registry: Registry) -> None:
+    if registry.backend != "postgres":
+        pytest.skip("SQLite has one writer: ids are handed out in the order of commits")
+    first, second = _seed(registry, 2)
+    engine = create_engine(normalise_url(registry.url))
+    with engine.connect() as slow:  # a reader whose transaction is still open: its id is taken, not committed
+        late = slow.execute(text(
+            "INSERT INTO access_log (at, actor, person_id, fields, action, prev_hash, hash) "
+            "SELECT now(), 'token:slow', id, 'national_id', 'read', '', '' FROM person WHERE external_id = :p RETURNING id"),
+            {"p": first}).scalar_one()
+        _read(registry, second)  # a later id, sealed at once
+        sealed_before = {r[0]: r[1] for r in _log(registry)}
+        assert max(sealed_before) > late and late not in sealed_before
+        slow.commit()
+    engine.dispose()
+    assert next(r for r in _log(registry) if r[0] == late)[1] is None  # committed after: waits for a sealer
+    api = registry.client.get("/api/v1/audit/verify", headers=registry.headers()).json()
+    assert api["intact"] is True and api["unsealed"] == 0, api
+    rows = _log(registry)
+    late_seq = next(r[1] for r in rows if r[0] == late)
+    assert late_seq is not None and late_seq > max(s for s in sealed_before.values() if s is not None)
+    _chain_holds(rows)
+
+
+def _tamper(registry: Registry, attack: Callable[[Connection], None]) -> None:
+    """Run `attack` past the append-only triggers, as the database's owner could."""
+    engine = create_engine(normalise_url(registry.url))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SET session_replication_role = replica"))
+        else:
+            conn.execute(text("DROP TRIGGER IF EXISTS access_log_no_delete"))
+        attack(conn)
+    engine.dispose()
+
+
+def _swap(a: int, b: int) -> Callable[[Connection], None]:
+    def attack(conn: Connection) -> None:  # the unique index wants a free place for the exchange
+        conn.execute(text("UPDATE access_log SET seq = -1 WHERE seq = :a"), {"a": a})
+        conn.execute(text("UPDATE access_log SET seq = :a WHERE seq = :b"), {"a": a, "b": b})
+        conn.execute(text("UPDATE access_log SET seq = :b WHERE seq = -1"), {"b": b})
+    return attack
+
+
+@pytest.mark.parametrize("attack", ["edit", "delete", "reorder", "unseal"])
+def test_verify_locates_an_edited_deleted_reordered_or_unsealed_entry(fresh_registry: Callable[[], Registry],
+                                                                      attack: str) -> None:
+    registry = fresh_registry()
+    for pid in _seed(registry, 4):
+        _read(registry, pid)
+    assert _verify(registry).returncode == 0
+    by_seq = {r[1]: r[0] for r in _log(registry)}
+    changes_before = _count(registry, "change")
+    middle, after = by_seq[2], by_seq[3]
+    attacks: dict[str, tuple[Callable[[Connection], None], list[str]]] = {
+        "edit": (lambda c: c.execute(text("UPDATE access_log SET actor = 'token:0:nobody' WHERE id = :i"), {"i": middle}),
+                 [f"access_log entry {middle}: content does not match its hash"]),
+        "delete": (lambda c: c.execute(text("DELETE FROM access_log WHERE id = :i"), {"i": middle}),
+                   [f"access_log entry {after}: link broken"]),
+        "reorder": (_swap(2, 3), [f"access_log entry {after}: link broken", f"access_log entry {middle}: link broken"]),
+        # taken out of the chain to be sealed again at its end: the entry after it no longer links
+        "unseal": (lambda c: c.execute(text("UPDATE access_log SET seq = NULL, prev_hash = '', hash = '' WHERE id = :i"),
+                                       {"i": middle}), [f"access_log entry {after}: link broken"]),
+    }
+    tamper, messages = attacks[attack]
+    _tamper(registry, tamper)
+    broken = _verify(registry)
+    assert broken.returncode == 1, broken.stdout
+    for message in messages:
+        assert message in broken.stderr, broken.stderr
+    api = registry.client.get("/api/v1/audit/verify", headers=registry.headers()).json()
+    assert api["intact"] is False and {f["entry"] for f in api["findings"]} >= {int(m.split()[2][:-1]) for m in messages}
+    assert _count(registry, "change") == changes_before  # verifying wrote nothing but seals
+
+
+def _count(registry: Registry, table: str) -> int:
+    engine = create_engine(normalise_url(registry.url))
+    with engine.connect() as conn:
+        count = int(conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one())
+    engine.dispose()
+    return count
