@@ -36,7 +36,12 @@ class Change(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
-    __table_args__ = (Index("ix_change_entity_key_seq", "entity", "key", "seq"),)
+    __table_args__ = (
+        Index("ix_change_entity_key_seq", "entity", "key", "seq"),
+        # the tree's version (app/services/tree.py `version`): the last org-unit change in one index row
+        Index("ix_change_org_unit_seq", "seq", postgresql_where=text("entity = 'org_unit'"),
+              sqlite_where=text("entity = 'org_unit'")),
+    )
 
 
 class ChangeUnit(Base):
