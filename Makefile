@@ -16,7 +16,7 @@ shown = $(shell printf '%s' '$(1)' | sed -E 's#(://[^:/@]*):[^@]*@#\1:***@#; s/&
 DATABASE_SHOWN := $(call shown,$(DATABASE))
 POSTGRES_SHOWN := $(if $(TEST_POSTGRES_URL), and on PostgreSQL ($(call shown,$(TEST_POSTGRES_URL))))
 
-.PHONY: help run install migrate test lint check revision clean browsers bench bench-enrolments bench-projection
+.PHONY: help run install migrate test lint check revision clean browsers bench bench-enrolments bench-projection bench-access-log
 
 help: ## list the targets (with the values they will use)
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' -v host='$(HOST)' -v port='$(PORT)' -v db='$(DATABASE_SHOWN)' \
@@ -71,6 +71,7 @@ bench: $(DEV_STAMP) ## benchmarks (BENCH_SIZES=10000,100000, BENCH_JOB_SIZES=100
 	$(BIN)/python -m bench.job_import
 	$(BIN)/python -m bench.enrolments
 	$(BIN)/python -m bench.projection
+	$(BIN)/python -m bench.access_log
 
 bench-enrolments: $(DEV_STAMP) ## only the import of 100,000 enrolments against its COPY floor (BENCH_ENROL_*) -> docs/benchmarks.md
 	$(BIN)/pip install --quiet 'duckdb>=1.1' 'psutil>=5.9'
@@ -79,6 +80,11 @@ bench-enrolments: $(DEV_STAMP) ## only the import of 100,000 enrolments against 
 bench-projection: $(DEV_STAMP) ## only the projection of one indicator for every unit, and one province's gap (BENCH_PROJ_*) -> docs/benchmarks.md
 	$(BIN)/pip install --quiet 'duckdb>=1.1' 'psutil>=5.9'
 	$(BIN)/python -m bench.projection
+
+bench-access-log: $(DEV_STAMP) ## only named reads against reads without sensitive fields, 32 clients (BENCH_LOG_*) -> docs/benchmarks.md
+	$(BIN)/pip install --quiet 'duckdb>=1.1' 'psutil>=5.9'
+	command -v wrk >/dev/null || { apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }; }
+	$(BIN)/python -m bench.access_log
 
 clean: ## remove the virtualenv and the local SQLite database (the demo token in data/admin-token stays)
 	rm -rf $(VENV) data/*.db data/*.db-*

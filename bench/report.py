@@ -201,6 +201,72 @@ def projection_figures(results: dict[str, Any]) -> list[str]:
     return out
 
 
+def access_log_goals(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """Issue #15: 32 clients reading named persons reach at least 80% of the throughput of reads without sensitive fields."""
+    section = results.get("access_log") or {}
+    rows = []
+    for run in section.get("runs", []):
+        where = f"{run['persons']:,} persons {run['engine']}"
+        goal = f"GET one person at {section.get('clients', 32)} clients: named reads (logged) ≥ 80% of reads without " \
+               "sensitive fields"
+        if "error" in run or "ratio" not in run:
+            rows.append((goal, where, str(run.get("error", "no figure"))[:120], "**failed**", ""))
+            continue
+        named, floor = run["named"], run["floor"]
+        waits = run["lock_wait_samples"]["waiting_sessions_by_event"]
+        rows.append((goal, where,
+                     f"named {_fmt(named['throughput_rps'])} req/s (p99 {_fmt(named['p99_ms'])} ms); floor, an auditor "
+                     f"of the whole tree (no sensitive field, no entry) {_fmt(floor['throughput_rps'])} req/s (p99 "
+                     f"{_fmt(floor['p99_ms'])} ms); ratio {run['ratio']}; sessions seen waiting on a lock: "
+                     + (", ".join(f"{k} {v}" for k, v in sorted(waits.items())) or "none")
+                     + f" in {run['lock_wait_samples']['samples']} samples",
+                     "met" if run["ratio"] >= 0.8 else "**short**", ""))
+    return rows
+
+
+def access_log_figures(results: dict[str, Any]) -> list[str]:
+    """The section of `bench.access_log`."""
+    section = results.get("access_log")
+    if not section:
+        return []
+    out = ["## Sensitive reads and the access log (`python -m bench.access_log`)", "",
+           f"Run {section['started']} to {section.get('finished', '?')}, {section.get('cores')} cores. One `registry "
+           f"serve` (a worker per core) on PostgreSQL; wrk, {section['clients']} connections, {section['seconds']} s "
+           "per load, on `GET /persons/{id}` (random among 2,000 ids), rounds in alternating order. **named**: an admin "
+           "token, each answer with sensitive fields and an access-log entry appended without a lock, sealed by "
+           "whichever reader finds the sealer free. **floor**: an auditor of the whole tree, the same records without "
+           "sensitive fields, no entry. Medians of the rounds.", "",
+           "| persons | named req/s | named p50 / p99 ms | floor req/s | floor p50 / p99 ms | ratio | lock waits seen "
+           "(samples) | entries / unsealed after load / after the sealer | `audit verify` of the access log |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"]
+    for run in section.get("runs", []):
+        if "error" in run or "ratio" not in run:
+            out.append(f"| {run['persons']:,} | failed: `{str(run.get('error', 'no figure'))[:200]}` | | | | | | | |")
+            continue
+        n, f, w = run["named"], run["floor"], run["lock_wait_samples"]
+        waits = ", ".join(f"{k} {v}" for k, v in sorted(w["waiting_sessions_by_event"].items())) or "none"
+        v = run.get("verify", {})
+        out.append(f"| {run['persons']:,} | {_fmt(n['throughput_rps'])} | {_fmt(n['p50_ms'])} / {_fmt(n['p99_ms'])} | "
+                   f"{_fmt(f['throughput_rps'])} | {_fmt(f['p50_ms'])} / {_fmt(f['p99_ms'])} | {run['ratio']} | "
+                   f"{waits} ({w['samples']}) | {run['entries']:,} / {run['unsealed_after_load']:,} / "
+                   f"{run['unsealed_after_sealer']:,} | {v.get('access_log_findings')} findings in "
+                   f"{_fmt(v.get('seconds', 0), 1)} s |")
+    out += ["", "Every token, side by side (the same load; scoped callers read persons of their own unit):", "",
+            "| persons | token | req/s | p50 / p99 ms | non-2xx answers |", "| --- | --- | ---: | ---: | ---: |"]
+    labels = {"named": "admin (sensitive fields, logged)", "floor": "auditor of the whole tree (no sensitive field)",
+              "commune_officer": "HR officer of commune {commune} (sensitive fields, logged)",
+              "province_auditor": "auditor of province {province}"}
+    for run in section.get("runs", []):
+        for mode, label in labels.items():
+            if mode in run:
+                m = run[mode]
+                out.append(f"| {run['persons']:,} | {label.format(**run.get('scopes', {}))} | "
+                           f"{_fmt(m['throughput_rps'])} | {_fmt(m['p50_ms'])} / {_fmt(m['p99_ms'])} | "
+                           f"{run.get('errors_by_mode', {}).get(mode, '–')} |")
+    out.append("")
+    return out
+
+
 def enrolment_figures(results: dict[str, Any]) -> list[str]:
     """The section of `bench.enrolments`: data, registry, and each repeat."""
     enrol = results.get("enrolments")
@@ -401,7 +467,7 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
                    f"{mf['communes_per_district']} | {_fmt(run.get('generate_seconds'))} | {sizes} |")
     out += ["", "## Goals", "", "| goal | size, engine | measured | verdict | located cause (Findings) |",
             "| --- | --- | --- | --- | --- |"]
-    for g in goals(results) + enrolment_goals(results) + projection_goals(results):
+    for g in goals(results) + enrolment_goals(results) + projection_goals(results) + access_log_goals(results):
         out.append("| " + " | ".join(g) + " |")
     out += ["", "### Cost growth", ""] + (growth(results) or ["(one size only)"])
     out += ["", "## Figures", ""]
@@ -471,6 +537,7 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
             out.append("")
     out += enrolment_figures(results)
     out += projection_figures(results)
+    out += access_log_figures(results)
     out += ["## Agreement (acceptance point 3)", "",
             "Numerator and denominator of each indicator for the old province at 2024-12-31, from the API on each "
             "engine, hand-written SQL and DuckDB (warm tables and straight over the files):", ""]

@@ -329,12 +329,13 @@ end
 """
 
 
-def load_test(server: Server, ids_file: Path, mode: str, seconds: int, clients: int, work: Path) -> dict[str, Any]:
+def load_test(server: Server, ids_file: Path, mode: str, seconds: int, clients: int, work: Path,
+              token: str = TOKEN) -> dict[str, Any]:
     wrk = shutil.which("wrk")
     if wrk is None:
         return {"skipped": "wrk not installed (apt-get install -y wrk)"}
     script = work / f"wrk-{mode}.lua"
-    script.write_text(WRK_SCRIPT.replace("%MODE%", mode).replace("%IDS%", str(ids_file)).replace("%TOKEN%", TOKEN)
+    script.write_text(WRK_SCRIPT.replace("%MODE%", mode).replace("%IDS%", str(ids_file)).replace("%TOKEN%", token)
                       .replace("%SEED%", "42"))
     cmd = [wrk, "-t2", f"-c{clients}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script), server.base]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)

@@ -1,0 +1,238 @@
+"""Reads of named persons against reads without sensitive fields, under the same wrk load (issue #15).
+
+    python -m bench.access_log          (make bench runs it; `make bench-access-log` alone)
+
+Environment (all optional; BENCH_WORK, BENCH_OUT, BENCH_PG_ADMIN, BENCH_CLIENTS, BENCH_LOAD_SECONDS as for bench.run):
+  BENCH_LOG_SIZES    registry sizes in persons (default "100000")
+  BENCH_LOG_ROUNDS   rounds of the pair of loads, in alternating order (default 2; medians are reported)
+
+Per size, on PostgreSQL: the national registry of bench.generate is bulk-loaded (bench.load) and one
+`registry serve` (as many workers as cores, its default) answers wrk's `GET /persons/{id}` (random among
+2,000 ids, `BENCH_CLIENTS` connections) with two tokens in turn:
+
+* **named**: an admin token. Every answer holds the person's sensitive fields, so each request appends an
+  access-log entry and, when no sealer is at work, seals what is pending (app/services/audit.py);
+* **floor**: an auditor of the whole tree. The same person's record, without the sensitive fields, and no
+  access-log entry.
+
+* **commune_officer**: an HR officer of the commune with the most persons (sensitive fields, logged), reading
+  persons of that commune; **province_auditor**: an auditor of its province, reading persons of the province:
+  the scoped callers of the GET-person goal, whose reach is cached per tree version (app/services/tree.py).
+
+The goal: named at least 80% of the floor's throughput. During each load, pg_stat_activity is sampled
+every 0.2 s for sessions waiting on a lock (an advisory lock would be the sealer's). After the loads,
+what is still unsealed is counted, the server's background sealer is waited for, and `registry audit
+verify` checks the access log's chain (the bulk loader writes the change feed without its chain).
+Written into docs/benchmarks.json (key "access_log") and rendered into docs/benchmarks.md by bench.report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from bench.run import BIN, ROOT, TOKEN, Database, Server, _write_ids, env_int, load_test, log, save_section
+
+
+def _fill(db: Database, persons: int, data: Path) -> dict[str, Any]:
+    from app.db import build_engine
+    from bench import load as bulk
+
+    subprocess.run([str(BIN / "registry"), "migrate"], env={**os.environ, "DATABASE_URL": db.url}, check=True,
+                   capture_output=True, cwd=str(ROOT))
+    t0 = time.perf_counter()
+    eng = build_engine(db.url)
+    with eng.begin() as conn:
+        units = bulk.load_org_units(conn, data / "org-units.jsonl")
+    people = bulk.load_persons(eng.connect, data / "persons.jsonl", 0, persons)
+    eng.dispose()
+    db.analyze()
+    return {"org_units": units, "persons": people, "bulk_seconds": round(time.perf_counter() - t0, 1)}
+
+
+def _roots(data: Path) -> list[str]:
+    with (data / "org-units.jsonl").open(encoding="utf-8") as f:
+        return [u["code"] for u in map(json.loads, f) if not u.get("parents")]
+
+
+def _scopes(data: Path, work: Path, count: int = 2000) -> dict[str, tuple[str, Path]]:
+    """The commune (area) with the most persons under it today, and its province: each unit with a file of the ids
+    of up to `count` persons under it (by their current primary employment and the current tree)."""
+    with (data / "org-units.jsonl").open(encoding="utf-8") as f:
+        units = {u["code"]: u for u in map(json.loads, f) if u.get("valid_to") is None}
+
+    def chain(code: str | None) -> list[str]:
+        out: list[str] = []
+        while code in units and code not in out:
+            out.append(code)
+            code = next((p["code"] for p in units[code]["parents"] if p.get("end") is None), None)
+        return out
+
+    def area(code: str, tier: str) -> bool:
+        return units[code]["tier"] == tier and units[code]["kind"] == "area"
+
+    under: dict[str, list[str]] = {}
+    with (data / "persons.jsonl").open(encoding="utf-8") as f:
+        for person in map(json.loads, f):
+            job = next((e for e in person.get("employments", []) if e.get("primary") and e.get("end") is None), None)
+            for code in chain(job["org_unit"]) if job else []:
+                if area(code, "commune") or area(code, "province"):
+                    under.setdefault(code, []).append(person["external_id"])
+    commune = max((c for c in under if area(c, "commune")), key=lambda c: len(under[c]))
+    province = next(c for c in chain(commune) if area(c, "province"))
+    scopes = {}
+    for name, code in (("commune", commune), ("province", province)):
+        path = work / f"ids-{name}.txt"
+        ids = under[code]
+        path.write_text("\n".join(ids[:: max(1, len(ids) // count)][:count]) + "\n")
+        scopes[name] = (code, path)
+    return scopes
+
+
+class LockWaits:
+    """Samples of pg_stat_activity: sessions of this database waiting on a lock, by wait event."""
+
+    def __init__(self, dsn: str):
+        self.dsn, self.samples, self.waiting = dsn, 0, {}  # type: ignore[var-annotated]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            while not self._stop.wait(0.2):
+                self.samples += 1
+                for event, count in conn.execute(
+                        "SELECT wait_event, count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid() GROUP BY wait_event"):
+                    self.waiting[event] = self.waiting.get(event, 0) + count
+
+    def __enter__(self) -> LockWaits:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _unsealed(dsn: str) -> tuple[int, int]:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT count(*) FILTER (WHERE seq IS NULL), count(*) FROM access_log").fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def run_size(persons: int, data: Path, work: Path) -> dict[str, Any]:
+    res: dict[str, Any] = {"engine": "postgresql", "persons": persons,
+                           "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+    db = Database("postgresql", work)
+    dsn = db.url.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        res["registry"] = _fill(db, persons, data)
+        server = Server(db.url, work / f"server-log-{persons}.log")
+        server.start()
+        try:
+            with server.client() as client:
+                r = client.post("/tokens", json={"name": "bench-auditor", "role": "auditor", "org_units": _roots(data)})
+                r.raise_for_status()
+                auditor = r.json()["token"]
+                scopes = _scopes(data, work)
+                officer = client.post("/tokens", json={"name": "bench-commune-officer", "role": "hr_officer",
+                                                       "org_units": [scopes["commune"][0]]}).json()["token"]
+                province_auditor = client.post("/tokens", json={"name": "bench-province-auditor", "role": "auditor",
+                                                                "org_units": [scopes["province"][0]]}).json()["token"]
+            res["scopes"] = {name: code for name, (code, _path) in scopes.items()}
+            ids_file = work / f"ids-{persons}.txt"
+            _write_ids(data / "persons.jsonl", ids_file, persons)
+            clients, seconds = env_int("BENCH_CLIENTS", 32), env_int("BENCH_LOAD_SECONDS", 15)
+            modes = {"named": (TOKEN, ids_file), "floor": (auditor, ids_file),
+                     "commune_officer": (officer, scopes["commune"][1]),
+                     "province_auditor": (province_auditor, scopes["province"][1])}
+            for token, ids in modes.values():  # warm every path before measuring
+                load_test(server, ids, "one", 3, clients, work, token=token)
+            runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+            waits: dict[str, int] = {}
+            samples = 0
+            for round_ in range(env_int("BENCH_LOG_ROUNDS", 2)):
+                order = list(modes) if round_ % 2 == 0 else list(reversed(modes))
+                for mode in order:
+                    token, ids = modes[mode]
+                    with LockWaits(dsn) as sampler:
+                        out = load_test(server, ids, "one", seconds, clients, work, token=token)
+                    samples += sampler.samples
+                    for event, count in sampler.waiting.items():
+                        waits[f"{mode}:{event}"] = waits.get(f"{mode}:{event}", 0) + count
+                    runs[mode].append(out)
+                    log("access log", persons, mode, out)
+            res["runs"] = runs
+            for mode in runs:
+                ok = [r for r in runs[mode] if "throughput_rps" in r]
+                if ok:
+                    res[mode] = {"throughput_rps": round(statistics.median(r["throughput_rps"] for r in ok), 1),
+                                 "p99_ms": round(statistics.median(r["p99_ms"] for r in ok), 1),
+                                 "p50_ms": round(statistics.median(r["p50_ms"] for r in ok), 1),
+                                 "errors": sum(r["errors_status"] + r["errors_timeout"] for r in ok)}
+            if "named" in res and "floor" in res:
+                res["ratio"] = round(res["named"]["throughput_rps"] / res["floor"]["throughput_rps"], 3)
+            res["lock_wait_samples"] = {"samples": samples, "waiting_sessions_by_event": waits}
+            res["errors_by_mode"] = {m: sum(r.get("errors_status", 0) for r in runs[m]) for m in runs}
+            res["unsealed_after_load"], res["entries"] = _unsealed(dsn)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and _unsealed(dsn)[0]:
+                time.sleep(0.2)
+            res["unsealed_after_sealer"] = _unsealed(dsn)[0]
+        finally:
+            server.stop()
+        t0 = time.perf_counter()
+        verify = subprocess.run([str(BIN / "registry"), "audit", "verify"], env={**os.environ, "DATABASE_URL": db.url},
+                                capture_output=True, text=True, cwd=str(ROOT), check=False)
+        # the bulk loader writes the change feed without its chain (bench/load.py): only the access log is judged
+        found = [line for line in verify.stderr.splitlines() if line.startswith("FAIL access_log")]
+        res["verify"] = {"seconds": round(time.perf_counter() - t0, 1), "access_log_findings": len(found),
+                         "said": "\n".join(found[:5]) or verify.stdout.strip()[-300:]}
+    finally:
+        res["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+        db.drop()
+    return res
+
+
+def main() -> None:
+    from bench.generate import generate as generate_registry
+
+    sizes = [int(s) for s in os.environ.get("BENCH_LOG_SIZES", "100000").split(",") if s.strip()]
+    out_dir = Path(os.environ.get("BENCH_OUT", ROOT / "docs"))
+    work_env = os.environ.get("BENCH_WORK")
+    work = Path(work_env) if work_env else Path(tempfile.mkdtemp(prefix="registry-bench-log-"))
+    results: dict[str, Any] = {"started": datetime.now(UTC).isoformat(timespec="seconds"),
+                               "clients": env_int("BENCH_CLIENTS", 32), "seconds": env_int("BENCH_LOAD_SECONDS", 15),
+                               "cores": os.cpu_count(), "runs": []}
+    try:
+        for persons in sizes:
+            data = work / f"data-{persons}"
+            manifest = data / "manifest.json"
+            if not (manifest.exists() and json.loads(manifest.read_text())["persons"] == persons):
+                generate_registry(persons, data)
+            try:
+                results["runs"].append(run_size(persons, data, work))
+            except Exception as exc:  # noqa: BLE001 - record and go on
+                log("FAILED", persons, repr(exc))
+                results["runs"].append({"engine": "postgresql", "persons": persons, "error": repr(exc)[:1000]})
+    finally:
+        results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+        save_section(out_dir, "access_log", results)
+        if not work_env:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
