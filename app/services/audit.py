@@ -20,6 +20,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 from sqlalchemy import func, insert, select, text, update
@@ -115,37 +116,48 @@ def chain_changes(session: Session, changes: Sequence[Sealable], txn: Txn) -> No
 def log_reads(
     session: Session, actor: Actor, person_ids: list[int | None], *, fields: str, action: str, detail: str | None = None
 ) -> None:
-    """Record reads of sensitive fields, one entry per named person, appended without any lock.
+    """Record reads of sensitive fields, one entry per named person, without waiting for any lock.
 
-    On PostgreSQL the entries are written in a short transaction of their own (bench F7), then sealed
-    (`seal`) in that transaction if no other sealer is at work, else by the sealer at work or the
-    server's background sealer (`start_sealer`) within `AUDIT_SEAL_SECONDS`: no reader waits for another.
+    PostgreSQL: in a short transaction of its own (bench F7), one statement takes the entries' ids and
+    tries the sealer's lock. A reader that gets it seals what others left pending and writes its own
+    entries sealed (no second version of its rows); one that does not writes them unsealed, for the
+    sealer at work or the server's background sealer (`start_sealer`, within `AUDIT_SEAL_SECONDS`).
     SQLite has one writer anyway: the entries are appended and sealed in the request's own transaction.
     """
     if not person_ids:
         return
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = [
+        {"at": now, "actor": actor.name, "request_id": actor.request_id, "person_id": pid, "fields": fields,
+         "action": action, "detail": detail, "prev_hash": "", "hash": "", "seq": None}
+        for pid in person_ids
+    ]
     if session.get_bind().dialect.name != "postgresql":
-        _append_reads(session, actor, person_ids, fields=fields, action=action, detail=detail)
+        session.execute(insert(AccessLog), rows)
         seal(session)
         return
     from app.db import get_audit_session_factory
 
     with get_audit_session_factory()() as own:
-        _append_reads(own, actor, person_ids, fields=fields, action=action, detail=detail)
-        seal(own)
+        got, ids, waiting = own.execute(_TAKE, {"key": _READ_LOCK_KEY, "n": len(rows)}).one()
+        for row, entry_id in zip(rows, ids, strict=True):
+            row["id"] = entry_id
+        if got:  # the chain's end is read after the lock is held: a statement of its own, a snapshot of its own
+            position, prev = _seal_locked(own) if waiting else _end(own)
+            for row in rows:
+                position += 1
+                row["seq"], row["prev_hash"] = position, prev
+                row["hash"] = prev = _digest(prev, _read_values(row))
+        own.execute(insert(AccessLog), rows)
         own.commit()
 
 
-def _append_reads(
-    session: Session, actor: Actor, person_ids: list[int | None], *, fields: str, action: str, detail: str | None
-) -> None:
-    now = datetime.now(UTC)
-    session.execute(insert(AccessLog), [
-        {"at": now, "actor": actor.name, "request_id": actor.request_id, "person_id": pid, "fields": fields,
-         "action": action, "detail": detail, "prev_hash": "", "hash": "", "seq": None}
-        for pid in person_ids
-    ])
-
+# the sealer's lock, tried; the ids of the entries to write; whether entries wait for a seal (as of the statement's
+# snapshot: one committed just after is left to the next sealer, never lost)
+_TAKE = text(
+    "SELECT pg_try_advisory_xact_lock(:key), "
+    "array(SELECT nextval(pg_get_serial_sequence('access_log', 'id')) FROM generate_series(1, :n)), "
+    "EXISTS (SELECT 1 FROM access_log WHERE seq IS NULL)")
 
 SEAL_BATCH = 5000
 
@@ -165,17 +177,33 @@ def seal(session: Session, *, wait: bool = False) -> int | None:
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _READ_LOCK_KEY})
         elif not session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _READ_LOCK_KEY}):
             return None
-    sealed = 0
+    before = session.scalar(select(func.count()).select_from(AccessLog).where(AccessLog.seq.is_(None))) or 0
+    _seal_locked(session)
+    return int(before)
+
+
+def _end(session: Session) -> tuple[int, str]:
+    """The chain's last place and hash (0 and the genesis hash while nothing is sealed)."""
+    last = session.execute(select(AccessLog.seq, AccessLog.hash).where(AccessLog.seq.is_not(None))
+                           .order_by(AccessLog.seq.desc()).limit(1)).first()
+    return (int(last[0] or 0), str(last[1])) if last else (0, GENESIS)
+
+
+def _read_values(values: dict[str, Any]) -> dict[str, Any]:
+    """An entry's content as `read_content` gives it, from the values of its row."""
+    return read_content(SimpleNamespace(**values))  # type: ignore[arg-type]
+
+
+def _seal_locked(session: Session) -> tuple[int, str]:
+    """Seal every unsealed entry (the caller holds the sealer's lock); the chain's new end."""
     columns = (AccessLog.id, AccessLog.at, AccessLog.actor, AccessLog.request_id, AccessLog.person_id, AccessLog.fields,
                AccessLog.action, AccessLog.detail)
+    position, prev = _end(session)
     while True:
         pending = session.execute(
             select(*columns).where(AccessLog.seq.is_(None)).order_by(AccessLog.id).limit(SEAL_BATCH)).all()
         if not pending:
-            return sealed
-        last = session.execute(select(AccessLog.seq, AccessLog.hash).where(AccessLog.seq.is_not(None))
-                               .order_by(AccessLog.seq.desc()).limit(1)).first()
-        position, prev = (int(last[0] or 0), str(last[1])) if last else (0, GENESIS)
+            return position, prev
         seals = []
         for entry in pending:  # a row has the entry's attributes: read_content hashes it as written
             position += 1
@@ -183,9 +211,8 @@ def seal(session: Session, *, wait: bool = False) -> int | None:
             seals.append({"id": entry.id, "seq": position, "prev_hash": prev, "hash": digest})
             prev = digest
         session.execute(update(AccessLog), seals)  # by primary key, one executemany
-        sealed += len(pending)
         if len(pending) < SEAL_BATCH:
-            return sealed
+            return position, prev
 
 
 def unsealed(session: Session) -> int:
