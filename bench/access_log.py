@@ -42,23 +42,20 @@ from typing import Any
 
 import psycopg
 
-from bench.run import BIN, ROOT, TOKEN, Database, Server, _write_ids, env_int, load_test, log, save_section
-
-
-def _fill(db: Database, persons: int, data: Path) -> dict[str, Any]:
-    from app.db import build_engine
-    from bench import load as bulk
-
-    subprocess.run([str(BIN / "registry"), "migrate"], env={**os.environ, "DATABASE_URL": db.url}, check=True,
-                   capture_output=True, cwd=str(ROOT))
-    t0 = time.perf_counter()
-    eng = build_engine(db.url)
-    with eng.begin() as conn:
-        units = bulk.load_org_units(conn, data / "org-units.jsonl")
-    people = bulk.load_persons(eng.connect, data / "persons.jsonl", 0, persons)
-    eng.dispose()
-    db.analyze()
-    return {"org_units": units, "persons": people, "bulk_seconds": round(time.perf_counter() - t0, 1)}
+from bench.run import (
+    BIN,
+    ROOT,
+    TOKEN,
+    Database,
+    Server,
+    _write_ids,
+    bulk_registry,
+    env_int,
+    load_test,
+    log,
+    registry_data,
+    save_section,
+)
 
 
 def _roots(data: Path) -> list[str]:
@@ -138,7 +135,7 @@ def run_size(persons: int, data: Path, work: Path) -> dict[str, Any]:
     db = Database("postgresql", work)
     dsn = db.url.replace("postgresql+psycopg://", "postgresql://")
     try:
-        res["registry"] = _fill(db, persons, data)
+        res["registry"] = bulk_registry(db, persons, data)
         server = Server(db.url, work / f"server-log-{persons}.log")
         server.start()
         try:
@@ -207,8 +204,6 @@ def run_size(persons: int, data: Path, work: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    from bench.generate import generate as generate_registry
-
     sizes = [int(s) for s in os.environ.get("BENCH_LOG_SIZES", "100000").split(",") if s.strip()]
     out_dir = Path(os.environ.get("BENCH_OUT", ROOT / "docs"))
     work_env = os.environ.get("BENCH_WORK")
@@ -218,10 +213,7 @@ def main() -> None:
                                "cores": os.cpu_count(), "runs": []}
     try:
         for persons in sizes:
-            data = work / f"data-{persons}"
-            manifest = data / "manifest.json"
-            if not (manifest.exists() and json.loads(manifest.read_text())["persons"] == persons):
-                generate_registry(persons, data)
+            data = registry_data(work, persons)
             try:
                 results["runs"].append(run_size(persons, data, work))
             except Exception as exc:  # noqa: BLE001 - record and go on

@@ -29,14 +29,13 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.run import BIN, ROOT, Database, Server, api_import, env_int, log, save_section
+from bench.run import ROOT, Database, Server, api_import, bulk_registry, env_int, log, registry_data, save_section
 
 TODAY = date(2026, 12, 5)  # enrolments in courses that end before it are finished (a fixed day: no clock)
 YEARS = range(2021, 2028)
@@ -202,19 +201,7 @@ def _template(engine: str, persons: int, data: Path, work: Path) -> tuple[Databa
 
 
 def _fill(db: Database, persons: int, data: Path, work: Path) -> dict[str, Any]:
-    from app.db import build_engine
-    from bench import load as bulk
-
-    subprocess.run([str(BIN / "registry"), "migrate"], env={**os.environ, "DATABASE_URL": db.url}, check=True,
-                   capture_output=True, cwd=str(ROOT))
-    t0 = time.perf_counter()
-    eng = build_engine(db.url)
-    with eng.begin() as conn:
-        units = bulk.load_org_units(conn, data / "org-units.jsonl")
-    people = bulk.load_persons(eng.connect, data / "persons.jsonl", 0, persons)
-    eng.dispose()
-    db.analyze()
-    info: dict[str, Any] = {"org_units": units, "persons": people, "bulk_seconds": round(time.perf_counter() - t0, 1)}
+    info = bulk_registry(db, persons, data)
     server = Server(db.url, work / f"server-enrol-{db.engine}.log")
     try:
         server.start()
@@ -300,7 +287,6 @@ def run_engine(engine: str, persons: int, data: Path, work: Path, lines: int, re
 
 # ---------------------------------------------------------------- the run
 def main() -> None:
-    from bench.generate import generate as generate_registry
 
     persons = env_int("BENCH_ENROL_PERSONS", 100000)
     lines = env_int("BENCH_ENROL_LINES", 100000)
@@ -308,12 +294,9 @@ def main() -> None:
     out_dir = Path(os.environ.get("BENCH_OUT", ROOT / "docs"))
     work_env = os.environ.get("BENCH_WORK")
     work = Path(work_env) if work_env else Path(tempfile.mkdtemp(prefix="registry-bench-enrol-"))
-    data = work / f"data-{persons}"
     results: dict[str, Any] = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "runs": []}
     try:
-        manifest = data / "manifest.json"
-        if not (manifest.exists() and json.loads(manifest.read_text())["persons"] == persons):
-            generate_registry(persons, data)
+        data = registry_data(work, persons)
         results["data"] = generate(data, persons, lines, env_int("BENCH_ENROL_COURSES", 300))
         log("generated", results["data"])
         for engine in engines:

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import psutil
 
-from bench.run import BIN, ROOT, TOKEN, Database, Server, log, machine
+from bench.run import BIN, ROOT, TOKEN, Database, Server, log, machine, registry_data
 
 
 def _rss(pid: int) -> int:
@@ -160,7 +160,6 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    from bench.generate import generate
 
     sizes = [int(s) for s in os.environ.get("BENCH_JOB_SIZES", "1000000").split(",") if s.strip()]
     engines = [e.strip() for e in os.environ.get("BENCH_JOB_ENGINES", "postgresql").split(",") if e.strip()]
@@ -171,12 +170,7 @@ def main() -> None:
     results: dict[str, Any] = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(), "runs": []}
     try:
         for size in sizes:
-            data = work / f"data-{size}"
-            manifest = data / "manifest.json"
-            if not (manifest.exists() and json.loads(manifest.read_text())["persons"] == size):
-                t0 = time.perf_counter()
-                generate(size, data)
-                log("generated", size, "persons in", round(time.perf_counter() - t0, 1), "s")
+            data = registry_data(work, size)
             for engine in engines:
                 try:
                     results["runs"].append(run_one(engine, size, data, work))

@@ -28,7 +28,6 @@ The goals (issue #14): every unit under 10 s at 1M persons; the gap under 1 s.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import statistics
@@ -39,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.enrolments import _fill, generate
-from bench.run import ROOT, Database, Server, api_import, env_int, log, save_section
+from bench.run import ROOT, Database, Server, api_import, env_int, log, registry_data, save_section
 
 D0 = date(2026, 12, 5)
 D1 = date(2030, 12, 31)
@@ -140,7 +139,6 @@ def run_engine(engine: str, persons: int, data: Path, work: Path, repeats: int, 
 
 
 def main() -> None:
-    from bench.generate import generate as generate_registry
 
     sizes = [int(s) for s in os.environ.get("BENCH_PROJ_SIZES", "100000").split(",") if s.strip()]
     engines = [e.strip() for e in os.environ.get("BENCH_PROJ_ENGINES", "postgresql").split(",") if e.strip()]
@@ -152,10 +150,7 @@ def main() -> None:
                                "from": D0.isoformat(), "to": D1.isoformat(), "runs": []}
     try:
         for persons in sizes:
-            data = work / f"data-{persons}"
-            manifest = data / "manifest.json"
-            if not (manifest.exists() and json.loads(manifest.read_text())["persons"] == persons):
-                generate_registry(persons, data)
+            data = registry_data(work, persons)
             info = generate(data, persons, min(100_000, persons // 10), env_int("BENCH_PROJ_COURSES", 300))
             log("generated", info)
             for engine in engines:

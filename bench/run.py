@@ -513,6 +513,36 @@ def run_engine(engine: str, size: int, data: Path, manifest: dict[str, Any], wor
     return res
 
 
+def registry_data(work: Path, persons: int) -> Path:
+    """The national registry of bench.generate at `persons` under `work`, generated unless it is there already."""
+    from bench.generate import generate
+
+    data = work / f"data-{persons}"
+    manifest = data / "manifest.json"
+    if not (manifest.exists() and json.loads(manifest.read_text())["persons"] == persons):
+        t0 = time.perf_counter()
+        generate(persons, data)
+        log("generated", persons, "persons in", round(time.perf_counter() - t0, 1), "s")
+    return data
+
+
+def bulk_registry(db: Database, persons: int, data: Path) -> dict[str, Any]:
+    """`db` migrated, then its units and first `persons` persons bulk-loaded (bench.load) and analysed."""
+    from app.db import build_engine
+    from bench import load as bulk
+
+    subprocess.run([str(BIN / "registry"), "migrate"], env={**os.environ, "DATABASE_URL": db.url}, check=True,
+                   capture_output=True, cwd=str(ROOT))
+    t0 = time.perf_counter()
+    eng = build_engine(db.url)
+    with eng.begin() as conn:
+        units = bulk.load_org_units(conn, data / "org-units.jsonl")
+    people = bulk.load_persons(eng.connect, data / "persons.jsonl", 0, persons)
+    eng.dispose()
+    db.analyze()
+    return {"org_units": units, "persons": people, "bulk_seconds": round(time.perf_counter() - t0, 1)}
+
+
 def _write_ids(persons: Path, dest: Path, size: int, count: int = 2000) -> None:
     step = max(1, size // count)
     with dest.open("w") as f:
