@@ -189,7 +189,7 @@ class TestBatchPath:
         assert [(c["key"], c["op"]) for c in feed] == [(r["external_id"], "update") for r in changed] + [
             (r["external_id"], "create") for r in new]
         verify = registry.client.get("/api/v1/audit/verify", headers=registry.headers()).json()
-        assert verify == {"intact": True, "findings": []}
+        assert verify == {"intact": True, "findings": [], "unsealed": 0}
 
     def test_a_batch_the_database_refuses_is_written_record_by_record(
             self, registry: Registry, tree: SmallTree, monkeypatch: pytest.MonkeyPatch) -> None:
