@@ -201,8 +201,19 @@ def build(session: Session, external_ids: dict[int, str], cut: int | None = None
     versions = {v.person_id: v for v in session.scalars(
         select(PersonVersion).where(PersonVersion.person_id.in_(ids), current_or_at(PersonVersion, cut)))}
     rows = current_rows(session, ids, cut)
-    unit_ids = {r.org_unit_id for r in rows["employment"] + rows["position"]} | {r.body_id for r in rows["membership"]}
-    codes = unit_codes(session, unit_ids)
+    return assemble(external_ids, versions, rows, unit_codes(session, unit_ids_of(rows)))
+
+
+def unit_ids_of(rows: dict[str, list[Any]]) -> set[int]:
+    """The units that persons' list rows name (employments' and positions' units, memberships' bodies)."""
+    return {r.org_unit_id for r in rows["employment"] + rows["position"]} | {r.body_id for r in rows["membership"]}
+
+
+def assemble(external_ids: dict[int, str], versions: dict[int, Any], rows: dict[str, list[Any]],
+             codes: dict[int, str]) -> dict[int, dict[str, Any]]:
+    """Interchange records from persons' current version rows and list rows (by table, in id order) and the codes
+    of the units they name; any row with the columns as attributes will do (ORM rows, or psycopg's named tuples in
+    bench/floor.py)."""
     lists: dict[int, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: {n: [] for n in PERSON_LISTS})
     for table, name in TABLE_LISTS.items():
         for r in rows[table]:
@@ -245,8 +256,7 @@ def diff_lists(session: Session, people: list[tuple[int, dict[str, Any]]], unit_
     the caller inserts, so that the no-overlap guard on primary employments sees the new state.
     """
     rows = current_rows(session, [pid for pid, _new in people])
-    held = {r.org_unit_id for r in rows["employment"] + rows["position"]} | {r.body_id for r in rows["membership"]}
-    codes = {v: k for k, v in unit_ids.items()} | unit_codes(session, held)
+    codes = {v: k for k, v in unit_ids.items()} | unit_codes(session, unit_ids_of(rows))
     by_person: dict[tuple[str, int], list[Any]] = {}
     for table, table_rows in rows.items():
         for r in table_rows:
