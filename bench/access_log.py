@@ -17,12 +17,17 @@ Per size, on PostgreSQL: the national registry of bench.generate is bulk-loaded 
 
 * **commune_officer**: an HR officer of the commune with the most persons (sensitive fields, logged), reading
   persons of that commune; **province_auditor**: an auditor of its province, reading persons of the province:
-  the scoped callers of the GET-person goal, whose reach is cached per tree version (app/services/tree.py).
+  the scoped callers of the GET-person goal, whose reach is cached per tree version (app/services/tree.py);
+* **asgi_floor**: the GET-person goal's floor, `bench/floor.py` under uvicorn with as many workers: a plain ASGI
+  endpoint reading the same rows with psycopg and answering the same JSON as the service answers an admin
+  (compared for every 20th id of the load before it; the bench stops if one differs).
 
-The goal: named at least 80% of the floor's throughput. During each load, pg_stat_activity is sampled
-every 0.2 s for sessions waiting on a lock (an advisory lock would be the sealer's). After the loads,
-what is still unsealed is counted, the server's background sealer is waited for, and `registry audit
-verify` checks the access log's chain (the bulk loader writes the change feed without its chain).
+The goals: named at least 80% of the whole-tree auditor's throughput (the access log's cost); each of named,
+commune_officer and province_auditor at least half the ASGI floor's throughput with a p99 under 100 ms.
+During each load, pg_stat_activity is sampled every 0.2 s for sessions waiting on a lock (an advisory lock
+would be the sealer's). After the loads, what is still unsealed is counted, the server's background sealer
+is waited for, and `registry audit verify` checks the access log's chain (the bulk loader writes the change
+feed without its chain).
 Written into docs/benchmarks.json (key "access_log") and rendered into docs/benchmarks.md by bench.report.
 """
 
@@ -40,6 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 
 from bench.run import (
@@ -123,6 +129,25 @@ class LockWaits:
         self._thread.join()
 
 
+def floor_command() -> list[str]:
+    """The floor of the GET-person goal (bench/floor.py) under uvicorn, as many workers as `registry serve` runs."""
+    return [str(BIN / "uvicorn"), "bench.floor:app", "--host", "127.0.0.1", "--port", "{port}", "--workers",
+            str(os.cpu_count() or 1), "--no-access-log", "--log-level", "warning"]
+
+
+def same_json(server: Server, floor: Server, ids_file: Path, every: int = 20) -> dict[str, Any]:
+    """The floor answers what the service answers an admin, for every `every`-th id of the load (else the bench stops)."""
+    ids = ids_file.read_text().split()[::every]
+    differ = []
+    with server.client() as api, httpx.Client(base_url=floor.base, timeout=60) as bare:
+        for external_id in ids:
+            if api.get(f"/persons/{external_id}").json() != bare.get(f"/api/v1/persons/{external_id}").json():
+                differ.append(external_id)
+    if differ:
+        raise RuntimeError(f"the ASGI floor does not answer what the service answers for {differ[:5]}")
+    return {"compared": len(ids), "differ": 0}
+
+
 def _unsealed(dsn: str) -> tuple[int, int]:
     with psycopg.connect(dsn) as conn:
         row = conn.execute("SELECT count(*) FILTER (WHERE seq IS NULL), count(*) FROM access_log").fetchone()
@@ -137,6 +162,7 @@ def run_size(persons: int, data: Path, work: Path) -> dict[str, Any]:
     try:
         res["registry"] = bulk_registry(db, persons, data)
         server = Server(db.url, work / f"server-log-{persons}.log")
+        floor: Server | None = None
         server.start()
         try:
             with server.client() as client:
@@ -152,20 +178,24 @@ def run_size(persons: int, data: Path, work: Path) -> dict[str, Any]:
             ids_file = work / f"ids-{persons}.txt"
             _write_ids(data / "persons.jsonl", ids_file, persons)
             clients, seconds = env_int("BENCH_CLIENTS", 32), env_int("BENCH_LOAD_SECONDS", 15)
-            modes = {"named": (TOKEN, ids_file), "floor": (auditor, ids_file),
-                     "commune_officer": (officer, scopes["commune"][1]),
-                     "province_auditor": (province_auditor, scopes["province"][1])}
-            for token, ids in modes.values():  # warm every path before measuring
-                load_test(server, ids, "one", 3, clients, work, token=token)
+            floor = Server(db.url, work / f"floor-log-{persons}.log", floor_command())
+            floor.start()
+            res["asgi_floor_same_json"] = same_json(server, floor, ids_file)
+            modes = {"named": (server, TOKEN, ids_file), "floor": (server, auditor, ids_file),
+                     "commune_officer": (server, officer, scopes["commune"][1]),
+                     "province_auditor": (server, province_auditor, scopes["province"][1]),
+                     "asgi_floor": (floor, "none", ids_file)}
+            for where, token, ids in modes.values():  # warm every path before measuring
+                load_test(where, ids, "one", 3, clients, work, token=token)
             runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
             waits: dict[str, int] = {}
             samples = 0
             for round_ in range(env_int("BENCH_LOG_ROUNDS", 2)):
                 order = list(modes) if round_ % 2 == 0 else list(reversed(modes))
                 for mode in order:
-                    token, ids = modes[mode]
+                    where, token, ids = modes[mode]
                     with LockWaits(dsn) as sampler:
-                        out = load_test(server, ids, "one", seconds, clients, work, token=token)
+                        out = load_test(where, ids, "one", seconds, clients, work, token=token)
                     samples += sampler.samples
                     for event, count in sampler.waiting.items():
                         waits[f"{mode}:{event}"] = waits.get(f"{mode}:{event}", 0) + count
@@ -181,6 +211,9 @@ def run_size(persons: int, data: Path, work: Path) -> dict[str, Any]:
                                  "errors": sum(r["errors_status"] + r["errors_timeout"] for r in ok)}
             if "named" in res and "floor" in res:
                 res["ratio"] = round(res["named"]["throughput_rps"] / res["floor"]["throughput_rps"], 3)
+            if "asgi_floor" in res:
+                res["ratio_to_asgi_floor"] = {mode: round(res[mode]["throughput_rps"] / res["asgi_floor"]["throughput_rps"], 3)
+                                              for mode in ("named", "commune_officer", "province_auditor") if mode in res}
             res["lock_wait_samples"] = {"samples": samples, "waiting_sessions_by_event": waits}
             res["errors_by_mode"] = {m: sum(r.get("errors_status", 0) for r in runs[m]) for m in runs}
             res["unsealed_after_load"], res["entries"] = _unsealed(dsn)
@@ -190,6 +223,8 @@ def run_size(persons: int, data: Path, work: Path) -> dict[str, Any]:
             res["unsealed_after_sealer"] = _unsealed(dsn)[0]
         finally:
             server.stop()
+            if floor is not None:
+                floor.stop()
         t0 = time.perf_counter()
         verify = subprocess.run([str(BIN / "registry"), "audit", "verify"], env={**os.environ, "DATABASE_URL": db.url},
                                 capture_output=True, text=True, cwd=str(ROOT), check=False)

@@ -130,8 +130,9 @@ class Database:
 class Server:
     """`registry serve` in a subprocess on a free loopback port."""
 
-    def __init__(self, url: str, log_path: Path):
-        self.url, self.log_path = url, log_path
+    def __init__(self, url: str, log_path: Path, command: list[str] | None = None):
+        """`command` (with `{port}` in it) replaces `registry serve`, e.g. the floor of bench.floor under uvicorn."""
+        self.url, self.log_path, self.command = url, log_path, command
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
 
@@ -141,8 +142,9 @@ class Server:
             self.port = s.getsockname()[1]
         env = {**os.environ, "DATABASE_URL": self.url, "REGISTRY_BOOTSTRAP_TOKEN": TOKEN, "LOG_LEVEL": "WARNING"}
         t0 = time.perf_counter()
-        self.proc = subprocess.Popen([str(BIN / "registry"), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                                     env=env, stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT, cwd=str(ROOT))
+        cmd = ([c.replace("{port}", str(self.port)) for c in self.command] if self.command else
+               [str(BIN / "registry"), "serve", "--host", "127.0.0.1", "--port", str(self.port)])
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT, cwd=str(ROOT))
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
