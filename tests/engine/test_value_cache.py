@@ -4,6 +4,11 @@ import json
 import time
 from datetime import UTC, datetime
 
+import pytest
+from pydantic import ValidationError
+
+from app import config
+from app.services.indicators import service
 from app.services.indicators.cache import LRU
 from tests.engine.test_engine import Province, leaders, prov  # noqa: F401 - the fixture
 
@@ -77,3 +82,29 @@ def test_the_caches_are_bounded() -> None:
     assert lru.get("a") == 1
     lru.put("c", 3)
     assert (lru.get("a"), lru.get("b"), lru.get("c"), len(lru)) == (1, None, 3, 2)
+
+
+def test_with_no_answer_cache_every_answer_is_computed_and_the_same(prov: Province,  # noqa: F811
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """INDICATOR_ANSWER_CACHE=0 (the benchmark's uncached figures): the cache is neither read nor filled."""
+    prov.persons(leaders(prov))
+    first = prov.value(LANG, prov.D, "2024-12-31")
+    hits = service._RESULTS.hits
+    assert prov.value(LANG, prov.D, "2024-12-31") == first
+    assert service._RESULTS.hits == hits + 1  # kept by default
+    monkeypatch.setenv("INDICATOR_ANSWER_CACHE", "0")
+    config.get_settings.cache_clear()
+    try:
+        before = (service._RESULTS.hits, service._RESULTS.misses, len(service._RESULTS))
+        for _ in range(2):
+            again = prov.value(LANG, prov.D, "2024-12-31", known_at=datetime.now(UTC).isoformat())
+            assert (again["numerator"], again["denominator"]) == (first["numerator"], first["denominator"])
+            assert prov.value(LANG, prov.D, "2024-12-31") == first
+        assert (service._RESULTS.hits, service._RESULTS.misses, len(service._RESULTS)) == before
+        monkeypatch.setenv("INDICATOR_ANSWER_CACHE", "-1")
+        config.get_settings.cache_clear()
+        with pytest.raises(ValidationError, match="indicator_answer_cache"):
+            config.get_settings()
+    finally:
+        monkeypatch.undo()
+        config.get_settings.cache_clear()

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.config import get_settings
 from app.errors import Forbidden, InvalidInput, NotFound
-from app.models import CodeItem, OrgUnitVersion, Person, PersonVersion, Statistic, Txn
+from app.models import CodeItem, IndicatorDefinition, OrgUnitVersion, Person, PersonVersion, Statistic, Txn
 from app.services import audit, codelists, history, tree
 from app.services.context import Actor
 from app.services.indicators import catalog, compiler, disclosure, kinds, ratios, reported
@@ -135,21 +135,22 @@ def evaluate(
     """
     cut = history.txn_cut(session, known_at)
     state = _state(session)
-    guarded = not actor.sees_sensitive and disclosure.protects(actor, catalog.get(session, code, cut)[1])
+    definition = catalog.get(session, code, cut)  # read once for the whole answer
+    guarded = not actor.sees_sensitive and disclosure.protects(actor, definition[1])
     day = disclosure.reference_date(as_of) if guarded else as_of
     key = (str(session.get_bind().engine.url), state, code, org_unit, day, known_at.isoformat() if known_at else None,
            date.today() if guarded else None)  # protected answers depend on the year-ends passed (disclosure rule 3)
-    shared = not _writing(session)
-    found = _RESULTS.get(key) if shared else None
-    beyond = _territory_beyond_scope(actor, catalog.get(session, code, cut)[1])
+    answers = None if _writing(session) else _answers()
+    found = answers.get(key) if answers is not None else None
+    beyond = _territory_beyond_scope(actor, definition[1])
     if found is not None:
         unit_in_reach(session, actor, org_unit)  # the caller's scope, as for a computed answer
         return _asked(_small_tiers(actor, guarded, beyond(copy.deepcopy(found))), as_of, guarded)
-    result = _evaluate(session, actor, code, org_unit, day, known_at, cut, state)
+    result = _evaluate(session, actor, code, org_unit, day, known_at, cut, state, definition)
     if guarded:
         result = _guard(session, result, code, tree.unit_id(session, org_unit), day, cut)
-    if shared:
-        _RESULTS.put(key, copy.deepcopy(result))
+    if answers is not None:
+        answers.put(key, copy.deepcopy(result))
     return _asked(_small_tiers(actor, guarded, beyond(result)), as_of, guarded)
 
 
@@ -237,6 +238,15 @@ def small_tier(cell: dict[str, Any]) -> dict[str, Any]:
 _RESULTS: LRU[dict[str, Any]] = LRU(4096)
 
 
+def _answers() -> LRU[dict[str, Any]] | None:
+    """The answers kept per process, at most INDICATOR_ANSWER_CACHE of them; None when that is 0 (none kept)."""
+    size = get_settings().indicator_answer_cache
+    if size == 0:
+        return None
+    _RESULTS.size = size
+    return _RESULTS
+
+
 def _state(session: Session) -> tuple[int, Any, int, int]:
     """(latest transaction id, its time, count and highest id of the codes): one cheap indexed query."""
     last = select(Txn.id, Txn.at).order_by(Txn.id.desc()).limit(1).subquery()
@@ -275,14 +285,17 @@ def _evaluate(
     known_at: datetime | None,
     cut: int | None,
     state: tuple[int, Any, int, int],
+    definition: tuple[IndicatorDefinition, IndicatorSpec],
 ) -> dict[str, Any]:
-    row, spec = catalog.get(session, code, cut)
+    """`definition`: the indicator's definition in force at `cut` (catalog.get), read once by the caller."""
+    row, spec = definition
     unit_id = unit_in_reach(session, actor, org_unit)
     ctx = context(session, spec, as_of, cut, (state[2], state[3]))
     num, den, extra = counts(session, spec, ctx, unit_id)
     value = value_of(spec, num, den, extra)
-    unit_exists = _exists_on(session, unit_id, as_of, cut)
-    last = closed_before(session, unit_id, as_of, cut) if has_territory(spec) else None
+    span = _span(session, unit_id, cut)
+    unit_exists = _existed(span, as_of)
+    last = _closed(span, as_of) if has_territory(spec) else None
     result: dict[str, Any] = {
         "indicator": code,
         "org_unit": org_unit,
@@ -314,7 +327,7 @@ def _evaluate(
     if reads_local_languages(spec):
         result["place_of_work"] = _place_of_work(session, spec, ctx, unit_id)
     if last is not None:
-        closing = _evaluate(session, actor, code, org_unit, last, known_at, cut, state)
+        closing = _evaluate(session, actor, code, org_unit, last, known_at, cut, state, definition)
         result |= _territory(session, spec, ctx, unit_id, last, closing)
         result["note"] = _territory_note(result)
         return result
@@ -363,16 +376,21 @@ def _span(session: Session, unit_id: int, cut: int | None) -> tuple[date | None,
     return (row[0], row[1]) if row is not None else (None, None)
 
 
-def _exists_on(session: Session, unit_id: int, as_of: date, cut: int | None) -> bool:
-    """Whether the unit existed on the date."""
-    start, end = _span(session, unit_id, cut)
+def _existed(span: tuple[date | None, date | None], as_of: date) -> bool:
+    """Whether a unit of this (valid_from, valid_to) existed on the date."""
+    start, end = span
     return start is not None and start <= as_of and (end is None or end >= as_of)
+
+
+def _closed(span: tuple[date | None, date | None], as_of: date) -> date | None:
+    """The last day of a unit of this span, when it is before the date (the unit is evaluated for its territory)."""
+    end = span[1]
+    return end if end is not None and end < as_of else None
 
 
 def closed_before(session: Session, unit_id: int, as_of: date, cut: int | None) -> date | None:
     """The unit's last day, when it is before the date (the unit is evaluated for its territory)."""
-    _start, end = _span(session, unit_id, cut)
-    return end if end is not None and end < as_of else None
+    return _closed(_span(session, unit_id, cut), as_of)
 
 
 def has_territory(spec: IndicatorSpec) -> bool:
