@@ -24,6 +24,9 @@ REASONS = {
                "(F6, not done)",
     "vs_hand": "the API's time includes HTTP, the token check, scope and JSON (a few ms) that the timing of the "
                "hand-written statement alone does not; the ratio is largest where the query itself is fastest",
+    "vs_hand_uncached": "a computed answer is the engine's statement (5-7 ms at 100k) plus 8-11 statements around it "
+                        "(rate limit, token, data version, definition, the unit's code and span, a breakdown by tier "
+                        "where the indicator has tiers), HTTP and JSON: F14",
     "vs_duckdb": "the same fixed per-request cost (HTTP, token, JSON) against DuckDB's in-process query",
     "get_person": "throughput-bound: one uvicorn worker spends ~10 ms of CPU per request (token check, the record's "
                   "five queries, JSON, the hash-chained access-log entry of the sensitive read), so 32 clients "
@@ -97,13 +100,24 @@ def goals(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         if comp:
             worst = max(v["ratio_api_to_hand"] for v in comp.values())
             ok = worst <= 1.5
-            rows.append(("≤ 1.5× hand-written SQL (warm p50)", where, f"worst {worst}×", verdict(ok),
-                         "" if ok else REASONS["vs_hand"]))
+            rows.append(("≤ 1.5× hand-written SQL (warm p50; cached: the API's answer kept per process)", where,
+                         f"worst {worst}×", verdict(ok), "" if ok else REASONS["vs_hand"]))
+            computed = [v["ratio_api_uncached_to_hand"] for v in comp.values() if v.get("ratio_api_uncached_to_hand")]
+            if computed:
+                ok = max(computed) <= 1.5
+                rows.append(("≤ 1.5× hand-written SQL (p50; uncached: INDICATOR_ANSWER_CACHE=0, every answer computed)",
+                             where, f"worst {max(computed)}×", verdict(ok), "" if ok else REASONS["vs_hand_uncached"]))
             duck = [v.get("ratio_api_to_duckdb_warm") for v in comp.values() if v.get("ratio_api_to_duckdb_warm")]
             if duck:
                 ok = max(duck) < 1
-                rows.append(("faster than DuckDB once warm", where, f"API/DuckDB {max(duck)}× (worst)", verdict(ok),
-                             "" if ok else REASONS["vs_duckdb"]))
+                rows.append(("faster than DuckDB once warm (cached)", where, f"API/DuckDB {max(duck)}× (worst)",
+                             verdict(ok), "" if ok else REASONS["vs_duckdb"]))
+            duck = [v["ratio_api_uncached_to_duckdb_warm"] for v in comp.values()
+                    if v.get("ratio_api_uncached_to_duckdb_warm")]
+            if duck:
+                ok = max(duck) < 1
+                rows.append(("faster than DuckDB once warm (uncached: every answer computed)", where,
+                             f"API/DuckDB {max(duck)}× (worst)", verdict(ok), "" if ok else REASONS["vs_duckdb"]))
         load = res.get("load_get_person", {})
         if "p99_ms" in load:
             ok = load["p99_ms"] < 30 and load["errors_status"] == 0
@@ -548,13 +562,18 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         out.append("")
         comp = res.get("compare")
         if comp:
-            out += [f"Side by side at {comp['unit']} on {comp['as_of']} (warm p50 / p95 ms):", "",
-                    "| indicator | API | engine SQL | hand SQL | DuckDB warm | API ÷ hand | engine SQL ÷ hand | API ÷ DuckDB |",
-                    "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+            out += [f"Side by side at {comp['unit']} on {comp['as_of']} (warm p50 / p95 ms). API cached: the answer kept "
+                    "per process (keyed by the latest committed transaction); API uncached: a second server with "
+                    "INDICATOR_ANSWER_CACHE=0, every answer computed (its compiled statement is still kept); engine SQL: "
+                    "the statement the API shows (`/sql`) sent with psycopg, no cache of the service:", "",
+                    "| indicator | API cached | API uncached | engine SQL | hand SQL | DuckDB warm | API ÷ hand (cached / "
+                    "uncached) | engine SQL ÷ hand | API ÷ DuckDB (cached / uncached) |",
+                    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
             for code, v in comp["by_indicator"].items():
-                out.append(f"| {code} | {_ms(v['api'])} | {_ms(v['engine_sql'])} | {_ms(v['hand_sql'])} | "
-                           f"{_ms(v.get('duckdb_warm'))} | {v['ratio_api_to_hand']} | {v['ratio_engine_sql_to_hand']} | "
-                           f"{v.get('ratio_api_to_duckdb_warm', '–')} |")
+                out.append(f"| {code} | {_ms(v['api'])} | {_ms(v.get('api_uncached'))} | {_ms(v['engine_sql'])} | "
+                           f"{_ms(v['hand_sql'])} | {_ms(v.get('duckdb_warm'))} | {v['ratio_api_to_hand']} / "
+                           f"{v.get('ratio_api_uncached_to_hand', '–')} | {v['ratio_engine_sql_to_hand']} | "
+                           f"{v.get('ratio_api_to_duckdb_warm', '–')} / {v.get('ratio_api_uncached_to_duckdb_warm', '–')} |")
             out.append("")
     out += enrolment_figures(results)
     out += projection_figures(results)

@@ -130,9 +130,10 @@ class Database:
 class Server:
     """`registry serve` in a subprocess on a free loopback port."""
 
-    def __init__(self, url: str, log_path: Path, command: list[str] | None = None):
-        """`command` (with `{port}` in it) replaces `registry serve`, e.g. the floor of bench.floor under uvicorn."""
-        self.url, self.log_path, self.command = url, log_path, command
+    def __init__(self, url: str, log_path: Path, command: list[str] | None = None, env: dict[str, str] | None = None):
+        """`command` (with `{port}` in it) replaces `registry serve`, e.g. the floor of bench.floor under uvicorn;
+        `env` adds settings (INDICATOR_ANSWER_CACHE=0: every answer computed)."""
+        self.url, self.log_path, self.command, self.env = url, log_path, command, env or {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
 
@@ -140,7 +141,8 @@ class Server:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
-        env = {**os.environ, "DATABASE_URL": self.url, "REGISTRY_BOOTSTRAP_TOKEN": TOKEN, "LOG_LEVEL": "WARNING"}
+        env = {**os.environ, "DATABASE_URL": self.url, "REGISTRY_BOOTSTRAP_TOKEN": TOKEN, "LOG_LEVEL": "WARNING",
+               **self.env}
         t0 = time.perf_counter()
         cmd = ([c.replace("{port}", str(self.port)) for c in self.command] if self.command else
                [str(BIN / "registry"), "serve", "--host", "127.0.0.1", "--port", str(self.port)])
@@ -366,15 +368,18 @@ def export_persons(server: Server, dest: Path, budget_s: float) -> dict[str, Any
     return {"persons": lines, "complete": complete, "seconds": round(elapsed, 2), "per_second": round(lines / elapsed, 1)}
 
 
-def compare_sql(db: Database, server: Server, sample: dict[str, str], duck: Any, repeats: int = 10) -> dict[str, Any]:
-    """The same three questions: the API, the engine's own SQL, hand-written SQL (PostgreSQL), DuckDB."""
+def compare_sql(db: Database, server: Server, sample: dict[str, str], duck: Any, repeats: int = 10,
+                uncached: Server | None = None) -> dict[str, Any]:
+    """The same three questions: the API (cached: answers kept per process, warm; uncached: a server with
+    INDICATOR_ANSWER_CACHE=0, every answer computed), the engine's own SQL, hand-written SQL (PostgreSQL), DuckDB."""
     import psycopg
 
     from bench import queries
 
     root, day = sample["province_old"], D_OLD
     out: dict[str, Any] = {}
-    with psycopg.connect(db.dsn) as conn, server.client() as client:
+    with psycopg.connect(db.dsn) as conn, server.client() as client, \
+            (uncached or server).client() as computing:
         cur = conn.cursor()
         for code in queries.INDICATORS:
             api_s, api = [], None
@@ -382,6 +387,13 @@ def compare_sql(db: Database, server: Server, sample: dict[str, str], duck: Any,
                 elapsed, body = timed_get(client, f"/indicators/{code}/value", org_unit=root, as_of=day.isoformat())
                 api_s.append(elapsed)
                 api = (body["numerator"], body["denominator"])
+            computed_s, computed = [], None
+            if uncached is not None:
+                for _ in range(repeats):
+                    elapsed, body = timed_get(computing, f"/indicators/{code}/value", org_unit=root,
+                                              as_of=day.isoformat())
+                    computed_s.append(elapsed)
+                    computed = (body["numerator"], body["denominator"])
             engine_sql = client.get(f"/indicators/{code}/sql", params={"org_unit": root, "as_of": day.isoformat()}).json()["sql"]
             eng_s = []
             for _ in range(repeats):
@@ -399,6 +411,9 @@ def compare_sql(db: Database, server: Server, sample: dict[str, str], duck: Any,
             entry: dict[str, Any] = {"api": summary_ms(api_s), "engine_sql": summary_ms(eng_s), "hand_sql": summary_ms(hand_s),
                                      "answers": {"api": list(api) if api else None, "hand_sql": list(hand) if hand else None},
                                      "engine_plan_tail": engine_plan.splitlines()[-3:]}
+            if computed_s:
+                entry["api_uncached"] = summary_ms(computed_s)
+                entry["answers"]["api_uncached"] = list(computed) if computed else None
             if duck is not None:
                 duck_s, dans = [], None
                 for _ in range(repeats):
@@ -410,8 +425,13 @@ def compare_sql(db: Database, server: Server, sample: dict[str, str], duck: Any,
             hand_p50 = entry["hand_sql"]["p50_ms"]
             entry["ratio_api_to_hand"] = round(entry["api"]["p50_ms"] / hand_p50, 2) if hand_p50 else None
             entry["ratio_engine_sql_to_hand"] = round(entry["engine_sql"]["p50_ms"] / hand_p50, 2) if hand_p50 else None
+            if "api_uncached" in entry and hand_p50:
+                entry["ratio_api_uncached_to_hand"] = round(entry["api_uncached"]["p50_ms"] / hand_p50, 2)
             if "duckdb_warm" in entry:
                 entry["ratio_api_to_duckdb_warm"] = round(entry["api"]["p50_ms"] / entry["duckdb_warm"]["p50_ms"], 2)
+                if "api_uncached" in entry:
+                    entry["ratio_api_uncached_to_duckdb_warm"] = round(
+                        entry["api_uncached"]["p50_ms"] / entry["duckdb_warm"]["p50_ms"], 2)
             out[code] = entry
     return {"unit": root, "as_of": day.isoformat(), "by_indicator": out}
 
@@ -497,8 +517,15 @@ def run_engine(engine: str, size: int, data: Path, manifest: dict[str, Any], wor
         log(engine, size, "load", res["load_get_person"], res["load_list_page"])
         server.restart()  # requests left queued by the load test must not delay what follows
         if engine == "postgresql":
-            res["compare"] = compare_sql(db, server, sample, duck, repeats)
-            ratios = {k: (v["ratio_api_to_hand"], v["answers"]) for k, v in res["compare"]["by_indicator"].items()}
+            computing = Server(db.url, work / f"server-uncached-{engine}-{size}.log",
+                               env={"INDICATOR_ANSWER_CACHE": "0"})
+            computing.start()
+            try:
+                res["compare"] = compare_sql(db, server, sample, duck, repeats, uncached=computing)
+            finally:
+                computing.stop()
+            ratios = {k: (v["ratio_api_to_hand"], v.get("ratio_api_uncached_to_hand"), v["answers"])
+                      for k, v in res["compare"]["by_indicator"].items()}
             log(engine, size, "compare", ratios)
         res["whole_catalog"] = whole_catalog(server, env_int("BENCH_CATALOG_BUDGET", 300))
         log(engine, size, "catalog", {k: v for k, v in res["whole_catalog"].items() if k != "by_indicator"})
