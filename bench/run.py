@@ -378,22 +378,20 @@ def compare_sql(db: Database, server: Server, sample: dict[str, str], duck: Any,
 
     root, day = sample["province_old"], D_OLD
     out: dict[str, Any] = {}
+    def timed_values(api_client: httpx.Client, code: str) -> tuple[list[float], tuple[int, int] | None]:
+        samples, answer = [], None
+        for _ in range(repeats):
+            elapsed, body = timed_get(api_client, f"/indicators/{code}/value", org_unit=root, as_of=day.isoformat())
+            samples.append(elapsed)
+            answer = (body["numerator"], body["denominator"])
+        return samples, answer
+
     with psycopg.connect(db.dsn) as conn, server.client() as client, \
             (uncached or server).client() as computing:
         cur = conn.cursor()
         for code in queries.INDICATORS:
-            api_s, api = [], None
-            for _ in range(repeats):
-                elapsed, body = timed_get(client, f"/indicators/{code}/value", org_unit=root, as_of=day.isoformat())
-                api_s.append(elapsed)
-                api = (body["numerator"], body["denominator"])
-            computed_s, computed = [], None
-            if uncached is not None:
-                for _ in range(repeats):
-                    elapsed, body = timed_get(computing, f"/indicators/{code}/value", org_unit=root,
-                                              as_of=day.isoformat())
-                    computed_s.append(elapsed)
-                    computed = (body["numerator"], body["denominator"])
+            api_s, api = timed_values(client, code)
+            computed_s, computed = timed_values(computing, code) if uncached is not None else ([], None)
             engine_sql = client.get(f"/indicators/{code}/sql", params={"org_unit": root, "as_of": day.isoformat()}).json()["sql"]
             eng_s = []
             for _ in range(repeats):
