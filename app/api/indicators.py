@@ -3,10 +3,10 @@
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 
-from app.api.deps import AnswerRoute, ReadSessionDep, SessionDep, allow
+from app.api.deps import AnswerRoute, ReadSessionDep, SessionDep, allow, large_answer
 from app.api.params import AsOf, IndicatorCode, KnownAt, UnitCode
 from app.errors import InvalidInput
 from app.schemas.common import DB_INT_MAX, IsoDate, control_character_errors
@@ -142,13 +142,13 @@ def list_indicator_values(
     as_of: AsOf = None,
     under: Annotated[str | None, Query(description="only the units of this subtree")] = None,
     known_at: KnownAt = None,
-) -> dict[str, Any]:
+) -> Response:
     """The value for every unit at once (under `under`), computed in one set-based pass."""
     day = as_of or date.today()
     items = service.evaluate_all(session, actor, code, as_of=day, under=under, known_at=known_at)
     answered = service.answer_date(session, actor, code, day, known_at)
     extra = {"requested_as_of": day.isoformat()} if answered != day else {}
-    return {"indicator": code, "as_of": answered.isoformat(), **extra, "items": items}
+    return large_answer({"indicator": code, "as_of": answered.isoformat(), **extra, "items": items})
 
 
 @router.get("/indicators/{code}/persons", response_model=IndicatorPersons)
