@@ -586,7 +586,8 @@ def _tier_status(status: str, unit_id: int, short: set[int]) -> str:
 
 def _tier_counts_all(spec: IndicatorSpec, ctx: Ctx) -> Any:
     """(unit_id, tier, numerator, denominator) for every unit and tier of the anchor unit: each person once per tier."""
-    f, clo = compiler.facts(spec, ctx), compiler.closure(ctx)
+    f = compiler.facts(spec, ctx, materialized=True)
+    clo = compiler.closure(ctx, below=f)
     uv = aliased(OrgUnitVersion)
     per = (
         select(clo.c.ancestor, uv.tier.label("tier"), f.c.person_id, func.max(f.c.is_num).label("is_num"))
