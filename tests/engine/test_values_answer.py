@@ -24,8 +24,11 @@ def test_values_answer_is_the_documented_model_byte_for_byte(registry: Registry)
     commune = f"{p}-X"
     import_records(registry, "org-units", [org_unit(p, tier="province", name="Tỉnh Đắk Lắk"),
                                            org_unit(commune, parent=p, name="Xã Ea Tu")])
-    teachers = [person(uniq("T"), commune, degrees=[{"level": level, "field": "Giáo dục Tiểu học", "institution": "Trường Đại học Tây Nguyên",
-                                              "country": "VN", "awarded_on": "2010-06-01"}] if level else [])
+    def degree(level: str) -> dict[str, str]:
+        return {"level": level, "field": "Giáo dục Tiểu học", "institution": "Trường Đại học Tây Nguyên",
+                "country": "VN", "awarded_on": "2010-06-01"}
+
+    teachers = [person(uniq("T"), commune, degrees=[degree(level)] if level else [])
                 for level in ("bachelor", "college", None)]
     report = import_records(registry, "persons", teachers)
     assert report["failed"] == 0, report
