@@ -43,3 +43,40 @@ def test_values_answer_is_the_documented_model_byte_for_byte(registry: Registry)
     teachers_here = registry.client.get("/api/v1/indicators/ST-2025-TEACHERS-MEET-STANDARD/values",
                                         params={"as_of": "2025-12-31", "under": p}, headers=registry.headers()).json()
     assert {i["org_unit"]: i["denominator"] for i in teachers_here["items"]} == {p: 3, commune: 3}
+
+
+def test_values_answer_in_every_role_and_to_hostile_requests(registry: Registry) -> None:
+    """The route's answer through `large_answer` for every role: the units of the caller's reach only, the bytes
+    the model documents; a subtree beyond the caller's units and a hostile `under` are refused (problem details)."""
+    p, other = uniq("VR"), uniq("VO")
+    commune = f"{p}-X"
+    import_records(registry, "org-units", [org_unit(p, tier="province"), org_unit(commune, parent=p),
+                                           org_unit(other, tier="province")])
+    report = import_records(registry, "persons", [person(uniq("T"), commune), person(uniq("T"), other)])
+    assert report["failed"] == 0, report
+    code = "ST-2025-TEACHERS-MEET-STANDARD"
+    tokens = {"admin": None, "integration": registry.token("integration", [p]),
+              "hr_officer of the commune": registry.token("hr_officer", [commune]),
+              "auditor of the province": registry.token("auditor", [p]),
+              "admin of the other province": registry.token("admin", [other])}
+    asks = {"admin": (p, {p, commune}), "integration": (p, {p, commune}),
+            "hr_officer of the commune": (commune, {commune}), "auditor of the province": (p, {p, commune}),
+            "admin of the other province": (other, {other})}
+    for who, token in tokens.items():
+        headers = registry.headers(token) if token else registry.headers()
+        under, units = asks[who]
+        r = registry.client.get(f"/api/v1/indicators/{code}/values", params={"as_of": "2025-12-31", "under": under},
+                                headers=headers)
+        assert r.status_code == 200, (who, r.text)
+        assert {i["org_unit"] for i in r.json()["items"]} == units, who
+        assert r.content == _as_fastapi_sends(r.json()), who
+    for who in ("hr_officer of the commune", "admin of the other province"):  # a subtree beyond the caller's units
+        r = registry.client.get(f"/api/v1/indicators/{code}/values", params={"as_of": "2025-12-31", "under": p},
+                                headers=registry.headers(tokens[who]))
+        assert (r.status_code, r.json()["code"]) == (403, "out_of_scope"), who
+        assert r.headers["content-type"] == "application/problem+json", who
+    for hostile in (p + "\x00", "=HYPERLINK(\"http://x\")", "x" * 10_000):
+        r = registry.client.get(f"/api/v1/indicators/{code}/values", params={"as_of": "2025-12-31", "under": hostile},
+                                headers=registry.headers())
+        assert r.status_code in (400, 404, 422), (hostile[:20], r.status_code)
+        assert r.headers["content-type"] == "application/problem+json" and r.json()["code"], hostile[:20]
