@@ -489,8 +489,14 @@ def evaluate_all(
     withheld = guarded or territory_withheld(actor, spec)  # once, not for each of a national tree's closed units
     territories = has_territory(spec)
     out = []
+    same: dict[tuple[Any, bool], dict[str, Any]] = {}  # units of equal counts and no statistic have equal figures
     for uid in sorted(units, key=lambda u: snapshot.units[u].code):
-        item = {"org_unit": snapshot.units[uid].code} | _unit_figure(spec, figures, short, uid)
+        if uid in figures.stats or uid in figures.areas:
+            figure = _unit_figure(spec, figures, short, uid)
+        else:
+            key = (figures.found.get(uid), uid in short)
+            figure = same.get(key) or same.setdefault(key, _unit_figure(spec, figures, short, uid))
+        item = {"org_unit": snapshot.units[uid].code} | figure
         if uid in closed and territories:
             item["scope"] = "territory"
             out.append(disclosure.hide(item, "territory") if withheld else item)
