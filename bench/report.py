@@ -21,7 +21,7 @@ REASONS = {
     "catalog": "at 1M one statement did not answer within the budget (Findings F10: "
                "ST-2025-OFFICE-LEADERS-POSTGRAD, 5 s at 100k, over 300 s at 1M: the correlated highest-rank "
                "subquery per position row over the 76k-unit closure; fixed). Since F15 (bench.catalog, in-process, "
-               "uncached): 87.5 s at 1M, short of 60 s; the 14 slowest take 58 s, the title standards' subqueries "
+               "uncached): 83.0 s at 1M, short of 60 s; the 14 slowest take 58 s, the title standards' subqueries "
                "once per record (ST-2025-TEACHERS-MEET-STANDARD 13.9 s for 597,000 teachers) first",
     "vs_hand": "the API's time includes HTTP, the token check, scope and JSON (a few ms) that the timing of the "
                "hand-written statement alone does not; the ratio is largest where the query itself is fastest",
