@@ -80,3 +80,41 @@ def test_values_answer_in_every_role_and_to_hostile_requests(registry: Registry)
                                 headers=registry.headers())
         assert r.status_code in (400, 404, 422), (hostile[:20], r.status_code)
         assert r.headers["content-type"] == "application/problem+json" and r.json()["code"], hostile[:20]
+
+
+def test_values_answer_to_a_token_of_a_unit_formerly_above(registry: Registry) -> None:
+    """Commune X sat under province P until 2020 and under Q since: P's tokens no longer list X (nor open its
+    subtree), whatever the date asked, while P's own figure for 2019 still counts X's teachers (the tree as it stood);
+    Q's tokens list X. Nothing is written by reading."""
+    p, q = uniq("VF"), uniq("VG")
+    x = f"{p}-X"
+    moved = org_unit(x, parent=p, valid_to="2020-12-31")
+    moved["parents"].append({"code": q, "start": "2021-01-01", "end": None})
+    moved["valid_to"] = None
+    report = import_records(registry, "org-units", [org_unit(p, tier="province"), org_unit(q, tier="province"), moved])
+    assert report["failed"] == 0, report
+    report = import_records(registry, "persons", [person(uniq("T"), x), person(uniq("T"), x), person(uniq("T"), p)])
+    assert report["failed"] == 0, report
+    code = "ST-2025-TEACHERS-MEET-STANDARD"
+    before = registry.export("org-units"), registry.export("persons")
+
+    def values(token: str, **params: str) -> Any:
+        return registry.client.get(f"/api/v1/indicators/{code}/values", params=params, headers=registry.headers(token))
+
+    for role in ("auditor", "hr_officer", "integration", "admin"):
+        former, now = registry.token(role, [p]), registry.token(role, [q])
+        for day in ("2019-12-31", "2025-12-31"):
+            mine = values(former, as_of=day)
+            assert mine.status_code == 200, (role, day, mine.text)
+            items = {i["org_unit"]: i for i in mine.json()["items"]}
+            assert set(items) == {p}, (role, day)
+            assert items[p]["denominator"] == (3 if day == "2019-12-31" else 1), (role, day)  # X counted while under P
+            assert mine.content == _as_fastapi_sends(mine.json())
+            refused = values(former, as_of=day, under=x)
+            assert (refused.status_code, refused.json()["code"]) == (403, "out_of_scope"), (role, day)
+            theirs = values(now, as_of=day)
+            assert {i["org_unit"]: i["denominator"] for i in theirs.json()["items"]} == (
+                {q: 0, x: 2} if day == "2019-12-31" else {q: 2, x: 2}), (role, day)
+            assert {i["org_unit"] for i in values(now, as_of=day, under=q).json()["items"]} == (
+                {q} if day == "2019-12-31" else {q, x}), (role, day)
+    assert (registry.export("org-units"), registry.export("persons")) == before
