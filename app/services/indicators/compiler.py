@@ -5,11 +5,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Date,
     Select,
     and_,
     case,
+    cast,
     distinct,
     except_,
     exists,
@@ -427,17 +429,69 @@ def population_counts(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
     return select(func.coalesce(func.sum(per_person.c.is_num), 0), func.count())
 
 
+def facts_and_pairs(spec: IndicatorSpec, ctx: Ctx) -> tuple[Any, Any]:
+    """An all-units pass's two inputs: the population's rows (materialized: the share's subqueries run once per
+    record) and the (ancestor, descendant) pairs walked up from those rows' units only (bench F15)."""
+    f = facts(spec, ctx, materialized=True)
+    return f, closure(ctx, below=f)
+
+
 def population_counts_all(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
     """(unit_id, numerator, denominator) for every unit at once: one pass over the closure."""
-    f = facts(spec, ctx, materialized=True)
-    clo = closure(ctx, below=f)
-    per = (
-        select(clo.c.ancestor, f.c.person_id, func.max(f.c.is_num).label("is_num"))
-        .join(clo, clo.c.descendant == f.c.unit_id)
-        .group_by(clo.c.ancestor, f.c.person_id)
-        .subquery()
+    f, clo = facts_and_pairs(spec, ctx)
+    return rolled_up(f, clo)
+
+
+def rolled_up(f: Any, clo: Any, key: Callable[[Any], tuple[list[Any], list[Any]]] | None = None) -> Select[Any]:
+    """(ancestor, [key,] numerator, denominator) from a pass's rows `f` and its scope pairs `clo`: each person once
+    per ancestor (and key), in the numerator when any of their rows under it is.
+
+    Most persons have rows at one unit only (one primary employment, one post): they are counted per unit first and
+    the unit's counts carried up its pairs, so the rows grouped by (ancestor, person) are only those of the few with
+    rows at several units. At a million persons that is 597,000 teachers counted at 44,000 units instead of 3.3
+    million (ancestor, teacher) pairs sorted and grouped (F16 in bench/findings.md). `key(unit_id)` gives the extra
+    grouping columns of a row's unit and the joins they need (the tier of the anchor unit: `_tier_counts_all`); a
+    person with rows at one unit has one key.
+    """
+    per_person = (
+        select(f.c.person_id, func.min(f.c.unit_id).label("first"), func.max(f.c.unit_id).label("last"),
+               func.max(f.c.is_num).label("is_num"))
+        .group_by(f.c.person_id)
+        .cte("per_person")
     )
-    return select(per.c.ancestor, func.sum(per.c.is_num), func.count()).group_by(per.c.ancestor)
+    keyed = key or (lambda unit_id: ([], []))
+
+    def with_key(stmt: Select[Any], unit_id: Any, group: list[Any]) -> tuple[Select[Any], list[Any]]:
+        columns, joins = keyed(unit_id)
+        for target, on in joins:
+            stmt = stmt.join(target, on)
+        return stmt.add_columns(*columns).group_by(*group, *columns), columns
+
+    one_unit, one_cols = with_key(
+        select(per_person.c.first.label("unit_id"), func.sum(per_person.c.is_num).label("num"),
+               func.count().label("den")).where(per_person.c.first == per_person.c.last),
+        per_person.c.first, [per_person.c.first])
+    one = one_unit.subquery("one_unit")
+    several_rows = (
+        select(f.c.person_id, f.c.unit_id, f.c.is_num)
+        .join(per_person, and_(per_person.c.person_id == f.c.person_id, per_person.c.first != per_person.c.last))
+        .subquery("several_units")
+    )
+    per, per_cols = with_key(
+        select(clo.c.ancestor, several_rows.c.person_id, func.max(several_rows.c.is_num).label("is_num"))
+        .join(clo, clo.c.descendant == several_rows.c.unit_id),
+        several_rows.c.unit_id, [clo.c.ancestor, several_rows.c.person_id])
+    several = per.subquery("per_ancestor")
+    names = [f"key_{i}" for i in range(len(one_cols))]
+    both = union_all(
+        select(clo.c.ancestor, *[one.c[c.name].label(n) for c, n in zip(one_cols, names, strict=True)],
+               one.c.num, one.c.den).join(clo, clo.c.descendant == one.c.unit_id),
+        select(several.c.ancestor, *[several.c[c.name].label(n) for c, n in zip(per_cols, names, strict=True)],
+               several.c.is_num.label("num"), literal(1).label("den")),
+    ).subquery("rolled_up")
+    keys = [both.c[n] for n in names]
+    return (select(both.c.ancestor, *keys, cast(func.sum(both.c.num), BigInteger), cast(func.sum(both.c.den), BigInteger))
+            .group_by(both.c.ancestor, *keys))
 
 
 def population_persons(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:

@@ -495,7 +495,9 @@ def evaluate_all(
             figure = _unit_figure(spec, figures, short, uid)
         else:
             key = (figures.found.get(uid), uid in short)
-            figure = same.get(key) or same.setdefault(key, _unit_figure(spec, figures, short, uid))
+            if key not in same:
+                same[key] = _unit_figure(spec, figures, short, uid)
+            figure = same[key]
         item = {"org_unit": snapshot.units[uid].code} | figure
         if uid in closed and territories:
             item["scope"] = "territory"
@@ -592,17 +594,13 @@ def _tier_status(status: str, unit_id: int, short: set[int]) -> str:
 
 def _tier_counts_all(spec: IndicatorSpec, ctx: Ctx) -> Any:
     """(unit_id, tier, numerator, denominator) for every unit and tier of the anchor unit: each person once per tier."""
-    f = compiler.facts(spec, ctx, materialized=True)
-    clo = compiler.closure(ctx, below=f)
-    uv = aliased(OrgUnitVersion)
-    per = (
-        select(clo.c.ancestor, uv.tier.label("tier"), f.c.person_id, func.max(f.c.is_num).label("is_num"))
-        .join(clo, clo.c.descendant == f.c.unit_id)
-        .join(uv, and_(uv.org_unit_id == f.c.unit_id, unit_valid(uv, ctx)))
-        .group_by(clo.c.ancestor, uv.tier, f.c.person_id)
-        .subquery()
-    )
-    return select(per.c.ancestor, per.c.tier, func.sum(per.c.is_num), func.count()).group_by(per.c.ancestor, per.c.tier)
+    f, clo = compiler.facts_and_pairs(spec, ctx)
+
+    def tier(unit_id: Any) -> tuple[list[Any], list[Any]]:
+        uv = aliased(OrgUnitVersion)
+        return [uv.tier.label("tier")], [(uv, and_(uv.org_unit_id == unit_id, unit_valid(uv, ctx)))]
+
+    return compiler.rolled_up(f, clo, tier)
 
 
 def persons(
