@@ -134,3 +134,32 @@ def test_the_drill_down_says_why_each_person_is_in_the_population(registry: Regi
     assert by[f"{p}-twice"]["in_population_by"] == [{"subject": "membership", "org_unit": f"{p}-HDND"},
                                                      {"subject": "membership", "org_unit": f"{p}-HDND2"}]
     assert by[f"{p}-farmer"]["why"]["person.gender"] == "female" and by[f"{p}-farmer"]["in_numerator"] is True
+
+
+def test_a_person_with_seats_in_two_bodies_counts_once_above_both(registry: Registry) -> None:
+    """The all-units pass counts persons with rows at one unit per unit and groups only those with rows at several
+    (compiler.rolled_up, F16): a delegate of the province's and the commune's councils is one person in the
+    province, the commune and each council, in /values as in /value, and in each tier once."""
+    p = _province(registry, {"code": "HDND", "kind": "peoples_council", "tier": "province"},
+                  {"code": "X", "kind": "area", "tier": "commune"})
+    council_x = f"{p}-X-HDND"
+    assert import_records(registry, "org-units", [org_unit(council_x, parent=f"{p}-X", kind="peoples_council",
+                                                           tier="commune")])["created"] == 1
+    both = [_seat(f"{p}-HDND", role="delegate"), _seat(council_x, role="delegate")]
+    _persons(registry, [
+        _unemployed(f"{p}-w", gender="female", memberships=both),
+        _unemployed(f"{p}-m", gender="male", memberships=both),
+        _unemployed(f"{p}-w2", gender="female", memberships=[_seat(council_x, role="delegate")]),
+        _unemployed(f"{p}-m2", gender="male", memberships=[_seat(f"{p}-HDND", role="delegate")]),
+    ])
+    code = "CT-2030-WOMEN-PEOPLES-COUNCIL"
+    expected = {p: (2, 4), f"{p}-X": (2, 3), council_x: (2, 3), f"{p}-HDND": (1, 3)}
+    r = registry.client.get(f"/api/v1/indicators/{code}/values", params={"as_of": DAY, "under": p},
+                            headers=registry.headers())
+    items = {i["org_unit"]: i for i in r.json()["items"]}
+    for unit, counts in expected.items():
+        assert (items[unit]["numerator"], items[unit]["denominator"]) == counts, unit
+        one = _value(registry, code, unit)
+        assert (one["numerator"], one["denominator"], one["status"]) == (*counts, items[unit]["status"]), unit
+    # the province's tier is 1 of 3 (not above 35%), the commune's 2 of 3: the province is short in one tier
+    assert items[p]["status"] == "not_met" and items[f"{p}-X"]["status"] == "met"
