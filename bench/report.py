@@ -20,9 +20,10 @@ REASONS = {
                    "HTTP, the token check and JSON",
     "catalog": "at 1M one statement did not answer within the budget (Findings F10: "
                "ST-2025-OFFICE-LEADERS-POSTGRAD, 5 s at 100k, over 300 s at 1M: the correlated highest-rank "
-               "subquery per position row over the 76k-unit closure; fixed). Since F15 (bench.catalog, in-process, "
-               "uncached): 83.0 s at 1M, short of 60 s; the 14 slowest take 58 s, the title standards' subqueries "
-               "once per record (ST-2025-TEACHERS-MEET-STANDARD 13.9 s for 597,000 teachers) first",
+               "subquery per position row over the 76k-unit closure; fixed). Since F15 and F16 (bench.catalog, "
+               "in-process, uncached): best run 67.6 s at 1M, median 96.6 s, short of 60 s; the highest degree per "
+               "teacher, a correlated subquery per record in one process (ST-2025-TEACHERS-MEET-STANDARD 7.8 s), "
+               "first",
     "vs_hand": "the API's time includes HTTP, the token check, scope and JSON (a few ms) that the timing of the "
                "hand-written statement alone does not; the ratio is largest where the query itself is fastest",
     "vs_hand_uncached": "a computed answer is the engine's statement (5-7 ms at 100k) plus 8-11 statements around it "
