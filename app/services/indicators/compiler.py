@@ -477,17 +477,17 @@ def rolled_up(f: Any, clo: Any, key: Callable[[Any], tuple[list[Any], list[Any]]
         .join(per_person, and_(per_person.c.person_id == f.c.person_id, per_person.c.first != per_person.c.last))
         .subquery("several_units")
     )
-    per, per_cols = with_key(
+    per, _ = with_key(
         select(clo.c.ancestor, several_rows.c.person_id, func.max(several_rows.c.is_num).label("is_num"))
         .join(clo, clo.c.descendant == several_rows.c.unit_id),
         several_rows.c.unit_id, [clo.c.ancestor, several_rows.c.person_id])
     several = per.subquery("per_ancestor")
-    names = [f"key_{i}" for i in range(len(one_cols))]
+    names = [c.name for c in one_cols]  # the key's own labels (the same in both branches: one `key`)
     both = union_all(
-        select(clo.c.ancestor, *[one.c[c.name].label(n) for c, n in zip(one_cols, names, strict=True)],
-               one.c.num, one.c.den).join(clo, clo.c.descendant == one.c.unit_id),
-        select(several.c.ancestor, *[several.c[c.name].label(n) for c, n in zip(per_cols, names, strict=True)],
-               several.c.is_num.label("num"), literal(1).label("den")),
+        select(clo.c.ancestor, *[one.c[n] for n in names], one.c.num, one.c.den)
+        .join(clo, clo.c.descendant == one.c.unit_id),
+        select(several.c.ancestor, *[several.c[n] for n in names], several.c.is_num.label("num"),
+               literal(1).label("den")),
     ).subquery("rolled_up")
     keys = [both.c[n] for n in names]
     return (select(both.c.ancestor, *keys, cast(func.sum(both.c.num), BigInteger), cast(func.sum(both.c.den), BigInteger))
