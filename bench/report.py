@@ -21,7 +21,9 @@ REASONS = {
     "catalog": "at 1M one statement did not answer within the budget (Findings F10: "
                "ST-2025-OFFICE-LEADERS-POSTGRAD, 5 s at 100k, over 300 s at 1M: the correlated highest-rank "
                "subquery per position row over the 76k-unit closure; fixed). Since F15 and F16 (bench.catalog, "
-               "in-process, uncached): best run 67.6 s at 1M, median 96.6 s, short of 60 s; the highest degree per "
+               "in-process, uncached): best run 67.6 s at 1M, median 96.6 s, short of 60 s; F17 (territories walked "
+               "only where the population is) 0.91-0.93 of the code before it in alternating pairs, 132-135 s on a "
+               "slower day; the highest degree per "
                "teacher, a correlated subquery per record in one process (ST-2025-TEACHERS-MEET-STANDARD 7.8 s), "
                "first",
     "vs_hand": "the API's time includes HTTP, the token check, scope and JSON (a few ms) that the timing of the "

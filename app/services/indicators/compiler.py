@@ -242,19 +242,28 @@ def territory(ctx: Ctx, *, one: bool, below: Any = None) -> Territory:
         conds = [closed_v.valid_to < ctx.day, ctx.current(closed_v)]
         if one:
             conds.append(closed_v.org_unit_id == root())
-        if below is not None:
-            conds.append(closed_v.org_unit_id.in_(select(_possible_roots(below).c.unit_id)))
+        possible = _possible_roots(below) if below is not None else None
+        if possible is not None:
+            conds.append(closed_v.org_unit_id.in_(select(possible.c.unit_id)))
         base = (
             select(closed_v.org_unit_id.label("root"), closed_v.org_unit_id.label("unit_id"), closed_v.valid_to.label("last_day"))
             .where(*conds)
             .cte("territory_base", recursive=True)
         )
         link, child = aliased(OrgUnitParent), aliased(OrgUnitVersion)
-        base = base.union(
+        step = (
             select(base.c.root, link.org_unit_id, base.c.last_day)
             .join(link, and_(link.parent_id == base.c.unit_id, active(link, ctx, base.c.last_day)))
             .join(child, and_(child.org_unit_id == link.org_unit_id, unit_valid(child, ctx, base.c.last_day)))
         )
+        if possible is not None:
+            # Only down the units that can lead to one of `below`'s (`_possible_roots`: upward closed under every
+            # parent link ever recorded, and holding every unit a successor chain leads from to one of them). A
+            # unit left out leads to none of them, by parent or successor links, and neither does any unit it
+            # reaches, so the pairs kept (the units of `below`) are the same; at a million persons the subtrees
+            # walked shrink to the branches that hold the population (F17 in bench/findings.md).
+            step = step.where(link.org_unit_id.in_(select(possible.c.unit_id)))
+        base = base.union(step)
         # successor links in force on D: a successor continues its predecessor from the day after its last day
         succ, pred_v = aliased(OrgUnitSuccessor), aliased(OrgUnitVersion)
         links = (
