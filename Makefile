@@ -48,8 +48,10 @@ run: migrate $(TOKEN_FILE) ## install what running needs, migrate, load the demo
 	@$(WITH_TOKEN) $(BIN)/registry demo --url http://$(HOST):$(PORT)
 	@$(WITH_TOKEN) exec $(BIN)/registry serve --host $(HOST) --port $(PORT)
 
-test: $(DEV_STAMP) ## run the tests on SQLite{PG} (both: about 30 minutes on 2 cores; TEST_POSTGRES_URL adds PostgreSQL)
-	$(BIN)/pytest
+# Test processes (pytest-xdist): one per core by default; TEST_WORKERS=0 runs them in this one process.
+TEST_WORKERS ?= auto
+test: $(DEV_STAMP) ## run the tests on SQLite{PG}, one process per core (both: about 35 minutes on 2 cores; TEST_POSTGRES_URL adds PostgreSQL)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(DEV_STAMP) ## ruff and mypy
 	$(BIN)/ruff check .
