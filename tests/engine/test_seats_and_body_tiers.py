@@ -138,8 +138,9 @@ def test_the_drill_down_says_why_each_person_is_in_the_population(registry: Regi
 
 def test_a_person_with_seats_in_two_bodies_counts_once_above_both(registry: Registry) -> None:
     """The all-units pass counts persons with rows at one unit per unit and groups only those with rows at several
-    (compiler.rolled_up, F16): a delegate of the province's and the commune's councils is one person in the
-    province, the commune and each council, in /values as in /value, and in each tier once."""
+    (compiler.unit_counts_all and scopes.ScopePairs.roll_up, F16, F19): a delegate of the province's and the
+    commune's councils is one person in the province, the commune and each council, in /values as in /value, and
+    in each tier once."""
     p = _province(registry, {"code": "HDND", "kind": "peoples_council", "tier": "province"},
                   {"code": "X", "kind": "area", "tier": "commune"})
     council_x = f"{p}-X-HDND"

@@ -3,7 +3,12 @@
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import func, select, true
+from sqlalchemy.orm import Session
+
+from app.models import CodeItem, Txn
 
 V = TypeVar("V")
 
@@ -47,3 +52,19 @@ class LRU(Generic[V]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def data_state(session: Session) -> tuple[int, Any, int, int]:
+    """(latest transaction id, its time, count and highest id of the codes): one cheap indexed query. Every write
+    makes a new transaction, so what is kept under this key is never stale."""
+    last = select(Txn.id, Txn.at).order_by(Txn.id.desc()).limit(1).subquery()
+    codes = select(func.count(CodeItem.id).label("n"), func.max(CodeItem.id).label("top")).subquery()
+    row = session.execute(
+        select(last.c.id, last.c.at, codes.c.n, codes.c.top).select_from(codes.outerjoin(last, true()))
+    ).one()
+    return int(row[0] or 0), row[1], int(row[2]), int(row[3] or 0)
+
+
+def writing(session: Session) -> bool:
+    """Whether this database transaction has written (or is about to): its reads are not shareable."""
+    return bool(session.info.get("txn") is not None or session.info.get("write_locked") or session.new or session.dirty)

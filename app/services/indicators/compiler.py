@@ -18,6 +18,7 @@ from sqlalchemy import (
     func,
     literal,
     not_,
+    null,
     or_,
     select,
     true,
@@ -186,11 +187,10 @@ def anchor_rows(anchor: Anchor, ctx: Ctx, person_where: Filter | None, share: Fi
 def facts(spec: IndicatorSpec, ctx: Ctx, *, materialized: bool = False) -> Any:
     """Every (person, anchor unit, is_num) of the population on D.
 
-    `materialized` (the passes over every unit, whose scope pairs start from these rows: `closure(ctx, below=…)`):
-    computed once, before the join to the closure. Otherwise PostgreSQL pulls the share's expression up past that
-    join and evaluates its subqueries (a title standard's: the primary employment, the standard rows, three highest
-    levels) once per (unit above, person) pair instead of once per record, six times as often at 100k (F15 in
-    bench/findings.md).
+    `materialized` (the passes over every unit, `unit_counts_all`, which read the rows twice): computed once each, on
+    PostgreSQL whatever the planner would inline. A share's subqueries (a title standard's: the primary employment,
+    the standard rows, three highest levels) then run once per record; pulled up past a join they ran once per (unit
+    above, person) pair, six times as often at 100k (F15 in bench/findings.md).
     """
     assert spec.population is not None
     share = spec.share if spec.kind == "ratio" else None
@@ -220,12 +220,11 @@ class Territory:
     shared: Any
 
 
-def territory(ctx: Ctx, *, one: bool, below: Any = None) -> Territory:
+def territory(ctx: Ctx, *, one: bool) -> Territory:
     """The territory on D of units closed before D (domain.md, 'Targets outlive the units they were set for').
 
     For a unit U whose last day L is before D (only the unit asked about when `one`, every such unit
-    otherwise, or every such unit whose territory may hold a unit of `below`: `_possible_roots`): the units
-    that were in U's subtree on L (the tree of L), with the successors followed
+    otherwise): the units that were in U's subtree on L (the tree of L), with the successors followed
     transitively from them; a successor reached from a unit outside that set (a predecessor not in it,
     or a shared unit before it) is shared, and so is every unit it leads to that was not under U on L.
     The territory is the rest, and both are kept to the units active on D. Set-based: four recursive
@@ -242,9 +241,6 @@ def territory(ctx: Ctx, *, one: bool, below: Any = None) -> Territory:
         conds = [closed_v.valid_to < ctx.day, ctx.current(closed_v)]
         if one:
             conds.append(closed_v.org_unit_id == root())
-        possible = _possible_roots(below) if below is not None else None
-        if possible is not None:
-            conds.append(closed_v.org_unit_id.in_(select(possible.c.unit_id)))
         base = (
             select(closed_v.org_unit_id.label("root"), closed_v.org_unit_id.label("unit_id"), closed_v.valid_to.label("last_day"))
             .where(*conds)
@@ -256,13 +252,6 @@ def territory(ctx: Ctx, *, one: bool, below: Any = None) -> Territory:
             .join(link, and_(link.parent_id == base.c.unit_id, active(link, ctx, base.c.last_day)))
             .join(child, and_(child.org_unit_id == link.org_unit_id, unit_valid(child, ctx, base.c.last_day)))
         )
-        if possible is not None:
-            # Only down the units that can lead to one of `below`'s (`_possible_roots`: upward closed under every
-            # parent link ever recorded, and holding every unit a successor chain leads from to one of them). A
-            # unit left out leads to none of them, by parent or successor links, and neither does any unit it
-            # reaches, so the pairs kept (the units of `below`) are the same; at a million persons the subtrees
-            # walked shrink to the branches that hold the population (F17 in bench/findings.md).
-            step = step.where(link.org_unit_id.in_(select(possible.c.unit_id)))
         base = base.union(step)
         # successor links in force on D: a successor continues its predecessor from the day after its last day
         succ, pred_v = aliased(OrgUnitSuccessor), aliased(OrgUnitVersion)
@@ -310,22 +299,8 @@ def territory(ctx: Ctx, *, one: bool, below: Any = None) -> Territory:
         )
         return Territory(units, left_out)
 
-    found: Territory = ctx.cache(f"territory_{'one' if one else 'all' if below is None else 'above'}", build)
+    found: Territory = ctx.cache(f"territory_{'one' if one else 'all'}", build)
     return found
-
-
-def _possible_roots(below: Any) -> Any:
-    """(unit_id): every unit whose territory could hold a unit of `below` (rows with `unit_id`): the units a
-    chain of successor links leads from to one of those units, and every unit above them by any parent link
-    ever recorded. A unit is in the territory of U only if it is reached by successor links from a unit under
-    U on U's last day, so this holds every such U (and more: no date or knowledge is applied). Each U's
-    territory is computed from U's own rows alone, so keeping only these U changes no pair of theirs; at a
-    million persons it spares a statement about a thousand records the territories of 33,000 closed units."""
-    succ, link = aliased(OrgUnitSuccessor), aliased(OrgUnitParent)
-    back = select(below.c.unit_id.label("unit_id")).cte("territory_from", recursive=True)
-    back = back.union(select(succ.org_unit_id).join(back, succ.successor_id == back.c.unit_id))
-    up = select(back.c.unit_id.label("unit_id")).cte("territory_above", recursive=True)
-    return up.union(select(link.parent_id).join(up, link.org_unit_id == up.c.unit_id))
 
 
 def territory_units(ctx: Ctx) -> Select[Any]:
@@ -369,43 +344,16 @@ def shared_flow(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
             .where(anc.c.unit_id.in_(_shared_units(ctx))).group_by(anc.c.unit_id))
 
 
-def closure(ctx: Ctx, below: Any = None) -> Any:
+def closure(ctx: Ctx) -> Any:
     """(ancestor, descendant) for every unit on D, self pairs included; and (closed unit, unit of its territory)
-    for every unit closed before D, so that the all-units pass gives closed units their territory figures.
-
-    `below` (a pass's own rows, with `unit_id`; one per statement): only the pairs whose descendant is one of
-    their units, the live part walked up from those units (`_closure_above`) instead of down from every unit. At a
-    million persons the whole closure is 224,000 pairs, about half a second in every statement over every unit,
-    for populations that may hold a thousand records (F15 in bench/findings.md).
-    """
+    for every unit closed before D, so that the all-units pass gives closed units their territory figures. The same
+    for every indicator on a date: a pass over every unit reads them once (`scopes.pairs`, F19)."""
     def build() -> Any:
-        if below is None:
-            terr = territory(ctx, one=False).units
-            live = _live_closure(ctx)
-            return union(select(live.c.ancestor, live.c.descendant), select(terr.c.root, terr.c.unit_id)).cte("scope_pairs")
-        live = _closure_above(ctx, below)
-        mine = territory(ctx, one=False, below=below).units
-        found = select(mine.c.root, mine.c.unit_id).where(mine.c.unit_id.in_(select(below.c.unit_id)))
-        return union(select(live.c.ancestor, live.c.descendant), found).cte("scope_pairs")
+        terr = territory(ctx, one=False).units
+        live = _live_closure(ctx)
+        return union(select(live.c.ancestor, live.c.descendant), select(terr.c.root, terr.c.unit_id)).cte("scope_pairs")
 
-    return ctx.cache("scope_pairs" if below is None else "scope_pairs_above", build)
-
-
-def _closure_above(ctx: Ctx, below: Any) -> Any:
-    """(ancestor, descendant) on D for every unit of `below` as the descendant: the pairs `_live_closure` holds for
-    it (a path of parent links in force on D through units valid on D; the rows' units are valid on D, see
-    `anchor_rows`), found by walking up from it."""
-    start = select(below.c.unit_id.label("ancestor"), below.c.unit_id.label("descendant")).cte("closure_above",
-                                                                                             recursive=True)
-    link, parent = aliased(OrgUnitParent), aliased(OrgUnitVersion)
-    step = (
-        select(link.parent_id, start.c.descendant)
-        .select_from(start)
-        .join(link, link.org_unit_id == start.c.ancestor)
-        .join(parent, parent.org_unit_id == link.parent_id)
-        .where(active(link, ctx), unit_valid(parent, ctx))
-    )
-    return start.union(step)
+    return ctx.cache("scope_pairs", build)
 
 
 def _live_closure(ctx: Ctx) -> Any:
@@ -438,30 +386,18 @@ def population_counts(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
     return select(func.coalesce(func.sum(per_person.c.is_num), 0), func.count())
 
 
-def facts_and_pairs(spec: IndicatorSpec, ctx: Ctx) -> tuple[Any, Any]:
-    """An all-units pass's two inputs: the population's rows (materialized: the share's subqueries run once per
-    record) and the (ancestor, descendant) pairs walked up from those rows' units only (bench F15)."""
-    f = facts(spec, ctx, materialized=True)
-    return f, closure(ctx, below=f)
+def unit_counts_all(spec: IndicatorSpec, ctx: Ctx,
+                    key: Callable[[Any], tuple[list[Any], list[Any]]] | None = None) -> Any:
+    """(unit_id, person_id, [key,] numerator, denominator): the population's counts on D per anchor unit, for a pass
+    over every unit, which `scopes.ScopePairs.roll_up` carries up to every unit whose scope holds that unit.
 
-
-def population_counts_all(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
-    """(unit_id, numerator, denominator) for every unit at once: one pass over the closure."""
-    f, clo = facts_and_pairs(spec, ctx)
-    return rolled_up(f, clo)
-
-
-def rolled_up(f: Any, clo: Any, key: Callable[[Any], tuple[list[Any], list[Any]]] | None = None) -> Select[Any]:
-    """(ancestor, [key,] numerator, denominator) from a pass's rows `f` and its scope pairs `clo`: each person once
-    per ancestor (and key), in the numerator when any of their rows under it is.
-
-    Most persons have rows at one unit only (one primary employment, one post): they are counted per unit first and
-    the unit's counts carried up its pairs, so the rows grouped by (ancestor, person) are only those of the few with
-    rows at several units. At a million persons that is 597,000 teachers counted at 44,000 units instead of 3.3
-    million (ancestor, teacher) pairs sorted and grouped (F16 in bench/findings.md). `key(unit_id)` gives the extra
-    grouping columns of a row's unit and the joins they need (the tier of the anchor unit: `_tier_counts_all`); a
-    person with rows at one unit has one key.
+    Most persons have rows at one unit only (one primary employment, one post): they are counted per unit, in rows
+    without a person. The few with rows at several units get a row per (unit, key) of theirs, with the person, so
+    that the roll-up counts each of them once per unit above (F16 in bench/findings.md). `key(unit_id)` gives the
+    extra grouping columns of a row's unit and the joins they need (the tier of the anchor unit: `_tier_counts_all`).
+    The scope pairs themselves are the same for every indicator on a date and are read once (F19).
     """
+    f = facts(spec, ctx, materialized=True)
     per_person = (
         select(f.c.person_id, func.min(f.c.unit_id).label("first"), func.max(f.c.unit_id).label("last"),
                func.max(f.c.is_num).label("is_num"))
@@ -470,37 +406,21 @@ def rolled_up(f: Any, clo: Any, key: Callable[[Any], tuple[list[Any], list[Any]]
     )
     keyed = key or (lambda unit_id: ([], []))
 
-    def with_key(stmt: Select[Any], unit_id: Any, group: list[Any]) -> tuple[Select[Any], list[Any]]:
+    def with_key(unit_id: Any, person_id: Any, num: Any, den: Any, group: list[Any], *joins_from: Any) -> Select[Any]:
         columns, joins = keyed(unit_id)
+        stmt = select(unit_id.label("unit_id"), person_id.label("person_id"), *columns, num.label("num"),
+                      den.label("den")).select_from(*joins_from)
         for target, on in joins:
             stmt = stmt.join(target, on)
-        return stmt.add_columns(*columns).group_by(*group, *columns), columns
+        return stmt.group_by(*group, *columns)
 
-    one_unit, one_cols = with_key(
-        select(per_person.c.first.label("unit_id"), func.sum(per_person.c.is_num).label("num"),
-               func.count().label("den")).where(per_person.c.first == per_person.c.last),
-        per_person.c.first, [per_person.c.first])
-    one = one_unit.subquery("one_unit")
-    several_rows = (
-        select(f.c.person_id, f.c.unit_id, f.c.is_num)
-        .join(per_person, and_(per_person.c.person_id == f.c.person_id, per_person.c.first != per_person.c.last))
-        .subquery("several_units")
-    )
-    per, _ = with_key(
-        select(clo.c.ancestor, several_rows.c.person_id, func.max(several_rows.c.is_num).label("is_num"))
-        .join(clo, clo.c.descendant == several_rows.c.unit_id),
-        several_rows.c.unit_id, [clo.c.ancestor, several_rows.c.person_id])
-    several = per.subquery("per_ancestor")
-    names = [c.name for c in one_cols]  # the key's own labels (the same in both branches: one `key`)
-    both = union_all(
-        select(clo.c.ancestor, *[one.c[n] for n in names], one.c.num, one.c.den)
-        .join(clo, clo.c.descendant == one.c.unit_id),
-        select(several.c.ancestor, *[several.c[n] for n in names], several.c.is_num.label("num"),
-               literal(1).label("den")),
-    ).subquery("rolled_up")
-    keys = [both.c[n] for n in names]
-    return (select(both.c.ancestor, *keys, cast(func.sum(both.c.num), BigInteger), cast(func.sum(both.c.den), BigInteger))
-            .group_by(both.c.ancestor, *keys))
+    one_unit = with_key(per_person.c.first, cast(null(), BigInteger), func.sum(per_person.c.is_num), func.count(),
+                        [per_person.c.first], per_person).where(per_person.c.first == per_person.c.last)
+    several = with_key(f.c.unit_id, cast(f.c.person_id, BigInteger), func.max(f.c.is_num), literal(1),
+                       [f.c.unit_id, f.c.person_id],
+                       f.join(per_person, and_(per_person.c.person_id == f.c.person_id,
+                                               per_person.c.first != per_person.c.last)))
+    return union_all(one_unit, several)
 
 
 def population_persons(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
@@ -527,14 +447,15 @@ def population_anchors(spec: IndicatorSpec, ctx: Ctx) -> Any:
 
 
 def coverage_units(spec: IndicatorSpec, ctx: Ctx, scope_units: Any) -> Select[Any]:
-    """(unit_id, passes) for every unit of the covered kind in scope on D."""
+    """(unit_id, passes) for every unit of the covered kind in scope on D (`scope_units` None: every unit valid on D)."""
     assert spec.coverage is not None
     uv = aliased(OrgUnitVersion)
     members = anchor_rows(spec.coverage.each_has, ctx, None, None).subquery("members")
     passes = exists().where(members.c.unit_id == uv.org_unit_id)
-    return select(uv.org_unit_id.label("unit_id"), case((passes, 1), else_=0).label("passes")).where(
-        uv.kind == spec.coverage.unit_kind, unit_valid(uv, ctx), uv.org_unit_id.in_(scope_units)
-    )
+    conds = [uv.kind == spec.coverage.unit_kind, unit_valid(uv, ctx)]
+    if scope_units is not None:
+        conds.append(uv.org_unit_id.in_(scope_units))
+    return select(uv.org_unit_id.label("unit_id"), case((passes, 1), else_=0).label("passes")).where(*conds)
 
 
 class day_before(ColumnElement[Any]):  # noqa: N801 - a SQL function, named as one

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, ClassVar
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, cast, literal, null, select
 from sqlalchemy.orm import Session
 
 from app.models import Statistic
-from app.services.indicators import compiler, ratios, reported
+from app.services.indicators import compiler, ratios, reported, scopes
 from app.services.indicators.fields import ROOT, Ctx
 from app.services.indicators.spec import Atom, IndicatorSpec, atoms
 
@@ -187,8 +187,8 @@ class Ratio(Kind):
         return ratios.share(num or 0, den or 0)
 
     def all_counts(self, session: Session, spec: IndicatorSpec, ctx: Ctx) -> dict[int, tuple[Any, Any]]:
-        rows = run(session, "counts_all", spec, ctx, compiler.population_counts_all, None)
-        return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+        rows = run(session, "counts_all", spec, ctx, compiler.unit_counts_all, None)
+        return {unit: (num, den) for unit, (num, den) in scopes.pairs(session, ctx).roll_up(rows).items()}
 
     def drill(self, session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> Drilled | None:
         rows = run(session, "persons", spec, ctx, compiler.population_persons, unit_id).all()
@@ -257,20 +257,17 @@ class Coverage(Kind):
 
     def all_counts(self, session: Session, spec: IndicatorSpec, ctx: Ctx) -> dict[int, tuple[Any, Any]]:
         rows = run(session, "coverage_all", spec, ctx, coverage_all, None)
-        return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+        return {unit: (num, den) for unit, (num, den) in scopes.pairs(session, ctx).roll_up(rows).items()}
 
     def empty_note(self, spec: IndicatorSpec) -> str | None:
         return "empty population: no value (not 0%)"
 
 
 def coverage_all(spec: IndicatorSpec, ctx: Ctx) -> Any:
-    clo = compiler.closure(ctx)
-    cov = compiler.coverage_units(spec, ctx, select(clo.c.descendant)).subquery()
-    return (
-        select(clo.c.ancestor, func.sum(cov.c.passes), func.count())
-        .join(cov, cov.c.unit_id == clo.c.descendant)
-        .group_by(clo.c.ancestor)
-    )
+    """(unit_id, person_id NULL, passes, 1) of every unit of the covered kind valid on D, rolled up to every unit whose
+    scope holds it by `scopes.ScopePairs.roll_up` (the pairs read once per date, F19)."""
+    cov = compiler.coverage_units(spec, ctx, None).subquery()
+    return select(cov.c.unit_id, cast(null(), BigInteger).label("person_id"), cov.c.passes, literal(1))
 
 
 class FlowCount(Kind):

@@ -7,16 +7,16 @@ from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import and_, func, select, text, true
+from sqlalchemy import and_, func, select, text
 from sqlalchemy.orm import Session, aliased
 
 from app.config import get_settings
 from app.errors import Forbidden, InvalidInput, NotFound
-from app.models import CodeItem, IndicatorDefinition, OrgUnitVersion, Person, PersonVersion, Statistic, Txn
+from app.models import IndicatorDefinition, OrgUnitVersion, Person, PersonVersion, Statistic, Txn
 from app.services import audit, codelists, history, tree
 from app.services.context import Actor
-from app.services.indicators import catalog, compiler, disclosure, kinds, ratios, reported
-from app.services.indicators.cache import LRU
+from app.services.indicators import catalog, compiler, disclosure, kinds, ratios, reported, scopes
+from app.services.indicators.cache import LRU, data_state, writing
 from app.services.indicators.fields import FIELDS, Ctx, Row, unit_valid
 from app.services.indicators.moves import Projected
 from app.services.indicators.spec import IndicatorSpec, atoms
@@ -134,13 +134,13 @@ def evaluate(
     own transaction has written is never answered from, nor stored in, the cache.
     """
     cut = history.txn_cut(session, known_at)
-    state = _state(session)
+    state = data_state(session)
     definition = catalog.get(session, code, cut)  # read once for the whole answer
     guarded = not actor.sees_sensitive and disclosure.protects(actor, definition[1])
     day = disclosure.reference_date(as_of) if guarded else as_of
     key = (str(session.get_bind().engine.url), state, code, org_unit, day, known_at.isoformat() if known_at else None,
            date.today() if guarded else None)  # protected answers depend on the year-ends passed (disclosure rule 3)
-    answers = None if _writing(session) else _answers()
+    answers = None if writing(session) else _answers()
     found = answers.get(key) if answers is not None else None
     beyond = _territory_beyond_scope(actor, definition[1])
     if found is not None:
@@ -247,16 +247,6 @@ def _answers() -> LRU[dict[str, Any]] | None:
     return _RESULTS
 
 
-def _state(session: Session) -> tuple[int, Any, int, int]:
-    """(latest transaction id, its time, count and highest id of the codes): one cheap indexed query."""
-    last = select(Txn.id, Txn.at).order_by(Txn.id.desc()).limit(1).subquery()
-    codes = select(func.count(CodeItem.id).label("n"), func.max(CodeItem.id).label("top")).subquery()
-    row = session.execute(
-        select(last.c.id, last.c.at, codes.c.n, codes.c.top).select_from(codes.outerjoin(last, true()))
-    ).one()
-    return int(row[0] or 0), row[1], int(row[2]), int(row[3] or 0)
-
-
 _TREES: LRU[tree.Tree] = LRU(4)
 
 
@@ -265,15 +255,10 @@ def _tree(session: Session, cut: int | None) -> tree.Tree:
 
     Shared between requests: never change it.
     """
-    if _writing(session):
+    if writing(session):
         return tree.Tree(session, cut)
-    key = (str(session.get_bind().engine.url), _state(session), cut)
+    key = (str(session.get_bind().engine.url), data_state(session), cut)
     return _TREES.get_or_build(key, lambda: tree.Tree(session, cut))
-
-
-def _writing(session: Session) -> bool:
-    """Whether this database transaction has written (or is about to): its reads are not shareable."""
-    return bool(session.info.get("txn") is not None or session.info.get("write_locked") or session.new or session.dirty)
 
 
 def _evaluate(
@@ -451,8 +436,6 @@ def answer_date(session: Session, actor: Actor, code: str, as_of: date, known_at
 
 
 def _data_version(session: Session) -> int:
-    from app.models import Txn
-
     return int(session.scalar(select(func.max(Txn.id))) or 0)
 
 
@@ -583,7 +566,8 @@ def _short_tiers(session: Session, spec: IndicatorSpec, ctx: Ctx) -> set[int]:
     if not tiered(spec):
         return set()
     per: dict[int, dict[Any, tuple[Any, Any]]] = {}
-    for uid, tier, num, den in _run(session, "tiers_all", spec, ctx, _tier_counts_all, None):
+    rows = _run(session, "tiers_all", spec, ctx, _tier_counts_all, None)
+    for (uid, tier), (num, den) in scopes.pairs(session, ctx).roll_up(rows, keys=1).items():
         per.setdefault(uid, {})[str(tier)] = (num, den)
     return {uid for uid, found in per.items() if every_tier("met", tier_cells(spec, found)) == "not_met"}
 
@@ -593,14 +577,14 @@ def _tier_status(status: str, unit_id: int, short: set[int]) -> str:
 
 
 def _tier_counts_all(spec: IndicatorSpec, ctx: Ctx) -> Any:
-    """(unit_id, tier, numerator, denominator) for every unit and tier of the anchor unit: each person once per tier."""
-    f, clo = compiler.facts_and_pairs(spec, ctx)
+    """(unit_id, person_id, tier, numerator, denominator) per anchor unit and its tier, rolled up to every unit by
+    `scopes.ScopePairs.roll_up`: each person once per unit and tier."""
 
     def tier(unit_id: Any) -> tuple[list[Any], list[Any]]:
         uv = aliased(OrgUnitVersion)
         return [uv.tier.label("tier")], [(uv, and_(uv.org_unit_id == unit_id, unit_valid(uv, ctx)))]
 
-    return compiler.rolled_up(f, clo, tier)
+    return compiler.unit_counts_all(spec, ctx, tier)
 
 
 def persons(
@@ -959,9 +943,9 @@ def _tree_plans(session: Session, code: str, cut: int | None) -> dict[date, dict
 
 def _shared_key(session: Session, *parts: Any) -> tuple[Any, ...]:
     """A key under which a result is shared between requests: unique (never shared) when this transaction writes."""
-    if _writing(session):
+    if writing(session):
         return (object(),)
-    return (str(session.get_bind().engine.url), _state(session), date.today(), threshold(), *parts)
+    return (str(session.get_bind().engine.url), data_state(session), date.today(), threshold(), *parts)
 
 
 def _plan(session: Session, code: str, cut: int | None) -> dict[date, dict[Any, str]]:
