@@ -17,7 +17,8 @@ LANG = "CT-2025-LEADER-U40-LANG4"
 
 def test_the_roll_up_counts_per_unit_rows_at_every_unit_above_and_several_unit_persons_once() -> None:
     # 1 > 2 > 3, 1 > 4; 9 is a closed unit whose territory holds 3
-    pairs = ScopePairs([(1, 1), (2, 2), (3, 3), (4, 4), (1, 2), (1, 3), (2, 3), (1, 4), (9, 3)])
+    pairs = ScopePairs([(1, 1, 0), (2, 2, 0), (3, 3, 0), (4, 4, 0), (1, 2, 0), (1, 3, 0), (2, 3, 0), (1, 4, 0),
+                        (9, 3, 1)])
     rows = [
         (3, None, 2, 5),  # five persons with rows at 3 only, two in the numerator
         (4, None, 0, 1),
@@ -38,7 +39,7 @@ def test_the_roll_up_counts_per_unit_rows_at_every_unit_above_and_several_unit_p
 
 
 def test_the_roll_up_keeps_each_key_apart_and_a_several_unit_person_once_per_key() -> None:
-    pairs = ScopePairs([(1, 1), (2, 2), (3, 3), (1, 2), (1, 3)])
+    pairs = ScopePairs([(1, 1, 0), (2, 2, 0), (3, 3, 0), (1, 2, 0), (1, 3, 0)])
     rows = [
         (2, None, "province", 1, 2),
         (3, None, "commune", 0, 3),
@@ -51,6 +52,13 @@ def test_the_roll_up_keeps_each_key_apart_and_a_several_unit_person_once_per_key
         (1, "province"): [2, 3], (2, "province"): [2, 3],
         (1, "commune"): [1, 5], (3, "commune"): [1, 5],
     }
+
+
+def test_an_inflow_counts_each_person_once_at_each_unit_and_at_the_closed_units_whose_territory_holds_it() -> None:
+    # 9 and 8 are closed units; 9's territory holds 3 and 4, 8's holds 4; 1 > 3 live (the events already name 1)
+    pairs = ScopePairs([(1, 1, 0), (3, 3, 0), (4, 4, 0), (1, 3, 0), (9, 3, 1), (9, 4, 1), (8, 4, 1)])
+    rows = [(3, 100), (1, 100), (4, 100), (4, 101), (1, 101), (6, 102)]  # 6: a unit of an event's day, gone by D
+    assert pairs.persons_per_unit(rows) == {1: 2, 3: 1, 4: 2, 9: 2, 8: 2, 6: 1}
 
 
 def _values(prov: Province, as_of: str, **params: str) -> dict[str, tuple[int, int]]:  # noqa: F811

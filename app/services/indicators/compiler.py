@@ -345,13 +345,15 @@ def shared_flow(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
 
 
 def closure(ctx: Ctx) -> Any:
-    """(ancestor, descendant) for every unit on D, self pairs included; and (closed unit, unit of its territory)
-    for every unit closed before D, so that the all-units pass gives closed units their territory figures. The same
-    for every indicator on a date: a pass over every unit reads them once (`scopes.pairs`, F19)."""
+    """(ancestor, descendant, in_territory) for every unit on D, self pairs included (in_territory 0); and (closed
+    unit, unit of its territory, 1) for every unit closed before D, so that the all-units pass gives closed units
+    their territory figures (a closed unit is not valid on D, so no pair is both). The same for every indicator on a
+    date: a pass over every unit reads them once (`scopes.pairs`, F19)."""
     def build() -> Any:
         terr = territory(ctx, one=False).units
         live = _live_closure(ctx)
-        return union(select(live.c.ancestor, live.c.descendant), select(terr.c.root, terr.c.unit_id)).cte("scope_pairs")
+        return union(select(live.c.ancestor, live.c.descendant, literal(0).label("in_territory")),
+                     select(terr.c.root, terr.c.unit_id, literal(1))).cte("scope_pairs")
 
     return ctx.cache("scope_pairs", build)
 
@@ -622,13 +624,11 @@ def flow_persons(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
 
 
 def flow_count_all(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
-    """(unit, persons) for every unit: its own events, and a closed unit's territory's events too."""
-    anc, terr = flow_ancestry(spec, ctx), territory(ctx, one=False).units
-    pairs = union(
-        select(anc.c.unit_id.label("unit_id"), anc.c.person_id),
-        select(terr.c.root, anc.c.person_id).join(terr, terr.c.unit_id == anc.c.unit_id),
-    ).subquery("flow_pairs")
-    return select(pairs.c.unit_id, func.count(distinct(pairs.c.person_id))).group_by(pairs.c.unit_id)
+    """(unit_id, person_id) of every inflow event's unit and person (each once), for the pass over every unit: a unit
+    counts its own events' persons, and a closed unit those of its territory's units too
+    (`scopes.ScopePairs.persons_per_unit`, with the territories read once per date, F19)."""
+    anc = flow_ancestry(spec, ctx)
+    return select(anc.c.unit_id, anc.c.person_id).distinct()
 
 
 AGE_BANDS = ((30, "under_30"), (40, "30_39"), (50, "40_49"), (60, "50_59"))

@@ -288,7 +288,8 @@ class FlowCount(Kind):
         return Fraction(num or 0)
 
     def all_counts(self, session: Session, spec: IndicatorSpec, ctx: Ctx) -> dict[int, tuple[Any, Any]]:
-        return {r[0]: (int(r[1]), None) for r in run(session, "flow_all", spec, ctx, compiler.flow_count_all, None)}
+        rows = run(session, "flow_all", spec, ctx, compiler.flow_count_all, None)
+        return {unit: (persons, None) for unit, persons in scopes.pairs(session, ctx).persons_per_unit(rows).items()}
 
     def drill(self, session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> Drilled | None:
         rows = run(session, "flow_persons", spec, ctx, compiler.flow_persons, unit_id).all()

@@ -21,16 +21,32 @@ from app.services.indicators.fields import Ctx
 
 
 class ScopePairs:
-    """For each unit valid on the date: the units whose scope holds it (itself, the units above it, the closed units
-    whose territory holds it)."""
+    """For each unit valid on the date: the units whose scope holds it (`above`: itself, the units above it, the closed
+    units whose territory holds it) and, of those, the closed units (`territories`)."""
 
-    __slots__ = ("above",)
+    __slots__ = ("above", "territories")
 
     def __init__(self, pairs: Iterable[Sequence[Any]]):
         above: dict[int, list[int]] = {}
-        for ancestor, descendant in pairs:
+        territories: dict[int, list[int]] = {}
+        for ancestor, descendant, in_territory in pairs:
             above.setdefault(descendant, []).append(ancestor)
+            if in_territory:
+                territories.setdefault(descendant, []).append(ancestor)
         self.above: dict[int, tuple[int, ...]] = {unit: tuple(found) for unit, found in above.items()}
+        self.territories: dict[int, tuple[int, ...]] = {unit: tuple(found) for unit, found in territories.items()}
+
+    def persons_per_unit(self, rows: Iterable[Sequence[Any]]) -> dict[int, int]:
+        """{unit: persons} from (unit_id, person_id) rows of events already attributed to every unit above theirs
+        (`compiler.flow_count_all`): each unit's own persons, and a closed unit's also those of its territory's units,
+        each person once."""
+        persons: dict[int, set[Any]] = {}
+        territories = self.territories
+        for unit, person in rows:
+            persons.setdefault(unit, set()).add(person)
+            for root in territories.get(unit, ()):
+                persons.setdefault(root, set()).add(person)
+        return {unit: len(found) for unit, found in persons.items()}
 
     def roll_up(self, rows: Iterable[Sequence[Any]], keys: int = 0) -> dict[Any, list[int]]:
         """{ancestor (or (ancestor, *key) when `keys`): [numerator, denominator]} from the rows of
@@ -82,7 +98,7 @@ def pairs(session: Session, ctx: Ctx) -> ScopePairs:
     def build() -> ScopePairs:
         fresh = Ctx(as_of=ctx.as_of, cut=ctx.cut, book=ctx.book, policy=ctx.policy)
         clo = compiler.closure(fresh)
-        return ScopePairs(session.execute(select(clo.c.ancestor, clo.c.descendant), fresh.values()))
+        return ScopePairs(session.execute(select(clo.c.ancestor, clo.c.descendant, clo.c.in_territory), fresh.values()))
 
     if writing(session):
         return build()
