@@ -145,10 +145,10 @@ def list_indicator_values(
 ) -> Response:
     """The value for every unit at once (under `under`), computed in one set-based pass."""
     day = as_of or date.today()
-    items = service.evaluate_all(session, actor, code, as_of=day, under=under, known_at=known_at)
+    units = service.all_units(session, actor, code, as_of=day, under=under, known_at=known_at)
     answered = service.answer_date(session, actor, code, day, known_at)
     extra = {"requested_as_of": day.isoformat()} if answered != day else {}
-    return large_answer({"indicator": code, "as_of": answered.isoformat(), **extra, "items": items})
+    return large_answer({"indicator": code, "as_of": answered.isoformat(), **extra}, items=units.json())
 
 
 @router.get("/indicators/{code}/persons", response_model=IndicatorPersons)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import pydantic_core
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
@@ -13,6 +14,16 @@ from app.errors import NotFound
 from app.models import Change, OrgUnit, OrgUnitParent, OrgUnitVersion
 from app.services.context import Actor
 from app.services.versioning import current_or_at
+
+
+@dataclass(frozen=True)
+class DayRow:
+    """A unit of an all-units answer on a date: valid that day, or closed before it (`closed`)."""
+
+    id: int
+    code: str
+    code_json: bytes  # the code as a JSON string
+    closed: bool
 
 
 @dataclass
@@ -38,6 +49,25 @@ class Tree:
                 select(OrgUnitParent.org_unit_id, OrgUnitParent.parent_id, OrgUnitParent.start_date,
                        OrgUnitParent.end_date).where(current_or_at(OrgUnitParent, cut))):
             self.links[link.org_unit_id].append((link.parent_id, link.start_date, link.end_date))
+        self._days: OrderedDict[date, list[DayRow]] = OrderedDict()
+        self._days_lock = threading.Lock()
+
+    def day_rows(self, day: date) -> list[DayRow]:
+        """The units valid on `day` and those closed before it, in the order of their codes: the rows of every
+        all-units answer of that day, built once per tree and date (a few dates kept; never change them)."""
+        with self._days_lock:
+            found = self._days.get(day)
+            if found is not None:
+                self._days.move_to_end(day)
+                return found
+        rows = [DayRow(u.id, u.code, pydantic_core.to_json(u.code), u.valid_to is not None and u.valid_to < day)
+                for u in sorted(self.units.values(), key=lambda u: u.code)
+                if u.valid_from <= day or (u.valid_to is not None and u.valid_to < day)]
+        with self._days_lock:
+            self._days[day] = rows
+            while len(self._days) > 8:
+                self._days.popitem(last=False)
+        return rows
 
     def valid_on(self, unit_id: int, day: date) -> bool:
         span = self.units.get(unit_id)

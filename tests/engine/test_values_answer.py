@@ -7,6 +7,7 @@ from typing import Any
 from app.schemas.indicator import IndicatorValues
 from tests.api.factories import import_records, org_unit, person
 from tests.conftest import Registry, uniq
+from tests.engine.test_engine import Province, leaders, prov  # noqa: F401 - the fixture
 
 CODES = ("ST-2025-TEACHERS-MEET-STANDARD", "CT-2030-WOMEN-PARTY-COMMITTEE", "ST-2025-DOCTORS-PER-10K",
          "ST-2030-PD-STAFF-POSTGRAD")
@@ -118,3 +119,30 @@ def test_values_answer_to_a_token_of_a_unit_formerly_above(registry: Registry) -
             assert {i["org_unit"] for i in values(now, as_of=day, under=q).json()["items"]} == (
                 {q} if day == "2019-12-31" else {q, x}), (role, day)
     assert (registry.export("org-units"), registry.export("persons")) == before
+
+
+def test_values_answer_with_closed_units_in_every_kind_and_role(prov: Province) -> None:  # noqa: F811
+    """`service.AllUnits.json` writes the items without a dict per unit (F19): the bytes must still be the model's,
+    for closed units answering for their territory (shown, or withheld from a scoped caller of a protected
+    indicator), a guarded caller's suppressed cells, and every kind: ratio, tiers, per capita, coverage, inflow,
+    reported, qualitative."""
+    prov.persons(leaders(prov))
+    codes = ("CT-2025-LEADER-U40-LANG4", "ST-2025-ETHNIC-STAFF-LANGUAGE", "CT-2030-WOMEN-PARTY-COMMITTEE",
+             "ST-2025-DOCTORS-PER-10K", "ST-2025-COMMUNE-STATIONS-WITH-DOCTOR", "CT-2025-MASTERS-PHD-INFLOW",
+             "ST-2025-EMPLOYMENT-RATE", "CT-2030-WOMAN-IN-EVERY-STANDING-COMMITTEE")
+    tokens = {"admin": None, "auditor of the province": prov.r.token("auditor", [prov.P]),
+              "hr_officer of the province": prov.r.token("hr_officer", [prov.P])}
+    seen = set()
+    for code in codes:
+        for who, token in tokens.items():
+            for day in ("2024-12-31", "2025-12-31"):
+                r = prov.r.client.get(f"/api/v1/indicators/{code}/values", params={"as_of": day, "under": prov.P},
+                                      headers=prov.r.headers(token) if token else prov.r.headers())
+                assert r.status_code == 200, (code, who, r.text)
+                items = r.json()["items"]
+                assert prov.D in {i["org_unit"] for i in items}, (code, who, day)
+                assert r.content == _as_fastapi_sends(r.json()), (code, who, day)
+                seen |= {(i.get("scope"), i.get("suppression")) for i in items}
+    # the cases written apart from the plain one all occurred
+    assert {("territory", None), ("territory", "territory"), (None, None)} <= seen, seen
+    assert any(scope is None and suppression is not None for scope, suppression in seen), seen  # a guarded cell

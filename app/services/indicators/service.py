@@ -7,6 +7,7 @@ from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
+import pydantic_core
 from sqlalchemy import and_, func, select, text
 from sqlalchemy.orm import Session, aliased
 
@@ -445,6 +446,15 @@ def evaluate_all(
 ) -> list[dict[str, Any]]:
     """Every unit (under `under`, or in the caller's reach) at once: one set-based query (with a projection's moves
     when given: app/services/projection.py, which refuses protected indicators to the roles they are guarded from)."""
+    return all_units(session, actor, code, as_of=as_of, under=under, known_at=known_at, projection=projection).items()
+
+
+def all_units(
+    session: Session, actor: Actor, code: str, *, as_of: date, under: str | None, known_at: datetime | None = None,
+    projection: Projected | None = None,
+) -> "AllUnits":
+    """The figures of every unit (under `under`, or in the caller's reach), as dicts (`items`) or as the JSON of
+    those dicts (`json`, for `GET /indicators/{code}/values`)."""
     cut = history.txn_cut(session, known_at)
     _row, spec = catalog.get(session, code, cut)
     guarded = disclosure.protects(actor, spec)
@@ -453,41 +463,95 @@ def evaluate_all(
     ctx = context(session, spec, as_of, cut)
     ctx.projection = projection
     snapshot = _tree(session, cut)
-    closed = {u for u, span in snapshot.units.items()
-              if span.valid_to is not None and span.valid_to < as_of and kinds.of(spec).scored}
-    units = [u for u in snapshot.units if snapshot.valid_on(u, as_of) or u in closed]
+    scored = kinds.of(spec).scored
+    rows = [r for r in snapshot.day_rows(as_of) if scored or not r.closed]
 
-    def where(u: int) -> date:  # a closed unit sits where it stood on its last day
-        span = snapshot.units[u]
-        return span.valid_to if u in closed and span.valid_to is not None else as_of
+    def where(r: tree.DayRow) -> date:  # a closed unit sits where it stood on its last day
+        span = snapshot.units[r.id]
+        return span.valid_to if r.closed and span.valid_to is not None else as_of
 
     if under is not None:
         root = unit_in_reach(session, actor, under)
-        units = [u for u in units if root in snapshot.ancestors_on(u, where(u))]
+        rows = [r for r in rows if root in snapshot.ancestors_on(r.id, where(r))]
     allowed = tree.reach(session, actor)
     if allowed is not None:
-        units = [u for u in units if u in allowed]
-    figures = _unit_figures(session, spec, ctx)
-    short = _short_tiers(session, spec, ctx)
+        rows = [r for r in rows if r.id in allowed]
     withheld = guarded or territory_withheld(actor, spec)  # once, not for each of a national tree's closed units
-    territories = has_territory(spec)
-    out = []
-    same: dict[tuple[Any, bool], dict[str, Any]] = {}  # units of equal counts and no statistic have equal figures
-    for uid in sorted(units, key=lambda u: snapshot.units[u].code):
-        if uid in figures.stats or uid in figures.areas:
-            figure = _unit_figure(spec, figures, short, uid)
-        else:
-            key = (figures.found.get(uid), uid in short)
-            if key not in same:
-                same[key] = _unit_figure(spec, figures, short, uid)
-            figure = same[key]
-        item = {"org_unit": snapshot.units[uid].code} | figure
-        if uid in closed and territories:
-            item["scope"] = "territory"
-            out.append(disclosure.hide(item, "territory") if withheld else item)
-        else:
-            out.append(_verdict(item, guarded, hidden.get(uid)))
-    return out
+    return AllUnits(spec, rows, _unit_figures(session, spec, ctx), _short_tiers(session, spec, ctx), guarded,
+                    withheld, has_territory(spec), hidden)
+
+
+@dataclass
+class AllUnits:
+    """Every unit's figures of one all-units pass, in the order of the units' codes.
+
+    Units of equal counts and no statistic have equal figures: each such figure is computed (and written as JSON)
+    once. `json()` writes the bytes `items()` would give, without building a dict per unit: at a million persons
+    109,564 units, about half of what a reported indicator's answer cost (F19 in bench/findings.md)."""
+
+    spec: IndicatorSpec
+    rows: list[tree.DayRow]
+    figures: "Figures"
+    short: set[int]
+    guarded: bool
+    withheld: bool
+    territories: bool
+    hidden: dict[int, str]
+
+    def _figures(self) -> Callable[[int], tuple[dict[str, Any], Any]]:
+        """The figure of a unit, and the key it shares with the units of equal counts (None: a unit's own)."""
+        figures, short, spec = self.figures, self.short, self.spec
+        stats, areas, found = figures.stats, figures.areas, figures.found
+        same: dict[tuple[Any, bool], dict[str, Any]] = {}
+
+        def figure(uid: int) -> tuple[dict[str, Any], Any]:
+            if uid in stats or uid in areas:
+                return _unit_figure(spec, figures, short, uid), None
+            key = (found.get(uid), uid in short)
+            got = same.get(key)
+            if got is None:
+                got = same[key] = _unit_figure(spec, figures, short, uid)
+            return got, key
+
+        return figure
+
+    def _item(self, row: tree.DayRow, figure: dict[str, Any]) -> dict[str, Any]:
+        if row.closed and self.territories:
+            item = {"org_unit": row.code} | _in_territory(figure)
+            return disclosure.hide(item, "territory") if self.withheld else item
+        return _verdict({"org_unit": row.code} | figure, self.guarded, self.hidden.get(row.id))
+
+    def items(self) -> list[dict[str, Any]]:
+        figure = self._figures()
+        return [self._item(row, figure(row.id)[0]) for row in self.rows]
+
+    def json(self) -> bytes:
+        """The JSON array of `items()`, byte for byte (tests/engine/test_values_answer.py)."""
+        figure = self._figures()
+        plain = not self.guarded  # a guarded caller's items each say whether they are suppressed: written whole
+        bodies: dict[Any, bytes] = {}  # a shared figure's JSON without its opening brace
+        parts: list[bytes] = []
+        append = parts.append
+        for row in self.rows:
+            found, shared = figure(row.id)
+            territory = row.closed and self.territories
+            if not plain or (territory and self.withheld):
+                append(pydantic_core.to_json(self._item(row, found)))
+                continue
+            body = bodies.get((shared, territory)) if shared is not None else None
+            if body is None:
+                body = pydantic_core.to_json(_in_territory(found) if territory else found)[1:]
+                if shared is not None:
+                    bodies[(shared, territory)] = body
+            append(b'{"org_unit":' + row.code_json + b"," + body)
+        return b"[" + b",".join(parts) + b"]"
+
+
+def _in_territory(figure: dict[str, Any]) -> dict[str, Any]:
+    """A closed unit's figure, which answers for its territory: "scope" where the answer's model has it (before the
+    coverage of a per-capita figure), so that the bytes are the model's."""
+    out = {k: v for k, v in figure.items() if k != "coverage"} | {"scope": "territory"}
+    return out | {"coverage": figure["coverage"]} if "coverage" in figure else out
 
 
 def _unit_figure(spec: IndicatorSpec, figures: "Figures",
