@@ -20,12 +20,12 @@ REASONS = {
                    "HTTP, the token check and JSON",
     "catalog": "at 1M one statement did not answer within the budget (Findings F10: "
                "ST-2025-OFFICE-LEADERS-POSTGRAD, 5 s at 100k, over 300 s at 1M: the correlated highest-rank "
-               "subquery per position row over the 76k-unit closure; fixed). Since F15 and F16 (bench.catalog, "
-               "in-process, uncached): best run 67.6 s at 1M, median 96.6 s, short of 60 s; F17 (territories walked "
-               "only where the population is) 0.91-0.93 of the code before it in alternating pairs, 132-135 s on a "
-               "slower day; the highest degree per "
-               "teacher, a correlated subquery per record in one process (ST-2025-TEACHERS-MEET-STANDARD 7.8 s), "
-               "first",
+               "subquery per position row over the 76k-unit closure; fixed). Since F15-F17 and F19 (bench.catalog, "
+               "in-process, uncached first calls): 59.1 and 57.5 s at 1M on 2026-12-06, a slower day on which the "
+               "code before F19 took 91.2-96.0 s (the scope pairs read once per date, the answer written without a "
+               "dict per unit); short of the goal's second half: 3 of 75 statements have a hand-written twin. "
+               "Slowest left: the highest degree per teacher, a correlated subquery per record in one process "
+               "(ST-2025-TEACHERS-MEET-STANDARD 6.6 s)",
     "vs_hand": "the API's time includes HTTP, the token check, scope and JSON (a few ms) that the timing of the "
                "hand-written statement alone does not; the ratio is largest where the query itself is fastest",
     "vs_hand_uncached": "a computed answer is the engine's statement (5-7 ms at 100k) plus 8-11 statements around it "
