@@ -16,7 +16,7 @@ from app.services.context import Actor
 from app.services.versioning import current_or_at
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DayRow:
     """A unit of an all-units answer on a date: valid that day, or closed before it (`closed`)."""
 
@@ -54,7 +54,7 @@ class Tree:
 
     def day_rows(self, day: date) -> list[DayRow]:
         """The units valid on `day` and those closed before it, in the order of their codes: the rows of every
-        all-units answer of that day, built once per tree and date (a few dates kept; never change them)."""
+        all-units answer of that day, built once per tree and date (four dates kept; never change them)."""
         with self._days_lock:
             found = self._days.get(day)
             if found is not None:
@@ -65,7 +65,7 @@ class Tree:
                 if u.valid_from <= day or (u.valid_to is not None and u.valid_to < day)]
         with self._days_lock:
             self._days[day] = rows
-            while len(self._days) > 8:
+            while len(self._days) > 4:
                 self._days.popitem(last=False)
         return rows
 

@@ -187,7 +187,7 @@ class Ratio(Kind):
         return ratios.share(num or 0, den or 0)
 
     def all_counts(self, session: Session, spec: IndicatorSpec, ctx: Ctx) -> dict[int, tuple[Any, Any]]:
-        rows = run(session, "counts_all", spec, ctx, compiler.unit_counts_all, None)
+        rows = run(session, "counts_all", spec, ctx, compiler.unit_counts_all, None).all()  # read before the pairs
         return {unit: (num, den) for unit, (num, den) in scopes.pairs(session, ctx).roll_up(rows).items()}
 
     def drill(self, session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> Drilled | None:
@@ -256,7 +256,7 @@ class Coverage(Kind):
         return ratios.share(num or 0, den or 0)
 
     def all_counts(self, session: Session, spec: IndicatorSpec, ctx: Ctx) -> dict[int, tuple[Any, Any]]:
-        rows = run(session, "coverage_all", spec, ctx, coverage_all, None)
+        rows = run(session, "coverage_all", spec, ctx, coverage_all, None).all()  # read before the pairs
         return {unit: (num, den) for unit, (num, den) in scopes.pairs(session, ctx).roll_up(rows).items()}
 
     def empty_note(self, spec: IndicatorSpec) -> str | None:
@@ -288,7 +288,7 @@ class FlowCount(Kind):
         return Fraction(num or 0)
 
     def all_counts(self, session: Session, spec: IndicatorSpec, ctx: Ctx) -> dict[int, tuple[Any, Any]]:
-        rows = run(session, "flow_all", spec, ctx, compiler.flow_count_all, None)
+        rows = run(session, "flow_all", spec, ctx, compiler.flow_count_all, None).all()  # read before the pairs
         return {unit: (persons, None) for unit, persons in scopes.pairs(session, ctx).persons_per_unit(rows).items()}
 
     def drill(self, session: Session, spec: IndicatorSpec, ctx: Ctx, unit_id: int) -> Drilled | None:

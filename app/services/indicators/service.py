@@ -444,7 +444,7 @@ def evaluate_all(
     session: Session, actor: Actor, code: str, *, as_of: date, under: str | None, known_at: datetime | None = None,
     projection: Projected | None = None,
 ) -> list[dict[str, Any]]:
-    """Every unit (under `under`, or in the caller's reach) at once: one set-based query (with a projection's moves
+    """Every unit (under `under`, or in the caller's reach) at once: one set-based pass (with a projection's moves
     when given: app/services/projection.py, which refuses protected indicators to the roles they are guarded from)."""
     return all_units(session, actor, code, as_of=as_of, under=under, known_at=known_at, projection=projection).items()
 
@@ -605,9 +605,10 @@ def _all_counts(session: Session, spec: IndicatorSpec, ctx: Ctx) -> dict[int, tu
 
     A person-level filter such as `person.highest_position_rank` is a correlated subquery whose
     selectivity PostgreSQL cannot estimate; it guessed 2 positions instead of 15,294 and joined them
-    to every unit by nested loop: 5 s at 100k persons, over 300 s at 1M. For a roll-up over every
-    unit hash joins are always the right shape, so the planner is told not to nest loops for this
-    statement only (the setting is put back after it). Same answers, 5 s -> 0.8 s at 100k.
+    to every unit by nested loop: 5 s at 100k persons, over 300 s at 1M. For a pass over every unit
+    (its rows joined to their units and persons; the date's scope pairs when they are read, `scopes.pairs`)
+    hash joins are the right shape, so the planner is told not to nest loops for these statements only
+    (the setting is put back after them). Same answers, 5 s -> 0.8 s at 100k.
     """
     if session.get_bind().dialect.name != "postgresql":
         return _all_counts_run(session, spec, ctx)
@@ -624,13 +625,13 @@ def _all_counts_run(session: Session, spec: IndicatorSpec, ctx: Ctx) -> dict[int
 def _short_tiers(session: Session, spec: IndicatorSpec, ctx: Ctx) -> set[int]:
     """The units where some tier with members is short of the target (a target set at every level), set-based.
 
-    One grouped query by unit and tier over the closure (the all-units pass, split by the body's tier),
-    so that /values and the child-unit split say what /value says for every unit.
+    One grouped query by anchor unit and tier (the all-units pass, split by the body's tier), carried up the
+    date's scope pairs (`scopes`), so that /values and the child-unit split say what /value says for every unit.
     """
     if not tiered(spec):
         return set()
     per: dict[int, dict[Any, tuple[Any, Any]]] = {}
-    rows = _run(session, "tiers_all", spec, ctx, _tier_counts_all, None)
+    rows = _run(session, "tiers_all", spec, ctx, _tier_counts_all, None).all()
     for (uid, tier), (num, den) in scopes.pairs(session, ctx).roll_up(rows, keys=1).items():
         per.setdefault(uid, {})[str(tier)] = (num, den)
     return {uid for uid, found in per.items() if every_tier("met", tier_cells(spec, found)) == "not_met"}
