@@ -21,7 +21,7 @@ REASONS = {
     "catalog": "at 1M one statement did not answer within the budget (Findings F10: "
                "ST-2025-OFFICE-LEADERS-POSTGRAD, 5 s at 100k, over 300 s at 1M: the correlated highest-rank "
                "subquery per position row over the 76k-unit closure; fixed). Since F15-F17 and F19 (bench.catalog, "
-               "in-process, uncached first calls): 59.1 and 57.5 s at 1M on 2026-12-06, a slower day on which the "
+               "in-process, uncached first calls): 55.6-59.1 s at 1M (three runs) on 2026-12-06, a slower day on which the "
                "code before F19 took 91.2-96.0 s (the scope pairs read once per date, the answer written without a "
                "dict per unit); short of the goal's second half: 3 of 75 statements have a hand-written twin. "
                "Slowest left: the highest degree per teacher, a correlated subquery per record in one process "
