@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -79,7 +79,7 @@ def _serve(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
                                  "--log-level", "warning"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = LiveServer(f"http://127.0.0.1:{port}")
+    server = LiveServer(f"http://127.0.0.1:{port}", proc=proc, log=log)
     try:
         _wait(server.base, proc, log)
         _seed(server)
@@ -91,6 +91,19 @@ def _serve(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
         except subprocess.TimeoutExpired:
             proc.kill()
         drop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test whose live server has died carries the server's exit code and the end of its log."""
+    report: pytest.TestReport = yield
+    if report.failed:
+        for value in getattr(item, "funcargs", {}).values():
+            if isinstance(value, LiveServer) and (death := value.death()):
+                report.sections.append(("live server", death))
+    return report
 
 
 @pytest.fixture(scope="session")

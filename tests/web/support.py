@@ -1,6 +1,7 @@
 """What the dashboard tests share: the live server handle, constants, signing in, poppler tools."""
 
 import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,16 @@ class LiveServer:
 
     base: str
     tokens: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+
+    def death(self) -> str | None:
+        """Why the server is gone, with the end of its log; None while it runs. A test failing on a dead server
+        (connection refused, "Failed to fetch") says so in its report rather than only what the browser saw."""
+        if self.proc is None or self.proc.poll() is None:
+            return None
+        tail = self.log.read_text(errors="replace")[-4000:] if self.log is not None and self.log.exists() else ""
+        return f"the server at {self.base} exited with {self.proc.returncode}; the end of {self.log}:\n{tail}"
 
     def client(self, token: str | None = BOOT) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
