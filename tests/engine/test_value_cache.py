@@ -41,6 +41,38 @@ def test_a_write_between_two_identical_requests_changes_the_answer(prov: Provinc
     assert (prov.value(LANG, prov.D, "2024-12-31")["numerator"]) == 1
 
 
+def test_two_moments_with_no_write_between_share_one_answer_each_echoing_its_own(prov: Province) -> None:  # noqa: F811
+    """The dashboard asks for the present as a moment of its own, new each millisecond: the answer is kept under the
+    transaction the moment names, so the next page at another moment of the same data is answered from the cache."""
+    people = leaders(prov)
+    prov.persons(people)
+    moments = []
+    for _ in range(3):
+        time.sleep(0.01)
+        moments.append(datetime.now(UTC).isoformat())
+    first = prov.value(LANG, prov.D, "2024-12-31", known_at=moments[0])
+    hits = service._RESULTS.hits
+    second = prov.value(LANG, prov.D, "2024-12-31", known_at=moments[1])
+    assert service._RESULTS.hits == hits + 1
+    assert datetime.fromisoformat(first["known_at"]) == datetime.fromisoformat(moments[0])
+    assert datetime.fromisoformat(second["known_at"]) == datetime.fromisoformat(moments[1])
+    assert list(second) == list(first)  # the same fields in the same order, the moment echoed in its place
+    assert second | {"known_at": None} == first | {"known_at": None}
+    assert (first["numerator"], first["denominator"]) == (1, 2)
+
+    l2 = next(p for p in people if p["external_id"].endswith("-L2"))
+    l2["languages"] = [{"language": "en", "kind": "foreign", "level": 4, "certificate": "VSTEP", "awarded_on": "2019-06-01"}]
+    prov.persons([l2])
+    # a moment before the write names the old data, one after it the new
+    before = prov.value(LANG, prov.D, "2024-12-31", known_at=moments[2])
+    after = prov.value(LANG, prov.D, "2024-12-31", known_at=datetime.now(UTC).isoformat())
+    present = prov.value(LANG, prov.D, "2024-12-31")
+    assert (before["numerator"], before["data_version"]) == (1, first["data_version"])
+    assert (after["numerator"], present["numerator"]) == (2, 2)
+    assert after["data_version"] == present["data_version"] > first["data_version"]
+    assert present["known_at"] is None
+
+
 def test_a_new_statistic_or_definition_changes_the_answer(prov: Province) -> None:  # noqa: F811
     stat = {"code": "population", "org_unit": prov.P, "period": "2024", "value": 20000, "source": "GSO"}
     prov.r.import_lines("statistics", [json.dumps(stat)])

@@ -133,20 +133,26 @@ def evaluate(
     the latest committed transaction (id and time) and the code lists. Every write makes a new
     transaction, so a write changes the key and the next request computes afresh; a request whose
     own transaction has written is never answered from, nor stored in, the cache.
+
+    A moment asked for (`known_at`) enters the key as the transaction it names (`history.txn_cut`), which is all
+    the figures read of it: two moments with no commit between them share one answer, which echoes each caller's
+    own moment. The dashboard asks for the present as the moment of the page (`web.view.recorded_by`), a new one
+    each millisecond: keyed by the moment, none of its answers was ever served again, and each took a place.
     """
     cut = history.txn_cut(session, known_at)
     state = data_state(session)
     definition = catalog.get(session, code, cut)  # read once for the whole answer
     guarded = not actor.sees_sensitive and disclosure.protects(actor, definition[1])
     day = disclosure.reference_date(as_of) if guarded else as_of
-    key = (str(session.get_bind().engine.url), state, code, org_unit, day, known_at.isoformat() if known_at else None,
+    key = (str(session.get_bind().engine.url), state, code, org_unit, day, cut,
            date.today() if guarded else None)  # protected answers depend on the year-ends passed (disclosure rule 3)
     answers = None if writing(session) else _answers()
     found = answers.get(key) if answers is not None else None
     beyond = _territory_beyond_scope(actor, definition[1])
     if found is not None:
         unit_in_reach(session, actor, org_unit)  # the caller's scope, as for a computed answer
-        return _asked(_small_tiers(actor, guarded, beyond(copy.deepcopy(found))), as_of, guarded)
+        found = copy.deepcopy(found) | {"known_at": known_at.isoformat() if known_at else None}
+        return _asked(_small_tiers(actor, guarded, beyond(found)), as_of, guarded)
     result = _evaluate(session, actor, code, org_unit, day, known_at, cut, state, definition)
     if guarded:
         result = _guard(session, result, code, tree.unit_id(session, org_unit), day, cut)
