@@ -142,6 +142,9 @@ def test_keyboard_reaches_the_skip_link_first_and_the_form(page: Any, live: Live
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"
     page.keyboard.press("Enter")
+    # the jump to the fragment is a navigation within the page that lands after the key press returns: wait for it
+    # (a loaded CI machine read the URL before it had changed)
+    page.wait_for_function("location.hash === '#main'", timeout=30_000)
     assert page.url.endswith("#main")
     for _ in range(12):
         page.keyboard.press("Tab")
