@@ -1,7 +1,6 @@
 """The org-unit tree as it stood on a date, and the reach of a caller's org units."""
 
-import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 from app.errors import NotFound
 from app.models import Change, OrgUnit, OrgUnitParent, OrgUnitVersion
 from app.services.context import Actor
+from app.services.indicators.cache import LRU
 from app.services.versioning import current_or_at
 
 
@@ -49,25 +49,15 @@ class Tree:
                 select(OrgUnitParent.org_unit_id, OrgUnitParent.parent_id, OrgUnitParent.start_date,
                        OrgUnitParent.end_date).where(current_or_at(OrgUnitParent, cut))):
             self.links[link.org_unit_id].append((link.parent_id, link.start_date, link.end_date))
-        self._days: OrderedDict[date, list[DayRow]] = OrderedDict()
-        self._days_lock = threading.Lock()
+        self._days: LRU[list[DayRow]] = LRU(4)
 
     def day_rows(self, day: date) -> list[DayRow]:
         """The units valid on `day` and those closed before it, in the order of their codes: the rows of every
         all-units answer of that day, built once per tree and date (four dates kept; never change them)."""
-        with self._days_lock:
-            found = self._days.get(day)
-            if found is not None:
-                self._days.move_to_end(day)
-                return found
-        rows = [DayRow(u.id, u.code, pydantic_core.to_json(u.code), u.valid_to is not None and u.valid_to < day)
-                for u in sorted(self.units.values(), key=lambda u: u.code)
-                if u.valid_from <= day or (u.valid_to is not None and u.valid_to < day)]
-        with self._days_lock:
-            self._days[day] = rows
-            while len(self._days) > 4:
-                self._days.popitem(last=False)
-        return rows
+        return self._days.get_or_build(day, lambda: [
+            DayRow(u.id, u.code, pydantic_core.to_json(u.code), u.valid_to is not None and u.valid_to < day)
+            for u in sorted(self.units.values(), key=lambda u: u.code)
+            if u.valid_from <= day or (u.valid_to is not None and u.valid_to < day)])
 
     def valid_on(self, unit_id: int, day: date) -> bool:
         span = self.units.get(unit_id)
@@ -146,9 +136,7 @@ def version(session: Session) -> tuple[int, str]:
     return (int(row[0]), str(row[1])) if row else (0, "")
 
 
-_REACH_CACHE_SIZE = 512
-_reaches: OrderedDict[tuple[Any, ...], frozenset[int]] = OrderedDict()
-_reaches_lock = threading.Lock()
+_reaches: LRU[frozenset[int]] = LRU(512)
 
 
 def reach(session: Session, actor: Actor) -> set[int] | None:
@@ -166,18 +154,13 @@ def reach(session: Session, actor: Actor) -> set[int] | None:
     if isinstance(cached, set):
         return cached
     key = (str(session.get_bind().engine.url), tuple(sorted(actor.org_units)), date.today(), *version(session))
-    with _reaches_lock:
-        known = _reaches.get(key)
-        if known is not None:
-            _reaches.move_to_end(key)
-    if known is None:
+
+    def compute() -> frozenset[int]:
         tree = Tree(session)
         roots = {tree.by_code[c] for c in actor.org_units if c in tree.by_code}
-        known = frozenset(tree.reach(roots, date.today()))
-        with _reaches_lock:
-            _reaches[key] = known
-            while len(_reaches) > _REACH_CACHE_SIZE:
-                _reaches.popitem(last=False)
+        return frozenset(tree.reach(roots, date.today()))
+
+    known = _reaches.get_or_build(key, compute)
     result = set(known)  # the caller's own copy: the cached one stays as computed
     actor.cache["reach"] = result
     return result
