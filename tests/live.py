@@ -4,10 +4,12 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -23,18 +25,31 @@ class LiveServer:
     base: str
     token: str
     proc: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+
+    def log_tail(self, size: int = 4000) -> str:
+        """The end of what the server wrote (its warnings and tracebacks), for a failing test's message."""
+        return self.log.read_text(errors="replace")[-size:] if self.log is not None and self.log.exists() else ""
 
 
 @contextmanager
 def serve(database_url: str, token: str, **env: str) -> Iterator[LiveServer]:
-    """`registry serve` on a free loopback port against `database_url` (already migrated)."""
+    """`registry serve` on a free loopback port against `database_url` (already migrated).
+
+    The server writes to a file, never to a pipe: nothing reads a pipe while the test runs, and a server that
+    logged more than a pipe holds (64 KB of warnings and tracebacks, as a server with its primary stopped
+    does) blocked in its next write, with the logging lock held, and stopped answering every request.
+    """
     port = free_port()
     # one worker unless asked: tests signal and kill the server's process, which must be the one that serves
     workers = env.pop("WORKERS", "1")
     environ = os.environ | {"DATABASE_URL": database_url, "REGISTRY_BOOTSTRAP_TOKEN": token, "LOG_LEVEL": "WARNING"} | env
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--workers", workers],
-                            env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    fd, name = tempfile.mkstemp(prefix="registry-serve-", suffix=".log")
+    log = Path(name)
+    with os.fdopen(fd, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+                                 "--workers", workers],
+                                env=environ, stdout=subprocess.DEVNULL, stderr=out)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -45,11 +60,13 @@ def serve(database_url: str, token: str, **env: str) -> Iterator[LiveServer]:
             except httpx.HTTPError:
                 time.sleep(0.1)
         else:
-            raise RuntimeError(f"server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
-        yield LiveServer(base, token, proc)
+            raise RuntimeError(f"server did not start: {log.read_text(errors='replace')[-4000:]}")
+        yield LiveServer(base, token, proc, log)
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        log.unlink(missing_ok=True)
