@@ -146,3 +146,14 @@ def test_values_answer_with_closed_units_in_every_kind_and_role(prov: Province) 
     # the cases written apart from the plain one all occurred
     assert {("territory", None), ("territory", "territory"), (None, None)} <= seen, seen
     assert any(scope is None and suppression is not None for scope, suppression in seen), seen  # a guarded cell
+
+
+def test_a_written_items_array_lands_last_whatever_the_head_holds() -> None:
+    """`large_answer` puts the written array where "items" ends the head, even when the head names "items" first."""
+    from app.api.deps import large_answer
+
+    items = json.dumps([{"org_unit": "Xã Ea Tú", "value": 0.5}], ensure_ascii=False).encode()
+    for doc in ({"items": ["stale"], "code": "A", "as_of": "2025-01-01"}, {"code": "A"}, {}):
+        body = json.loads(large_answer(doc, items).body)
+        assert list(body)[-1] == "items" and body["items"] == [{"org_unit": "Xã Ea Tú", "value": 0.5}], body
+        assert {k: v for k, v in body.items() if k != "items"} == {k: v for k, v in doc.items() if k != "items"}
