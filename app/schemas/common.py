@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import Header, Path, Query
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -59,6 +59,11 @@ def control_character(text: str) -> str | None:
     return None if found is None else f"U+{ord(found.group()):04X} at position {found.start() + 1}"
 
 
+# Validation context: the caller has found no control character in any key or value of the whole input
+# (imports.parse, before it validates a line), so no field checks its own again (bench F22)
+CONTROLS_CHECKED = "controls_checked"
+
+
 def refuse_control_characters(value: Any) -> None:
     """Raise `control_character` if a text in `value` (a str, or a list or dict of them) holds one."""
     texts = [value] if isinstance(value, str) else []
@@ -104,10 +109,11 @@ class AppSchema(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_control_characters(cls, value: Any) -> Any:
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
         # Before the field's own type: a code with a NUL is refused as a control character, not as a pattern
         # mismatch. Nested records check their own fields, so the error names the innermost field.
-        refuse_control_characters(value)
+        if not (info.context and info.context.get(CONTROLS_CHECKED)):
+            refuse_control_characters(value)
         return value
 
 

@@ -61,20 +61,36 @@ def rows() -> tuple[Row, ...]:
                      r.get("min"), r.get("max"), r["level"], r["source"]) for r in document()["rows"])
 
 
+@cache
+def _by_certificate() -> dict[str, tuple[Row, ...]]:
+    """The rows under the name key of their certificate, in the table's order.
+
+    Every paper of every import is looked up here: comparing the key of each row's certificate anew cost
+    about 78 name keys per paper, a sixth of a person's import (bench F22).
+    """
+    grouped: dict[str, list[Row]] = {}
+    for r in rows():
+        grouped.setdefault(key(r.certificate), []).append(r)
+    return {k: tuple(v) for k, v in grouped.items()}
+
+
+def _rows_of(certificate: str) -> tuple[Row, ...]:
+    return _by_certificate().get(key(certificate), ())
+
+
 def named(certificate: str) -> bool:
     """Whether the table has rows for this certificate."""
-    return any(key(r.certificate) == key(certificate) for r in rows())
+    return bool(_rows_of(certificate))
 
 
 def row_for(certificate: str, score: str | None, language: str) -> Row | None:
     """The row that covers this paper (a row whose level is null included), or None."""
-    return next((r for r in rows() if key(r.certificate) == key(certificate) and r.language in (None, language)
-                 and r.covers(score)), None)
+    return next((r for r in _rows_of(certificate) if r.language in (None, language) and r.covers(score)), None)
 
 
 def level_of(certificate: str, score: str | None, language: str) -> tuple[int | None, str | None]:
     """(level, None) for a paper the table places, or (None, why not)."""
-    named = [r for r in rows() if key(r.certificate) == key(certificate)]
+    named = list(_rows_of(certificate))
     if not named:
         known = sorted({r.certificate for r in rows()})
         return None, (f"certificate {certificate!r} is not in the registry's equivalence table (known: {', '.join(known)}); "

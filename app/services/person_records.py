@@ -153,8 +153,13 @@ def keep_awarded(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, A
     return out
 
 
+# json.dumps with arguments builds an encoder per call; an item's key is taken about 26 times per person imported
+_ITEM_KEY = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+
+
 def item_key(item: dict[str, Any]) -> str:
-    return json.dumps(item, sort_keys=True, ensure_ascii=False)
+    """The item as JSON text with its keys sorted: what dedupes, orders and diffs the items of a list."""
+    return _ITEM_KEY(item)
 
 
 def sort_items(name: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -60,10 +60,11 @@ def unit_index(session: Session, codes: set[str]) -> dict[str, UnitInfo]:
     if not codes:
         return {}
     ids = tree.unit_ids(session, codes)
-    rows = session.execute(select(OrgUnitVersion).where(
-        OrgUnitVersion.org_unit_id.in_(list(ids.values())), OrgUnitVersion.sys_to.is_(None))).scalars()
-    by_id = {r.org_unit_id: r for r in rows}
-    return {c: UnitInfo(i, by_id[i].kind, by_id[i].valid_from, by_id[i].valid_to) for c, i in ids.items() if i in by_id}
+    v = OrgUnitVersion  # the four columns, not the versions as entities: a batch of an import names a thousand units
+    rows = session.execute(select(v.org_unit_id, v.kind, v.valid_from, v.valid_to).where(
+        v.org_unit_id.in_(list(ids.values())), v.sys_to.is_(None)))
+    by_id = {r.org_unit_id: UnitInfo(r.org_unit_id, r.kind, r.valid_from, r.valid_to) for r in rows}
+    return {c: by_id[i] for c, i in ids.items() if i in by_id}
 
 
 def referenced_units(data: dict[str, Any]) -> set[str]:

@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import create_engine, text
 
@@ -332,3 +334,26 @@ class TestDefinitionBodies:
         assert registry.client.get(f"/api/v1/indicators/{code}", headers=registry.headers()).status_code == 404
         clean = json.loads(json.dumps(self.DEFINITION)) | {"id": code}
         assert registry.client.post("/api/v1/indicators", json=clean, headers=registry.headers()).status_code == 201
+
+
+# Any JSON value: the texts drawn from every code point class a line can carry (controls, C1, surrogates, Vietnamese)
+_TEXTS = st.text(max_size=12) | st.sampled_from(
+    ["Nguyễn", "\u0007", "\x85", "\ud800", "\t", "\\", '"', "\u2028", "\x7f", "\x1f", " "])
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | _TEXTS,
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXTS, inner, max_size=4), max_leaves=12)
+
+
+@given(value=_JSON, ascii_only=st.booleans())
+@settings(max_examples=400, deadline=None)
+def test_the_fast_path_of_a_line_never_passes_a_control_character(value: Any, ascii_only: bool) -> None:
+    """A line the import does not walk (`imports._plain`) holds no control character in any key or value."""
+    from app.services import imports
+
+    try:
+        text_ = json.dumps(value, ensure_ascii=ascii_only)
+        text_.encode("utf-8")  # a line is decoded UTF-8: a lone surrogate reaches it only as an escape
+    except UnicodeEncodeError:
+        return
+    found = imports._control(json.loads(text_), "")
+    if found is not None:
+        assert not imports._plain(text_), (text_, found)
