@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from tests.api.factories import Record, SmallTree, changes_after, cursor, get_person, ndjson, person
+from tests.api.factories import Record, SmallTree, changes_after, cursor, get_person, ndjson, person, small_tree
 from tests.api.test_imports import BAD_PERSONS, ids, leader
 from tests.conftest import BOOT, Registry, uniq
 from tests.live import serve
@@ -220,6 +220,58 @@ class TestBatchPath:
         report = registry.import_lines("persons", [json.dumps(first), json.dumps(second)])
         assert (report["created"], report["updated"]) == (1, 1)
         assert get_person(registry, external_id).json()["full_name"] == "Võ Văn Kiệt"
+
+
+class TestAnalyzeAsItGrows:
+    """A long import analyzes the tables it made stale as it goes, after 1,000 lines, 2,000, 4,000... (bench F22).
+
+    Scaled down here: batches of 5 lines, the first analysis after 10. The real `imports.analyze` runs (on
+    PostgreSQL it analyzes the stale tables; on SQLite none is ever stale); the test records when.
+    """
+
+    def _run(self, fresh_registry: Any, monkeypatch: pytest.MonkeyPatch, n: int,
+             dry_run: bool = False) -> list[tuple[int, bool]]:
+        from app.config import get_settings
+        from app.services import import_run, imports
+
+        registry = fresh_registry()  # a new registry: its first persons make its tables stale
+        tree = small_tree(registry)
+
+        monkeypatch.setattr(get_settings(), "import_batch_size", 5)
+        monkeypatch.setattr(import_run, "ANALYZE_AFTER", 10)
+        calls: list[tuple[int, bool]] = []
+        real = imports.analyze
+        stale: list[tuple[str, ...]] = []
+
+        def analyze(session: Any, kind: str, *, only_stale: bool = False) -> None:
+            calls.append((done[0], only_stale))
+            stale.append(imports.stale_tables(session, imports.ANALYZED[kind]))
+            real(session, kind, only_stale=only_stale)
+            assert imports.stale_tables(session, imports.ANALYZED[kind]) == (), "a stale table was left stale"
+
+        done = [0]  # lines written when the analysis runs
+        real_write = import_run.ImportRun._in_session
+
+        def write(self: Any, *args: Any) -> None:
+            real_write(self, *args)
+            done[0] = self.report.lines
+
+        monkeypatch.setattr(imports, "analyze", analyze)
+        monkeypatch.setattr(import_run.ImportRun, "_in_session", write)
+        records = [leader(i, tree) for i in ids(tree, *(f"A{k}" for k in range(n)))]
+        report = registry.import_lines("persons", ndjson(records).splitlines(), dry_run=dry_run)
+        assert (report["created"], report["errors"]) == (n, []), report
+        if registry.backend == "postgres" and not dry_run:
+            assert "person" in stale[0] and "qualification" in stale[0], stale  # the first 10 persons made them stale
+        return calls
+
+    def test_analyses_after_10_20_40_lines_then_at_the_end(self, fresh_registry: Any,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+        # batches end at 5, 10, ... 45: the first at or past 10, 20, 40 analyze; the end analyzes every table
+        assert self._run(fresh_registry, monkeypatch, 45) == [(10, True), (20, True), (40, True), (45, False)]
+
+    def test_a_dry_run_analyzes_nothing(self, fresh_registry: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        assert self._run(fresh_registry, monkeypatch, 25, dry_run=True) == []
 
 
 def _many(tree: SmallTree, n: int) -> tuple[str, list[str]]:
