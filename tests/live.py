@@ -46,10 +46,14 @@ def serve(database_url: str, token: str, **env: str) -> Iterator[LiveServer]:
     environ = os.environ | {"DATABASE_URL": database_url, "REGISTRY_BOOTSTRAP_TOKEN": token, "LOG_LEVEL": "WARNING"} | env
     fd, name = tempfile.mkstemp(prefix="registry-serve-", suffix=".log")
     log = Path(name)
-    with os.fdopen(fd, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                                 "--workers", workers],
-                                env=environ, stdout=subprocess.DEVNULL, stderr=out)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port",
+                                     str(port), "--workers", workers],
+                                    env=environ, stdout=subprocess.DEVNULL, stderr=out)
+    except BaseException:
+        log.unlink(missing_ok=True)
+        raise
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

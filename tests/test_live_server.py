@@ -9,6 +9,7 @@ machine reached 64 KB in the middle of the test and its next request timed out.
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -22,10 +23,19 @@ def test_a_server_that_writes_megabytes_still_answers(tmp_path: Path) -> None:
     migrated = subprocess.run([sys.executable, "-m", "app.cli", "migrate"], capture_output=True, text=True,
                               env=os.environ | {"DATABASE_URL": url}, timeout=120, check=False)
     assert migrated.returncode == 0, migrated.stderr
-    # PYTHONVERBOSE makes the interpreter write a line per import: about half a megabyte before it serves
-    with serve(url, BOOT, PYTHONVERBOSE="1") as live:
-        assert live.log is not None and live.log.stat().st_size > 256 * 1024, live.log_tail()
-        r = httpx.get(live.base + "/api/v1/org-units", headers={"Authorization": f"Bearer {BOOT}"}, timeout=10)
-        assert r.status_code == 200, r.text
-        log = live.log
+    answers: list[tuple[int, Path | None, int]] = []
+
+    def ask() -> None:
+        # PYTHONVERBOSE makes the interpreter write a line per import: about half a megabyte before it serves
+        with serve(url, BOOT, PYTHONVERBOSE="1") as live:
+            r = httpx.get(live.base + "/api/v1/org-units", headers={"Authorization": f"Bearer {BOOT}"}, timeout=10)
+            answers.append((r.status_code, live.log, live.log.stat().st_size if live.log else 0))
+
+    asker = threading.Thread(target=ask, daemon=True)  # a server blocked on its output hangs the thread, not the run
+    asker.start()
+    asker.join(timeout=120)
+    assert not asker.is_alive(), "the server stopped answering (blocked writing its output?)"
+    assert len(answers) == 1 and answers[0][0] == 200, answers
+    _status, log, size = answers[0]
+    assert log is not None and size > 256 * 1024, size
     assert not log.exists()  # the log goes with its server

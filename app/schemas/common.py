@@ -61,7 +61,7 @@ def control_character(text: str) -> str | None:
 
 # Validation context: the caller has found no control character in any key or value of the whole input
 # (imports.parse, before it validates a line), so no field checks its own again (bench F22)
-CONTROLS_CHECKED = "controls_checked"
+CONTROLS_CHECKED = object()  # a key no caller can send by accident
 
 
 def refuse_control_characters(value: Any) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
 
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -67,7 +68,7 @@ class ImportRun:
         self.factory = get_session_factory()
         self.checkpoint = checkpoint
         self.fmt = "jsonl"
-        self.next_analyze = ANALYZE_AFTER  # lines written after which the stale tables are analyzed, doubling
+        self.next_analyze = ANALYZE_AFTER  # lines read after which the stale tables are analyzed, doubling
 
     def _in_session(self, work: Any, lines: list[imports.Line], mark: Mark | None = None) -> None:
         """Run one batch; if it fails as a whole, undo its report and write its lines one by one (or report them)."""
@@ -125,7 +126,7 @@ class ImportRun:
         self._analyze_as_it_grows()
 
     def _analyze_as_it_grows(self) -> None:
-        """Analyze the tables the run has made stale once it has written 1,000 lines, then 2,000, 4,000...
+        """Analyze the tables the run has made stale once it has read 1,000 lines, then 2,000, 4,000...
 
         PostgreSQL checks every foreign key of every row copied (a qualification names its person) with a plan
         it keeps for the connection, made while the tables were small: a scan of the whole person table. Kept
@@ -138,8 +139,14 @@ class ImportRun:
             return
         while self.next_analyze <= self.report.lines:
             self.next_analyze *= 2
-        with self.factory.begin() as session:
-            imports.analyze(session, self.kind, only_stale=True)
+        try:  # only the planner's statistics: a refusal (another ANALYZE, a VACUUM holding the table) costs nothing
+            with self.factory.begin() as session:
+                if session.get_bind().dialect.name == "postgresql":
+                    session.execute(text("SET LOCAL lock_timeout = '2s'"))
+                imports.analyze(session, self.kind, only_stale=True)
+        except DBAPIError as exc:
+            log.warning("import: analyzing the stale tables after %s lines failed (%s); the run goes on",
+                        self.report.lines, type(exc).__name__)
 
     def whole(self, lines: list[imports.Line], mark: Mark | None = None) -> None:
         self._in_session(unit_import.import_org_units, lines, mark)
