@@ -1,17 +1,27 @@
 """Conversion between person rows and interchange records (the lossless JSON form)."""
 
 import json
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import JSON, Boolean, Date, Integer, String, func, inspect, select, type_coerce
 from sqlalchemy.orm import Session
 
-from app.models import Discipline, Employment, Membership, PersonVersion, Position, Qualification, Separation
+from app.models import (
+    Discipline,
+    Employment,
+    Membership,
+    OrgUnit,
+    Person,
+    PersonVersion,
+    Position,
+    Qualification,
+    Separation,
+)
 from app.schemas.interchange import AWARD_LISTS, PERSON_LISTS
 from app.services.tree import unit_codes
 from app.services.versioning import current_or_at, retire
@@ -207,6 +217,99 @@ def build(session: Session, external_ids: dict[int, str], cut: int | None = None
         select(PersonVersion).where(PersonVersion.person_id.in_(ids), current_or_at(PersonVersion, cut)))}
     rows = current_rows(session, ids, cut)
     return assemble(external_ids, versions, rows, unit_codes(session, unit_ids_of(rows)))
+
+
+class OneRecord(NamedTuple):
+    """A person found by external id: its id, revision, the units of its current employments (for the scope
+    check), and its record now or at the cut (None if it was not yet recorded then)."""
+
+    id: int
+    rev: int
+    units: set[int] | None  # None when read at a cut: the scope check reads the current employments itself
+    record: dict[str, Any] | None
+
+
+def _decoder(column: Any) -> Callable[[Any], Any] | None:
+    """How a column's value comes back from JSON: dates as ISO text, booleans as 0/1 on SQLite."""
+    if isinstance(column.type, Date):
+        return _d
+    if isinstance(column.type, Boolean):
+        return lambda v: None if v is None else bool(v)
+    if isinstance(column.type, Integer | String):
+        return None
+    raise TypeError(f"{column}: no JSON decoding for {column.type!r}")  # a new column type: decide here
+
+
+@dataclass(frozen=True)
+class _Packed:
+    """One table's rows packed into JSON arrays inside the statement of `read_one`, and unpacked as rows with the
+    mapped attributes (what `assemble` takes); a row naming a unit carries the unit's code as its last element."""
+
+    model: Any
+    row: Any  # a named tuple of the mapped attributes
+    columns: tuple[Any, ...]
+    decoders: tuple[tuple[int, Callable[[Any], Any]], ...]
+    unit: int | None  # the position of the unit's id among the columns
+
+    @classmethod
+    def of(cls, model: Any, unit_key: str | None = None) -> "_Packed":
+        attrs = [a for a in inspect(model).column_attrs if a.key not in ("sys_from", "sys_to")]
+        keys = [a.key for a in attrs]
+        decoders = tuple((i, d) for i, a in enumerate(attrs) if (d := _decoder(a.columns[0])) is not None)
+        return cls(model, namedtuple(model.__tablename__, keys),
+                   tuple(getattr(model, k) for k in keys), decoders, None if unit_key is None else keys.index(unit_key))
+
+    def array(self, dialect: str) -> Any:
+        values = list(self.columns)
+        if self.unit is not None:
+            values.append(select(OrgUnit.code).where(OrgUnit.id == self.columns[self.unit]).scalar_subquery())
+        return (func.json_build_array if dialect == "postgresql" else func.json_array)(*values)
+
+    def rows(self, packed: list[list[Any]] | None, codes: dict[int, str]) -> list[Any]:
+        out = []
+        width, unit = len(self.columns), self.unit
+        for values in packed or ():
+            if unit is not None:
+                codes[values[unit]] = values[width]
+                values = values[:width]
+            for i, decode in self.decoders:
+                values[i] = decode(values[i])
+            out.append(self.row._make(values))
+        return out
+
+
+_VERSION = _Packed.of(PersonVersion)
+_LISTS = (_Packed.of(Employment, "org_unit_id"), _Packed.of(Position, "org_unit_id"), _Packed.of(Membership, "body_id"),
+          _Packed.of(Qualification), _Packed.of(Separation), _Packed.of(Discipline))
+assert tuple(p.model for p in _LISTS) == LIST_TABLES
+
+
+def read_one(session: Session, external_id: str, cut: int | None = None) -> OneRecord | None:
+    """One person's record in one statement (GET /persons/{id}): what `build` gives for the one person, with its
+    version, its six lists and the codes of the units they name packed as JSON by the database, where `build`
+    sends nine statements (bench/findings.md F23)."""
+    dialect = session.get_bind().dialect.name
+    group = func.json_agg if dialect == "postgresql" else func.json_group_array
+
+    def packed(spec: _Packed, aggregate: bool) -> Any:
+        value = spec.array(dialect)
+        stmt = select(group(value) if aggregate else value).where(
+            spec.model.person_id == Person.id, current_or_at(spec.model, cut))
+        return type_coerce(stmt.scalar_subquery(), JSON)
+
+    found = session.execute(select(Person.id, Person.rev, packed(_VERSION, False),
+                                   *(packed(spec, True) for spec in _LISTS))
+                            .where(Person.external_id == external_id)).one_or_none()
+    if found is None:
+        return None
+    person_id, rev, version, *lists = found
+    codes: dict[int, str] = {}
+    rows = {spec.model.__tablename__: spec.rows(value, codes) for spec, value in zip(_LISTS, lists, strict=True)}
+    units = None if cut is not None else {r.org_unit_id for r in rows["employment"]}
+    if version is None:
+        return OneRecord(person_id, rev, units, None)
+    versions = {person_id: _VERSION.rows([version], codes)[0]}
+    return OneRecord(person_id, rev, units, assemble({person_id: external_id}, versions, rows, codes)[person_id])
 
 
 def unit_ids_of(rows: dict[str, list[Any]]) -> set[int]:

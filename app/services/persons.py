@@ -17,11 +17,13 @@ from app.services.codelists import CodeBook
 from app.services.context import Actor
 from app.services.person_records import (
     SENSITIVE,
+    OneRecord,
     build,
     canonical_item,
     diff_lists,
     item_key,
     keep_awarded,
+    read_one,
     sort_items,
     without_awarded,
 )
@@ -451,11 +453,20 @@ def _book(session: Session) -> CodeBook:
 
 def read(session: Session, actor: Actor, external_id: str, *, cut: int | None = None) -> tuple[dict[str, Any], int]:
     """One person's record (now, or as recorded at transaction `cut`) and its revision."""
-    person = get_or_raise(session, actor, external_id)
-    record = build(session, {person.id: person.external_id}, cut).get(person.id)
-    if record is None:
+    found = read_one(session, external_id, cut)
+    if found is None or not _reaches(session, actor, found):
+        raise _not_found(external_id)
+    if found.record is None:
         raise NotFound(f"Person {external_id!r} was not yet recorded at that moment", code="person_not_found")
-    return present(session, actor, {person.id: record}, action="read")[person.id], person.rev
+    return present(session, actor, {found.id: found.record}, action="read")[found.id], found.rev
+
+
+def _reaches(session: Session, actor: Actor, found: OneRecord) -> bool:
+    """`in_scope`, from the current employments the record's statement brought along when it read the present."""
+    if found.units is None:
+        return in_scope(session, actor, found.id)
+    allowed = tree.reach(session, actor)
+    return allowed is None or bool(allowed.intersection(found.units))
 
 
 def present(session: Session, actor: Actor, records: dict[int, dict[str, Any]], *, action: str) -> dict[int, dict[str, Any]]:
