@@ -110,12 +110,13 @@ def get_read_engine() -> Engine:
     return build_engine(settings.database_replica_url, read_only=True)
 
 
-def _read_only_transaction(_session: Session, _transaction: Any, connection: Any) -> None:
-    # First statement of every transaction of a read session: PostgreSQL then refuses any write in it,
-    # on the primary as on a replica. SQLite has no such mode; there the read session is the primary's
-    # (audit.log_reads writes its access-log entries through it).
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+def read_only(engine: Engine) -> Engine:
+    """The engine whose every transaction is read-only on PostgreSQL, on the primary as on a replica, so that a
+    read path that starts writing fails. psycopg opens them with `BEGIN ... READ ONLY`, in the round trip of the
+    first statement (a `SET TRANSACTION READ ONLY` after the BEGIN was a round trip of its own on every read);
+    the connection goes back to the pool as it was. SQLite has no such mode; there the read session is the
+    primary's (audit.log_reads writes its access-log entries through it)."""
+    return engine.execution_options(postgresql_readonly=True) if engine.dialect.name == "postgresql" else engine
 
 
 @lru_cache
@@ -125,9 +126,18 @@ def get_read_session_factory() -> sessionmaker[Session]:
     Replica reads lag the primary by the replication delay; an answer with a `known_at` the replica has
     replayed past is the primary's.
     """
-    factory = sessionmaker(bind=get_read_engine(), expire_on_commit=False)
-    event.listen(factory, "after_begin", _read_only_transaction)
-    return factory
+    return sessionmaker(bind=read_only(get_read_engine()), expire_on_commit=False)
+
+
+@lru_cache
+def get_lookup_session_factory() -> sessionmaker[Session]:
+    """Sessions for one-statement lookups on the primary that must see the latest commit (a bearer token, the
+    bootstrap switch): in autocommit on PostgreSQL (no BEGIN and ROLLBACK around the statement, two round trips
+    of every request), in a DEFERRED transaction on SQLite (no write lock taken)."""
+    engine = get_engine()
+    if engine.dialect.name == "postgresql":
+        return sessionmaker(bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+    return sessionmaker(bind=engine.execution_options(**{SNAPSHOT_OPTION: True}), expire_on_commit=False)
 
 
 def snapshot_session_factory() -> sessionmaker[Session]:
@@ -143,9 +153,7 @@ def snapshot_session_factory() -> sessionmaker[Session]:
 
 @lru_cache(maxsize=4)
 def _snapshot_factory(engine: Engine) -> sessionmaker[Session]:
-    factory = sessionmaker(bind=engine.execution_options(**{SNAPSHOT_OPTION: True}), expire_on_commit=False)
-    event.listen(factory, "after_begin", _read_only_transaction)
-    return factory
+    return sessionmaker(bind=read_only(engine.execution_options(**{SNAPSHOT_OPTION: True})), expire_on_commit=False)
 
 
 def _one_transaction(factory: sessionmaker[Session], recorded: Callable[[datetime], None] | None = None) -> Iterator[Session]:

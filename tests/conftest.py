@@ -114,7 +114,7 @@ def _bind(url: str) -> TestClient:
     os.environ["REGISTRY_BOOTSTRAP_TOKEN"] = BOOT
     os.environ.pop("DATABASE_REPLICA_URL", None)  # reads on the primary too (tests/security/test_replica.py has a replica)
     for cached in (config.get_settings, db.get_engine, db.get_session_factory, db.get_read_engine,
-                   db.get_read_session_factory, db.get_audit_session_factory):
+                   db.get_read_session_factory, db.get_audit_session_factory, db.get_lookup_session_factory):
         cached.cache_clear()
     from app.main import create_app
 
@@ -128,7 +128,7 @@ def backend_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     yield request.param, url
     _release_engines()
     for cached in (db.get_engine, db.get_session_factory, db.get_read_engine, db.get_read_session_factory,
-                   db.get_audit_session_factory):
+                   db.get_audit_session_factory, db.get_lookup_session_factory):
         cached.cache_clear()
     drop()
 

@@ -12,7 +12,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
-from app.db import get_engine, get_read_session, get_read_session_factory, get_session, get_session_factory
+from app.db import (
+    get_engine,
+    get_lookup_session_factory,
+    get_read_session,
+    get_read_session_factory,
+    get_session,
+)
 from app.errors import Forbidden, InvalidInput, Unauthenticated
 from app.services import identity, ratelimit, tokens
 from app.services.context import Actor
@@ -115,7 +121,7 @@ def _token_actor(secret: str, bootstrap: str | None, request_id: str | None, *, 
     """A token's actor, looked up on the primary; the bootstrap token's switch is read on the replica while
     the primary is unreachable (reads go on there; the switch is replicated like every row)."""
     try:
-        with get_session_factory()() as session:
+        with get_lookup_session_factory()() as session:
             return tokens.authenticate(session, secret, bootstrap=bootstrap, request_id=request_id)
     except OperationalError:
         if not (replica and bootstrap and hmac.compare_digest(secret.encode(), bootstrap.encode())):
