@@ -6,6 +6,7 @@ read-only transactions on PostgreSQL all the same, so a read path that starts wr
 tests rather than on a replica in production.
 """
 
+import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import lru_cache
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import get_settings
 
+log = logging.getLogger("registry")
 SNAPSHOT_OPTION = "registry_snapshot"  # execution option: a SQLite transaction that only reads
 
 
@@ -41,9 +43,11 @@ def build_engine(url: str, *, read_only: bool = False, pool_size: int | None = N
         # JIT compiles the engine's correlated statements for seconds and never repays it (bench F3)
         options = "-c jit=off" + (" -c default_transaction_read_only=on" if read_only else "")
         settings = get_settings()
-        return create_engine(url, pool_pre_ping=True, pool_size=pool_size or settings.database_pool_size,
-                             max_overflow=settings.database_max_overflow if max_overflow is None else max_overflow,
-                             connect_args={"options": options})
+        engine = create_engine(url, pool_pre_ping=True, pool_size=pool_size or settings.database_pool_size,
+                               max_overflow=settings.database_max_overflow if max_overflow is None else max_overflow,
+                               connect_args={"options": options})
+        event.listen(engine, "checkin", _server_default_access)
+        return engine
     if read_only:
         raise ValueError("a read-only engine (DATABASE_REPLICA_URL) needs PostgreSQL, not SQLite")
     if parsed.database and parsed.database != ":memory:":
@@ -51,6 +55,17 @@ def build_engine(url: str, *, read_only: bool = False, pool_size: int | None = N
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
     _configure_sqlite(engine)
     return engine
+
+
+def _server_default_access(dbapi_connection: Any, _record: Any) -> None:
+    # A connection that ran a read-only transaction (`read_only`) comes back from SQLAlchemy's reset with psycopg's
+    # read_only False, not None: its next transactions would open with BEGIN READ WRITE and override the server's
+    # default_transaction_read_only (a replica's engine, a database an operator froze). None: plain BEGIN again.
+    if dbapi_connection is not None and dbapi_connection.read_only is not None:
+        try:
+            dbapi_connection.read_only = None
+        except Exception:  # noqa: BLE001 - a broken connection (not idle) is pinged and replaced at its next checkout
+            log.warning("a pooled connection's read-only state could not be reset", exc_info=True)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -9,7 +9,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-from sqlalchemy import Boolean, Date, Integer, String, and_, bindparam, func, inspect, or_, select
+from sqlalchemy import Boolean, Date, Integer, String, bindparam, func, inspect, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -316,10 +316,8 @@ def _read_one_sql(dialect: Any, at_cut: bool) -> tuple[str, tuple[str, ...] | No
 
     def packed(spec: _Packed, aggregate: bool) -> Any:
         value = spec.array(dialect.name)
-        model = spec.model
-        believed = (and_(model.sys_from <= cut, or_(model.sys_to.is_(None), model.sys_to > cut)) if at_cut
-                    else model.sys_to.is_(None))  # versioning.current_or_at, with the cut a parameter
-        return select(group(value) if aggregate else value).where(model.person_id == Person.id, believed).scalar_subquery()
+        return select(group(value) if aggregate else value).where(
+            spec.model.person_id == Person.id, current_or_at(spec.model, cut if at_cut else None)).scalar_subquery()
 
     stmt = select(Person.id, Person.rev, packed(_VERSION, False), *(packed(spec, True) for spec in _LISTS)).where(
         Person.external_id == bindparam("external_id", type_=String))

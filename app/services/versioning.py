@@ -9,8 +9,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 
-def current_or_at(model: Any, cut: int | None) -> ColumnElement[bool]:
-    """Rows believed now (cut None) or at the end of transaction `cut`."""
+def current_or_at(model: Any, cut: int | ColumnElement[int] | None) -> ColumnElement[bool]:
+    """Rows believed now (cut None) or at the end of transaction `cut` (a number, or a bound parameter)."""
     if cut is None:
         return model.sys_to.is_(None)
     return and_(model.sys_from <= cut, or_(model.sys_to.is_(None), model.sys_to > cut))

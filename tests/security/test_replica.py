@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import text
 from sqlalchemy.exc import InternalError
+from sqlalchemy.orm import sessionmaker
 
 from app import db
 from app.config import Settings
@@ -347,6 +348,24 @@ def test_without_a_replica_reads_run_on_the_primary_in_read_only_transactions(re
         else:  # SQLite has no read-only transactions; sensitive reads log through this very session
             session.execute(text("UPDATE api_token SET revoked_at = revoked_at"))
             session.rollback()
+
+
+def test_a_read_only_transaction_leaves_its_pooled_connection_to_the_servers_default(registry: Registry) -> None:
+    """A replica's engine (default_transaction_read_only=on): after one of the read sessions' transactions on its only
+    connection, a transaction that does not ask for read-only is still refused a write (psycopg used to be left
+    with read_only False after the pool's reset, and opened the next one with BEGIN READ WRITE)."""
+    if registry.backend != "postgres":
+        pytest.skip("read-only transactions are PostgreSQL's")
+    engine = db.build_engine(registry.url, read_only=True, pool_size=1, max_overflow=0)
+    try:
+        with sessionmaker(bind=db.read_only(engine))() as session:
+            assert session.execute(text("SHOW transaction_read_only")).scalar() == "on"
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW transaction_read_only")).scalar() == "on"
+            with pytest.raises(InternalError, match="read-only transaction"):
+                conn.execute(text("UPDATE api_token SET revoked_at = revoked_at"))
+    finally:
+        engine.dispose()
 
 
 def test_a_replica_must_be_postgresql_of_postgresql() -> None:
