@@ -18,9 +18,12 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_SQLITE_URL
     # A PostgreSQL streaming replica (hot standby) for read-only work; unset: everything on database_url.
     database_replica_url: str | None = None
-    # PostgreSQL connections per process: the main pool (and the replica's); the access-log pool has half.
-    database_pool_size: int = 10
-    database_max_overflow: int = 20
+    # PostgreSQL connections per process: the main pool (and the replica's); the access-log pool has half. Kept open
+    # once made, none beyond them (no overflow by default): connections made for a burst and closed after it came
+    # back as new backends while the old ones were still exiting, and a 2-core server of two workers went past a
+    # default PostgreSQL's 100 connections ("too many clients": answers 503, bench F23). Two workers: at most 60.
+    database_pool_size: int = 20
+    database_max_overflow: int = 0
     # An administrator's token for a fresh deployment: at least 32 characters, no default; disabled for good
     # (on every server of the database) by `registry tokens disable-bootstrap`.
     registry_bootstrap_token: SecretStr | None = None

@@ -12,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from app import db
+from app.config import Settings
 from tests.api.factories import person, small_tree
 from tests.conftest import BOOT, Registry, uniq
 from tests.live import serve
@@ -37,3 +39,19 @@ def test_concurrent_reads_of_named_persons_with_a_tiny_pool_all_complete(registr
     log = registry.client.get("/api/v1/audit", params={"person": ids[0]}, headers=registry.headers())
     assert log.status_code == 200, log.text
     assert len([e for e in log.json()["reads"] if e["action"] == "read"]) == 3, log.json()  # each read logged once
+
+
+def test_the_default_pools_of_a_two_core_server_fit_a_default_postgresql() -> None:
+    """Two workers (a 2-core server's default) with the default pools stay well under PostgreSQL's default 100
+    connections, and keep what they open: the old defaults allowed 110 and closed their overflow after every burst,
+    and a load of 32 clients was answered 503, "too many clients" (bench/findings.md F23)."""
+    settings = Settings(database_url="postgresql://127.0.0.1/registry")
+    main = settings.database_pool_size + settings.database_max_overflow
+    audit = max(2, settings.database_pool_size // 2) + settings.database_max_overflow  # app/db.py get_audit_session_factory
+    assert 2 * (main + audit) <= 80
+    assert settings.database_max_overflow == 0  # nothing opened for a burst is closed after it
+    engine = db.build_engine(settings.database_url)
+    try:
+        assert (engine.pool.size(), engine.pool._max_overflow) == (settings.database_pool_size, 0)  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
