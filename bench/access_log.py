@@ -35,12 +35,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import tempfile
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -148,6 +150,27 @@ def same_json(server: Server, floor: Server, ids_file: Path, every: int = 20) ->
     return {"compared": len(ids), "differ": 0}
 
 
+_ANSWER = re.compile(rb'" (\d{3}) ')  # uvicorn's access log: ... "GET /api/v1/persons/VN-0000001 HTTP/1.1" 200 OK
+
+
+def _statuses(log_path: Path, start: int) -> dict[str, int]:
+    """The answers other than 2xx that the server logged after byte `start` of its log, by status (wrk counts them
+    without saying which: a 429 of the rate limit is not a 500). Empty for a server that logs no access (the floor)."""
+    if not log_path.exists():
+        return {}
+    with log_path.open("rb") as f:
+        f.seek(start)
+        found = Counter(m.group(1).decode() for m in _ANSWER.finditer(f.read()))
+    return {status: n for status, n in sorted(found.items()) if not status.startswith("2")}
+
+
+def _sum_statuses(parts: Any) -> dict[str, int]:
+    total: Counter[str] = Counter()
+    for part in parts:
+        total.update(part)
+    return dict(sorted(total.items()))
+
+
 def _unsealed(dsn: str) -> tuple[int, int]:
     with psycopg.connect(dsn) as conn:
         row = conn.execute("SELECT count(*) FILTER (WHERE seq IS NULL), count(*) FROM access_log").fetchone()
@@ -194,8 +217,10 @@ def run_size(persons: int, data: Path, work: Path) -> dict[str, Any]:
                 order = list(modes) if round_ % 2 == 0 else list(reversed(modes))
                 for mode in order:
                     where, token, ids = modes[mode]
+                    logged = where.log_path.stat().st_size if where.log_path.exists() else 0
                     with LockWaits(dsn) as sampler:
                         out = load_test(where, ids, "one", seconds, clients, work, token=token)
+                    out["statuses"] = _statuses(where.log_path, logged)
                     samples += sampler.samples
                     for event, count in sampler.waiting.items():
                         waits[f"{mode}:{event}"] = waits.get(f"{mode}:{event}", 0) + count
@@ -216,6 +241,7 @@ def run_size(persons: int, data: Path, work: Path) -> dict[str, Any]:
                                               for mode in ("named", "commune_officer", "province_auditor") if mode in res}
             res["lock_wait_samples"] = {"samples": samples, "waiting_sessions_by_event": waits}
             res["errors_by_mode"] = {m: sum(r.get("errors_status", 0) for r in runs[m]) for m in runs}
+            res["statuses_by_mode"] = {m: _sum_statuses(r.get("statuses", {}) for r in runs[m]) for m in runs}
             res["unsealed_after_load"], res["entries"] = _unsealed(dsn)
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and _unsealed(dsn)[0]:

@@ -25,21 +25,26 @@ from psycopg.rows import namedtuple_row
 
 from app.services.person_records import LIST_TABLES, assemble, unit_ids_of
 
-POOL_SIZE = int(os.environ.get("FLOOR_POOL", "10"))  # per worker, as the service's own pool (app/db.py)
+POOL_SIZE = int(os.environ.get("FLOOR_POOL", "10"))  # per worker (the service keeps up to 20 + 10 for its access log)
 DSN = os.environ.get("DATABASE_URL", "").replace("postgresql+psycopg://", "postgresql://")
 _pool: asyncio.Queue[psycopg.AsyncConnection[Any]] | None = None
 _TABLES = [m.__tablename__ for m in LIST_TABLES]
 PREFIX = "/api/v1/persons/"
 
 
+_filling = asyncio.Lock()
+
+
 async def _connections() -> asyncio.Queue[psycopg.AsyncConnection[Any]]:
     global _pool
     if _pool is None:
-        pool: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
-        for _ in range(POOL_SIZE):
-            pool.put_nowait(await psycopg.AsyncConnection.connect(DSN, autocommit=True,
-                                                                  row_factory=namedtuple_row))
-        _pool = pool
+        async with _filling:  # the first requests arrive together: one of them fills the pool, the others wait for it
+            if _pool is None:  # (each filled a pool of its own: 32 clients made 320 connections, past max_connections)
+                pool: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
+                for _ in range(POOL_SIZE):
+                    pool.put_nowait(await psycopg.AsyncConnection.connect(DSN, autocommit=True,
+                                                                          row_factory=namedtuple_row))
+                _pool = pool
     return _pool
 
 

@@ -31,10 +31,11 @@ REASONS = {
     "vs_hand_uncached": "a computed answer is the engine's statement (5-7 ms at 100k) plus 8-11 statements around it "
                         "(rate limit, token, data version, definition, the unit's code and span, a breakdown by tier "
                         "where the indicator has tiers), HTTP and JSON: F14",
-    "get_person_floor": "the worker's CPU, not the database: an admin's read sends 15 statements (the token, the rate "
-                        "limit, the read-only transaction, the person, its version, six lists, the unit codes, three for "
-                        "the access log) through FastAPI's dependencies and the SQLAlchemy session, about 13 ms of Python "
-                        "per read one at a time; the floor sends nine with psycopg in under 1 ms (F13)",
+    "get_person_floor": "the worker's CPU, not the database: since F23 the record is one statement and an admin's read "
+                        "14 round trips (token 2, rate limit 2, the read 4, the access log 6), about 7 ms of Python per "
+                        "read one at a time (15 ms before); what is left is spread over FastAPI's layers, the access "
+                        "log's own transaction and the token's and rate limit's checkouts; the floor sends nine "
+                        "statements with psycopg in under 1 ms (F13, F23)",
     "vs_duckdb": "the same fixed per-request cost (HTTP, token, JSON) against DuckDB's in-process query",
     "get_person": "throughput-bound: one uvicorn worker spends ~10 ms of CPU per request (token check, the record's "
                   "five queries, JSON, the hash-chained access-log entry of the sensitive read), so 32 clients "
@@ -294,9 +295,16 @@ def access_log_figures(results: dict[str, Any]) -> list[str]:
                 m = run[mode]
                 out.append(f"| {run['persons']:,} | {label.format(**run.get('scopes', {}))} | "
                            f"{_fmt(m['throughput_rps'])} | {_fmt(m['p50_ms'])} / {_fmt(m['p99_ms'])} | "
-                           f"{run.get('errors_by_mode', {}).get(mode, '–')} |")
+                           f"{_answers(run, mode)} |")
     out.append("")
     return out
+
+
+def _answers(run: dict[str, Any], mode: str) -> str:
+    """How many answers were not 2xx, and which, as the server logged them (runs before 2026-12-06: the count alone)."""
+    count = run.get("errors_by_mode", {}).get(mode, "–")
+    statuses = run.get("statuses_by_mode", {}).get(mode)
+    return f"{count} ({', '.join(f'{n} × {s}' for s, n in statuses.items())})" if statuses else str(count)
 
 
 def enrolment_figures(results: dict[str, Any]) -> list[str]:
