@@ -23,8 +23,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 
 from app.config import get_settings
 from app.db import get_session_factory
@@ -86,11 +88,13 @@ class IdempotencyMiddleware:
         if len(key) > 200:
             await _problem(send, 422, "invalid_idempotency_key", "Idempotency-Key is longer than 200 characters")
             return
-        owner = _owner(scope)
+        # the look-ups below take pooled connections: in a worker thread, never on the event loop (one waiting there
+        # for a connection stopped the loop, and with it the requests that would have given theirs back)
+        owner = await run_in_threadpool(_owner, scope)
         if owner is None:  # unauthenticated: the route answers 401, and nothing is recorded
             await self.app(scope, receive, _without_secret_header(send))
             return
-        found = _claim(owner, key, scope)
+        found = await run_in_threadpool(_claim, owner, key, scope)
         if found is not None:  # a retry: hash its body as it streams by, then answer from the record
             digest = hashlib.sha256()
             while True:
@@ -127,7 +131,8 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, hashing_receive, capture_send)
         finally:
-            _store(owner, key, captured, _request_hash(scope, digest.hexdigest()))
+            with anyio.CancelScope(shield=True):  # a client gone mid-request still leaves its record settled
+                await run_in_threadpool(_store, owner, key, captured, _request_hash(scope, digest.hexdigest()))
 
 
 def _without_secret_header(send: Send) -> Send:
