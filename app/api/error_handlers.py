@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import (
@@ -48,6 +49,8 @@ def status_of(exc: Exception) -> int:
         return exc.status_code
     if isinstance(exc, DomainError):
         return CODE_STATUS.get(exc.code) or next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+    if isinstance(exc, PoolTimeout):  # every connection of this server's pool in use for `pool_timeout` seconds
+        return 503
     return next((s for cls, s in DB_STATUS.items() if isinstance(exc, cls)), 500)
 
 
@@ -56,6 +59,8 @@ def headers_of(exc: Exception | None, status: int) -> dict[str, str]:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
     if isinstance(exc, TooManyRequests):
         headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, PoolTimeout):
+        headers["Retry-After"] = "1"
     return headers
 
 
@@ -122,6 +127,11 @@ def install(app: FastAPI) -> None:
         log.error("database error: %s", str(exc.orig or exc).splitlines()[0] if str(exc.orig or exc) else type(exc).__name__,
                   exc_info=exc)
         return problem(status_of(exc), "database_unavailable", "the database could not answer; try again", request)
+
+    @app.exception_handler(PoolTimeout)
+    def _pool_timeout(request: Request, exc: PoolTimeout) -> JSONResponse:
+        log.error("no database connection free: %s", exc)
+        return problem(503, "database_busy", "every database connection of this server is in use; try again", request, exc)
 
     @app.exception_handler(Exception)
     def _unexpected(request: Request, exc: Exception) -> JSONResponse:

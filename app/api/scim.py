@@ -24,6 +24,7 @@ from scim2_models import (
     SearchRequest,
 )
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
@@ -82,6 +83,9 @@ def _detail(exc: Exception) -> tuple[str, str]:
     if isinstance(exc, DBAPIError):
         log.exception("database error")
         return "database_unavailable", "the database could not answer; try again"
+    if isinstance(exc, PoolTimeout):
+        log.error("no database connection free: %s", exc)
+        return "database_busy", "every database connection of this server is in use; try again"
     log.exception("unexpected error in SCIM")
     return "internal_error", "an unexpected error occurred; it has been logged"
 

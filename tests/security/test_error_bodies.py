@@ -90,3 +90,22 @@ def test_an_import_line_refused_by_the_database_is_reported_in_our_words(
     assert r.json()["failed"] == 1 and r.json()["created"] == 0
     assert_clean(json.dumps(r.json()["errors"], ensure_ascii=False))
     assert r.json()["errors"][0]["error"] == "overlapping_primary_employment"
+
+
+def test_no_free_connection_is_503_database_busy_with_retry_after(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every connection of the server's pool in use for the pool's timeout: a 503 the client may retry, in the
+    service's words, never a 500 (with no overflow, a burst beyond the pool waits for it: F23)."""
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from app.api.error_handlers import headers_of, status_of
+
+    def busy(*_args: Any, **_kwargs: Any) -> Any:
+        raise PoolTimeout("QueuePool limit of size 20 overflow 0 reached, connection timed out, timeout 30.00")
+
+    monkeypatch.setattr(persons, "read", busy)
+    r = registry.client.get(f"/api/v1/persons/{uniq('BUSY')}", headers=registry.headers())
+    assert r.status_code == 503, r.text
+    assert r.headers["content-type"] == "application/problem+json" and r.headers["Retry-After"] == "1"
+    assert r.json()["code"] == "database_busy" and "QueuePool" not in r.text  # the pool's words stay in the log
+    exc = PoolTimeout("x")
+    assert (status_of(exc), headers_of(exc, 503)) == (503, {"Retry-After": "1"})  # SCIM answers from the same table
