@@ -21,6 +21,7 @@ from sqlalchemy import and_, or_, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.pool import QueuePool
 
 from app.errors import Forbidden, InvalidInput
 from app.models import (
@@ -303,7 +304,7 @@ def in_parallel(session: Session, days: list[date], work: Callable[[Session, dat
     Elsewhere, or when the snapshot cannot be shared, one date after the other in this session."""
     workers = min(len(days), len(os.sched_getaffinity(0)))
     bind = session.get_bind()
-    if bind.dialect.name != "postgresql" or workers < 2 or not isinstance(bind, Engine):
+    if bind.dialect.name != "postgresql" or workers < 2 or not isinstance(bind, Engine) or not _free(bind, workers):
         return [work(session, day) for day in days]
     try:  # (not in a savepoint: a snapshot is exported from a top-level transaction only)
         snapshot = str(session.execute(text("SELECT pg_export_snapshot()")).scalar_one())
@@ -329,6 +330,13 @@ def in_parallel(session: Session, days: list[date], work: Callable[[Session, dat
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="projection") as pool:
         return list(pool.map(one, days))
+
+
+def _free(engine: Engine, wanted: int) -> bool:
+    """Whether the engine's pool has `wanted` connections free now: a request that holds one of its connections and
+    waits for more would wait for the others' (with every connection so held, for the pool's timeout)."""
+    pool = engine.pool
+    return not isinstance(pool, QueuePool) or pool.size() - pool.checkedout() >= wanted
 
 
 def _a_root(session: Session, actor: Actor) -> str:

@@ -192,3 +192,32 @@ def test_a_level_above_an_exact_condition_is_beyond_training(registry: Registry)
     gap = r.json()
     assert (gap["numerator"], gap["denominator"], gap["needed"], gap["beyond_training"]) == (1, 3, 1, 1)
     assert [(c["external_id"], c["lacks"][0]["short_by"]) for c in gap["candidates"]] == [(doctors["none"], 1)]
+
+
+def test_dates_run_one_after_the_other_when_the_pool_has_no_connection_free(registry: Registry) -> None:
+    """A request that holds its connection would wait for the parallel sessions' (for the pool's timeout, every
+    connection so held): with too few free it computes the dates in its own session, one after the other."""
+    from datetime import date
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from app.db import normalise_url
+    from app.services.projection import in_parallel
+
+    days = [date(2027, 12, 31), date(2028, 12, 31)]
+    if registry.backend != "postgres":  # one session, one date after the other, whatever the pool
+        engine = create_engine(normalise_url(registry.url))
+        with Session(engine) as session:
+            assert in_parallel(session, days, lambda s, d: s is session) == [True, True]
+        engine.dispose()
+        return
+    for size, parallel in ((2, False), (3, True)):  # the request's own connection and one per date
+        engine = create_engine(normalise_url(registry.url), pool_size=size, max_overflow=0, pool_timeout=2)
+        try:
+            with Session(engine) as session:
+                session.connection()
+                seen = in_parallel(session, days, lambda s, d: s is session)
+                assert seen == [not parallel] * len(days), (size, seen)
+        finally:
+            engine.dispose()
