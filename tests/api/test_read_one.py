@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -133,3 +134,41 @@ def _reach(session: Any, actor: Actor) -> set[int]:
     allowed = tree.reach(session, actor)
     assert allowed is not None
     return set(allowed)
+
+
+def _counts() -> tuple[int, ...]:
+    from sqlalchemy import func
+
+    from app.models import AccessLog, Change, PersonVersion, Txn
+
+    with get_session_factory()() as session:
+        return tuple(int(session.scalar(select(func.count()).select_from(m)) or 0)
+                     for m in (Person, PersonVersion, Change, Txn, AccessLog))
+
+
+def test_every_role_reads_in_scope_and_nothing_out_of_it_and_hostile_ids_change_nothing(registry: Registry) -> None:
+    """The one-statement read through the route: every role in scope (sensitive fields and an access-log entry for
+    the roles that manage persons, withheld for the others), none out of scope, hostile ids answered 404 or 422; the
+    reads write nothing but their access-log entries."""
+    tree = small_tree(registry)
+    ext = uniq("RR")
+    assert registry.client.put(f"/api/v1/persons/{ext}", json=person(ext, tree.school_a),
+                               headers=registry.headers()).status_code in (200, 201)
+    roles = ("admin", "hr_officer", "auditor", "integration")
+    made = {role: (registry.token(role, [tree.commune_a]), registry.token(role, [tree.commune_b])) for role in roles}
+    before = _counts()
+    logged = 0
+    for role, (inside, outside) in made.items():
+        r = registry.client.get(f"/api/v1/persons/{ext}", headers=registry.headers(inside))
+        assert r.status_code == 200, (role, r.text)
+        sensitive = role != "auditor"
+        assert ("national_id" in r.json()) is sensitive and ("redacted" in r.json()) is not sensitive, role
+        logged += sensitive
+        gone = registry.client.get(f"/api/v1/persons/{ext}", headers=registry.headers(outside))
+        assert (gone.status_code, gone.json()["code"]) == (404, "person_not_found"), role
+    for hostile in ("%(cut)s", "?", "' OR '1'='1", "x%", "\u0000", "A" * 5000, "VN\u202e1", "[]", "{\"a\":1}", ext + "\n"):
+        r = registry.client.get(f"/api/v1/persons/{quote(hostile, safe='')}", headers=registry.headers())
+        assert r.status_code in (400, 404, 422), (hostile[:20], r.status_code, r.text[:200])
+        assert "national_id" not in r.text
+    after = _counts()
+    assert after[:4] == before[:4] and after[4] == before[4] + logged  # nothing written but one entry per sensitive read
