@@ -127,9 +127,9 @@ def get_read_engine() -> Engine:
 
 def read_only(engine: Engine) -> Engine:
     """The engine whose every transaction is read-only on PostgreSQL, on the primary as on a replica, so that a
-    read path that starts writing fails. psycopg opens them with `BEGIN ... READ ONLY`, in the round trip of the
-    first statement (a `SET TRANSACTION READ ONLY` after the BEGIN was a round trip of its own on every read);
-    the connection goes back to the pool as it was. SQLite has no such mode; there the read session is the
+    read path that starts writing fails. psycopg opens them with `BEGIN ... READ ONLY` (a `SET TRANSACTION READ
+    ONLY` after the BEGIN was a round trip of its own on every read); the connection goes back to the pool with the
+    server's default again (`_server_default_access`). SQLite has no such mode; there the read session is the
     primary's (audit.log_reads writes its access-log entries through it)."""
     return engine.execution_options(postgresql_readonly=True) if engine.dialect.name == "postgresql" else engine
 
