@@ -17,7 +17,6 @@ from app.services.codelists import CodeBook
 from app.services.context import Actor
 from app.services.person_records import (
     SENSITIVE,
-    OneRecord,
     build,
     canonical_item,
     diff_lists,
@@ -271,13 +270,15 @@ class Outcome:
     rev: int
 
 
-def in_scope(session: Session, actor: Actor, person_id: int) -> bool:
-    """Whether any employment of the person lies under the caller's org units."""
+def in_scope(session: Session, actor: Actor, person_id: int, units: set[int] | None = None) -> bool:
+    """Whether any employment of the person lies under the caller's org units; `units`: the units of the person's
+    current employments when the caller has read them already (read_one), else they are read here."""
     allowed = tree.reach(session, actor)
     if allowed is None:
         return True
-    units = session.scalars(select(Employment.org_unit_id).where(
-        Employment.person_id == person_id, Employment.sys_to.is_(None))).all()
+    if units is None:
+        units = set(session.scalars(select(Employment.org_unit_id).where(
+            Employment.person_id == person_id, Employment.sys_to.is_(None))))
     return bool(allowed.intersection(units))
 
 
@@ -454,19 +455,11 @@ def _book(session: Session) -> CodeBook:
 def read(session: Session, actor: Actor, external_id: str, *, cut: int | None = None) -> tuple[dict[str, Any], int]:
     """One person's record (now, or as recorded at transaction `cut`) and its revision."""
     found = read_one(session, external_id, cut)
-    if found is None or not _reaches(session, actor, found):
+    if found is None or not in_scope(session, actor, found.id, found.units):
         raise _not_found(external_id)
     if found.record is None:
         raise NotFound(f"Person {external_id!r} was not yet recorded at that moment", code="person_not_found")
     return present(session, actor, {found.id: found.record}, action="read")[found.id], found.rev
-
-
-def _reaches(session: Session, actor: Actor, found: OneRecord) -> bool:
-    """`in_scope`, from the current employments the record's statement brought along when it read the present."""
-    if found.units is None:
-        return in_scope(session, actor, found.id)
-    allowed = tree.reach(session, actor)
-    return allowed is None or bool(allowed.intersection(found.units))
 
 
 def present(session: Session, actor: Actor, records: dict[int, dict[str, Any]], *, action: str) -> dict[int, dict[str, Any]]:
