@@ -7,12 +7,15 @@ that all-or-nothing per record holds and only the offending records fail.
 """
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from app.services import history
+from app.models import Change, ChangeUnit, Txn
+from app.services import audit, history
+from app.services.versioning import insert_rows, next_ids
 
 I = TypeVar("I")  # noqa: E741 - an item of the batch
 P = TypeVar("P")  # a planned write
@@ -39,3 +42,29 @@ def write(session: Session, items: Sequence[I], keys: Sequence[Any], *, plan: Ca
         one_by_one([item_of(p) for p in plans])
         return
     done(plans)
+
+
+@dataclass
+class Entry:
+    """A feed entry of a batch, sealed onto the chain before it is written (`audit.Sealable`): a plain object, not
+    a mapped `Change`, whose instrumented attributes cost a batch of 500 persons 7 % of its time (bench F24)."""
+
+    entity: str
+    key: str
+    op: str
+    record: dict[str, Any]
+    units: set[int]
+    seq: int = 0
+    prev_hash: str = ""
+    hash: str = ""
+
+
+def record_entries(session: Session, txn: Txn, entries: list[Entry]) -> None:
+    """The batch's feed entries in their order: numbered, chained as `history.record_change` chains them, written
+    (one COPY for the changes, one for the units they touch)."""
+    for entry, seq in zip(entries, next_ids(session, "change", "seq", len(entries)), strict=True):
+        entry.seq = seq
+    audit.chain_changes(session, entries, txn)
+    insert_rows(session, Change, [{"seq": e.seq, "txn_id": txn.id, "entity": e.entity, "key": e.key, "op": e.op,
+                                   "record": e.record, "prev_hash": e.prev_hash, "hash": e.hash} for e in entries])
+    insert_rows(session, ChangeUnit, [{"change_seq": e.seq, "org_unit_id": uid} for e in entries for uid in sorted(e.units)])

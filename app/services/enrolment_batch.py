@@ -27,14 +27,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.errors import DomainError
-from app.models import Change, ChangeUnit, Course, Employment, Enrolment, Person, PersonVersion, Qualification
+from app.models import Course, Employment, Enrolment, Person, PersonVersion, Qualification
 from app.schemas.interchange import AWARD_LISTS, EnrolmentRecord
-from app.services import audit, batch, history, training, tree, write_scope
+from app.services import batch, history, training, tree, write_scope
 from app.services.codelists import CodeBook
 from app.services.context import Actor
 from app.services.imports import refusal
 from app.services.person_records import SPECS, build, sort_items
-from app.services.versioning import insert_rows, next_ids, retire
+from app.services.versioning import insert_rows, retire
 
 Award = tuple[str, dict[str, Any]] | None
 
@@ -256,31 +256,12 @@ def _apply(session: Session, actor: Actor, plans: list[_Planned]) -> None:
     session.expire_all()  # Person.rev and every retired row were changed behind the ORM's back
 
 
-@dataclass
-class _Entry:
-    """A feed entry of the batch, sealed onto the chain before it is written (`audit.Sealable`)."""
-
-    seq: int
-    entity: str
-    key: str
-    op: str
-    record: dict[str, Any]
-    units: set[int]
-    prev_hash: str = ""
-    hash: str = ""
-
-
 def _record_changes(session: Session, txn: Any, plans: list[_Planned]) -> None:
     """The feed entries in line order (an enrolment's, then its person's), chained as `history.record_change` does."""
-    entries: list[_Entry] = []
+    entries: list[batch.Entry] = []
     for p in plans:
-        entries.append(_Entry(0, "enrolment", training.enrolment_key(p.new), "create" if p.current is None else "update",
-                              p.new, p.units))
+        entries.append(batch.Entry("enrolment", training.enrolment_key(p.new), "create" if p.current is None else "update",
+                                   p.new, p.units))
         if p.record is not None:
-            entries.append(_Entry(0, "person", p.item.record.person, "update", p.record, p.units))
-    for entry, seq in zip(entries, next_ids(session, "change", "seq", len(entries)), strict=True):
-        entry.seq = seq
-    audit.chain_changes(session, entries, txn)
-    insert_rows(session, Change, [{"seq": e.seq, "txn_id": txn.id, "entity": e.entity, "key": e.key, "op": e.op,
-                                   "record": e.record, "prev_hash": e.prev_hash, "hash": e.hash} for e in entries])
-    insert_rows(session, ChangeUnit, [{"change_seq": e.seq, "org_unit_id": uid} for e in entries for uid in sorted(e.units)])
+            entries.append(batch.Entry("person", p.item.record.person, "update", p.record, p.units))
+    batch.record_entries(session, txn, entries)

@@ -23,9 +23,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.errors import DomainError
-from app.models import Change, ChangeUnit, Employment, Person, PersonVersion
+from app.models import Employment, Person, PersonVersion
 from app.schemas.interchange import PersonRecord
-from app.services import audit, batch, history, persons, tree, write_scope
+from app.services import batch, history, persons, tree, write_scope
 from app.services.codelists import CodeBook
 from app.services.context import Actor
 from app.services.imports import refusal
@@ -56,7 +56,7 @@ class Failure:
 class _Planned:
     item: Item
     data: dict[str, Any]  # canonical record
-    unit_ids: set[int]
+    units: dict[str, int]  # code -> id of every unit the record names
     person_id: int | None  # None: a new person
     status: str  # created | updated
 
@@ -133,8 +133,8 @@ def _plan(session: Session, actor: Actor, items: list[Item], book: CodeBook,
         if person is not None and old == new:
             on_status(item.line, "unchanged")
             continue
-        unit_ids = {units[c].id for c in persons.referenced_units(data)}
-        plans.append(_Planned(item, new, unit_ids, person.id if person else None,
+        plans.append(_Planned(item, new, {c: units[c].id for c in persons.referenced_units(data)},
+                              person.id if person else None,
                               "updated" if person else "created"))
     return plans
 
@@ -154,12 +154,7 @@ def _apply(session: Session, actor: Actor, plans: list[_Planned]) -> None:
         insert_rows(session, Person, [{"id": p.person_id, "external_id": p.data["external_id"], "rev": 1}
                                        for p in created])
     updated = [p for p in plans if p.status == "updated"]
-    ids: dict[str, int] = {}
-    for p in plans:
-        for name in ("employments", "positions"):
-            ids |= {i["org_unit"]: 0 for i in p.data[name]}
-        ids |= {i["body"]: 0 for i in p.data["memberships"]}
-    unit_ids = tree.unit_ids(session, set(ids))
+    unit_ids = {code: uid for p in plans for code, uid in p.units.items()}  # the plan looked them up
     versions: list[dict[str, Any]] = [_version_row(p.person_id, p.data, txn.id) for p in created]  # type: ignore[arg-type]
     if updated:
         upd_ids = [p.person_id for p in updated]
@@ -177,7 +172,8 @@ def _apply(session: Session, actor: Actor, plans: list[_Planned]) -> None:
                 versions.append(wanted)
         retire(session, PersonVersion, retired_versions, txn.id)
     insert_rows(session, PersonVersion, versions)
-    nested = diff_lists(session, [(p.person_id, p.data) for p in plans], unit_ids, txn.id)  # type: ignore[misc]
+    nested = diff_lists(session, [(p.person_id, p.data) for p in plans], unit_ids, txn.id,  # type: ignore[misc]
+                        created={p.person_id for p in created})  # type: ignore[misc]
     for model, new_rows in nested.items():
         insert_rows(session, model, new_rows)
     _record_changes(session, txn, plans)
@@ -186,12 +182,7 @@ def _apply(session: Session, actor: Actor, plans: list[_Planned]) -> None:
 
 def _record_changes(session: Session, txn: Any, plans: list[_Planned]) -> None:
     """One feed entry per written record, in line order, chained as `history.record_change` chains them."""
-    seqs = next_ids(session, "change", "seq", len(plans))
-    changes = [Change(seq=seq, txn_id=txn.id, entity="person", key=p.data["external_id"],
-                      op="create" if p.status == "created" else "update", record=p.data, prev_hash="", hash="")
-               for seq, p in zip(seqs, plans, strict=True)]
-    audit.chain_changes(session, changes, txn)
-    insert_rows(session, Change, [{c.key: getattr(change, c.key) for c in Change.__table__.columns}
-                                   for change in changes])
-    insert_rows(session, ChangeUnit, [{"change_seq": c.seq, "org_unit_id": uid}
-                                       for c, p in zip(changes, plans, strict=True) for uid in sorted(p.unit_ids)])
+    batch.record_entries(session, txn, [batch.Entry("person", p.data["external_id"],
+                                                    "create" if p.status == "created" else "update", p.data,
+                                                    set(p.units.values()))
+                                        for p in plans])

@@ -2,7 +2,7 @@
 
 import json
 from collections import defaultdict, namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -202,6 +202,8 @@ def base_fields(v: PersonVersion, external_id: str) -> dict[str, Any]:
 def current_rows(session: Session, person_ids: list[int], cut: int | None = None) -> dict[str, list[Any]]:
     """Rows of every nested list for these persons, as recorded now or at `cut`."""
     out: dict[str, list[Any]] = {}
+    if not person_ids:
+        return {model.__tablename__: [] for model in LIST_TABLES}
     for model in LIST_TABLES:
         out[model.__tablename__] = list(session.scalars(
             select(model).where(model.person_id.in_(person_ids), current_or_at(model, cut))
@@ -370,13 +372,14 @@ def redact(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def diff_lists(session: Session, people: list[tuple[int, dict[str, Any]]], unit_ids: dict[str, int],
-               txn_id: int) -> dict[Any, list[dict[str, Any]]]:
+               txn_id: int, created: Collection[int] = ()) -> dict[Any, list[dict[str, Any]]]:
     """Retire the nested rows these persons' new records (canonical) no longer hold; the rows to insert, by model.
 
-    `unit_ids` maps every unit code the new records name to its id. Retirements are done here, before
-    the caller inserts, so that the no-overlap guard on primary employments sees the new state.
+    `unit_ids` maps every unit code the new records name to its id; `created` are persons made in this
+    transaction, who have no rows yet to read. Retirements are done here, before the caller inserts, so
+    that the no-overlap guard on primary employments sees the new state.
     """
-    rows = current_rows(session, [pid for pid, _new in people])
+    rows = current_rows(session, [pid for pid, _new in people if pid not in created])
     codes = {v: k for k, v in unit_ids.items()} | unit_codes(session, unit_ids_of(rows))
     by_person: dict[tuple[str, int], list[Any]] = {}
     for table, table_rows in rows.items():
@@ -386,12 +389,17 @@ def diff_lists(session: Session, people: list[tuple[int, dict[str, Any]]], unit_
     inserts: dict[Any, list[dict[str, Any]]] = {}
     for pid, new in people:
         for name, spec in SPECS.items():
+            extra = {"kind": spec.qual_kind} if spec.qual_kind else {}
+            if pid in created:  # nothing to diff against; a canonical record's items are unique already
+                inserts.setdefault(spec.model, []).extend(
+                    {"person_id": pid, "sys_from": txn_id, **extra, **spec.to_columns(i, unit_ids)}
+                    for i in new[name] if "from_enrolment" not in i)
+                continue
             # a qualification awarded by an enrolment is the enrolment's to write (training.award), not the record's
             have = {item_key(spec.to_item(r, codes)): r.id for r in by_person.get((spec.model.__tablename__, pid), [])
                     if spec.qual_kind is None or (r.kind == spec.qual_kind and r.from_course is None)}
             wanted = {item_key(i): i for i in new[name] if "from_enrolment" not in i}
             retired.setdefault(spec.model, []).extend(rid for k, rid in have.items() if k not in wanted)
-            extra = {"kind": spec.qual_kind} if spec.qual_kind else {}
             inserts.setdefault(spec.model, []).extend(
                 {"person_id": pid, "sys_from": txn_id, **extra, **spec.to_columns(i, unit_ids)}
                 for k, i in wanted.items() if k not in have)

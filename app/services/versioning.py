@@ -30,33 +30,42 @@ def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
     """
     if not rows:
         return
-    rows = _uniform(rows)
     table = model.__table__
     if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), rows)
+        session.execute(insert(table), _uniform(rows))
         return
-    cols = list(rows[0])
-    json_cols = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    cols = _columns(rows)  # a row without a column writes NULL there
+    json_at = [i for i, c in enumerate(cols) if isinstance(table.columns[c].type, JSON)]
     names = ", ".join(f'"{c}"' for c in cols)
     statement = f'COPY "{table.name}" ({names}) FROM STDIN'
     cursor = session.connection().connection.cursor()
     try:
         with cursor.copy(statement) as copy:
             for row in rows:
-                copy.write_row([json.dumps(row[c], ensure_ascii=False) if c in json_cols and row[c] is not None
-                                else row[c] for c in cols])
+                values = [row.get(c) for c in cols]
+                for i in json_at:
+                    if values[i] is not None:
+                        values[i] = json.dumps(values[i], ensure_ascii=False)
+                copy.write_row(values)
     except psycopg.Error as exc:  # raised by the driver, not SQLAlchemy: wrapped as SQLAlchemy would have (IntegrityError...)
         raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
     finally:
         cursor.close()
 
 
-def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows with the same keys (a multi-row INSERT needs one shape); missing columns are NULL."""
+def _columns(rows: list[dict[str, Any]]) -> list[str]:
+    """Every column any of the rows names (the first row's order, then the others')."""
     first = rows[0].keys()
     if all(r.keys() == first for r in rows):
+        return list(first)
+    return list(dict.fromkeys(k for r in rows for k in r))
+
+
+def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with the same keys (a multi-row INSERT needs one shape); missing columns are NULL."""
+    keys = _columns(rows)
+    if len(keys) == len(rows[0]) and all(len(r) == len(keys) for r in rows):
         return rows
-    keys = set().union(*(r.keys() for r in rows))
     return [{k: r.get(k) for k in keys} for r in rows]
 
 
