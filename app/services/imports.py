@@ -385,6 +385,14 @@ def analyze(session: Session, kind: str, *, only_stale: bool = False) -> None:
         session.execute(text(f'ANALYZE "{table}"'))
 
 
+def table_rows(session: Session, table: str) -> float:
+    """How many rows the table holds: the planner's estimate on PostgreSQL (0 if it has none), a count on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        return max(0.0, float(session.scalar(text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"),
+                                             {"t": table}) or 0))
+    return float(session.scalar(text(f'SELECT count(*) FROM "{table}"')) or 0)
+
+
 def stale_tables(session: Session, tables: tuple[str, ...]) -> tuple[str, ...]:
     """Of these tables, those whose planner statistics are missing or stale (PostgreSQL; none on SQLite)."""
     if session.get_bind().dialect.name != "postgresql":

@@ -274,6 +274,45 @@ class TestAnalyzeAsItGrows:
         # batches end at 5, 10, ... 45: the first at or past 10, 20, 40 analyze; the end analyzes every table
         assert self._run(fresh_registry, monkeypatch, 45) == [(10, True), (20, True), (40, True), (45, False)]
 
+    def test_the_end_analyzes_every_table_only_after_a_tenth_of_the_table(self, fresh_registry: Any,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+        """Every table is analyzed at the end of an import that wrote at least a tenth as many persons as the registry
+        held before it; after a smaller one only the stale tables are (bench F24)."""
+        from app.config import get_settings
+        from app.db import get_session_factory
+        from app.services import import_run, imports
+
+        registry = fresh_registry()
+        tree = small_tree(registry)
+        monkeypatch.setattr(get_settings(), "import_batch_size", 5)
+        monkeypatch.setattr(import_run, "ANALYZE_AFTER", 5)
+        calls: list[bool] = []
+        real = imports.analyze
+
+        def analyze(session: Any, kind: str, *, only_stale: bool = False) -> None:
+            calls.append(only_stale)
+            real(session, kind, only_stale=only_stale)
+
+        monkeypatch.setattr(imports, "analyze", analyze)
+
+        def at_the_end(tag: str, n: int) -> bool:
+            calls.clear()
+            records = [leader(i, tree) for i in ids(tree, *(f"{tag}{k}" for k in range(n)))]
+            report = registry.import_lines("persons", ndjson(records).splitlines())
+            assert (report["created"], report["errors"]) == (n, []), report
+            return calls[-1]
+
+        def persons() -> float:
+            with get_session_factory()() as session:
+                return imports.table_rows(session, "person")
+
+        held = persons()
+        assert held < 10
+        assert at_the_end("B", 100) is False  # into a registry of `held` persons: every table
+        assert at_the_end("C", 9) is True  # 9 into 100 + held: the stale ones
+        assert at_the_end("D", 12) is False  # 12 into 109 + held: every table
+        assert persons() == 121 + held  # PostgreSQL's estimate, after D analyzed every table of 121 persons: exact
+
     def test_a_dry_run_analyzes_nothing(self, fresh_registry: Any, monkeypatch: pytest.MonkeyPatch) -> None:
         assert self._run(fresh_registry, monkeypatch, 25, dry_run=True) == []
 
