@@ -1,11 +1,13 @@
 """Bad input of every kind: a per-line error naming the line and the field, never a 500; good lines still written."""
 
+import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from app.api import bulk
@@ -389,6 +391,33 @@ class TestOversizeBodies:
         r = registry.client.post("/api/v1/imports/persons", content=iter(chunks), headers=registry.headers() | NDJSON)
         assert r.status_code == 413, r.text
         assert r.json()["code"] == "payload_too_large"
+
+    def test_streamed_import_over_the_limit_answers_after_the_batch_in_flight(
+            self, registry: Registry, tree: SmallTree, small_limit: int) -> None:
+        """Batches (of two here) are written while the next is read; the 413 comes once the batch in flight is
+        written, whole: the two lines of the first batch are there, complete; the third, read but in no batch
+        yet, and the fourth, over the limit, are not."""
+        records = [leader(i, tree) for i in ids(tree, *"ABCD")]
+        chunks = [line.encode() + b"\n" for line in ndjson(records).splitlines()]
+        assert sum(map(len, chunks[:3])) <= small_limit < sum(map(len, chunks)), [len(c) for c in chunks]
+
+
+        async def post() -> httpx.Response:
+            async def body() -> AsyncIterator[bytes]:
+                for chunk in chunks:  # one ASGI message each (the test client would join them into one)
+                    yield chunk
+
+            transport = httpx.ASGITransport(app=registry.client.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                return await client.post("/api/v1/imports/persons", content=body(), headers=registry.headers() | NDJSON)
+
+        r = asyncio.run(post())
+        assert (r.status_code, r.json()["code"]) == (413, "payload_too_large"), r.text
+        for record in records[:2]:
+            got = get_person(registry, record["external_id"])
+            assert got.status_code == 200 and got.json()["full_name"] == record["full_name"]
+            assert [len(got.json()[n]) for n in ("employments", "positions", "memberships")] == [1, 1, 1], got.json()
+        assert [get_person(registry, r["external_id"]).status_code for r in records[2:]] == [404, 404]
 
     def test_json_body_over_two_mebibytes_is_a_413(self, registry: Registry, tree: SmallTree) -> None:
         record = leader(ids(tree, "HUGE")[0], tree)
