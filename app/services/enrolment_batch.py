@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import any_, literal, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -34,7 +33,7 @@ from app.services.codelists import CodeBook
 from app.services.context import Actor
 from app.services.imports import refusal
 from app.services.person_records import SPECS, build, sort_items
-from app.services.versioning import insert_rows, retire
+from app.services.versioning import among, insert_rows, retire
 
 Award = tuple[str, dict[str, Any]] | None
 
@@ -111,32 +110,25 @@ def one_by_one(session: Session, actor: Actor, items: list[Item], book: CodeBook
 
 # ───────────────────────── planning ─────────────────────────
 
-def _among(session: Session, column: Any, values: list[Any]) -> Any:
-    """`column IN values`; on PostgreSQL `= ANY(array)`: one parameter, so the driver does not re-parse a long query."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(literal(values, ARRAY(column.type)))
-    return column.in_(values)
-
-
 def _fetch(session: Session, actor: Actor, items: list[Item]) -> _Known:
     """The persons, units, birth dates, courses, enrolments and awarded qualifications the batch names."""
     persons = {ext: (pid, ext) for pid, ext in session.execute(select(Person.id, Person.external_id).where(
-        _among(session, Person.external_id, sorted({i.record.person for i in items}))))}
+        among(session, Person.external_id, sorted({i.record.person for i in items}))))}
     ids = sorted(pid for pid, _ext in persons.values())
     codes = sorted({i.record.course for i in items})
     units: dict[int, set[int]] = {pid: set() for pid in ids}
     for pid, uid in session.execute(select(Employment.person_id, Employment.org_unit_id).where(
-            _among(session, Employment.person_id, ids), Employment.sys_to.is_(None))):
+            among(session, Employment.person_id, ids), Employment.sys_to.is_(None))):
         units[pid].add(uid)
     births = dict(session.execute(select(PersonVersion.person_id, PersonVersion.birth_date).where(
-        _among(session, PersonVersion.person_id, ids), PersonVersion.sys_to.is_(None))).all())
+        among(session, PersonVersion.person_id, ids), PersonVersion.sys_to.is_(None))).all())
     courses = {c.code: c for c in session.scalars(select(Course).where(
-        _among(session, Course.code, codes), Course.sys_to.is_(None)))}
+        among(session, Course.code, codes), Course.sys_to.is_(None)))}
     enrolments = {(e.person_id, e.course): e for e in session.scalars(select(Enrolment).where(
-        _among(session, Enrolment.person_id, ids), _among(session, Enrolment.course, codes), Enrolment.sys_to.is_(None)))}
+        among(session, Enrolment.person_id, ids), among(session, Enrolment.course, codes), Enrolment.sys_to.is_(None)))}
     held: dict[tuple[int, str], list[Qualification]] = {}
     for q in session.scalars(select(Qualification).where(
-            _among(session, Qualification.person_id, ids), _among(session, Qualification.from_course, codes),
+            among(session, Qualification.person_id, ids), among(session, Qualification.from_course, codes),
             Qualification.sys_to.is_(None)).order_by(Qualification.id)):
         held.setdefault((q.person_id, q.from_course or ""), []).append(q)
     return _Known(persons, units, births, training.deaths(session, ids), courses, enrolments, held,

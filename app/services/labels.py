@@ -12,7 +12,7 @@ GSO's 2008 numbering, row by row with whether the row was confirmed in a publish
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import yaml
@@ -30,6 +30,7 @@ _NOT_LETTERS = re.compile(r"[^0-9a-z]+")
 _AMBIGUOUS = ""
 
 
+@lru_cache(maxsize=8192)  # certificates and scores repeat on every record of an import (bench F24)
 def key(text: str) -> str:
     """'Khơ-me' -> 'khome', 'H'Mông' -> 'hmong', 'Đào' -> 'dao': the form names are compared in."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))

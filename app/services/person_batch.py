@@ -31,7 +31,7 @@ from app.services.context import Actor
 from app.services.imports import refusal
 from app.services.person_records import build, diff_lists, keep_awarded, without_awarded
 from app.services.text import fold
-from app.services.versioning import insert_rows, next_ids, retire
+from app.services.versioning import among, insert_rows, next_ids, retire
 
 VERSION_ATTRS = persons.OWN_ATTRS
 
@@ -97,7 +97,7 @@ def _plan(session: Session, actor: Actor, items: list[Item], book: CodeBook,
     dumped = [(i, without_awarded(i.record.model_dump(mode="json"))) for i in items]
     units = persons.unit_index(session, set().union(*(persons.referenced_units(d) for _i, d in dumped)))
     existing = {p.external_id: p for p in session.scalars(
-        select(Person).where(Person.external_id.in_([i.record.external_id for i in items])))}
+        select(Person).where(among(session, Person.external_id, [i.record.external_id for i in items])))}
     current = build(session, {p.id: p.external_id for p in existing.values()})
     allowed = tree.reach(session, actor)
     in_reach: set[int] = set()

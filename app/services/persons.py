@@ -27,7 +27,7 @@ from app.services.person_records import (
     without_awarded,
 )
 from app.services.text import fold
-from app.services.versioning import insert_rows, retire
+from app.services.versioning import among, insert_rows, retire
 
 CODED = {  # list -> (field, code list, date field for validity)
     "employments": [("category", "employment_category", "start"), ("occupation", "occupation", "start")],
@@ -63,7 +63,7 @@ def unit_index(session: Session, codes: set[str]) -> dict[str, UnitInfo]:
     ids = tree.unit_ids(session, codes)
     v = OrgUnitVersion  # the four columns, not the versions as entities: a batch of an import names a thousand units
     rows = session.execute(select(v.org_unit_id, v.kind, v.valid_from, v.valid_to).where(
-        v.org_unit_id.in_(list(ids.values())), v.sys_to.is_(None)))
+        among(session, v.org_unit_id, list(ids.values())), v.sys_to.is_(None)))
     by_id = {r.org_unit_id: UnitInfo(r.org_unit_id, r.kind, r.valid_from, r.valid_to) for r in rows}
     return {c: by_id[i] for c, i in ids.items() if i in by_id}
 

@@ -13,7 +13,7 @@ from app.errors import NotFound
 from app.models import Change, OrgUnit, OrgUnitParent, OrgUnitVersion
 from app.services.context import Actor
 from app.services.indicators.cache import LRU
-from app.services.versioning import current_or_at
+from app.services.versioning import among, current_or_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +178,7 @@ def unit_ids(session: Session, codes: set[str]) -> dict[str, int]:
     """Ids of the units among `codes` that exist."""
     if not codes:
         return {}
-    rows = session.execute(select(OrgUnit.code, OrgUnit.id).where(OrgUnit.code.in_(sorted(codes))))
+    rows = session.execute(select(OrgUnit.code, OrgUnit.id).where(among(session, OrgUnit.code, sorted(codes))))
     return {r.code: r.id for r in rows}
 
 

@@ -4,7 +4,8 @@ import json
 from typing import Any
 
 import psycopg
-from sqlalchemy import JSON, ColumnElement, and_, insert, or_, text, update
+from sqlalchemy import JSON, ColumnElement, and_, any_, insert, literal, or_, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,14 @@ def current_or_at(model: Any, cut: int | ColumnElement[int] | None) -> ColumnEle
     if cut is None:
         return model.sys_to.is_(None)
     return and_(model.sys_from <= cut, or_(model.sys_to.is_(None), model.sys_to > cut))
+
+
+def among(session: Session, column: Any, values: list[Any]) -> Any:
+    """`column IN values`; on PostgreSQL `= ANY(array)`: one parameter, so that neither SQLAlchemy nor the driver
+    renders and re-parses a statement of hundreds of placeholders (3 ms a statement in an import's batch: bench F24)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(values, ARRAY(column.type)))
+    return column.in_(values)
 
 
 def retire(session: Session, model: Any, row_ids: list[int], txn_id: int) -> None:
