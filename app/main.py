@@ -1,7 +1,9 @@
 """The FastAPI application: routers, error handlers, request ids and body limits."""
 
+import gc
 import logging
 import re
+import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -94,7 +96,21 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         from app.services import audit
 
         audit.start_sealer(settings.audit_seal_seconds)
+    _freeze_start_up()
     yield
+
+
+_frozen = threading.Event()
+
+
+def _freeze_start_up() -> None:
+    """Keep what start-up made (modules, the app, its routes, schemas and statements) out of every later garbage
+    collection, once per process. Without it the first full collection under load walks all of it again: 0.15 s
+    of CPU in the third batch of an import of 2,000 persons, a tenth of the import (bench F24)."""
+    if not _frozen.is_set():
+        _frozen.set()
+        gc.collect()
+        gc.freeze()
 
 
 def create_app() -> FastAPI:
