@@ -14,16 +14,18 @@ It reads the app's code; it does not change it.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import JSON, Connection, func, insert, select, text
 
 from app.models import (
     Change,
     ChangeUnit,
+    Discipline,
     Employment,
     Membership,
     OrgUnit,
@@ -35,6 +37,7 @@ from app.models import (
     PersonVersion,
     Position,
     Qualification,
+    Separation,
     Statistic,
     Txn,
 )
@@ -45,7 +48,8 @@ from app.services.text import fold
 
 BATCH = 2000
 ID_TABLES = (OrgUnit, OrgUnitVersion, OrgUnitParent, OrgUnitSuccessor, OrgUnitLanguage, Person, PersonVersion, Employment,
-             Position, Membership, Qualification, Statistic)
+             Position, Membership, Qualification, Separation, Discipline, Statistic)
+ORDER = (*ID_TABLES, Change, ChangeUnit)  # parents first
 
 
 class Ids:
@@ -74,8 +78,7 @@ def _unit_ids(conn: Connection) -> dict[str, int]:
 
 def _flush(conn: Connection, rows: dict[str, list[dict[str, Any]]]) -> None:
     """Write and clear the buffered rows, parents first: COPY on PostgreSQL, executemany on SQLite."""
-    for model in (OrgUnit, OrgUnitVersion, OrgUnitParent, OrgUnitSuccessor, OrgUnitLanguage, Person, PersonVersion, Employment,
-                  Position, Membership, Qualification, Statistic, Change, ChangeUnit):
+    for model in ORDER:
         batch = rows.get(model.__tablename__)
         if not batch:
             continue
@@ -109,7 +112,7 @@ def _change(rows: dict[str, list[dict[str, Any]]], ids: Ids, txn: int, entity: s
 
 
 def _rows() -> dict[str, list[dict[str, Any]]]:
-    return {m.__tablename__: [] for m in (*ID_TABLES, Change, ChangeUnit)}
+    return {m.__tablename__: [] for m in ORDER}
 
 
 def load_org_units(conn: Connection, path: Path, start: int = 0) -> int:
@@ -238,6 +241,62 @@ def _complete(table: str, row: dict[str, Any]) -> dict[str, Any]:
         for col in _QUAL_COLUMNS:
             row.setdefault(col, None)
     return row
+
+
+def prepared(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> tuple[list[str], list[Any]]:
+    """Rows made ready for `bare_copy` before it is timed: every column any row names, and the values in that order
+    (PostgreSQL, JSON as text) or as dicts of the same keys (SQLite)."""
+    keys = sorted(set().union(*(r.keys() for r in rows)))
+    if conn.dialect.name != "postgresql":
+        return keys, [{k: r.get(k) for k in keys} for r in rows]
+    json_cols = {c.name for c in model.__table__.columns if isinstance(c.type, JSON)}
+    return keys, [[json.dumps(r.get(k), ensure_ascii=False) if k in json_cols and r.get(k) is not None else r.get(k)
+                   for k in keys] for r in rows]
+
+
+def bare_copy(conn: Connection, model: Any, ready: tuple[list[str], list[Any]]) -> None:
+    """A floor: the prepared rows written with nothing around them, COPY on PostgreSQL (constraints and indexes as
+    they are), one executemany on SQLite."""
+    keys, values = ready
+    if not values:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(model.__table__), values)
+        return
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    names = ", ".join(f'"{k}"' for k in keys)
+    with cursor.copy(f'COPY "{model.__tablename__}" ({names}) FROM STDIN') as copy:
+        for row in values:
+            copy.write_row(row)
+
+
+def person_import_floor(url: str, path: Path, start: int, stop: int | None) -> dict[str, Any]:
+    """The floor of a person import (issue #15): a bare COPY of the rows an import of lines [start, stop) writes
+    (persons, versions, every list, the change feed with its hashes and the units of each change) into the same
+    tables, with the same indexes and constraints, in one transaction that is rolled back. The rows are made by the
+    app's own functions (see `_person_rows`) before the clock starts; only the writes are timed."""
+    from app.db import build_engine
+
+    eng = build_engine(url)
+    try:
+        with eng.connect() as conn:
+            units, ids, rows, n = _unit_ids(conn), Ids(conn), _rows(), 0
+            txn = _txn(conn, "bench floor")
+            for line in person_lines(path, start, stop):
+                _person_rows(rows, ids, txn, units, PersonRecord.model_validate_json(line), True)
+                n += 1
+            for change in rows["change"]:
+                change["prev_hash"] = change["hash"] = "0" * 64
+            ready = [(m, prepared(conn, m, rows[m.__tablename__])) for m in ORDER if rows[m.__tablename__]]
+            t0 = time.perf_counter()
+            for model, values in ready:
+                bare_copy(conn, model, values)
+            seconds = time.perf_counter() - t0
+            conn.rollback()
+    finally:
+        eng.dispose()
+    return {"persons": n, "rows": {m.__tablename__: len(v[1]) for m, v in ready}, "seconds": round(seconds, 3),
+            "per_second": round(n / seconds, 1)}
 
 
 def main() -> None:  # pragma: no cover - used by bench.run
