@@ -1,5 +1,7 @@
 """The service answers, and the bootstrap token works on each backend."""
 
+from typing import Any
+
 import pytest
 
 from tests.conftest import Registry
@@ -34,7 +36,11 @@ def test_start_up_is_frozen_out_of_garbage_collection_once(monkeypatch: pytest.M
 
     calls: list[str] = []
     monkeypatch.setattr(main, "_frozen", __import__("threading").Event())
-    monkeypatch.setattr(gc, "collect", lambda *a: calls.append("collect") or 0)
+    def collect(*_args: object) -> int:
+        calls.append("collect")
+        return 0
+
+    monkeypatch.setattr(gc, "collect", collect)
     monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
     monkeypatch.setattr(get_settings(), "import_jobs_resume", False)  # no reaper, no sealer: the start-up alone
     monkeypatch.setattr(get_settings(), "audit_seal_seconds", 0)
@@ -42,3 +48,23 @@ def test_start_up_is_frozen_out_of_garbage_collection_once(monkeypatch: pytest.M
         with TestClient(main.create_app()) as client:
             assert client.get("/healthz").status_code == 200
     assert calls == ["collect", "freeze"]
+
+
+def test_start_up_builds_every_included_router(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FastAPI builds an included router's routes on the first request that reaches it; start-up builds them all, so
+    that no worker's first request pays for it (bench F24). Reads FastAPI's own marks of a built router: if a FastAPI
+    upgrade renames them, this test says so, and `main._build_routes` should be looked at again."""
+    from fastapi.testclient import TestClient
+
+    from app import main
+    from app.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "import_jobs_resume", False)
+    monkeypatch.setattr(get_settings(), "audit_seal_seconds", 0)
+    monkeypatch.setattr(main, "_freeze_start_up", lambda: None)
+    app = main.create_app()
+    included: list[Any] = [r for r in app.router.routes if hasattr(r, "effective_candidates")]
+    assert included, "no lazily built routers: FastAPI changed, see main._build_routes"
+    assert all(r._effective_candidates_version is None for r in included)  # nothing built before start-up
+    with TestClient(app):
+        assert all(r._effective_candidates_version is not None for r in included)
