@@ -195,24 +195,36 @@ async def import_records(
         source: Any = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="") if fmt == "csv" else spool
         await run_in_threadpool(run.spreadsheet, source, fmt)
         return await run_in_threadpool(run.finish)
-    pending: list[imports.Line] = []
-    writing: asyncio.Future[None] | None = None  # the batch being written while the next one is read (bench F24)
-    try:
-        async for line in _lines(request, settings.max_body_bytes):
-            pending.append(line)
-            if kind is not Kind.org_units and len(pending) >= settings.import_batch_size:
-                if writing is not None:
-                    await writing  # one batch at a time, in the file's order
-                writing = asyncio.ensure_future(run_in_threadpool(run.batch, pending))
-                pending = []
-    finally:
-        if writing is not None:  # finished and counted before the answer, or before a body over the limit is refused
-            await writing
-    if kind is Kind.org_units:
-        await run_in_threadpool(run.whole, pending)
-    elif pending:
-        await run_in_threadpool(run.batch, pending)
+    if kind is Kind.org_units:  # one whole: parents may come after their children
+        await run_in_threadpool(run.whole, [line async for line in _lines(request, settings.max_body_bytes)])
+    else:
+        await _pipeline(run, _lines(request, settings.max_body_bytes), settings.import_batch_size)
     return await run_in_threadpool(run.finish)
+
+
+async def _pipeline(run: ImportRun, lines: AsyncIterator[imports.Line], size: int) -> None:
+    """Batches written in order, one at a time, while the next is read and then parsed in a second thread (its
+    Python runs while the writer waits on the database: bench F24). Returns once the last batch is written, also
+    when reading stops on an error (a body over the limit), which is raised then."""
+    writing: asyncio.Future[None] | None = None
+
+    async def write(batch: list[imports.Line]) -> asyncio.Future[None]:
+        parsed = await run_in_threadpool(run.parse, batch)
+        if writing is not None:
+            await writing
+        return asyncio.ensure_future(run_in_threadpool(run.batch, batch, None, parsed))
+
+    pending: list[imports.Line] = []
+    try:
+        async for line in lines:
+            pending.append(line)
+            if len(pending) >= size:
+                writing, pending = await write(pending), []
+        if pending:
+            writing = await write(pending)
+    finally:
+        if writing is not None:
+            await writing
 
 
 @router.get("/imports/{job_id}", response_model=ImportJobRead)

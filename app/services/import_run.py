@@ -6,9 +6,11 @@ before the commit, so that a job's progress is committed with exactly the rows i
 run, whose batches are rolled back, it is committed on its own).
 """
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -18,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
-from app.db import get_session_factory
+from app.db import get_lookup_session_factory, get_session_factory
 from app.services import codelists, imports, labels, tabular, unit_import
 from app.services.context import Actor
 
@@ -27,6 +29,7 @@ FULL_ANALYZE_SHARE = 0.1  # autovacuum's own threshold: a table changed by a ten
 log = logging.getLogger(__name__)
 
 Checkpoint = Callable[[Session, "Mark"], None]
+_Ahead = tuple[list[imports.Line], "Mark", Future[imports.Parsed | None]]  # a batch, its mark, its parse under way
 
 
 @dataclass
@@ -81,9 +84,9 @@ class ImportRun:
             log.warning("import batch of lines %s-%s failed (%s); its lines are retried one by one",
                         lines[0].number if lines else "-", lines[-1].number if lines else "-", type(exc).__name__)
             self._restore(before)
-            if len(lines) > 1 and work is imports.import_batch:
+            if len(lines) > 1 and getattr(work, "func", work) is imports.import_batch:
                 for line in lines:
-                    self._in_session(work, [line])
+                    self._in_session(imports.import_batch, [line])
             else:
                 self._not_written(lines, exc)
             if self.checkpoint and mark:
@@ -123,10 +126,23 @@ class ImportRun:
             with self.factory.begin() as session:
                 self.checkpoint(session, mark)
 
-    def batch(self, lines: list[imports.Line], mark: Mark | None = None) -> None:
+    def batch(self, lines: list[imports.Line], mark: Mark | None = None, parsed: imports.Parsed | None = None) -> None:
+        """Write a batch of lines (persons, statistics, courses, enrolments); `parsed`: its `parse`, done already."""
         self._measure_table()
-        self._in_session(imports.import_batch, lines, mark)
+        self._in_session(functools.partial(imports.import_batch, parsed=parsed), lines, mark)
         self._analyze_as_it_grows()
+
+    def parse(self, lines: list[imports.Line]) -> imports.Parsed | None:
+        """The lines read and validated in shape, in a session of their own, while the batch before is being written
+        (POST /imports, bench F24); `batch(lines, parsed=...)` then writes them. None if that failed: `batch` then
+        parses the lines itself, and reports what stopped it line by line."""
+        try:  # reads only: on the primary (the latest units), taking no write lock (SQLite) and no transaction (PG)
+            with get_lookup_session_factory()() as session:
+                return imports.parse_batch(session, self.kind, lines, self.settings.max_line_bytes)
+        except Exception:  # noqa: BLE001 - the write, parsing again, meets the same cause and reports it per line
+            log.warning("import: reading lines %s-%s ahead failed; they are read again as they are written",
+                        lines[0].number if lines else "-", lines[-1].number if lines else "-", exc_info=True)
+            return None
 
     def _measure_table(self) -> None:
         if self.rows_before is None and not self.report.dry_run:
@@ -164,15 +180,29 @@ class ImportRun:
         """JSON Lines: persons and statistics batch by batch; org units as one whole (parents first)."""
         pending: list[imports.Line] = []
         offset: int | None = None
-        for line, offset in numbered:
-            pending.append(line)
-            if self.kind != "org-units" and len(pending) >= self.settings.import_batch_size:
-                self.batch(pending, Mark(line.number, offset))
-                pending = []
         if self.kind == "org-units":
-            self.whole(pending, Mark(pending[-1].number, offset) if pending else None)
-        elif pending:
-            self.batch(pending, Mark(pending[-1].number, offset))
+            every = list(numbered)
+            self.whole([line for line, _offset in every], Mark(every[-1][0].number, every[-1][1]) if every else None)
+            return
+        # each batch is parsed in a helper thread while the one before is written in this one (bench F24)
+        with ThreadPoolExecutor(1, thread_name_prefix="import-read-ahead") as ahead:
+            before: _Ahead | None = None
+            for line, offset in numbered:
+                pending.append(line)
+                if len(pending) >= self.settings.import_batch_size:
+                    before = self._next(ahead, before, pending, Mark(line.number, offset))
+                    pending = []
+            if pending:
+                before = self._next(ahead, before, pending, Mark(pending[-1].number, offset))
+            if before is not None:
+                self.batch(before[0], before[1], before[2].result())
+
+    def _next(self, ahead: ThreadPoolExecutor, before: _Ahead | None, lines: list[imports.Line], mark: Mark) -> _Ahead:
+        """Start parsing `lines`, then write the batch before them (parsed meanwhile): the batch now pending."""
+        parsing = ahead.submit(self.parse, lines)
+        if before is not None:
+            self.batch(before[0], before[1], before[2].result())
+        return lines, mark, parsing
 
     def spreadsheet(self, source: Any, fmt: str) -> None:
         """CSV or XLSX: rows grouped into records, written by the JSON Lines path, errors given rows and cells.

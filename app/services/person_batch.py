@@ -42,6 +42,8 @@ class Item:
 
     line: int
     record: PersonRecord
+    data: dict[str, Any] | None = None  # its JSON dump without awarded items, and its canonical form, when the
+    canonical: dict[str, Any] | None = None  # import computed them ahead (imports.parse_batch)
 
 
 @dataclass
@@ -94,7 +96,7 @@ def _one_by_one(session: Session, actor: Actor, items: list[Item], book: CodeBoo
 def _plan(session: Session, actor: Actor, items: list[Item], book: CodeBook,
           on_status: Callable[[int, str], None], on_failure: Callable[[Failure], None]) -> list[_Planned]:
     """Validate the batch against what a few queries fetched; the records that need writing."""
-    dumped = [(i, without_awarded(i.record.model_dump(mode="json"))) for i in items]
+    dumped = [(i, i.data if i.data is not None else without_awarded(i.record.model_dump(mode="json"))) for i in items]
     units = persons.unit_index(session, set().union(*(persons.referenced_units(d) for _i, d in dumped)))
     existing = {p.external_id: p for p in session.scalars(
         select(Person).where(among(session, Person.external_id, [i.record.external_id for i in items])))}
@@ -117,7 +119,8 @@ def _plan(session: Session, actor: Actor, items: list[Item], book: CodeBook,
             continue
         person = existing.get(key)
         old = current.get(person.id) if person is not None else None
-        new = keep_awarded(old, persons.reopen_moved_separations(old, persons.canonical(data)))
+        ready = item.canonical if item.canonical is not None else persons.canonical(data)
+        new = keep_awarded(old, persons.reopen_moved_separations(old, ready))
         if late := persons.awarded_after_death(new):
             on_failure(Failure(item.line, key, late, "invalid_input"))
             continue

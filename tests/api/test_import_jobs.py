@@ -117,6 +117,73 @@ class TestJobs:
         assert (final["status"], final["created"], final["total"]) == ("done", 40, 40)
         assert seen == sorted(seen) and set(seen) <= {0, 7, 14, 21, 28, 35, 40}
 
+    def test_the_synchronous_import_reads_ahead_and_reports_as_a_job_does(
+            self, registry: Registry, tree: SmallTree, monkeypatch: pytest.MonkeyPatch) -> None:
+        """POST /imports parses each batch while the one before is written (bench F24). Batches of three here, so
+        that the mixed file's good and bad lines fall in several: the report is the job's (which reads and writes
+        each batch in turn), line for line; a person named again in a later batch ends as that later line says."""
+        from app.api import bulk
+        from app.config import Settings
+        from app.services import import_run, imports
+
+        small = Settings(import_batch_size=3)
+        monkeypatch.setattr(bulk, "get_settings", lambda: small)
+        monkeypatch.setattr(import_run, "get_settings", lambda: small)
+        ahead: list[list[int]] = []
+        real = imports.parse_batch
+
+        def parse_batch(session: Any, kind: str, lines: list[Any], max_bytes: int) -> Any:
+            ahead.append([line.number for line in lines])
+            return real(session, kind, lines, max_bytes)
+
+        monkeypatch.setattr(imports, "parse_batch", parse_batch)
+        body, goods = _mixed_file(tree)
+        sync_dry = registry.client.post("/api/v1/imports/persons", params={"dry_run": "true"}, content=body.encode(),
+                                        headers=registry.headers() | NDJSON).json()
+        assert len(ahead) == -(-sync_dry["lines"] // 3) and ahead[0] == [1, 2, 3], ahead  # every batch read ahead
+        final, _seen = _wait(_getter(registry), _post_job(registry, "persons", body, dry_run="true")["id"])
+        assert {k: final[k] for k in REPORT_KEYS} == {k: sync_dry[k] for k in REPORT_KEYS}
+        assert sync_dry["created"] == goods and sync_dry["failed"] == len(BAD_PERSONS) + 1
+        assert [e["line"] for e in sync_dry["errors"]] == sorted(e["line"] for e in sync_dry["errors"])
+
+        first = leader(ids(tree, "TWICE")[0], tree)
+        later = first | {"full_name": "Trần Thị Hai Lần"}
+        fillers = [leader(i, tree) for i in ids(tree, "F1", "F2", "F3")]
+        report = registry.import_lines("persons", ndjson([first, *fillers, later]).splitlines())
+        assert (report["created"], report["updated"], report["errors"]) == (4, 1, []), report
+        assert get_person(registry, first["external_id"]).json()["full_name"] == "Trần Thị Hai Lần"
+
+    def test_a_batch_that_cannot_be_read_ahead_is_read_as_it_is_written(
+            self, registry: Registry, tree: SmallTree, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Reading ahead fails (the database gone for a moment): the batch is read again by its writer, and the
+        report is the one a run without reading ahead gives."""
+        from app.api import bulk
+        from app.config import Settings
+        from app.services import import_run, imports
+
+        small = Settings(import_batch_size=3)
+        monkeypatch.setattr(bulk, "get_settings", lambda: small)
+        monkeypatch.setattr(import_run, "get_settings", lambda: small)
+        body, goods = _mixed_file(tree)
+        before = registry.client.post("/api/v1/imports/persons", params={"dry_run": "true"}, content=body.encode(),
+                                      headers=registry.headers() | NDJSON).json()
+        refused: list[int] = []
+        real = imports.parse_batch
+
+        def parse_batch(session: Any, kind: str, lines: list[Any], max_bytes: int) -> Any:
+            if sys._getframe(1).f_code.co_name == "parse":  # read ahead (ImportRun.parse), not by the writer
+                refused.append(lines[0].number)
+                session.execute(text("SELECT no_such_column FROM person"))  # fails as a database error would
+            return real(session, kind, lines, max_bytes)
+
+        monkeypatch.setattr(imports, "parse_batch", parse_batch)
+        r = registry.client.post("/api/v1/imports/persons", params={"dry_run": "true"}, content=body.encode(),
+                                 headers=registry.headers() | NDJSON)
+        assert r.status_code == 200, r.text
+        assert refused[:3] == [1, 4, 7] and len(refused) == -(-before["lines"] // 3)  # every batch, refused
+        assert {k: r.json()[k] for k in REPORT_KEYS} == {k: before[k] for k in REPORT_KEYS}
+        assert r.json()["created"] == goods
+
     def test_org_units_and_statistics_run_as_jobs_too(self, registry: Registry, tree: SmallTree) -> None:
         code = uniq("JU")
         units = [{"code": code, "name": "Xã Mới", "kind": "area", "tier": "commune", "sector": "state",

@@ -1,13 +1,12 @@
 """Import jobs: a runner that lost its lease writes nothing more; a job stops when its owner's token is revoked.
 
-Runner A is paused between two batches (by a hook on its input), as a stopped process or a long GC
+Runner A is paused between two batches (by a hook on its writes), as a stopped process or a long GC
 pause would; meanwhile its lease runs out, runner B takes the job over and finishes it. When A wakes,
 its next checkpoint is refused by the lease's generation: the batch it was writing is rolled back
 with that checkpoint, and the job keeps B's report.
 """
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from sqlalchemy import delete, func, select, update
 from app.config import get_settings
 from app.db import get_session_factory
 from app.models import Change, ImportJob, Person, SecurityFlag
-from app.services import jobs, tokens
+from app.services import import_run, jobs, tokens
 from app.services.context import Actor
 from tests.api.factories import changes_after, cursor, export_records, ndjson, person, small_tree
 from tests.conftest import Registry, uniq
@@ -53,23 +52,22 @@ def _persons(prefix: str) -> int:
 
 
 def _paused_after_first_batch(monkeypatch: pytest.MonkeyPatch, pause: Any) -> None:
-    """Run `pause` once, in the first run to read the input, when it asks for the line after its first batch.
+    """Run `pause` once, in the first run, as soon as its first batch is written.
 
-    At that point the first batch is committed and no transaction of the runner is open. The
-    heartbeat thread is stopped too: a paused process does not beat.
+    At that point the first batch is committed and no transaction of the runner that writes is open (the
+    next batch may be being read ahead, bench F24: a hook on the input would pause before the first batch
+    is written). The heartbeat thread is stopped too: a paused process does not beat.
     """
-    real = jobs.jsonl_lines
+    real = import_run.ImportRun.batch
     paused = [False]
 
-    def lines(source: Any, start_offset: int = 0, start_line: int = 0) -> Iterator[Any]:
-        first_run = not paused[0]
-        paused[0] = True
-        for n, item in enumerate(real(source, start_offset, start_line)):
-            if first_run and n == BATCH:
-                pause()
-            yield item
+    def batch(self: Any, *args: Any, **kwargs: Any) -> None:
+        real(self, *args, **kwargs)
+        if not paused[0]:  # the runner that takes over, inside `pause`, is not paused again
+            paused[0] = True
+            pause()
 
-    monkeypatch.setattr(jobs, "jsonl_lines", lines)
+    monkeypatch.setattr(import_run.ImportRun, "batch", batch)
     monkeypatch.setattr(jobs._Heartbeat, "start", lambda self: None)
     monkeypatch.setattr(jobs._Heartbeat, "stop", lambda self: None)
     monkeypatch.setattr(get_settings(), "import_batch_size", BATCH)
