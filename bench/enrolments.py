@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.load import bare_copy, prepared
+from bench.load import prepared, timed_copies
 from bench.run import ROOT, Database, Server, api_import, bulk_registry, env_int, log, registry_data, save_section
 
 TODAY = date(2026, 12, 5)  # enrolments in courses that end before it are finished (a fixed day: no clock)
@@ -163,11 +163,7 @@ def measure_floor(db: Database, data: Path) -> dict[str, Any]:
                                                   request_id=None, note="floor").returning(Txn.id)).scalar_one()
             ready = [(model, prepared(conn, model, [r | {"sys_from": txn} for r in rows]))
                      for model, rows in ((Enrolment, enrolments), (Qualification, quals))]
-            t0 = time.perf_counter()  # the writes alone, the rows made ready before (as bench.load's person floor)
-            for model, values in ready:
-                bare_copy(conn, model, values)
-            seconds = time.perf_counter() - t0
-            conn.rollback()
+            seconds = timed_copies(conn, ready)  # the writes alone, the rows made ready before (as the person floor's)
     finally:
         eng.dispose()
     return {"enrolments": len(enrolments), "qualifications": len(quals), "seconds": round(seconds, 3),

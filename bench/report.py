@@ -11,12 +11,12 @@ from typing import Any
 # Why a goal is missed, as located with py-spy, EXPLAIN ANALYZE and statement counts (docs/benchmarks.md,
 # "Where the time goes"). Keyed by goal id; shown beside a shortfall.
 REASONS = {
-    "import": "per-record Python in one process (F24): pydantic's validation, the domain rules, the canonical record "
-              "and the hash-chained change entry, about 0.4 ms a person, beside the writes (one COPY per table per "
-              "batch since F1) that are the floor. A million persons as a job: docs/benchmarks-import.md",
-    "import_rate": "above what the machine writes: the floor itself, a bare COPY of the same rows with the tables' "
-                   "foreign keys and indexes, runs at 4,000-4,600 persons/s here (F24); the ratio to it is the goal "
-                   "that can be met",
+    "import": "Python under one interpreter lock (F24): validation, the domain rules, the canonical record and the "
+              "hash-chained change entry, about 0.6 ms a person; parsing the next batch in a second thread overlaps "
+              "only the writer's waits on the database (one COPY per table per batch since F1). Next: parse in a "
+              "second process. A million persons as a job: docs/benchmarks-import.md",
+    "import_rate": "at or above what the machine writes: the floor itself, a bare COPY of the same rows with the "
+                   "tables' foreign keys and indexes, ran at 3,400-5,500 persons/s here (F24); see the ratio",
     "single_cold": "the first request for an indicator after a start builds and caches its statement (40-50 ms for "
                    "the title-standard ones) and PostgreSQL plans it cold",
     "single_warm": "a warm answer is one indexed query for the data version plus the cached answer; what is left is "
