@@ -13,8 +13,8 @@ from typing import Any
 REASONS = {
     "import": "Python under one interpreter lock (F24): validation, the domain rules, the canonical record and the "
               "hash-chained change entry, about 0.6 ms a person; parsing the next batch in a second thread overlaps "
-              "only the writer's waits on the database (one COPY per table per batch since F1). Next: parse in a "
-              "second process. A million persons as a job: docs/benchmarks-import.md",
+              "only the writer's waits on the database (one COPY per table per batch since F1); the writer's own Python and "
+              "waits, one after the other, are now about the whole. A million persons as a job: docs/benchmarks-import.md",
     "import_rate": "at or above what the machine writes: the floor itself, a bare COPY of the same rows with the "
                    "tables' foreign keys and indexes, ran at 3,400-5,500 persons/s here (F24); see the ratio",
     "single_cold": "the first request for an indicator after a start builds and caches its statement (40-50 ms for "
