@@ -130,7 +130,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"Run {results['started']} to {results.get('finished', '?')} with `python -m bench.job_import` (part of `make bench`);",
         f"{m['nproc']} cores, {m['memory_gb']} GB, PostgreSQL {m['postgresql']}, SQLite {m['sqlite']}, Python {m['python']},",
-        "one uvicorn worker. Org units and statistics are bulk-loaded first; the persons file of `bench.generate`",
+        "`registry serve` with its default workers (one per core on PostgreSQL, one on SQLite); the job runs in one of "
+        "them. Org units and statistics are bulk-loaded first; the persons file of `bench.generate`",
         "is then streamed in one `POST /api/v1/imports/persons` with `Prefer: respond-async` and polled each second.",
         "",
         "| engine | persons | upload s | job s | persons/s | failed | server RSS idle → peak MB | RSS at 10/25/50/75/100 % MB |",

@@ -40,9 +40,9 @@ REASONS = {
                         "log's own transaction and the token's and rate limit's checkouts; the floor sends nine "
                         "statements with psycopg in under 1 ms (F13, F23)",
     "vs_duckdb": "the same fixed per-request cost (HTTP, token, JSON) against DuckDB's in-process query",
-    "get_person": "throughput-bound: one uvicorn worker spends ~10 ms of CPU per request (token check, the record's "
-                  "five queries, JSON, the hash-chained access-log entry of the sensitive read), so 32 clients "
-                  "queue (p50 is about 32 / throughput); more workers or servers scale it, the latency floor is "
+    "get_person": "throughput-bound: each worker spends about 7 ms of Python per read (F23: the token check, the "
+                  "record's one statement, JSON, the access-log entry of the sensitive read), so 32 clients queue on "
+                  "the two cores (p50 is about 32 / throughput); more cores or servers scale it, the latency floor is "
                   "the per-request Python",
     "linear": "see the figure: a step that grows faster than the data (Findings)",
 }
@@ -459,10 +459,15 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
                       "| | |", "| --- | --- |"]
     for k in ("nproc", "memory_gb", "cpu", "kernel", "python", "postgresql", "sqlite", "sqlalchemy", "duckdb", "wrk",
               "uvicorn_workers"):
-        out.append(f"| {k} | {m.get(k)} |")
+        v = m.get(k)
+        out.append(f"| {k} | {', '.join(f'{e} {n}' for e, n in v.items()) if isinstance(v, dict) else v} |")
     pg_settings = ", ".join(f"{k}={v}" for k, v in m.get("postgresql_settings", {}).items())
     out.append(f"| PostgreSQL settings | {pg_settings} (defaults) |")
-    out += ["", "Server under test: `registry serve` (one uvicorn worker) in a subprocess on 127.0.0.1, migrated with "
+    workers = m.get("uvicorn_workers")
+    served = (f"{workers.get('postgresql')} uvicorn workers on PostgreSQL, {workers.get('sqlite')} on SQLite: its "
+              "default, one per core on PostgreSQL and one on SQLite's single writer"
+              if isinstance(workers, dict) else f"{workers} uvicorn worker(s)")
+    out += ["", f"Server under test: `registry serve` ({served}) in a subprocess on 127.0.0.1, migrated with "
             "`registry migrate`, `REGISTRY_BOOTSTRAP_TOKEN` set; every request is an admin's (bootstrap token). "
             "Each engine and size gets a fresh database (PostgreSQL: `CREATE DATABASE` … `DROP DATABASE`; SQLite: a file "
             "in a temp dir). Percentiles are nearest-rank; \"p50 / p95 (n, sd)\" are milliseconds.", "",

@@ -624,7 +624,9 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "postgresql": pg,
             "postgresql_settings": settings if pg != "n/a" else {}, "sqlalchemy": sqlalchemy.__version__,
             "duckdb": duckdb.__version__, "wrk": version(["wrk", "-v"]) if shutil.which("wrk") else "n/a",
-            "uvicorn_workers": 1}
+            # `registry serve`'s default (app/cli.py), which every bench server runs with (WEB_CONCURRENCY unset)
+            "uvicorn_workers": {"postgresql": int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0))),
+                                "sqlite": int(os.environ.get("WEB_CONCURRENCY") or 1)}}
 
 
 def main() -> None:
