@@ -93,13 +93,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from app.services import jobs
 
         jobs.start_reaper()
-    if settings.audit_seal_seconds > 0 and settings.database_url.startswith("postgres"):
+    sealing = settings.audit_seal_seconds > 0 and settings.database_url.startswith("postgres")
+    if sealing:
         from app.services import audit
 
         audit.start_sealer(settings.audit_seal_seconds)
     _build_routes(app)
     _freeze_start_up()
-    yield
+    try:
+        yield
+    finally:
+        if sealing:
+            audit.stop_sealer()
 
 
 def _build_routes(app: FastAPI) -> None:

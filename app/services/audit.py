@@ -232,29 +232,54 @@ def seal_pending(*, wait: bool = True) -> int | None:
 
 
 def start_sealer(every: float) -> threading.Thread:
-    """The server's background sealer: entries a busy sealer left are sealed within `every` seconds."""
+    """The server's background sealer: entries a busy sealer left are sealed within `every` seconds.
 
-    def loop() -> None:
-        pause = threading.Event()
-        while not pause.wait(every):
-            try:
-                from app.db import get_audit_session_factory
+    One thread per process, whichever app's lifespan starts it, counted: `stop_sealer` at the end of each lifespan,
+    and the last one stops it after a last round. A sealer that outlived its app kept reading whatever database the
+    settings named next (in tests: another test's, or one already dropped)."""
 
-                with get_audit_session_factory()() as own:
-                    if own.scalar(select(AccessLog.id).where(AccessLog.seq.is_(None)).limit(1)) is not None:
-                        seal(own)
-                        own.commit()
-            except Exception:  # noqa: BLE001 - the sealer must outlive a database hiccup; the next round retries
-                log.warning("sealing the access log failed", exc_info=True)
+    def sealing_round(wait: bool) -> None:
+        try:
+            from app.db import get_audit_session_factory
 
-    global _sealer
-    if _sealer is None or not _sealer.is_alive():  # one per process, whichever app instance starts it
-        _sealer = threading.Thread(target=loop, name="access-log-sealer", daemon=True)
-        _sealer.start()
-    return _sealer
+            with get_audit_session_factory()() as own:
+                if own.scalar(select(AccessLog.id).where(AccessLog.seq.is_(None)).limit(1)) is not None:
+                    seal(own, wait=wait)
+                    own.commit()
+        except Exception:  # noqa: BLE001 - the sealer must outlive a database hiccup; the next round retries
+            log.warning("sealing the access log failed", exc_info=True)
+
+    def loop(stop: threading.Event) -> None:
+        while not stop.wait(every):
+            sealing_round(False)
+        sealing_round(False)  # what readers appended up to the stop; another server's sealer at work seals it too
+
+    global _sealer, _sealer_stop, _sealer_users
+    with _sealer_guard:
+        _sealer_users += 1
+        if _sealer is None or not _sealer.is_alive():
+            _sealer_stop = threading.Event()
+            _sealer = threading.Thread(target=loop, args=(_sealer_stop,), name="access-log-sealer", daemon=True)
+            _sealer.start()
+        return _sealer
+
+
+def stop_sealer(timeout: float = 10.0) -> None:
+    """The end of a lifespan that started the sealer: the last one stops the thread and waits for its last round."""
+    global _sealer, _sealer_users
+    with _sealer_guard:
+        _sealer_users = max(0, _sealer_users - 1)
+        if _sealer_users or _sealer is None:
+            return
+        thread, _sealer = _sealer, None
+        _sealer_stop.set()
+    thread.join(timeout)
 
 
 _sealer: threading.Thread | None = None
+_sealer_stop = threading.Event()
+_sealer_users = 0
+_sealer_guard = threading.Lock()
 
 
 @dataclass

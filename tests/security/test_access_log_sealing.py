@@ -196,3 +196,45 @@ def _count(registry: Registry, table: str) -> int:
         count = int(conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one())
     engine.dispose()
     return count
+
+
+def test_the_background_sealer_lives_as_long_as_the_app_that_started_it(registry: Registry,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sealer is the lifespan's: started with the app, and stopped with the last app that started it, after a last
+    round that seals what readers left. A sealer that outlived its app went on reading whatever database the settings
+    named next (a later test's, or a dropped one)."""
+    if registry.backend != "postgres":
+        pytest.skip("the background sealer runs on PostgreSQL only")
+    from fastapi.testclient import TestClient
+
+    from app import main
+    from app.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "import_jobs_resume", False)
+    monkeypatch.setattr(get_settings(), "audit_seal_seconds", 3600)  # no round while the app runs: only the last one
+    ids = _seed(registry, 3)
+    rids = {f"{pid}-bg" for pid in ids}
+    engine = create_engine(normalise_url(registry.url))
+    with TestClient(main.create_app()) as first:
+        thread = audit._sealer
+        assert thread is not None and thread.is_alive()
+        with TestClient(main.create_app()):
+            assert audit._sealer is thread  # one sealer per process, whichever app starts it
+        assert thread.is_alive()  # the first app still runs
+        with engine.connect() as busy:
+            busy.execute(text("SELECT pg_advisory_lock(:k)"), {"k": LOCK})  # a sealer at work: reads leave entries
+            busy.commit()
+            try:
+                for pid in ids:
+                    r = first.get(f"/api/v1/persons/{pid}", headers=registry.headers() | {"X-Request-ID": f"{pid}-bg"})
+                    assert r.status_code == 200, r.text
+            finally:
+                busy.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK})
+                busy.commit()
+        assert [r[1] for r in _log(registry) if r[4] in rids] == [None] * 3
+    assert not thread.is_alive() and audit._sealer is None
+    engine.dispose()
+    rows = _log(registry)
+    mine = [r for r in rows if r[4] in rids]
+    assert len(mine) == 3 and all(r[1] is not None for r in mine)  # sealed by the last round
+    _chain_holds(rows)
