@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     # default PostgreSQL's 100 connections ("too many clients": answers 503, bench F23). Two workers: at most 60.
     database_pool_size: int = 20
     database_max_overflow: int = 0
+    # Requests a worker process runs at once; the others wait their turn without a thread or a connection
+    # (app/api/admission.py: with more, a request holding a connection or SQLite's write lock could wait for a thread
+    # held by a request waiting for it). At most the main pool's size keeps requests from waiting for a connection.
+    max_concurrent_requests: int = Field(default=16, ge=1)
     # An administrator's token for a fresh deployment: at least 32 characters, no default; disabled for good
     # (on every server of the database) by `registry tokens disable-bootstrap`.
     registry_bootstrap_token: SecretStr | None = None

@@ -52,7 +52,14 @@ def build_engine(url: str, *, read_only: bool = False, pool_size: int | None = N
         raise ValueError("a read-only engine (DATABASE_REPLICA_URL) needs PostgreSQL, not SQLite")
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
+        # a file's pool: as many connections as PostgreSQL's, and some over, so that the admitted requests
+        # (app/api/admission.py) do not wait for one, an import's read-ahead included (a second one for its look-ups)
+        settings = get_settings()
+        pooled: dict[str, Any] = {"pool_size": max(settings.database_pool_size, settings.max_concurrent_requests),
+                                  "max_overflow": max(10, settings.database_max_overflow)}
+    else:
+        pooled = {}  # in memory: one connection per thread (SQLAlchemy's own choice), no pool to size
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60}, **pooled)
     _configure_sqlite(engine)
     return engine
 

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import api_router, docs, error_handlers, scim
+from app.api.admission import Admission
 from app.api.idempotency import IdempotencyMiddleware
 from app.config import get_settings
 from app.schemas.common import PROBLEM_RESPONSES
@@ -186,6 +187,8 @@ def create_app() -> FastAPI:
         return response
 
     app.add_middleware(IdempotencyMiddleware)
+    # outermost but CORS: a request waits for its turn before anything of it runs on a thread or holds a connection
+    app.add_middleware(Admission, limit=settings.max_concurrent_requests)
 
     if settings.cors_origins:  # closed by default: no cross-origin browser access unless origins are named
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,

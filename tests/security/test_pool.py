@@ -7,14 +7,21 @@ pool timeout. A pool of two connections and eight concurrent readers shows it at
 """
 
 import json
+import sqlite3
 import time
+from collections import Counter
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from app import db
 from app.config import Settings
+from app.db import normalise_url
 from tests.api.factories import person, small_tree
 from tests.conftest import BOOT, Registry, uniq
 from tests.live import serve
@@ -64,7 +71,7 @@ def test_idempotent_writes_with_a_tiny_pool_never_freeze_the_server(registry: Re
     worker stalled for the pool's 30 s, then a 500). Eight clients, a pool of two: writes with Idempotency-Key and
     reads all answer at once; a retry of each write is replayed."""
     if registry.backend != "postgres":
-        pytest.skip("SQLite has no connection pool to exhaust")
+        pytest.skip("SQLite's pool is never smaller than the requests a worker admits (app/db.py)")
     tree = small_tree(registry)
     writes = [f"{tree.province}-{uniq('IDEM')}" for _ in range(8)]
     reads = [f"{tree.province}-{uniq('IDEMR')}" for _ in range(4)]
@@ -93,3 +100,75 @@ def test_idempotent_writes_with_a_tiny_pool_never_freeze_the_server(registry: Re
     assert took < 15, took  # the pool's timeout is 30 s: a frozen worker waits for it
     for external_id in writes:
         assert registry.client.get(f"/api/v1/persons/{external_id}", headers=registry.headers()).status_code == 200
+
+
+@contextmanager
+def _holding_the_readers_up(registry: Registry) -> Iterator[Callable[[], None]]:
+    """What every read of a person waits for, held by another session until the returned release is called: on
+    SQLite the database's one write lock (every request's transaction begins IMMEDIATE), on PostgreSQL an exclusive
+    lock on the person table."""
+    url = make_url(normalise_url(registry.url))
+    if registry.backend == "sqlite":
+        other = sqlite3.connect(str(url.database), isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                other.execute("ROLLBACK")
+
+        try:
+            yield release
+        finally:
+            release()
+            other.close()
+        return
+    engine = create_engine(url)
+    conn = engine.connect()
+    conn.execute(text("LOCK TABLE person IN ACCESS EXCLUSIVE MODE"))
+    try:
+        yield conn.rollback
+    finally:
+        conn.rollback()
+        conn.close()
+        engine.dispose()
+
+
+def test_more_requests_than_threads_waiting_on_a_lock_all_complete_once_it_is_released(registry: Registry) -> None:
+    """64 clients (more than a worker's 40 threads) ask for persons while another session holds what every read waits
+    for. Before admission (app/api/admission.py) every thread was taken by a request waiting for that lock or for a
+    connection, and once the lock was released the request holding the next one waited for a thread to validate its
+    answer: nothing moved until the pool's or SQLite's timeout, then 503s. Now the worker runs 16 at once, the others
+    wait their turn without a thread, and every request is answered as soon as the lock is released."""
+    tree = small_tree(registry)
+    ids = [f"{tree.province}-{uniq('ADM')}" for _ in range(4)]
+    lines = [json.dumps(person(i, tree.school_a), ensure_ascii=False) for i in ids]
+    assert registry.import_lines("persons", lines)["created"] == 4
+    headers = {"Authorization": f"Bearer {BOOT}"}  # an admin: each read is also written to the access log
+    clients = 64
+    with serve(registry.url, BOOT, RATE_LIMIT_PER_MINUTE="0") as live, ThreadPoolExecutor(clients) as pool:
+
+        def read(n: int) -> str:
+            try:
+                r = httpx.get(f"{live.base}/api/v1/persons/{ids[n % 4]}", timeout=25,
+                              headers=headers | {"X-Request-ID": f"adm-{n}"})
+            except httpx.TimeoutException:
+                return "timeout"
+            return str(r.status_code) if r.status_code != 200 else r.json()["external_id"]
+
+        with _holding_the_readers_up(registry) as release:
+            futures = [pool.submit(read, n) for n in range(clients)]
+            time.sleep(3)  # every request has arrived and waits: for the lock, a connection, or its turn
+            assert not any(f.done() for f in futures)
+            release()
+            started = time.monotonic()
+            answers = [f.result() for f in futures]
+        took = time.monotonic() - started
+    assert answers == [ids[n % 4] for n in range(clients)], Counter(answers)
+    assert took < 20, took
+    log = registry.client.get("/api/v1/audit", params={"limit": 500}, headers=registry.headers())
+    assert log.status_code == 200, log.text
+    mine = sorted(e["request_id"] for e in log.json()["reads"] if (e.get("request_id") or "").startswith("adm-"))
+    assert mine == sorted(f"adm-{n}" for n in range(clients))  # each read logged once, none lost

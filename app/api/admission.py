@@ -1,0 +1,52 @@
+"""Admission: at most `max_concurrent_requests` requests of a worker process run at once; the others wait their
+turn in the event loop, holding no thread and no database connection.
+
+Why. A request's synchronous work (its dependencies, its endpoint, and FastAPI's validation of its answer) runs on
+AnyIO's worker threads, 40 per process. A request that holds a database resource (a pooled connection; on SQLite,
+the one write lock taken by `BEGIN IMMEDIATE`) still needs a thread after its endpoint has returned: FastAPI
+validates the answer on a worker thread, and only then exits the dependency that commits and closes the session.
+With more requests in flight than threads (more than 40 clients, or clients that gave up and came back while their
+first requests still ran), every thread could be taken by a request waiting for that resource, while the request
+holding it waited for a thread. Nothing moved until the pool's or SQLite's timeout (30 s, 60 s), then every one of
+them answered 503 (bench, SQLite: a load of list pages right after another load completed no request in 15 s).
+
+An admitted request holds at most two threads at a time (an import reads its next batch while it writes one), so
+with the threads kept at least twice the admitted requests and a few over, a request that holds a resource always
+finds a thread, and the requests waiting for that resource are bounded by the admitted ones.
+"""
+
+import asyncio
+from weakref import WeakKeyDictionary
+
+import anyio.to_thread
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+# what a worker's threads are besides the admitted requests' (a request not admitted, e.g. /healthz; the runtime's own)
+SPARE_THREADS = 8
+EXEMPT = frozenset({"/healthz"})  # liveness: answered at once, whatever the load (it reads no database)
+
+
+class Admission:
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("max_concurrent_requests must be at least 1")
+        self.app, self.limit = app, limit
+        # one semaphore per event loop: an asyncio primitive belongs to the loop it first waits in (tests run an
+        # application in several loops, one after another)
+        self._gates: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = WeakKeyDictionary()
+
+    def _gate(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            threads = anyio.to_thread.current_default_thread_limiter()
+            threads.total_tokens = max(threads.total_tokens, 2 * self.limit + SPARE_THREADS)
+            gate = self._gates[loop] = asyncio.Semaphore(self.limit)
+        return gate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in EXEMPT:
+            await self.app(scope, receive, send)
+            return
+        async with self._gate():
+            await self.app(scope, receive, send)
