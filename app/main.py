@@ -89,23 +89,24 @@ def warn_of_bootstrap() -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """On start: resume import jobs whose runner stopped (a crash, a restart), now and every few seconds;
     on PostgreSQL, seal the access-log entries that readers leave to a busy sealer (app/services/audit.py)."""
+    from app.services import audit, jobs
+
     settings = get_settings()
-    if settings.import_jobs_resume:
-        from app.services import jobs
-
-        jobs.start_reaper()
+    reaping = settings.import_jobs_resume
     sealing = settings.audit_seal_seconds > 0 and settings.database_url.startswith("postgres")
+    if reaping:
+        jobs.start_reaper()
     if sealing:
-        from app.services import audit
-
         audit.start_sealer(settings.audit_seal_seconds)
     _build_routes(app)
     _freeze_start_up()
     try:
         yield
-    finally:
+    finally:  # the loops are this application's: they stop with the last application of the process that runs them
         if sealing:
             audit.stop_sealer()
+        if reaping:
+            jobs.stop_reaper()
 
 
 def _build_routes(app: FastAPI) -> None:

@@ -68,3 +68,33 @@ def test_start_up_builds_every_included_router(monkeypatch: pytest.MonkeyPatch) 
     assert all(r._effective_candidates_version is None for r in included)  # nothing built before start-up
     with TestClient(app):
         assert all(r._effective_candidates_version is not None for r in included)
+
+
+def test_the_import_job_reaper_runs_while_its_app_runs(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reaper (resuming import jobs a stopped runner left) belongs to the applications that started it: it looks
+    at once on start, keeps looking while one runs, and stops with the last. Before, it outlived them and kept resuming
+    jobs in whatever database the process's settings named next."""
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    from app import main
+    from app.config import get_settings
+    from app.services import jobs
+
+    rounds = threading.Semaphore(0)
+    real = jobs._reaper.step
+    monkeypatch.setattr(jobs._reaper, "step", lambda: (real(), rounds.release()))
+    monkeypatch.setattr(get_settings(), "import_jobs_resume", True)
+    monkeypatch.setattr(get_settings(), "import_job_poll_seconds", 0.05)
+    monkeypatch.setattr(get_settings(), "audit_seal_seconds", 0)
+    monkeypatch.setattr(main, "_freeze_start_up", lambda: None)
+    with TestClient(main.create_app()) as client:
+        thread = jobs._reaper.thread
+        assert thread is not None and thread.is_alive()
+        assert all(rounds.acquire(timeout=10) for _ in range(3))  # at start, then every poll
+        assert client.get("/healthz").status_code == 200
+    assert not thread.is_alive() and jobs._reaper.thread is None
+    while rounds.acquire(blocking=False):
+        pass
+    assert not rounds.acquire(timeout=0.3)  # no round after the stop

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from app.models import AccessLog, Change, Person, Txn
 from app.services import tree
+from app.services.background import Loop
 from app.services.context import Actor
 
 log = logging.getLogger(__name__)
@@ -231,55 +232,28 @@ def seal_pending(*, wait: bool = True) -> int | None:
     return sealed
 
 
+def _sealing_round() -> None:
+    from app.db import get_audit_session_factory
+
+    with get_audit_session_factory()() as own:
+        if own.scalar(select(AccessLog.id).where(AccessLog.seq.is_(None)).limit(1)) is not None:
+            seal(own)  # without waiting: another server's sealer at work seals them too
+            own.commit()
+
+
+# the server's background sealer: entries a busy sealer left are sealed within AUDIT_SEAL_SECONDS, and once more
+# when the last application of the process stops (app/services/background.py)
+_sealer = Loop("access-log-sealer", _sealing_round, at_stop=True)
+
+
 def start_sealer(every: float) -> threading.Thread:
-    """The server's background sealer: entries a busy sealer left are sealed within `every` seconds.
-
-    One thread per process, whichever app's lifespan starts it, counted: `stop_sealer` at the end of each lifespan,
-    and the last one stops it after a last round. A sealer that outlived its app kept reading whatever database the
-    settings named next (in tests: another test's, or one already dropped)."""
-
-    def sealing_round(wait: bool) -> None:
-        try:
-            from app.db import get_audit_session_factory
-
-            with get_audit_session_factory()() as own:
-                if own.scalar(select(AccessLog.id).where(AccessLog.seq.is_(None)).limit(1)) is not None:
-                    seal(own, wait=wait)
-                    own.commit()
-        except Exception:  # noqa: BLE001 - the sealer must outlive a database hiccup; the next round retries
-            log.warning("sealing the access log failed", exc_info=True)
-
-    def loop(stop: threading.Event) -> None:
-        while not stop.wait(every):
-            sealing_round(False)
-        sealing_round(False)  # what readers appended up to the stop; another server's sealer at work seals it too
-
-    global _sealer, _sealer_stop, _sealer_users
-    with _sealer_guard:
-        _sealer_users += 1
-        if _sealer is None or not _sealer.is_alive():
-            _sealer_stop = threading.Event()
-            _sealer = threading.Thread(target=loop, args=(_sealer_stop,), name="access-log-sealer", daemon=True)
-            _sealer.start()
-        return _sealer
+    """Start (or join) the process's background sealer: a round every `every` seconds; `stop_sealer` at the end."""
+    return _sealer.start(every)
 
 
-def stop_sealer(timeout: float = 10.0) -> None:
-    """The end of a lifespan that started the sealer: the last one stops the thread and waits for its last round."""
-    global _sealer, _sealer_users
-    with _sealer_guard:
-        _sealer_users = max(0, _sealer_users - 1)
-        if _sealer_users or _sealer is None:
-            return
-        thread, _sealer = _sealer, None
-        _sealer_stop.set()
-    thread.join(timeout)
-
-
-_sealer: threading.Thread | None = None
-_sealer_stop = threading.Event()
-_sealer_users = 0
-_sealer_guard = threading.Lock()
+def stop_sealer() -> None:
+    """The end of an application that started the sealer: the last one stops it, after a last round."""
+    _sealer.stop()
 
 
 @dataclass

@@ -43,12 +43,12 @@ from app.db import get_session_factory
 from app.errors import InvalidInput
 from app.models import ApiToken, ImportJob
 from app.services import imports, tokens
+from app.services.background import Loop
 from app.services.context import Actor
 from app.services.import_run import ImportRun, Mark, jsonl_lines
 
 log = logging.getLogger("registry.jobs")
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-job")
-_reaper_started = threading.Event()
 
 
 def spool_dir() -> Path:
@@ -277,22 +277,22 @@ def stale(session: Session) -> list[int]:
         or_(ImportJob.heartbeat_at.is_(None), ImportJob.heartbeat_at < _now() - lease)).order_by(ImportJob.id)))
 
 
+def _reaping_round() -> None:
+    with get_session_factory()() as session:
+        left = stale(session)
+    for job_id in left:
+        _executor.submit(_run_logged, job_id, True)
+
+
+# resumes jobs left behind by a stopped runner, at start and every IMPORT_JOB_POLL_SECONDS, while an application of
+# the process runs (app/services/background.py)
+_reaper = Loop("import-job-reaper", _reaping_round, at_start=True)
+
+
 def start_reaper() -> None:
-    """Once per process: a thread that resumes jobs left behind by a stopped runner."""
-    if _reaper_started.is_set():
-        return
-    _reaper_started.set()
+    """Start (or join) the process's reaper; `stop_reaper` at the end of the application that started it."""
+    _reaper.start(get_settings().import_job_poll_seconds)
 
-    def loop() -> None:
-        every = get_settings().import_job_poll_seconds
-        while True:
-            try:
-                with get_session_factory()() as session:
-                    left = stale(session)
-                for job_id in left:
-                    _executor.submit(_run_logged, job_id, True)
-            except Exception:  # noqa: BLE001 - the reaper must outlive a database hiccup
-                log.warning("looking for import jobs to resume failed", exc_info=True)
-            threading.Event().wait(every)
 
-    threading.Thread(target=loop, name="import-job-reaper", daemon=True).start()
+def stop_reaper() -> None:
+    _reaper.stop()

@@ -216,10 +216,10 @@ def test_the_background_sealer_lives_as_long_as_the_app_that_started_it(registry
     rids = {f"{pid}-bg" for pid in ids}
     engine = create_engine(normalise_url(registry.url))
     with TestClient(main.create_app()) as first:
-        thread = audit._sealer
+        thread = audit._sealer.thread
         assert thread is not None and thread.is_alive()
         with TestClient(main.create_app()):
-            assert audit._sealer is thread  # one sealer per process, whichever app starts it
+            assert audit._sealer.thread is thread  # one sealer per process, whichever app starts it
         assert thread.is_alive()  # the first app still runs
         with engine.connect() as busy:
             busy.execute(text("SELECT pg_advisory_lock(:k)"), {"k": LOCK})  # a sealer at work: reads leave entries
@@ -232,7 +232,7 @@ def test_the_background_sealer_lives_as_long_as_the_app_that_started_it(registry
                 busy.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK})
                 busy.commit()
         assert [r[1] for r in _log(registry) if r[4] in rids] == [None] * 3
-    assert not thread.is_alive() and audit._sealer is None
+    assert not thread.is_alive() and audit._sealer.thread is None
     engine.dispose()
     rows = _log(registry)
     mine = [r for r in rows if r[4] in rids]
