@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -63,6 +64,25 @@ def test_the_default_pools_of_a_two_core_server_fit_a_default_postgresql() -> No
         assert (engine.pool.size(), engine.pool._max_overflow) == (settings.database_pool_size, 0)  # type: ignore[attr-defined]
     finally:
         engine.dispose()
+
+
+def test_a_sqlite_file_pool_holds_the_requests_a_worker_admits(tmp_path: Path) -> None:
+    """SQLite's pool is sized like PostgreSQL's, never below the requests a worker runs at once (app/api/admission.py),
+    with ten over for an import's read-ahead: SQLAlchemy's own 5 + 10 left admitted requests waiting for a connection.
+    An in-memory database keeps SQLAlchemy's one connection per thread."""
+    settings = Settings()
+    engine = db.build_engine(f"sqlite:///{tmp_path / 'pool.db'}")
+    try:
+        assert engine.pool.size() == max(settings.database_pool_size, settings.max_concurrent_requests)  # type: ignore[attr-defined]
+        assert engine.pool._max_overflow == 10  # type: ignore[attr-defined]
+        assert engine.pool.size() >= settings.max_concurrent_requests  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
+    memory = db.build_engine("sqlite://")
+    try:
+        assert type(memory.pool).__name__ in {"SingletonThreadPool", "StaticPool"}
+    finally:
+        memory.dispose()
 
 
 def test_idempotent_writes_with_a_tiny_pool_never_freeze_the_server(registry: Registry) -> None:
