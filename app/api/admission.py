@@ -13,17 +13,30 @@ them answered 503 (bench, SQLite: a load of list pages right after another load 
 An admitted request holds at most two threads at a time (an import reads its next batch while it writes one), so
 with the threads kept at least twice the admitted requests and a few over, a request that holds a resource always
 finds a thread, and the requests waiting for that resource are bounded by the admitted ones.
+
+An import's upload is admitted step by step instead (`in_turn`): its body arrives at the client's pace, for minutes
+over a slow provincial link, and holding a turn for all of it would let sixteen slow uploads stop every other request
+of the worker. It takes a turn for each piece of work it runs on a thread (a batch parsed, a batch written, the
+report) and holds none while it waits for the next bytes.
 """
 
 import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 import anyio.to_thread
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+T = TypeVar("T")
 
 # what a worker's threads are besides the admitted requests' (a request not admitted, e.g. /healthz; the runtime's own)
 SPARE_THREADS = 8
 EXEMPT = frozenset({"/healthz"})  # liveness: answered at once, whatever the load (it reads no database)
+STEPWISE = "/api/v1/imports/"  # POST: an upload, admitted for each step it runs on a thread (`in_turn`)
+GATE = "registry.admission"  # the scope's key for the worker's gate
 
 
 class Admission:
@@ -48,5 +61,26 @@ class Admission:
         if scope["type"] != "http" or scope["path"] in EXEMPT:
             await self.app(scope, receive, send)
             return
-        async with self._gate():
+        gate = scope[GATE] = self._gate()
+        if scope["method"] == "POST" and scope["path"].startswith(STEPWISE):
+            await self.app(scope, receive, send)  # its steps take their turns (in_turn)
+            return
+        async with gate:
             await self.app(scope, receive, send)
+
+
+@asynccontextmanager
+async def turn(scope: Scope) -> AsyncIterator[None]:
+    """A turn of the worker for a request admitted step by step (none needed where no Admission runs)."""
+    gate: asyncio.Semaphore | None = scope.get(GATE)
+    if gate is None:
+        yield
+        return
+    async with gate:
+        yield
+
+
+async def in_turn(scope: Scope, func: Callable[..., T], *args: Any) -> T:
+    """`func(*args)` on a worker thread, in a turn of its own (an import's steps: see the module's docstring)."""
+    async with turn(scope):
+        return await run_in_threadpool(func, *args)

@@ -12,10 +12,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
-from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.types import Scope
 
+from app.api.admission import in_turn
 from app.api.deps import ActorDep, AnswerRoute, SessionDep, allow
 from app.api.params import DryRun, KnownAt
 from app.config import get_settings
@@ -148,7 +149,7 @@ async def _start_job(request: Request, actor: Actor, kind: str, dry_run: bool, f
             session.flush()
             return imports.job_view(job)
 
-    view = await run_in_threadpool(create)
+    view = await in_turn(request.scope, create)
     jobs.submit(view["id"])
     return JSONResponse(jsonable_encoder(view), status_code=202,
                         headers={"Location": f"/api/v1/imports/{view['id']}", "Preference-Applied": "respond-async"})
@@ -193,26 +194,27 @@ async def import_records(
     if fmt != "jsonl":
         spool = await _spool(request, settings.max_body_bytes)
         source: Any = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="") if fmt == "csv" else spool
-        await run_in_threadpool(run.spreadsheet, source, fmt)
-        return await run_in_threadpool(run.finish)
+        await in_turn(request.scope, run.spreadsheet, source, fmt)
+        return await in_turn(request.scope, run.finish)
     if kind is Kind.org_units:  # one whole: parents may come after their children
-        await run_in_threadpool(run.whole, [line async for line in _lines(request, settings.max_body_bytes)])
+        await in_turn(request.scope, run.whole, [line async for line in _lines(request, settings.max_body_bytes)])
     else:
-        await _pipeline(run, _lines(request, settings.max_body_bytes), settings.import_batch_size)
-    return await run_in_threadpool(run.finish)
+        await _pipeline(run, _lines(request, settings.max_body_bytes), settings.import_batch_size, request.scope)
+    return await in_turn(request.scope, run.finish)
 
 
-async def _pipeline(run: ImportRun, lines: AsyncIterator[imports.Line], size: int) -> None:
+async def _pipeline(run: ImportRun, lines: AsyncIterator[imports.Line], size: int, scope: Scope) -> None:
     """Batches written in order, one at a time, while the next is read and then parsed in a second thread (its
     Python runs while the writer waits on the database: bench F24). Returns once the last batch is written, also
-    when reading stops on an error (a body over the limit), which is raised then."""
+    when reading stops on an error (a body over the limit), which is raised then. Each parse and each write takes a
+    turn of the worker (app/api/admission.py); none is held while the next lines arrive."""
     writing: asyncio.Future[None] | None = None
 
     async def write(batch: list[imports.Line]) -> asyncio.Future[None]:
-        parsed = await run_in_threadpool(run.parse, batch)
+        parsed = await in_turn(scope, run.parse, batch)
         if writing is not None:
             await writing
-        return asyncio.ensure_future(run_in_threadpool(run.batch, batch, None, parsed))
+        return asyncio.ensure_future(in_turn(scope, run.batch, batch, None, parsed))
 
     pending: list[imports.Line] = []
     try:

@@ -8,6 +8,7 @@ pool timeout. A pool of two connections and eight concurrent readers shows it at
 
 import json
 import sqlite3
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -192,3 +193,35 @@ def test_more_requests_than_threads_waiting_on_a_lock_all_complete_once_it_is_re
     assert log.status_code == 200, log.text
     mine = sorted(e["request_id"] for e in log.json()["reads"] if (e.get("request_id") or "").startswith("adm-"))
     assert mine == sorted(f"adm-{n}" for n in range(clients))  # each read logged once, none lost
+
+
+def test_a_slow_upload_holds_no_turn_of_the_worker_while_it_waits_for_its_client(registry: Registry) -> None:
+    """An import's body comes at its client's pace. With one turn per worker (MAX_CONCURRENT_REQUESTS=1), an upload
+    that sent one line and then waits for its client lets a read through at once; the upload then completes, every
+    record written. Had it held its turn for the whole upload, the read would wait for the client's last byte."""
+    tree = small_tree(registry)
+    reader, first, second = (f"{tree.province}-{uniq('SLOW')}" for _ in range(3))
+    assert registry.import_lines("persons", [json.dumps(person(reader, tree.school_a), ensure_ascii=False)])["created"] == 1
+    headers = {"Authorization": f"Bearer {BOOT}"}
+    more = threading.Event()
+
+    def body() -> Iterator[bytes]:
+        yield (json.dumps(person(first, tree.school_a), ensure_ascii=False) + "\n").encode()
+        more.wait(20)  # the client's next bytes come late
+        yield (json.dumps(person(second, tree.school_a), ensure_ascii=False) + "\n").encode()
+
+    with serve(registry.url, BOOT, RATE_LIMIT_PER_MINUTE="0", MAX_CONCURRENT_REQUESTS="1") as live, \
+            ThreadPoolExecutor(1) as pool:
+        upload = pool.submit(httpx.post, f"{live.base}/api/v1/imports/persons", content=body(), timeout=60,
+                             headers=headers | {"Content-Type": "application/x-ndjson"})
+        time.sleep(1.5)  # the upload has begun and waits for its client
+        started = time.monotonic()
+        read = httpx.get(f"{live.base}/api/v1/persons/{reader}", headers=headers, timeout=30)
+        took = time.monotonic() - started
+        more.set()
+        report = upload.result()
+    assert read.status_code == 200, read.text
+    assert took < 5, took
+    assert report.status_code == 200 and report.json()["created"] == 2, report.text
+    for pid in (first, second):
+        assert registry.client.get(f"/api/v1/persons/{pid}", headers=registry.headers()).status_code == 200
