@@ -59,6 +59,14 @@ def _checked_settings() -> "Settings":
         raise typer.Exit(2) from None
 
 
+def default_workers(sqlite: bool) -> int:
+    """`registry serve`'s worker processes when neither --workers nor WEB_CONCURRENCY names them: one per core on
+    PostgreSQL, one on SQLite (a single writer)."""
+    import os
+
+    return 1 if sqlite else max(1, len(os.sched_getaffinity(0)))
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",
@@ -82,8 +90,7 @@ def serve(
 
     settings = _checked_settings()
     if workers is None:
-        sqlite = make_url(normalise_url(settings.database_url)).get_backend_name() == "sqlite"
-        workers = 1 if sqlite else max(1, len(os.sched_getaffinity(0)))
+        workers = default_workers(make_url(normalise_url(settings.database_url)).get_backend_name() == "sqlite")
     if workers > 1 and not os.environ.get("REGISTRY_SESSION_SECRET"):
         # the workers inherit one secret, so a dashboard cookie signed by one is read by the others
         # (several hosts: set REGISTRY_SESSION_SECRET on each, docs/scaling.md)

@@ -40,32 +40,10 @@ SECURITY_HEADERS = {
 }
 
 
-class BodyLimit:
-    """Count a request body as it arrives, so a chunked body (no Content-Length) cannot pass the limit either."""
-
-    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
-        self.app, self.limit_for = app, limit_for
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limit, seen = self.limit_for(scope["path"]), 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise HTTPException(413, f"body over the limit of {limit} bytes")
-            return message
-
-        await self.app(scope, counted, send)
-
-
 class RequestContext:
-    """Each request's id, its refusals before anything runs (control characters in the URL, a declared body over the
-    limit) and the headers of every answer: the request id, `Recorded-At` after a write, the security headers.
+    """Each request's id, its refusals (control characters in the URL; a body over the limit, declared before anything
+    runs, or counted as it arrives, so that a chunked body cannot pass it either) and the headers of every answer: the
+    request id, `Recorded-At` after a write, the security headers.
 
     A plain ASGI middleware: Starlette's `BaseHTTPMiddleware` (`@app.middleware("http")`, what this was) runs the
     rest of the application in a task of its own and passes the answer back through memory streams, on every
@@ -94,6 +72,16 @@ class RequestContext:
         if refusal is not None:
             await refusal(scope, receive, send)
             return
+        limit, seen = self.body_limit(path), 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise HTTPException(413, f"body over the limit of {limit} bytes")
+            return message
+
         api = path.startswith(("/api/", "/scim/"))
         https = request.url.scheme == "https"
 
@@ -115,7 +103,7 @@ class RequestContext:
                     headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        await self.app(scope, counted, with_headers)
 
 
 def _request_id(sent: str | None) -> tuple[str, str | None]:
@@ -212,8 +200,6 @@ def create_app() -> FastAPI:
     def body_limit(path: str) -> int:
         # imports: the larger job limit here; the synchronous path holds its own (max_body_bytes)
         return max(settings.max_body_bytes, settings.max_job_bytes) if path.startswith("/api/v1/imports") else SMALL_BODY
-
-    app.add_middleware(BodyLimit, limit_for=body_limit)
 
     app.add_middleware(RequestContext, body_limit=body_limit)
 

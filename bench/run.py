@@ -603,6 +603,8 @@ def machine() -> dict[str, Any]:
     import duckdb
     import sqlalchemy
 
+    from app.cli import default_workers
+
     def version(cmd: list[str]) -> str:
         try:
             return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip().splitlines()[0]
@@ -624,9 +626,9 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "postgresql": pg,
             "postgresql_settings": settings if pg != "n/a" else {}, "sqlalchemy": sqlalchemy.__version__,
             "duckdb": duckdb.__version__, "wrk": version(["wrk", "-v"]) if shutil.which("wrk") else "n/a",
-            # `registry serve`'s default (app/cli.py), which every bench server runs with (WEB_CONCURRENCY unset)
-            "uvicorn_workers": {"postgresql": int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0))),
-                                "sqlite": int(os.environ.get("WEB_CONCURRENCY") or 1)}}
+            # what every bench server runs: WEB_CONCURRENCY if set, else `registry serve`'s default
+            "uvicorn_workers": {engine: int(os.environ.get("WEB_CONCURRENCY") or default_workers(engine == "sqlite"))
+                                for engine in ("postgresql", "sqlite")}}
 
 
 def main() -> None:
