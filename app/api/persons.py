@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from app.api.deps import AnswerRoute, ReadSessionDep, SessionDep, allow, etag, parse_if_match
+from app.api.deps import AnswerRoute, ReadSessionDep, SessionDep, allow, etag, parse_if_match, read_in_thread
 from app.api.params import AsOf, KnownAt, PersonPath, Search, cursor_after, page_size
 from app.errors import InvalidInput
 from app.schemas.common import AppSchema, IfMatch, IsoDate
@@ -46,10 +46,11 @@ def create_person(payload: PersonRecord, session: SessionDep, actor: Writer, res
 
 
 @router.get("/{external_id}", response_model=PersonRead)
-def get_person(external_id: PersonPath, session: ReadSessionDep, actor: Reader, response: Response,
-               known_at: KnownAt = None) -> dict[str, Any]:
+async def get_person(external_id: PersonPath, actor: Reader, response: Response,
+                     known_at: KnownAt = None) -> dict[str, Any]:
     """One person, now or as the registry recorded them at `known_at`."""
-    record, rev = persons.read(session, actor, external_id, cut=history.txn_cut(session, known_at))
+    record, rev = await read_in_thread(
+        lambda session: persons.read(session, actor, external_id, cut=history.txn_cut(session, known_at)))
     response.headers["ETag"] = etag(rev)
     return record
 

@@ -9,13 +9,14 @@ for that statement alone); a refused request is not counted. If the database can
 process's own window decides, so that reads from a replica go on while the primary is down.
 """
 
+import contextlib
 import logging
 import math
 import threading
 import time
 from collections import defaultdict, deque
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from app.errors import DomainError
@@ -73,20 +74,22 @@ class SharedLimiter:
         self._previous: dict[tuple[str, int], int] = {}  # a past minute's count no longer changes: read once
         self._forgotten = 0
 
-    def hit(self, key: str, per_minute: int, now: float | None = None) -> None:
+    def hit(self, key: str, per_minute: int, now: float | None = None, conn: Connection | None = None) -> None:
+        """Count one request; on `conn` when given (a connection in autocommit the caller already holds, so that
+        the token's look-up and its count share one checkout), else on a connection of its own."""
         if per_minute <= 0:
             return
         now = time.time() if now is None else now
         minute = int(now // 60)
         weight = 1 - (now % 60) / 60  # the part of the previous minute still inside the window
         try:
-            with self.engine.connect() as conn:
-                carry = math.floor(self._previous_count(conn, key, minute - 1) * weight)
+            with contextlib.nullcontext(conn) if conn is not None else self.engine.connect() as held:
+                carry = math.floor(self._previous_count(held, key, minute - 1) * weight)
                 if carry >= per_minute:
                     raise _refuse(per_minute, math.ceil(60 - now % 60))
-                counted = conn.execute(_UPSERT, {"key": key, "minute": minute, "carry": carry,
+                counted = held.execute(_UPSERT, {"key": key, "minute": minute, "carry": carry,
                                                  "limit": per_minute}).scalar()
-                self._forget_old(conn, minute)
+                self._forget_old(held, minute)
         except DBAPIError as exc:
             log.warning("rate limit: the database could not be reached (%s); this server's own window decides",
                         type(exc).__name__)
@@ -116,12 +119,13 @@ limiter = Limiter()  # this process's window (SQLite, and the fallback of every 
 _shared: dict[str, SharedLimiter] = {}
 
 
-def hit(engine: Engine, key: str, per_minute: int) -> None:
-    """Count one request of `key` against its limit, on the database's counters when it is PostgreSQL."""
+def hit(engine: Engine, key: str, per_minute: int, conn: Connection | None = None) -> None:
+    """Count one request of `key` against its limit, on the database's counters when it is PostgreSQL; `conn`: a
+    connection of `engine` in autocommit to count on (see SharedLimiter.hit)."""
     if engine.dialect.name != "postgresql":
         limiter.hit(key, per_minute)
         return
     shared = _shared.get(str(engine.url))
     if shared is None:
         shared = _shared.setdefault(str(engine.url), SharedLimiter(engine))
-    shared.hit(key, per_minute)
+    shared.hit(key, per_minute, conn=conn)
