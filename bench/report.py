@@ -34,11 +34,12 @@ REASONS = {
     "vs_hand_uncached": "a computed answer is the engine's statement (5-7 ms at 100k) plus 8-11 statements around it "
                         "(rate limit, token, data version, definition, the unit's code and span, a breakdown by tier "
                         "where the indicator has tiers), HTTP and JSON: F14",
-    "get_person_floor": "the worker's CPU, not the database: since F23 the record is one statement and an admin's read "
-                        "14 round trips (token 2, rate limit 2, the read 4, the access log 6), about 7 ms of Python per "
-                        "read one at a time (15 ms before); what is left is spread over FastAPI's layers, the access "
-                        "log's own transaction and the token's and rate limit's checkouts; the floor sends nine "
-                        "statements with psycopg in under 1 ms (F13, F23)",
+    "get_person_floor": "the worker's CPU, not the database: since F23 the record is one statement, since F27 a read "
+                        "makes two trips to a worker thread (six before) and the token and rate limit share a checkout; "
+                        "about 5.5 ms of the server's CPU per read under load against the floor's 1.2 ms, spread over "
+                        "FastAPI's layers, the access log's own transaction, the token and the rate limit; and with "
+                        "two workers one of them often takes every connection (F28), halving the throughput of "
+                        "that round (F13, F23, F27, F28)",
     "vs_duckdb": "the same fixed per-request cost (HTTP, token, JSON) against DuckDB's in-process query",
     "get_person": "throughput-bound: each worker spends about 7 ms of Python per read (F23: the token check, the "
                   "record's one statement, JSON, the access-log entry of the sensitive read), so 32 clients queue on "
