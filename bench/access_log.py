@@ -131,6 +131,23 @@ class LockWaits:
         self._thread.join()
 
 
+def worker_cpu(server: Server) -> list[float]:
+    """CPU seconds so far of each worker process of `server` (its children; the process itself when it has none)."""
+    import psutil
+
+    assert server.proc is not None
+    parent = psutil.Process(server.proc.pid)
+    procs = parent.children(recursive=True) or [parent]
+    return [sum(p.cpu_times()[:2]) for p in procs]
+
+
+def busiest_share(before: list[float], after: list[float]) -> float | None:
+    """The share of a load's CPU that its busiest worker used (1/N when the workers shared it evenly, 1.0 when one
+    worker took every connection: bench/findings.md F28)."""
+    used = [b - a for a, b in zip(before, after, strict=False)]
+    return round(max(used) / sum(used), 2) if len(used) > 1 and sum(used) > 0 else None
+
+
 def floor_command() -> list[str]:
     """The floor of the GET-person goal (bench/floor.py) under uvicorn, as many workers as `registry serve` runs."""
     return [str(BIN / "uvicorn"), "bench.floor:app", "--host", "127.0.0.1", "--port", "{port}", "--workers",
@@ -218,8 +235,10 @@ def run_size(persons: int, data: Path, work: Path) -> dict[str, Any]:
                 for mode in order:
                     where, token, ids = modes[mode]
                     logged = where.log_path.stat().st_size if where.log_path.exists() else 0
+                    cpu_before = worker_cpu(where)
                     with LockWaits(dsn) as sampler:
                         out = load_test(where, ids, "one", seconds, clients, work, token=token)
+                    out["busiest_worker_share"] = busiest_share(cpu_before, worker_cpu(where))
                     out["statuses"] = _statuses(where.log_path, logged)
                     samples += sampler.samples
                     for event, count in sampler.waiting.items():
@@ -233,7 +252,8 @@ def run_size(persons: int, data: Path, work: Path) -> dict[str, Any]:
                     res[mode] = {"throughput_rps": round(statistics.median(r["throughput_rps"] for r in ok), 1),
                                  "p99_ms": round(statistics.median(r["p99_ms"] for r in ok), 1),
                                  "p50_ms": round(statistics.median(r["p50_ms"] for r in ok), 1),
-                                 "errors": sum(r["errors_status"] + r["errors_timeout"] for r in ok)}
+                                 "errors": sum(r["errors_status"] + r["errors_timeout"] for r in ok),
+                                 "busiest_worker_share": [r.get("busiest_worker_share") for r in ok]}
             if "named" in res and "floor" in res:
                 res["ratio"] = round(res["named"]["throughput_rps"] / res["floor"]["throughput_rps"], 3)
             if "asgi_floor" in res:

@@ -296,7 +296,8 @@ def access_log_figures(results: dict[str, Any]) -> list[str]:
                    f"{run['unsealed_after_sealer']:,} | {v.get('access_log_findings')} findings in "
                    f"{_fmt(v.get('seconds', 0), 1)} s |")
     out += ["", "Every token, side by side (the same load; scoped callers read persons of their own unit):", "",
-            "| persons | token | req/s | p50 / p99 ms | non-2xx answers |", "| --- | --- | ---: | ---: | ---: |"]
+            "| persons | token | req/s | p50 / p99 ms | non-2xx answers | busiest worker's share of the CPU, each "
+            "round |", "| --- | --- | ---: | ---: | ---: | --- |"]
     labels = {"named": "admin (sensitive fields, logged)", "floor": "auditor of the whole tree (no sensitive field)",
               "commune_officer": "HR officer of commune {commune} (sensitive fields, logged)",
               "province_auditor": "auditor of province {province}",
@@ -307,9 +308,16 @@ def access_log_figures(results: dict[str, Any]) -> list[str]:
                 m = run[mode]
                 out.append(f"| {run['persons']:,} | {label.format(**run.get('scopes', {}))} | "
                            f"{_fmt(m['throughput_rps'])} | {_fmt(m['p50_ms'])} / {_fmt(m['p99_ms'])} | "
-                           f"{_answers(run, mode)} |")
-    out.append("")
+                           f"{_answers(run, mode)} | {_shares(m)} |")
+    out += ["", "A round whose busiest worker used nearly all of the server's CPU (1.0 of it, against 0.5 for two "
+            "workers sharing the load evenly) ran on one core: the first worker awake accepted every connection "
+            "(bench/findings.md F28).", ""]
     return out
+
+
+def _shares(mode: dict[str, Any]) -> str:
+    shares = mode.get("busiest_worker_share")
+    return ", ".join("–" if s is None else f"{s:.2f}" for s in shares) if shares else "–"
 
 
 def _answers(run: dict[str, Any], mode: str) -> str:
