@@ -83,9 +83,9 @@ def serve(
     import os
     import secrets
 
-    import uvicorn
     from sqlalchemy.engine import make_url
 
+    from app import serving
     from app.db import normalise_url
 
     settings = _checked_settings()
@@ -95,7 +95,7 @@ def serve(
         # the workers inherit one secret, so a dashboard cookie signed by one is read by the others
         # (several hosts: set REGISTRY_SESSION_SECRET on each, docs/scaling.md)
         os.environ["REGISTRY_SESSION_SECRET"] = secrets.token_urlsafe(32)
-    uvicorn.run("app.main:app", host=host, port=port, workers=workers, proxy_headers=True,
+    serving.run("app.main:app", host=host, port=port, workers=workers, proxy_headers=True,
                 timeout_worker_healthcheck=healthcheck_timeout)
 
 

@@ -37,9 +37,9 @@ REASONS = {
     "get_person_floor": "the worker's CPU, not the database: since F23 the record is one statement, since F27 a read "
                         "makes two trips to a worker thread (six before) and the token and rate limit share a checkout; "
                         "about 5.5 ms of the server's CPU per read under load against the floor's 1.2 ms, spread over "
-                        "FastAPI's layers, the access log's own transaction, the token and the rate limit; and with "
-                        "two workers one of them often takes every connection (F28), halving the throughput of "
-                        "that round (F13, F23, F27, F28)",
+                        "FastAPI's layers, the access log's own transaction, the token and the rate limit (F13, F23, "
+                        "F27); a round whose busiest worker's share is near 1.0 ran on one core (F28, mended since "
+                        "2026-12-07 by a socket per worker)",
     "vs_duckdb": "the same fixed per-request cost (HTTP, token, JSON) against DuckDB's in-process query",
     "get_person": "throughput-bound: each worker spends about 7 ms of Python per read (F23: the token check, the "
                   "record's one statement, JSON, the access-log entry of the sensitive read), so 32 clients queue on "

@@ -1,0 +1,111 @@
+"""A `registry serve` of several workers spreads a burst of kept-alive connections over all of them
+(app/serving.py; bench/findings.md F28: with one shared socket the first worker awake accepted all 32 of wrk's
+connections in half the benchmark's rounds, and the other core served none)."""
+
+import os
+import pickle
+import signal
+import socket
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app import serving
+from tests.conftest import BOOT, Registry
+from tests.live import serve
+
+pytestmark = pytest.mark.skipif(not serving.spreads_connections(), reason="SO_REUSEPORT spreads connections on Linux")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _sockets(port: int, state: str = "01") -> set[str]:
+    """Socket inodes of the TCP sockets whose local port is `port`, in `state` (01 established, 0A listening)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+                    inodes.add(fields[9])
+    return inodes
+
+
+def _held(pid: int, inodes: set[str]) -> int:
+    held = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in inodes:
+            held += 1
+    return held
+
+
+def test_a_burst_of_kept_alive_connections_is_spread_over_every_worker(registry: Registry) -> None:
+    with serve(registry.url, BOOT, WORKERS="2") as live:
+        assert live.proc is not None
+        port = int(live.base.rsplit(":", 1)[1])
+        deadline = time.monotonic() + 60  # the first worker up answers /healthz; wait until both listen
+        while sum(1 for pid in _children(live.proc.pid) if _held(pid, _sockets(port, "0A"))) < 2:
+            assert time.monotonic() < deadline, "the second worker never listened"
+            time.sleep(0.1)
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(32)]  # all at once, as wrk
+        try:
+            for c in clients:  # each answered, so that each was accepted, and kept alive
+                c.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+            for c in clients:
+                assert c.recv(4096).startswith(b"HTTP/1.1 200"), "a connection of the burst was not answered"
+            inodes = _sockets(port)
+            holding = Counter({pid: _held(pid, inodes) for pid in _children(live.proc.pid)})
+        finally:
+            for c in clients:
+                c.close()
+        # a worker that dies is replaced by the supervisor, and its replacement listens on a socket of its own
+        os.kill(max(holding, key=lambda pid: holding[pid]), signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while sum(1 for pid in _children(live.proc.pid) if _held(pid, _sockets(port, "0A"))) < 2:
+            assert time.monotonic() < deadline, "the dead worker was not replaced"
+            time.sleep(0.1)
+        assert httpx.get(f"{live.base}/healthz", timeout=10).status_code == 200
+    workers = [n for n in holding.values() if n]
+    assert sum(workers) == 32, holding
+    # spread by the kernel's hash of each connection: binomial(32, 1/2), below 4 with probability about 3e-6
+    assert len(workers) == 2 and min(workers) >= 4, f"connections held by each worker: {holding}"
+
+
+def test_a_worker_binds_its_own_socket_to_the_address_it_is_sent() -> None:
+    """What the supervisor sends each spawned worker (a pickled socket) is bound anew, to the same address, with
+    SO_REUSEPORT: two listen at once, and the supervisor's own socket never listens."""
+    parent = serving.bind_reuseport("127.0.0.1", 0)
+    try:
+        child = pickle.loads(pickle.dumps(parent))
+        try:
+            assert isinstance(child, serving.PortSocket) and child.fileno() != parent.fileno()
+            assert child.getsockname() == parent.getsockname()
+            assert child.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
+            child.listen()
+            assert parent.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 0
+            with socket.create_connection(parent.getsockname(), timeout=5):
+                accepted, _ = child.accept()
+                accepted.close()
+        finally:
+            child.close()
+    finally:
+        parent.close()
