@@ -74,3 +74,22 @@ def test_a_read_of_one_person_takes_two_trips_to_a_thread_and_one_checkout_per_t
     assert logged.status_code == 200, logged.text
     reads = [e for e in logged.json()["reads"] if e["action"] == "read"]
     assert len(reads) == (0 if role == "auditor" else 2), reads  # each logged read once: the warm one and this one
+
+
+@pytest.mark.parametrize("role", ["admin", "auditor"])
+def test_an_indicator_value_takes_two_trips_to_a_thread(registry: Registry, monkeypatch: pytest.MonkeyPatch,
+                                                        role: str) -> None:
+    tree = small_tree(registry)
+    token = BOOT if role == "admin" else registry.token(role, [tree.province])
+    params = {"org_unit": tree.province, "as_of": "2025-12-31"}
+    url = "/api/v1/indicators/CT-2030-WOMEN-PARTY-COMMITTEE/value"
+    first = registry.client.get(url, params=params, headers=registry.headers(token))
+    assert first.status_code == 200, first.text
+    with counted(monkeypatch) as seen:
+        answer = registry.client.get(url, params=params, headers=registry.headers(token))
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == first.json()
+    assert seen["thread"] == 2, seen
+    refused = registry.client.get(url, params=params | {"org_unit": "NO-SUCH-UNIT"}, headers=registry.headers(token))
+    assert refused.status_code in (403, 404), refused.text  # an error raised on the thread is still a problem answer
+    assert refused.headers["content-type"].startswith("application/problem+json")
