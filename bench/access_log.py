@@ -149,9 +149,14 @@ def busiest_share(before: list[float], after: list[float]) -> float | None:
 
 
 def floor_command() -> list[str]:
-    """The floor of the GET-person goal (bench/floor.py) under uvicorn, as many workers as `registry serve` runs."""
-    return [str(BIN / "uvicorn"), "bench.floor:app", "--host", "127.0.0.1", "--port", "{port}", "--workers",
-            str(os.cpu_count() or 1), "--no-access-log", "--log-level", "warning"]
+    """The floor of the GET-person goal (bench/floor.py) under uvicorn, as many workers as `registry serve` runs and
+    started the same way (app.serving.run: a socket per worker on Linux, F28), so that neither side runs on one core
+    when the other spreads its connections."""
+    from app.cli import default_workers
+
+    return [str(BIN / "python"), "-c", "import sys; from app import serving; serving.run('bench.floor:app', "
+            "host='127.0.0.1', port=int(sys.argv[1]), workers=int(sys.argv[2]), access_log=False, log_level='warning')",
+            "{port}", str(default_workers(sqlite=False))]
 
 
 def same_json(server: Server, floor: Server, ids_file: Path, every: int = 20) -> dict[str, Any]:
