@@ -38,11 +38,26 @@ class PortSocket(socket.socket):
         return bind_reuseport, (self.host, self.port)
 
 
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def claim(host: str, port: int) -> PortSocket:
+    """The supervisor's socket: refused (OSError, address in use) when anything listens on the address already, as
+    uvicorn's own bind is. SO_REUSEPORT alone would let a second `registry serve` started by mistake on the same port
+    (an old one not yet stopped) share its connections with the first without a word; a socket bound without it
+    fails while any other is bound there, so it is tried first."""
+    if port:
+        with socket.socket(_family(host), socket.SOCK_STREAM, socket.IPPROTO_TCP) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed connection's TIME_WAIT is no owner
+            probe.bind((host, port))
+    return bind_reuseport(host, port)
+
+
 def bind_reuseport(host: str, port: int) -> PortSocket:
     """A socket bound to (host, port) with SO_REUSEPORT, not yet listening (the worker's server listens on it);
     port 0 takes a free port, which the copies sent to the workers then share."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = PortSocket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock = PortSocket(_family(host), socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -66,7 +81,7 @@ def run(app: str, *, host: str, port: int, workers: int, **options: Any) -> None
         return
     config = uvicorn.Config(app, host=host, port=port, workers=workers, **options)
     try:
-        sock = bind_reuseport(host, port)
+        sock = claim(host, port)
     except OSError as exc:
         log.error("%s", exc)
         sys.exit(3)  # uvicorn's STARTUP_FAILURE, as when its own bind fails

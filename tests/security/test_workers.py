@@ -109,3 +109,21 @@ def test_a_worker_binds_its_own_socket_to_the_address_it_is_sent() -> None:
             child.close()
     finally:
         parent.close()
+
+
+def test_a_second_server_on_a_port_in_use_is_refused() -> None:
+    """SO_REUSEPORT would let a second `registry serve` (an old one not yet stopped) bind the same port and take
+    part of its connections; the supervisor's claim is refused while anything is bound there, as uvicorn's is."""
+    running = serving.claim("127.0.0.1", 0)
+    try:
+        worker = pickle.loads(pickle.dumps(running))  # a worker of the first server, listening
+        worker.listen()
+        try:
+            with pytest.raises(OSError, match="in use"):
+                serving.claim("127.0.0.1", running.port)
+        finally:
+            worker.close()
+    finally:
+        running.close()
+    again = serving.claim("127.0.0.1", running.port)  # free again once the first is gone
+    again.close()
