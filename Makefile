@@ -16,7 +16,7 @@ shown = $(shell printf '%s' '$(1)' | sed -E 's#(://[^:/@]*):[^@]*@#\1:***@#; s/&
 DATABASE_SHOWN := $(call shown,$(DATABASE))
 POSTGRES_SHOWN := $(if $(TEST_POSTGRES_URL), and on PostgreSQL ($(call shown,$(TEST_POSTGRES_URL))))
 
-.PHONY: help run install migrate test lint check revision clean browsers bench bench-enrolments bench-projection bench-access-log
+.PHONY: help run install migrate test lint check revision clean browsers bench bench-enrolments bench-projection bench-access-log bench-twins
 
 help: ## list the targets (with the values they will use)
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' -v host='$(HOST)' -v port='$(PORT)' -v db='$(DATABASE_SHOWN)' \
@@ -74,6 +74,7 @@ bench: $(DEV_STAMP) ## benchmarks (BENCH_SIZES=10000,100000, BENCH_JOB_SIZES=100
 	$(BIN)/python -m bench.enrolments
 	$(BIN)/python -m bench.projection
 	$(BIN)/python -m bench.access_log
+	$(BIN)/python -m bench.twins.measure
 
 bench-enrolments: $(DEV_STAMP) ## only the import of 100,000 enrolments against its COPY floor (BENCH_ENROL_*) -> docs/benchmarks.md
 	$(BIN)/pip install --quiet 'duckdb>=1.1' 'psutil>=5.9'
@@ -87,6 +88,9 @@ bench-access-log: $(DEV_STAMP) ## only named reads against reads without sensiti
 	$(BIN)/pip install --quiet 'duckdb>=1.1' 'psutil>=5.9'
 	command -v wrk >/dev/null || { apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }; }
 	$(BIN)/python -m bench.access_log
+
+bench-twins: $(DEV_STAMP) ## only the catalog's statements against their hand-written twins, answers compared (BENCH_TWINS_*) -> docs/benchmarks.md
+	$(BIN)/python -m bench.twins.measure
 
 clean: ## remove the virtualenv and the local SQLite database (the demo token in data/admin-token stays)
 	rm -rf $(VENV) data/*.db data/*.db-*

@@ -14,21 +14,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bench.twins.common import SCOPE as _PG_SUBTREE
+
 INDICATORS = ("ST-2025-DOCTORS-PER-10K", "CT-2030-WOMEN-PARTY-COMMITTEE", "ST-2025-PD-STAFF-POSTGRAD")
 
 # ---------------------------------------------------------------- PostgreSQL, on the app's schema
-_PG_SUBTREE = """
-WITH RECURSIVE sub(id) AS (
-    SELECT v.org_unit_id FROM org_unit u JOIN org_unit_version v ON v.org_unit_id = u.id AND v.sys_to IS NULL
-    WHERE u.code = %(root)s AND v.valid_from <= %(d)s AND (v.valid_to IS NULL OR v.valid_to >= %(d)s)
-  UNION
-    SELECT l.org_unit_id FROM sub
-    JOIN org_unit_parent l ON l.parent_id = sub.id AND l.sys_to IS NULL
-         AND l.start_date <= %(d)s AND (l.end_date IS NULL OR l.end_date >= %(d)s)
-    JOIN org_unit_version c ON c.org_unit_id = l.org_unit_id AND c.sys_to IS NULL
-         AND c.valid_from <= %(d)s AND (c.valid_to IS NULL OR c.valid_to >= %(d)s)
-)"""
-
 PG: dict[str, str] = {
     "ST-2025-DOCTORS-PER-10K": _PG_SUBTREE + """
 SELECT (SELECT count(DISTINCT e.person_id) FROM employment e JOIN sub ON sub.id = e.org_unit_id

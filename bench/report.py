@@ -21,6 +21,7 @@ REASONS = {
                    "the title-standard ones) and PostgreSQL plans it cold",
     "single_warm": "a warm answer is one indexed query for the data version plus the cached answer; what is left is "
                    "HTTP, the token check and JSON",
+    "catalog_twins": "see the table of twins below and bench/findings.md (F29): the statements over 3× and their causes",
     "catalog": "at 1M one statement did not answer within the budget (Findings F10: "
                "ST-2025-OFFICE-LEADERS-POSTGRAD, 5 s at 100k, over 300 s at 1M: the correlated highest-rank "
                "subquery per position row over the 76k-unit closure; fixed). Since F15-F17 and F19 (bench.catalog, "
@@ -266,6 +267,62 @@ def access_log_goals(results: dict[str, Any]) -> list[tuple[str, str, str, str, 
                          f"({run['asgi_floor_same_json']['compared']} ids compared); ratio {ratio}",
                          "met" if met else "**short**", "" if met else REASONS["get_person_floor"]))
     return rows
+
+
+def twins_goals(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """Issue #15: every statement of the catalog within 3× its hand-written equivalent, measured uncached."""
+    section = results.get("twins") or {}
+    rows = []
+    goal = "every statement of the catalog ≤ 3× its hand-written twin (uncached: planned every run, no answer cache)"
+    for run in section.get("runs", []):
+        where = f"{run['persons']:,} persons {run['engine']}"
+        if "error" in run or "summary" not in run:
+            rows.append((goal, where, str(run.get("error", "no figure"))[:120], "**failed**", ""))
+            continue
+        s = run["summary"]
+        timed = [r for r in run["indicators"] if r.get("ratio") is not None]
+        worst = max(timed, key=lambda r: r["ratio"]) if timed else None
+        disagree = [r["code"] for r in run["indicators"] if r.get("mismatched")]
+        met = s["within_goal"] == s["indicators"] and not disagree
+        rows.append((goal, where,
+                     f"{s['within_goal']} of {s['indicators']} within 3× ({s['with_twin']} have a twin); median "
+                     f"{s['median_ratio']}×, worst {worst['ratio']}× ({worst['code']}); answers compared at "
+                     f"{len(s['roots'])} units × {len(s['dates'])} dates: "
+                     + (f"**{len(disagree)} disagree** ({', '.join(disagree)})" if disagree else "all agree"),
+                     "met" if met else "**short**", "" if met else REASONS["catalog_twins"]))
+    return rows
+
+
+def twins_figures(results: dict[str, Any]) -> list[str]:
+    """The section of `bench.twins.measure`."""
+    section = results.get("twins")
+    if not section:
+        return []
+    out = ["## The catalog against hand-written twins (`make bench-twins`)", "",
+           f"Run {section['started']} to {section.get('finished', '?')}. Each indicator's statements, as "
+           "`GET /indicators/{code}/sql` shows them (binds inlined), and its twin (bench/twins: one statement written "
+           "from the spec, not from the compiler), each run "
+           f"{section['repeats']} times at the old province on 2024-12-31 on one connection that never prepares: "
+           "medians. Answers compared with `INDICATOR_ANSWER_CACHE=0` at every unit and date listed.", ""]
+    for run in section.get("runs", []):
+        if "error" in run or "summary" not in run:
+            out += [f"- {run['persons']:,} persons: failed: `{str(run.get('error', 'no figure'))[:300]}`", ""]
+            continue
+        s = run["summary"]
+        out += [f"### {run['persons']:,} persons (units {', '.join(s['roots'])}; dates {', '.join(s['dates'])})", "",
+                "| indicator | kind | twin | engine statements | engine ms | twin ms | engine ÷ twin | answers "
+                "compared / differing |", "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+        for r in run["indicators"]:
+            if r["twin"] is None:
+                out.append(f"| {r['code']} | {r['kind']} | none | | | | | |")
+                continue
+            ratio = r["ratio"]
+            shown = f"**{ratio}**" if ratio is not None and ratio > s["goal"] else str(ratio)
+            out.append(f"| {r['code']} | {r['kind']} | {r['twin']} | {r['timed_at']['engine_statements']} | "
+                       f"{_fmt(r['engine_ms'], 2)} | {_fmt(r['twin_ms'], 2)} | {shown} | {r['checked']} / "
+                       f"{r['mismatched']} |")
+        out.append("")
+    return out
 
 
 def access_log_figures(results: dict[str, Any]) -> list[str]:
@@ -532,7 +589,8 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
                    f"{mf['communes_per_district']} | {_fmt(run.get('generate_seconds'))} | {sizes} |")
     out += ["", "## Goals", "", "| goal | size, engine | measured | verdict | located cause (Findings) |",
             "| --- | --- | --- | --- | --- |"]
-    for g in goals(results) + enrolment_goals(results) + projection_goals(results) + access_log_goals(results):
+    for g in (goals(results) + enrolment_goals(results) + projection_goals(results) + access_log_goals(results)
+              + twins_goals(results)):
         out.append("| " + " | ".join(g) + " |")
     out += ["", "### Cost growth", ""] + (growth(results) or ["(one size only)"])
     out += ["", "## Figures", ""]
@@ -614,6 +672,7 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
     out += enrolment_figures(results)
     out += projection_figures(results)
     out += access_log_figures(results)
+    out += twins_figures(results)
     out += ["## Agreement (acceptance point 3)", "",
             "Numerator and denominator of each indicator for the old province at 2024-12-31, from the API on each "
             "engine, hand-written SQL and DuckDB (warm tables and straight over the files):", ""]
