@@ -84,7 +84,8 @@ class SecurityFlag(Base):
 
 
 class RateHit(Base):
-    """Requests of one caller in one minute, counted for every app server of the database (PostgreSQL)."""
+    """Requests of one caller in one minute, counted for every app server of the database (PostgreSQL). UNLOGGED there
+    (migration 9c5e7a3b2d40): a count does not wait for the disk, and a crash only starts the limits afresh."""
 
     __tablename__ = "rate_hit"
 

@@ -209,3 +209,27 @@ def test_the_shared_window_weighs_the_previous_minute(postgres: Registry) -> Non
         assert allowed(SharedLimiter(engine), t0 + 75, 5) == 2
     finally:
         engine.dispose()
+
+
+def test_the_counters_are_unlogged_and_still_shared(postgres: Registry) -> None:
+    """rate_hit is UNLOGGED on PostgreSQL (a count does not wait for the WAL to reach the disk; a crash only starts
+    the limits afresh), and a count made by one server's limiter is what another's reads."""
+    from sqlalchemy import create_engine, text
+
+    from app.services.ratelimit import SharedLimiter, TooManyRequests
+
+    engine = create_engine(postgres.url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT relpersistence FROM pg_class WHERE relname = 'rate_hit'")).scalar() == "u"
+            assert conn.execute(text("SELECT relpersistence FROM pg_class WHERE relname = 'signed_out_session'")
+                                ).scalar() == "p"  # a sign-out must outlive a crash: kept logged
+        key, now = uniq("unlogged"), (int(time.time() // 60) + 200_000) * 60 + 1.0
+        SharedLimiter(engine).hit(key, 2, now=now)
+        SharedLimiter(engine).hit(key, 2, now=now)
+        with pytest.raises(TooManyRequests):
+            SharedLimiter(engine).hit(key, 2, now=now)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT hits FROM rate_hit WHERE key = :k"), {"k": key}).scalar() == 2
+    finally:
+        engine.dispose()
