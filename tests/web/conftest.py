@@ -75,7 +75,10 @@ def _serve(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
     log = ARTIFACTS / ("server.log" if backend == "sqlite" else f"server-{backend}.log")
     port = _free_port()
     env = os.environ | {"DATABASE_URL": url, "REGISTRY_BOOTSTRAP_TOKEN": BOOT, "REGISTRY_SESSION_SECRET": "web-tests-secret",
-                        "LOG_LEVEL": "WARNING"}
+                        "LOG_LEVEL": "WARNING",
+                        # a crash of the server (a SIGSEGV killed it twice in CI, 2026-12-06) leaves every thread's stack
+                        # in its log, which a failed test's report carries (below)
+                        "PYTHONFAULTHANDLER": "1"}
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
                                  "--log-level", "warning"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
