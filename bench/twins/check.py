@@ -154,7 +154,7 @@ def catalog_specs(codes: list[str] | None = None) -> dict[str, tuple[str, str]]:
     """code -> (kind, the code whose twin answers it): the catalog but its qualitative entries."""
     from app.services.indicators.catalog import build
 
-    out = {}
+    out: dict[str, tuple[str, str]] = {}
     for spec in build():
         if spec.kind == "qualitative" or (codes and spec.id not in codes):
             continue
@@ -171,6 +171,11 @@ def sample_units(cursor: Any, count: int, seed: int = 1) -> list[str]:
     return sorted(random.Random(seed).sample(codes, min(count, len(codes))))
 
 
+def _print(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.twins.check", description=__doc__.split("\n\n")[0])
     parser.add_argument("database_url")
@@ -183,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     result = check(args.database_url, args.codes.split(",") if args.codes else None, args.roots.split(","),
                    [date.fromisoformat(d) for d in args.dates.split(",")], args.units, args.repeats,
-                   log=lambda line: (sys.stdout.write(line + "\n"), sys.stdout.flush()))
+                   log=_print)
     sys.stdout.write(json.dumps(result["summary"]) + "\n")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as out:
@@ -206,7 +211,7 @@ def check(database_url: str, codes: list[str] | None, roots: list[str], dates: l
 
     with TestClient(app) as client:
         return check_with(client, {"Authorization": f"Bearer {token}"}, database_url, codes, roots, dates, units,
-                          repeats, log)
+                          repeats, log=log)
 
 
 def check_with(client: Any, headers: dict[str, str], database_url: str, codes: list[str] | None, roots: list[str],
