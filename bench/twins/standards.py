@@ -142,8 +142,9 @@ LEFT JOIN highest x ON x.person_id = pop.person_id""",
 
     "CT-2030-COMMUNE-CADRES-DEGREE": SCOPE + LEVELS
     + primary_staff("e.category = 'cap_xa_chuyen_trach' AND u.tier = 'commune'") + HIGHEST + """
-SELECT count(*) FILTER (WHERE x.degree >= (SELECT ord FROM level WHERE kind = 'degree' AND code = 'college')
-                          AND x.theory >= (SELECT ord FROM level WHERE kind = 'political_theory' AND code = 'trung_cap')),
+SELECT count(*) FILTER (
+           WHERE x.degree >= (SELECT ord FROM level WHERE kind = 'degree' AND code = 'college')
+             AND x.theory >= (SELECT ord FROM level WHERE kind = 'political_theory' AND code = 'trung_cap')),
        count(*)
 FROM pop LEFT JOIN highest x ON x.person_id = pop.person_id""",
 
