@@ -649,7 +649,7 @@ class PersonMaker:
                                COMMUNE_BCH_TERM))
                 bodies.append(("-HDND", "chair" if post.key and unit.ladder == "commune_gov" else "delegate", HDND_TERM))
             if level <= 1 and p.age < 45 and unit.tier == "province" and rng.random() < 0.35:
-                bodies.append(("-QH", "member", PLANNING))
+                bodies.append(("-QH", "candidate", PLANNING))  # planning.md: a pool's members are its candidates
             for suffix, role, term in bodies:
                 start = max(term, post.start)
                 if post.end is not None and post.end < start:

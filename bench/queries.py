@@ -1,11 +1,13 @@
 """The same indicator questions answered without the engine: hand-written SQL on the registry's
 PostgreSQL schema (app/models), and DuckDB over the exported JSON Lines.
 
-Each answers (numerator, denominator) for one unit and everything below it in the tree as it stood on
-the date, with domain.md's rules: records in force on D (end dates inclusive), primary employment for
-employment-based populations, body membership plus an active employment for membership-based ones,
-each person once. ``population`` is the latest reported figure for the unit itself with a period
-starting on or before D.
+Each answers (numerator, denominator) for one unit and everything in its scope on the date (its subtree, or a
+closed unit's territory: bench/twins/common.py; the DuckDB twins read the subtree only, and are asked before the
+reform), with domain.md's rules: records in force on D (end dates inclusive), primary employment for
+employment-based populations, body membership alone for membership-based ones (spec revision 2, point 3), each
+person once. ``population`` is the latest reported figure for the unit itself with a period starting on or before
+D; a per-capita numerator is the unit's own ``doctors`` figure when it has one (revision 2, point 9). The twins of
+the rest of the catalog are in bench/twins.
 """
 
 from __future__ import annotations
@@ -14,27 +16,21 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bench.twins import staff as staff_twins
 from bench.twins.common import SCOPE as _PG_SUBTREE
 
 INDICATORS = ("ST-2025-DOCTORS-PER-10K", "CT-2030-WOMEN-PARTY-COMMITTEE", "ST-2025-PD-STAFF-POSTGRAD")
 
 # ---------------------------------------------------------------- PostgreSQL, on the app's schema
 PG: dict[str, str] = {
-    "ST-2025-DOCTORS-PER-10K": _PG_SUBTREE + """
-SELECT (SELECT count(DISTINCT e.person_id) FROM employment e JOIN sub ON sub.id = e.org_unit_id
-        WHERE e.sys_to IS NULL AND e.is_primary AND e.occupation = 'doctor'
-          AND e.start_date <= %(d)s AND (e.end_date IS NULL OR e.end_date >= %(d)s)),
-       (SELECT s.value FROM statistic s JOIN org_unit u ON u.id = s.org_unit_id
-        WHERE u.code = %(root)s AND s.code = 'population' AND s.sys_to IS NULL AND s.period_start <= %(d)s
-        ORDER BY s.period_start DESC, s.period_end DESC LIMIT 1)""",
+    # the root's own doctors statistic when it has one, else the registry's count (revision 2, point 9)
+    "ST-2025-DOCTORS-PER-10K": staff_twins.per_capita("doctor", "doctors"),
     "CT-2030-WOMEN-PARTY-COMMITTEE": _PG_SUBTREE + """
 , members AS (
     SELECT DISTINCT m.person_id FROM membership m
     JOIN sub ON sub.id = m.body_id
     JOIN org_unit_version b ON b.org_unit_id = m.body_id AND b.sys_to IS NULL AND b.kind = 'party_executive_committee'
-    WHERE m.sys_to IS NULL AND m.start_date <= %(d)s AND (m.end_date IS NULL OR m.end_date >= %(d)s)
-      AND EXISTS (SELECT 1 FROM employment e WHERE e.person_id = m.person_id AND e.sys_to IS NULL
-                  AND e.start_date <= %(d)s AND (e.end_date IS NULL OR e.end_date >= %(d)s)))
+    WHERE m.sys_to IS NULL AND m.start_date <= %(d)s AND (m.end_date IS NULL OR m.end_date >= %(d)s))
 SELECT count(*) FILTER (WHERE pv.gender = 'female'), count(*)
 FROM members JOIN person_version pv ON pv.person_id = members.person_id AND pv.sys_to IS NULL""",
     "ST-2025-PD-STAFF-POSTGRAD": _PG_SUBTREE + """
@@ -49,7 +45,7 @@ SELECT count(*) FILTER (WHERE EXISTS (
            SELECT 1 FROM qualification q WHERE q.person_id = staff.person_id AND q.sys_to IS NULL
              AND q.awarded_on <= %(d)s
              AND ((q.kind = 'degree' AND q.code IN ('master', 'doctor', 'doctor_science'))
-               OR (q.kind = 'specialty' AND q.code IN ('ck1', 'ck2'))))),
+               OR (q.kind = 'specialty' AND q.code IN ('ck1', 'ck2', 'noi_tru'))))),
        count(*)
 FROM staff""",
 }
@@ -113,16 +109,18 @@ WITH RECURSIVE sub(code) AS (
 
 DUCK: dict[str, str] = {
     "ST-2025-DOCTORS-PER-10K": _DUCK_SUBTREE + """
-SELECT (SELECT count(DISTINCT e.pid) FROM emp e JOIN sub ON sub.code = e.unit
-        WHERE e.is_primary AND e.occupation = 'doctor' AND e.start <= $d AND (e."end" IS NULL OR e."end" >= $d)),
+SELECT COALESCE((SELECT value FROM stats WHERE org_unit = $root AND code = 'doctors' AND period_start <= $d
+                 ORDER BY period_start DESC, length(period) ASC LIMIT 1),
+                (SELECT count(DISTINCT e.pid) FROM emp e JOIN sub ON sub.code = e.unit
+                 WHERE e.is_primary AND e.occupation = 'doctor' AND e.start <= $d
+                   AND (e."end" IS NULL OR e."end" >= $d))),
        (SELECT value FROM stats WHERE org_unit = $root AND code = 'population' AND period_start <= $d
         ORDER BY period_start DESC, length(period) ASC LIMIT 1)""",
     "CT-2030-WOMEN-PARTY-COMMITTEE": _DUCK_SUBTREE + """
 , members AS (
     SELECT DISTINCT m.pid FROM mem m JOIN sub ON sub.code = m.body
     JOIN units b ON b.code = m.body AND b.kind = 'party_executive_committee'
-    WHERE m.start <= $d AND (m."end" IS NULL OR m."end" >= $d)
-      AND m.pid IN (SELECT pid FROM emp WHERE start <= $d AND ("end" IS NULL OR "end" >= $d)))
+    WHERE m.start <= $d AND (m."end" IS NULL OR m."end" >= $d))
 SELECT count(*) FILTER (WHERE p.gender = 'female'), count(*) FROM members JOIN p ON p.external_id = members.pid""",
     "ST-2025-PD-STAFF-POSTGRAD": _DUCK_SUBTREE + """
 , staff AS (
@@ -133,7 +131,7 @@ SELECT count(*) FILTER (WHERE p.gender = 'female'), count(*) FROM members JOIN p
 SELECT count(*) FILTER (WHERE staff.pid IN (
            SELECT pid FROM qual WHERE awarded_on <= $d
              AND ((kind = 'degree' AND level IN ('master', 'doctor', 'doctor_science'))
-               OR (kind = 'specialty' AND level IN ('ck1', 'ck2'))))),
+               OR (kind = 'specialty' AND level IN ('ck1', 'ck2', 'noi_tru'))))),
        count(*)
 FROM staff""",
 }

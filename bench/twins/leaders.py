@@ -87,9 +87,10 @@ _PLACE_OF_WORK = f"""
     JOIN org_unit_language ol ON ol.org_unit_id = chain.anc_id AND ol.sys_to IS NULL
 )"""
 
-_FLUENT_HERE = _q("s.person_id", "q.kind = 'language' AND q.language_kind = 'ethnic_minority' AND q.is_fluent "
-                                 "AND (q.language IN (SELECT language FROM listed WHERE listed.unit_id = s.org_unit_id) "
-                                 "OR NOT EXISTS (SELECT 1 FROM listed WHERE listed.unit_id = s.org_unit_id))")
+_FLUENT_HERE = _q("s.person_id",
+                  "q.kind = 'language' AND q.language_kind = 'ethnic_minority' AND q.is_fluent "
+                  "AND (q.language IN (SELECT language FROM listed WHERE listed.unit_id = s.org_unit_id) "
+                  "OR NOT EXISTS (SELECT 1 FROM listed WHERE listed.unit_id = s.org_unit_id))")
 """Fluent in a local language of the place of work, or in any minority language where none is listed."""
 
 PG: dict[str, str] = {

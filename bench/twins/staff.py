@@ -42,7 +42,7 @@ def _statistic(code: str) -> str:
         ORDER BY s.period_start DESC, s.period_end DESC LIMIT 1)"""
 
 
-def _per_capita(occupation: str, area_count: str) -> str:
+def per_capita(occupation: str, area_count: str) -> str:
     """(the area's reported count of the occupation, else the registry's count; the root's population).
 
     domain.md 'Per-capita health targets', CHANGES.md revision 2 point 9, oracle decision 14."""
@@ -64,7 +64,7 @@ PG: dict[str, str] = {
     "ST-2025-DOCTORS-CK1": _ratio("doctor", _held("specialty", "('ck1')") + " AND NOT "
                                   + _held("specialty", "('ck2')")),
     "ST-2025-DOCTORS-CK2": _ratio("doctor", _held("specialty", "('ck2')")),
-    "ST-2025-NURSES-PER-10K": _per_capita("nurse", "nurses"),
+    "ST-2025-NURSES-PER-10K": per_capita("nurse", "nurses"),
     # coverage (oracle decision 13): commune health stations in scope on D; a station passes when someone's primary
     # employment in force on D is there with occupation doctor
     "ST-2025-COMMUNE-STATIONS-WITH-DOCTOR": SCOPE + f"""
