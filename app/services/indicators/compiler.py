@@ -184,8 +184,14 @@ def anchor_rows(anchor: Anchor, ctx: Ctx, person_where: Filter | None, share: Fi
     )
 
 
-def facts(spec: IndicatorSpec, ctx: Ctx, *, materialized: bool = False) -> Any:
-    """Every (person, anchor unit, is_num) of the population on D.
+def facts(spec: IndicatorSpec, ctx: Ctx, *, materialized: bool = False, in_scope: bool = False) -> Any:
+    """Every (person, anchor unit, is_num) of the population on D (`in_scope`: only those anchored in the scope of
+    the unit asked about).
+
+    `in_scope` keeps each anchor's rows to the scope before the anchors are united: the planner then starts each
+    anchor from the scope's units. Filtered after the union, a population of two anchors (key leaders' posts and
+    standing committees' seats) read every matching record of the country before keeping the unit's: 5× its
+    hand-written twin at 100k (F29 in bench/findings.md).
 
     `materialized` (the passes over every unit, `unit_counts_all`, which read the rows twice): computed once each, on
     PostgreSQL whatever the planner would inline. A share's subqueries (a title standard's: the primary employment,
@@ -195,6 +201,9 @@ def facts(spec: IndicatorSpec, ctx: Ctx, *, materialized: bool = False) -> Any:
     assert spec.population is not None
     share = spec.share if spec.kind == "ratio" else None
     parts = [anchor_rows(a, ctx, spec.population.where, share) for a in spec.population.anchors]
+    if in_scope:
+        sub = subtree(ctx)
+        parts = [p.where(p.selected_columns.unit_id.in_(select(sub.c.unit_id))) for p in parts]
     both = parts[0] if len(parts) == 1 else union_all(*parts)
     if materialized:
         return both.cte("facts").prefix_with("MATERIALIZED", dialect="postgresql")
@@ -378,13 +387,8 @@ def _live_closure(ctx: Ctx) -> Any:
 
 def population_counts(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
     """(numerator, denominator): distinct persons in the population under the unit, and those qualifying."""
-    f, sub = facts(spec, ctx), subtree(ctx)
-    per_person = (
-        select(f.c.person_id, func.max(f.c.is_num).label("is_num"))
-        .where(f.c.unit_id.in_(select(sub.c.unit_id)))
-        .group_by(f.c.person_id)
-        .subquery()
-    )
+    f = facts(spec, ctx, in_scope=True)
+    per_person = select(f.c.person_id, func.max(f.c.is_num).label("is_num")).group_by(f.c.person_id).subquery()
     return select(func.coalesce(func.sum(per_person.c.is_num), 0), func.count())
 
 
@@ -427,12 +431,8 @@ def unit_counts_all(spec: IndicatorSpec, ctx: Ctx,
 
 def population_persons(spec: IndicatorSpec, ctx: Ctx) -> Select[Any]:
     """(person_id, is_num) of every person in the population under the unit."""
-    f, sub = facts(spec, ctx), subtree(ctx)
-    return (
-        select(f.c.person_id, func.max(f.c.is_num).label("is_num"))
-        .where(f.c.unit_id.in_(select(sub.c.unit_id)))
-        .group_by(f.c.person_id)
-    )
+    f = facts(spec, ctx, in_scope=True)
+    return select(f.c.person_id, func.max(f.c.is_num).label("is_num")).group_by(f.c.person_id)
 
 
 def population_anchors(spec: IndicatorSpec, ctx: Ctx) -> Any:
@@ -636,7 +636,7 @@ AGE_BANDS = ((30, "under_30"), (40, "30_39"), (50, "40_49"), (60, "50_59"))
 
 def population_by(spec: IndicatorSpec, ctx: Ctx, dimension: str) -> Select[Any]:
     """(key, numerator, denominator) per value of a dimension (tier of the anchor unit, gender, age band)."""
-    f, sub = facts(spec, ctx), subtree(ctx)
+    f = facts(spec, ctx, in_scope=True)
     if dimension == "tier":
         uv = aliased(OrgUnitVersion)
         key: Any = uv.tier
@@ -652,7 +652,7 @@ def population_by(spec: IndicatorSpec, ctx: Ctx, dimension: str) -> Select[Any]:
         base = select(key.label("key"), f.c.person_id, f.c.is_num).join(
             pv, and_(pv.person_id == f.c.person_id, ctx.current(pv))
         )
-    rows = base.where(f.c.unit_id.in_(select(sub.c.unit_id))).subquery()
+    rows = base.subquery()
     per = (
         select(rows.c.key, rows.c.person_id, func.max(rows.c.is_num).label("is_num"))
         .group_by(rows.c.key, rows.c.person_id)
