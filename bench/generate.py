@@ -275,10 +275,13 @@ class Country:
 
     # ----- units -----
     def add(self, code: str, name: str, kind: str, tier: str, sector: str, parents: list[tuple[str, date, date | None]],
-            *, valid_from: date = OPENED, valid_to: date | None = None, ethnic_contact: bool = False, **extra: Any) -> Unit:
+            *, valid_from: date = OPENED, valid_to: date | None = None, ethnic_contact: bool = False,
+            local_languages: tuple[str, ...] = (), **extra: Any) -> Unit:
         record: Record = {"code": code, "name": name, "kind": kind, "tier": tier, "sector": sector,
                           "ethnic_contact": ethnic_contact, "valid_from": _iso(valid_from), "valid_to": _iso(valid_to),
                           "parents": [{"code": c, "start": _iso(s), "end": _iso(e)} for c, s, e in parents]}
+        if local_languages:
+            record["local_languages"] = list(local_languages)
         unit = Unit(code, record, tier, ethnic_contact=ethnic_contact, **extra)
         self.units[code] = unit
         self.order.append(code)
@@ -401,7 +404,7 @@ class Country:
             merged_of[3 * g + 1] = merged_of[3 * g + 2] = m
             contact = ctx["minority"] is not None and rng.random() < 0.5
             self.add(m, f"Xã mới {g + 1} ({dname})", "area", "commune", "state", [(new, FIRST_DAY, None)],
-                     valid_from=FIRST_DAY, ethnic_contact=contact)
+                     valid_from=FIRST_DAY, ethnic_contact=contact, local_languages=_spoken(ctx, contact))
             self.population(m, commune_pop * 2, new=True)
             for suffix, name, kind, sector, ladder in (("-UB", "Ủy ban nhân dân xã", "state_agency", "state", "commune_gov"),
                                                        ("-DU", "Đảng ủy xã", "party_agency", "party", "commune_party")):
@@ -432,10 +435,10 @@ class Country:
         stays = merged_into is None
         if stays:
             self.add(x, cname, "area", "commune", "state", [(h, OPENED, LAST_DAY), (new, FIRST_DAY, None)],
-                     ethnic_contact=contact)
+                     ethnic_contact=contact, local_languages=_spoken(ctx, contact))
         else:
             self.add(x, cname, "area", "commune", "state", [(h, OPENED, LAST_DAY)], valid_to=LAST_DAY,
-                     ethnic_contact=contact)
+                     ethnic_contact=contact, local_languages=_spoken(ctx, contact))
         self.population(x, pop)
         after = x if stays else merged_into
         base = {**ctx, "district": h, "commune": x, "commune_after": after}
@@ -944,6 +947,13 @@ def _reported(country: Country) -> list[Record]:
             out.append({"code": "ST-2025-JOBS-YEARLY", "org_unit": code, "period": period,
                         "value": max(1, round(rng.uniform(20000, 32000) * country.scale * 40)), "source": "Sở Nội vụ"})
     return out
+
+
+def _spoken(ctx: dict[str, Any], contact: bool) -> tuple[str, ...]:
+    """The local languages a commune of ethnic contact lists: its province's main minority's (interchange.md
+    `local_languages`, inherited by the units under it; spec revision 2, point 8)."""
+    minority = ctx["minority"]
+    return (LANGUAGE_OF[minority],) if contact and minority in LANGUAGE_OF else ()
 
 
 def _sample(country: Country) -> dict[str, Any]:
