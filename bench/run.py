@@ -389,7 +389,7 @@ def compare_sql(db: Database, server: Server, sample: dict[str, str], duck: Any,
             answer = (body["numerator"], body["denominator"])
         return samples, answer
 
-    with psycopg.connect(db.dsn) as conn, server.client() as client, \
+    with psycopg.connect(db.dsn, options="-c jit=off") as conn, server.client() as client, \
             (uncached or server).client() as computing:
         cur = conn.cursor()
         for code in queries.INDICATORS:

@@ -11,7 +11,8 @@ numerator and denominator (value for a reported indicator), floats to 1e-9.
 
 Timing, at the first root and date: the statements `GET /indicators/{code}/sql` shows (the engine's SQL, binds
 inlined) against the twin, each run `--repeats` times on one connection that never prepares a statement
-(psycopg's `prepare_threshold=None`), so both are planned on every run: uncached. The median of each, and their
+(psycopg's `prepare_threshold=None`), so both are planned on every run: uncached. The connection has JIT off, as the
+app's connections have (app/db.py). The median of each, and their
 ratio (the goal: at most 3).
 
 Exit status 1 when an answer disagrees, or an indicator has no twin.
@@ -225,7 +226,9 @@ def check_with(client: Any, headers: dict[str, str], database_url: str, codes: l
     from bench.twins import load
 
     dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn, prepare_threshold=None, autocommit=True) as conn:
+    # the app's own connection settings (app/db.py): JIT off. With it on, the engine's longer statements are estimated
+    # above jit_above_cost and compiled for 100 ms and more each run, the twins not (F29)
+    with psycopg.connect(dsn, prepare_threshold=None, autocommit=True, options="-c jit=off") as conn:
         cursor = conn.cursor()
 
         def ask(code: str, root: str, day: date) -> dict[str, Any]:
