@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.twins import staff as staff_twins
-from bench.twins.common import SCOPE as _PG_SUBTREE
+from bench.twins.common import SCOPE as _PG_SCOPE
 
 INDICATORS = ("ST-2025-DOCTORS-PER-10K", "CT-2030-WOMEN-PARTY-COMMITTEE", "ST-2025-PD-STAFF-POSTGRAD")
 
@@ -25,7 +25,7 @@ INDICATORS = ("ST-2025-DOCTORS-PER-10K", "CT-2030-WOMEN-PARTY-COMMITTEE", "ST-20
 PG: dict[str, str] = {
     # the root's own doctors statistic when it has one, else the registry's count (revision 2, point 9)
     "ST-2025-DOCTORS-PER-10K": staff_twins.per_capita("doctor", "doctors"),
-    "CT-2030-WOMEN-PARTY-COMMITTEE": _PG_SUBTREE + """
+    "CT-2030-WOMEN-PARTY-COMMITTEE": _PG_SCOPE + """
 , members AS (
     SELECT DISTINCT m.person_id FROM membership m
     JOIN sub ON sub.id = m.body_id
@@ -33,7 +33,7 @@ PG: dict[str, str] = {
     WHERE m.sys_to IS NULL AND m.start_date <= %(d)s AND (m.end_date IS NULL OR m.end_date >= %(d)s))
 SELECT count(*) FILTER (WHERE pv.gender = 'female'), count(*)
 FROM members JOIN person_version pv ON pv.person_id = members.person_id AND pv.sys_to IS NULL""",
-    "ST-2025-PD-STAFF-POSTGRAD": _PG_SUBTREE + """
+    "ST-2025-PD-STAFF-POSTGRAD": _PG_SCOPE + """
 , staff AS (
     SELECT DISTINCT e.person_id FROM employment e
     JOIN sub ON sub.id = e.org_unit_id

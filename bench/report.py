@@ -281,12 +281,13 @@ def twins_goals(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]
             continue
         s = run["summary"]
         timed = [r for r in run["indicators"] if r.get("ratio") is not None]
-        worst = max(timed, key=lambda r: r["ratio"]) if timed else None
+        top = max(timed, key=lambda r: r["ratio"]) if timed else None
+        worst = f"{top['ratio']}× ({top['code']})" if top is not None else "none timed"
         disagree = [r["code"] for r in run["indicators"] if r.get("mismatched")]
         met = s["within_goal"] == s["indicators"] and not disagree
         rows.append((goal, where,
                      f"{s['within_goal']} of {s['indicators']} within 3× ({s['with_twin']} have a twin); median "
-                     f"{s['median_ratio']}×, worst {worst['ratio']}× ({worst['code']}); answers compared at "
+                     f"{s['median_ratio']}×, worst {worst}; answers compared at "
                      f"{len(s['roots'])} units × {len(s['dates'])} dates: "
                      + (f"**{len(disagree)} disagree** ({', '.join(disagree)})" if disagree else "all agree"),
                      "met" if met else "**short**", "" if met else REASONS["catalog_twins"]))

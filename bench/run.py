@@ -561,8 +561,9 @@ def registry_data(work: Path, persons: int) -> Path:
     return data
 
 
-def bulk_registry(db: Database, persons: int, data: Path) -> dict[str, Any]:
-    """`db` migrated, then its units and first `persons` persons bulk-loaded (bench.load) and analysed."""
+def bulk_registry(db: Database, persons: int, data: Path, *, statistics: bool = False) -> dict[str, Any]:
+    """`db` migrated, then its units (and its statistics), and its first `persons` persons bulk-loaded (bench.load)
+    and analysed."""
     from app.db import build_engine
     from bench import load as bulk
 
@@ -572,10 +573,15 @@ def bulk_registry(db: Database, persons: int, data: Path) -> dict[str, Any]:
     eng = build_engine(db.url)
     with eng.begin() as conn:
         units = bulk.load_org_units(conn, data / "org-units.jsonl")
+    stats = None
+    if statistics:
+        with eng.begin() as conn:
+            stats = bulk.load_statistics(conn, data / "statistics.jsonl")
     people = bulk.load_persons(eng.connect, data / "persons.jsonl", 0, persons)
     eng.dispose()
     db.analyze()
-    return {"org_units": units, "persons": people, "bulk_seconds": round(time.perf_counter() - t0, 1)}
+    return {"org_units": units, **({"statistics": stats} if statistics else {}), "persons": people,
+            "bulk_seconds": round(time.perf_counter() - t0, 1)}
 
 
 def _write_ids(persons: Path, dest: Path, size: int, count: int = 2000) -> None:

@@ -1,19 +1,5 @@
 """Pieces the twins share: the scope of a unit on a date (its subtree, or the territory of a closed unit)."""
 
-SUBTREE = """
-WITH RECURSIVE sub(id) AS (
-    SELECT v.org_unit_id FROM org_unit u JOIN org_unit_version v ON v.org_unit_id = u.id AND v.sys_to IS NULL
-    WHERE u.code = %(root)s AND v.valid_from <= %(d)s AND (v.valid_to IS NULL OR v.valid_to >= %(d)s)
-  UNION
-    SELECT l.org_unit_id FROM sub
-    JOIN org_unit_parent l ON l.parent_id = sub.id AND l.sys_to IS NULL
-         AND l.start_date <= %(d)s AND (l.end_date IS NULL OR l.end_date >= %(d)s)
-    JOIN org_unit_version c ON c.org_unit_id = l.org_unit_id AND c.sys_to IS NULL
-         AND c.valid_from <= %(d)s AND (c.valid_to IS NULL OR c.valid_to >= %(d)s)
-)"""
-"""``sub(id)``: the root (if it exists on D) and every unit reached from it by parent links in force on D, through
-units that exist on D. For a root open on D only; SCOPE covers a closed one too."""
-
 SCOPE = """
 WITH RECURSIVE closed_root AS (
     -- the root when it closed before D: its last day L

@@ -16,35 +16,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.run import BIN, ROOT, Database, Server, env_int, log, registry_data, save_section
+from bench.run import ROOT, Database, Server, bulk_registry, env_int, log, registry_data, save_section
 from bench.twins import check
-
-
-def load_registry(db: Database, persons: int, data: Path) -> dict[str, Any]:
-    """`db` migrated, then the units, statistics and first `persons` persons of `data` bulk-loaded and analysed."""
-    import subprocess
-
-    from app.db import build_engine
-    from bench import load as bulk
-
-    subprocess.run([str(BIN / "registry"), "migrate"], env={**os.environ, "DATABASE_URL": db.url}, check=True,
-                   capture_output=True, cwd=str(ROOT))
-    t0 = time.perf_counter()
-    eng = build_engine(db.url)
-    with eng.begin() as conn:
-        units = bulk.load_org_units(conn, data / "org-units.jsonl")
-    with eng.begin() as conn:
-        stats = bulk.load_statistics(conn, data / "statistics.jsonl")
-    people = bulk.load_persons(eng.connect, data / "persons.jsonl", 0, persons)
-    eng.dispose()
-    db.analyze()
-    return {"org_units": units, "statistics": stats, "persons": people,
-            "seconds": round(time.perf_counter() - t0, 1)}
 
 
 def run_size(persons: int, data: Path, work: Path, repeats: int) -> dict[str, Any]:
@@ -52,7 +29,7 @@ def run_size(persons: int, data: Path, work: Path, repeats: int) -> dict[str, An
                            "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
     db = Database("postgresql", work)
     try:
-        res["registry"] = load_registry(db, persons, data)
+        res["registry"] = bulk_registry(db, persons, data, statistics=True)
         log("twins", persons, "loaded", res["registry"])
         server = Server(db.url, work / f"server-twins-{persons}.log", env={"INDICATOR_ANSWER_CACHE": "0"})
         server.start()
