@@ -21,7 +21,8 @@ REASONS = {
                    "the title-standard ones) and PostgreSQL plans it cold",
     "single_warm": "a warm answer is one indexed query for the data version plus the cached answer; what is left is "
                    "HTTP, the token check and JSON",
-    "catalog_twins": "see the table of twins below and bench/findings.md (F29): the statements over 3× and their causes",
+    "catalog_twins": "the ethnic-language statements at 1M: the whole country's (unit, language) list, estimated too big "
+                     "to hash, scanned for every person's language record (F29); the rest at most 2.3×",
     "catalog": "at 1M one statement did not answer within the budget (Findings F10: "
                "ST-2025-OFFICE-LEADERS-POSTGRAD, 5 s at 100k, over 300 s at 1M: the correlated highest-rank "
                "subquery per position row over the 76k-unit closure; fixed). Since F15-F17 and F19 (bench.catalog, "
