@@ -300,9 +300,11 @@ def _place_of_work(row: Row, ctx: Ctx, language: ColumnElement[str] | None = Non
     """The person's primary employment on D is at a unit that lists local languages (by itself or a unit above it),
     `language` among them when given.
 
-    An uncorrelated IN, which the planner hashes once per statement: as a correlated EXISTS it scanned the whole
-    (unit, language) list of the country for every person (the ethnic-language indicators 4-5× their twins at 100k,
-    F29 in bench/findings.md)."""
+    An uncorrelated IN, which the planner hashes once per statement where the list's estimate fits `work_mem`: as a
+    correlated EXISTS it scanned the whole (unit, language) list of the country for every person (the ethnic-language
+    indicators 4-5× their twins at 100k, about 1.5-2× now). At 1M the list is estimated too big to hash and is scanned
+    per language record again (49-57× the twins, F29 in bench/findings.md): the place of work's languages want to be
+    walked up from the scope's units instead."""
     loc = local_languages(ctx)
 
     def listed(e: Any) -> ColumnElement[bool]:
