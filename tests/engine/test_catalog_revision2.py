@@ -158,6 +158,54 @@ def test_the_language_of_the_place_of_work_and_what_the_answer_says(registry: Re
     assert seen["place_of_work"] == {"rule": "local_languages"}  # no count of persons beside a protected figure
 
 
+def test_the_place_of_work_s_languages_come_from_above_the_unit_asked_and_from_outside_it(registry: Registry) -> None:
+    """A unit's figure looks its staff's local languages up the tree past the unit asked about; a post in scope
+    whose holder works elsewhere reads the languages of that place of work (the statements of one unit walk up from
+    its scope's units, fields.local_languages); and contact is inherited from above the unit asked about too."""
+    top, office, desk, elsewhere = uniq("LUP"), uniq("LUP-S"), uniq("LUP-S-P"), uniq("LUP-N")
+    assert import_records(registry, "org-units", [
+        org_unit(top, tier="province", ethnic_contact=True) | {"local_languages": ["km"]},
+        org_unit(office, parent=top, kind="state_agency", tier="province"),
+        org_unit(desk, parent=office, kind="state_agency", tier="province"),
+        org_unit(elsewhere, tier="province") | {"local_languages": ["tyz"]},
+    ])["created"] == 4
+
+    def fluent(pid: str, unit: str, language: str, **more: Any) -> dict[str, Any]:
+        return person(pid, unit, ethnicity="05", employments=[{
+            "org_unit": unit, "category": "cong_chuc", "occupation": "specialist", "primary": True,
+            "start": "2010-01-01", "end": None}], languages=[
+            {"language": language, "kind": "ethnic_minority", "fluent": True, "awarded_on": "2005-01-01"}], **more)
+
+    head = {"org_unit": office, "title": "Trưởng phòng", "rank": "office_head", "key_leader": False,
+            "start": "2020-01-01", "end": None}
+    assert import_records(registry, "persons", [
+        fluent(f"{desk}-1", desk, "km"), fluent(f"{desk}-2", desk, "tyz"),
+        fluent(f"{elsewhere}-1", elsewhere, "km", positions=[head]),  # heads the office, works where tyz is spoken
+    ])["created"] == 3
+    for code in ("ST-2025-ETHNIC-STAFF-LANGUAGE", "ST-2025-CONTACT-STAFF-LANGUAGE"):
+        for unit in (office, desk):
+            got = _value(registry, code, unit, "2024-12-31")
+            assert (got["numerator"], got["denominator"]) == (1, 2), (code, unit, got)
+            assert got["place_of_work"] == {"rule": "local_languages", "persons_where_none_listed": 0}
+            every = _items(registry, code, "2024-12-31", top)[unit]
+            assert (every["numerator"], every["denominator"]) == (1, 2), (code, unit, every)
+    custom = f"XX-2030-{uniq('LUP')}"
+    spec = {"id": custom, "names": {"vi": "Lãnh đạo cấp phòng thạo tiếng dân tộc nơi làm việc",
+                                    "en": "Office heads fluent in a local language of their place of work"},
+            "source": {"doc": "XX", "clause": "II.1"}, "source_kind": "registry", "kind": "ratio",
+            "population": {"anchors": [{"subject": "position", "where": {"field": "position.rank", "in": ["office_head"]}}]},
+            "share": {"field": "person.ethnic_language_local", "is": True}, "target": {"band": [0.5, None]},
+            "deadline": "2030-12-31"}
+    r = registry.client.post("/api/v1/indicators", json=spec, headers=registry.headers())
+    assert r.status_code == 201, r.text
+    got = _value(registry, custom, office, "2024-12-31")
+    # km is the office's language, not that of the head's place of work, which lists tyz
+    assert (got["numerator"], got["denominator"]) == (0, 1), got
+    assert got["place_of_work"] == {"rule": "local_languages", "persons_where_none_listed": 0}
+    every = _items(registry, custom, "2024-12-31", top)[office]
+    assert (every["numerator"], every["denominator"]) == (0, 1), every
+
+
 def test_the_method_of_a_yearly_average_says_it_is_an_average(registry: Registry) -> None:
     """Point 10: 'bình quân hằng năm' is the average of the yearly figures; the method's words say so."""
     body = registry.client.get("/api/v1/indicators/ST-2025-JOBS-YEARLY", headers=registry.headers()).json()

@@ -200,9 +200,11 @@ def facts(spec: IndicatorSpec, ctx: Ctx, *, materialized: bool = False, in_scope
     """
     assert spec.population is not None
     share = spec.share if spec.kind == "ratio" else None
+    if in_scope:
+        ctx.asked = subtree(ctx)  # before the rows' expressions: the unit lists they read are the scope's (fields)
     parts = [anchor_rows(a, ctx, spec.population.where, share) for a in spec.population.anchors]
     if in_scope:
-        sub = subtree(ctx)
+        sub = ctx.asked
         parts = [p.where(p.selected_columns.unit_id.in_(select(sub.c.unit_id))) for p in parts]
     both = parts[0] if len(parts) == 1 else union_all(*parts)
     if materialized:
@@ -439,7 +441,7 @@ def population_anchors(spec: IndicatorSpec, ctx: Ctx) -> Any:
     """(person_id, subject, unit_id) of every record that puts a person in the population under the unit on D:
     why each person is counted at all (the drill-down), by the same anchor rows the figures count."""
     assert spec.population is not None
-    sub = subtree(ctx)
+    sub = ctx.asked = subtree(ctx)  # the rows are kept to the scope: the unit lists they read may be too (fields)
     parts = []
     for anchor in spec.population.anchors:
         rows = anchor_rows(anchor, ctx, spec.population.where, None).subquery(f"anchor_{anchor.subject}")

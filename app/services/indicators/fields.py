@@ -55,6 +55,7 @@ class Ctx:
     _ctes: dict[str, Any] | None = None
     ages: set[int] = field(default_factory=set)
     projection: Projected | None = None  # a projection's moves (planning.md): retirements, expected completions
+    asked: Any = None  # the units a statement of one unit keeps its anchor rows to (compiler.facts, `in_scope`)
 
     def cache(self, key: str, build: Callable[[], Any]) -> Any:
         if self._ctes is None:
@@ -257,8 +258,21 @@ def ethnic_language_fluent(row: Row, ctx: Ctx) -> ColumnElement[bool]:
     )
 
 
-def local_languages(ctx: Ctx) -> Any:
-    """(unit_id, language): every unit on D with the languages listed by it or by a unit above it on D."""
+def local_languages(ctx: Ctx, asked: bool = False) -> Any:
+    """(unit_id, language): every unit on D with the languages listed by it or by a unit above it on D.
+
+    `asked`: only for the units the statement keeps its anchor rows to (`Ctx.asked`), found by walking up from them
+    (`_above_asked`). The whole country's list is built downwards from the units that list languages: 21,284 rows in
+    about 200 ms at a million persons, for every figure of one unit, a commune's too. Walked up from one unit's
+    scope, the list is that scope's units (F29 in bench/findings.md)."""
+    if asked and ctx.asked is not None:
+        def build_asked() -> Any:
+            chain, lang = _above_asked(ctx), aliased(OrgUnitLanguage)
+            return (select(chain.c.unit_id, lang.language)
+                    .join(lang, and_(lang.org_unit_id == chain.c.above_id, ctx.current(lang)))
+                    .cte("asked_languages"))
+
+        return ctx.cache("asked_languages", build_asked)
 
     def build() -> Any:
         lang, uv = aliased(OrgUnitLanguage), aliased(OrgUnitVersion)
@@ -278,6 +292,35 @@ def local_languages(ctx: Ctx) -> Any:
         return cte.union(step)
 
     return ctx.cache("local_languages", build)
+
+
+def _above_asked(ctx: Ctx) -> Any:
+    """(unit_id, above_id): each unit of `Ctx.asked` with itself and every unit above it on D (by the parent links in
+    force on D, through units valid on D: the paths `descendants` walks down)."""
+    def build() -> Any:
+        asked = ctx.asked
+        cte = select(asked.c.unit_id.label("unit_id"), asked.c.unit_id.label("above_id")).cte("above_asked",
+                                                                                            recursive=True)
+        link, parent = aliased(OrgUnitParent), aliased(OrgUnitVersion)
+        step = (
+            select(cte.c.unit_id, link.parent_id)
+            .join(link, and_(link.org_unit_id == cte.c.above_id, active(link, ctx)))
+            .join(parent, and_(parent.org_unit_id == link.parent_id, unit_valid(parent, ctx)))
+        )
+        return cte.union(step)
+
+    return ctx.cache("above_asked", build)
+
+
+def hashable(*columns: Any) -> Select[Any]:
+    """The distinct values of `columns` of a list built by recursion, for an IN the planner hashes once per statement.
+
+    PostgreSQL estimates a recursion at ten rounds of its first one's fan-out: the country's (unit, language) list at
+    a million persons at 1,000,520 rows (21,284 are there), too big to hash in `work_mem`, so each test looked the
+    whole list through (the ethnic-language indicators over every unit 292 s, F29 in bench/findings.md). Grouped,
+    the list is estimated by the planner's default for columns without statistics (200 values each: 40,000 pairs)
+    and hashed: 1.6 s. The grouping changes no answer: an IN asks only whether a value is among them."""
+    return select(*columns).group_by(*columns)
 
 
 def _primary_employment(row: Row, ctx: Ctx, *conds: Callable[[Any], ColumnElement[bool]]) -> ColumnElement[bool]:
@@ -300,17 +343,17 @@ def _place_of_work(row: Row, ctx: Ctx, language: ColumnElement[str] | None = Non
     """The person's primary employment on D is at a unit that lists local languages (by itself or a unit above it),
     `language` among them when given.
 
-    An uncorrelated IN, which the planner hashes once per statement where the list's estimate fits `work_mem`: as a
-    correlated EXISTS it scanned the whole (unit, language) list of the country for every person (the ethnic-language
-    indicators 4-5× their twins at 100k, about 1.5-2× now). At 1M the list is estimated too big to hash and is scanned
-    per language record again (49-57× the twins, F29 in bench/findings.md): the place of work's languages want to be
-    walked up from the scope's units instead."""
-    loc = local_languages(ctx)
+    An uncorrelated IN over the (unit, language) list, grouped so that the planner hashes it once per statement
+    (`hashable`): as a correlated EXISTS, or an IN whose list was estimated too big to hash, the whole list was
+    looked through for every language record (F29 in bench/findings.md). A statement of one unit, whose employments
+    are kept to its scope (`Ctx.asked`), lists only the scope's units, walked up from them (`local_languages`); a
+    position or a seat in scope may have its primary employment elsewhere, and reads the country's list."""
+    loc = local_languages(ctx, asked=row.subject == "employment")
 
     def listed(e: Any) -> ColumnElement[bool]:
         if language is None:
-            return e.org_unit_id.in_(select(loc.c.unit_id))
-        return tuple_(e.org_unit_id, language).in_(select(loc.c.unit_id, loc.c.language))
+            return e.org_unit_id.in_(hashable(loc.c.unit_id))
+        return tuple_(e.org_unit_id, language).in_(hashable(loc.c.unit_id, loc.c.language))
 
     return _primary_employment(row, ctx, listed)
 
@@ -459,7 +502,18 @@ def descendants(ctx: Ctx, name: str, start: Callable[[Any], ColumnElement[bool]]
 
 
 def contact_units(ctx: Ctx) -> Any:
-    """Units flagged ethnic_contact on D, and every unit below them on D."""
+    """Units flagged ethnic_contact on D, and every unit below them on D.
+
+    Of a statement of one unit (`Ctx.asked`, which holds every anchor unit it reads): its scope's units with such a
+    unit at or above them, walked up as `local_languages` is, for the same reason."""
+    if ctx.asked is not None:
+        def build_asked() -> Any:
+            chain, uv = _above_asked(ctx), aliased(OrgUnitVersion)
+            return (select(chain.c.unit_id)
+                    .join(uv, and_(uv.org_unit_id == chain.c.above_id, unit_valid(uv, ctx), uv.ethnic_contact.is_(True)))
+                    .cte("asked_contact_units"))
+
+        return ctx.cache("asked_contact_units", build_asked)
 
     def build() -> Any:
         return descendants(ctx, "contact_units", lambda uv: uv.ethnic_contact.is_(True))
