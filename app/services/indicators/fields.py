@@ -55,7 +55,10 @@ class Ctx:
     _ctes: dict[str, Any] | None = None
     ages: set[int] = field(default_factory=set)
     projection: Projected | None = None  # a projection's moves (planning.md): retirements, expected completions
-    asked: Any = None  # the units a statement of one unit keeps its anchor rows to (compiler.facts, `in_scope`)
+    # the units a statement of one unit keeps every anchor row to (compiler.facts `in_scope`, population_anchors).
+    # Set it only there: the lists its rows read are then the scope's (local_languages, contact_units), and a
+    # row outside these units would read them wrong.
+    asked: Any = None
 
     def cache(self, key: str, build: Callable[[], Any]) -> Any:
         if self._ctes is None:
