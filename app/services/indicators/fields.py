@@ -267,7 +267,7 @@ def local_languages(ctx: Ctx, asked: bool = False) -> Any:
     `asked`: only for the units the statement keeps its anchor rows to (`Ctx.asked`), found by walking up from them
     (`_above_asked`). The whole country's list is built downwards from the units that list languages: 21,284 rows in
     about 200 ms at a million persons, for every figure of one unit, a commune's too. Walked up from one unit's
-    scope, the list is that scope's units (F29 in bench/findings.md)."""
+    scope, the list is that scope's units (F30 in bench/findings.md)."""
     if asked and ctx.asked is not None:
         def build_asked() -> Any:
             chain, lang = _above_asked(ctx), aliased(OrgUnitLanguage)
@@ -320,7 +320,7 @@ def hashable(*columns: Any) -> Select[Any]:
 
     PostgreSQL estimates a recursion at ten rounds of its first one's fan-out: the country's (unit, language) list at
     a million persons at 1,000,520 rows (21,284 are there), too big to hash in `work_mem`, so each test looked the
-    whole list through (the ethnic-language indicators over every unit 292 s, F29 in bench/findings.md). Grouped,
+    whole list through (the ethnic-language indicators over every unit 292 s, F30 in bench/findings.md). Grouped,
     the list is estimated by the planner's default for columns without statistics (200 values each: 40,000 pairs)
     and hashed: 1.6 s. The grouping changes no answer: an IN asks only whether a value is among them."""
     return select(*columns).group_by(*columns)
@@ -348,7 +348,7 @@ def _place_of_work(row: Row, ctx: Ctx, language: ColumnElement[str] | None = Non
 
     An uncorrelated IN over the (unit, language) list, grouped so that the planner hashes it once per statement
     (`hashable`): as a correlated EXISTS, or an IN whose list was estimated too big to hash, the whole list was
-    looked through for every language record (F29 in bench/findings.md). A statement of one unit, whose employments
+    looked through for every language record (F29, F30 in bench/findings.md). A statement of one unit, whose employments
     are kept to its scope (`Ctx.asked`), lists only the scope's units, walked up from them (`local_languages`); a
     position or a seat in scope may have its primary employment elsewhere, and reads the country's list."""
     loc = local_languages(ctx, asked=row.subject == "employment")
