@@ -47,8 +47,14 @@ def _sockets(port: int, state: str = "01") -> set[str]:
 
 
 def _held(pid: int, inodes: set[str]) -> int:
+    """How many of `inodes` process `pid` holds; none once it is gone (a killed worker is listed among the
+    supervisor's children until it is reaped, its /proc/<pid>/fd already removed)."""
     held = 0
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except FileNotFoundError:
+        return 0
+    for fd in fds:
         try:
             target = os.readlink(fd)
         except OSError:
