@@ -7,6 +7,7 @@ tests rather than on a replica in production.
 """
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import lru_cache
@@ -15,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import get_settings
@@ -43,10 +45,13 @@ def build_engine(url: str, *, read_only: bool = False, pool_size: int | None = N
         # JIT compiles the engine's correlated statements for seconds and never repays it (bench F3)
         options = "-c jit=off" + (" -c default_transaction_read_only=on" if read_only else "")
         settings = get_settings()
-        engine = create_engine(url, pool_pre_ping=True, pool_size=pool_size or settings.database_pool_size,
+        engine = create_engine(url, pool_size=pool_size or settings.database_pool_size,
                                max_overflow=settings.database_max_overflow if max_overflow is None else max_overflow,
                                connect_args={"options": options})
+        event.listen(engine, "connect", _mark_used)
+        event.listen(engine, "checkout", _ping_if_idle)
         event.listen(engine, "checkin", _server_default_access)
+        event.listen(engine, "checkin", _mark_used)
         return engine
     if read_only:
         raise ValueError("a read-only engine (DATABASE_REPLICA_URL) needs PostgreSQL, not SQLite")
@@ -62,6 +67,36 @@ def build_engine(url: str, *, read_only: bool = False, pool_size: int | None = N
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60}, **pooled)
     _configure_sqlite(engine)
     return engine
+
+
+# A pooled connection idle for longer than this is pinged before it is handed out (see _ping_if_idle)
+PING_IDLE_SECONDS = 1.0
+
+
+def _mark_used(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info["used_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """SQLAlchemy's pessimistic disconnect handling, only for a connection that sat idle in the pool: one that went
+    back less than PING_IDLE_SECONDS ago was talking to the server then. `pool_pre_ping` pinged at every checkout:
+    three round trips more on each read of a named person (the token, the read, its access-log entry; bench F31).
+    A connection that fails the ping is replaced (DisconnectionError: the pool takes another); one that breaks
+    within the second is found by the statement that fails on it, and SQLAlchemy then invalidates the pool's older
+    connections (optimistic handling), as after any restart of the server."""
+    if time.monotonic() - record.info.get("used_at", 0.0) < PING_IDLE_SECONDS:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        if not dbapi_connection.autocommit:
+            dbapi_connection.rollback()  # the ping's own transaction: the connection goes out idle, as it came in
+    except Exception as exc:  # noqa: BLE001 - whatever the driver raises, the connection is replaced
+        raise DisconnectionError(f"a pooled connection failed its ping: {type(exc).__name__}") from exc
 
 
 def _server_default_access(dbapi_connection: Any, _record: Any) -> None:

@@ -225,3 +225,111 @@ def test_a_slow_upload_holds_no_turn_of_the_worker_while_it_waits_for_its_client
     assert report.status_code == 200 and report.json()["created"] == 2, report.text
     for pid in (first, second):
         assert registry.client.get(f"/api/v1/persons/{pid}", headers=registry.headers()).status_code == 200
+
+
+def test_a_pooled_connection_is_pinged_only_after_it_sat_idle_and_replaced_when_the_ping_fails(
+        registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bench F31: `pool_pre_ping` pinged at every checkout (three round trips more on each read of a named person).
+    Now a connection that went back to the pool less than PING_IDLE_SECONDS ago goes out unpinged; one idle for
+    longer is pinged, and one whose server session ended meanwhile is replaced, not handed out."""
+    if registry.backend != "postgres":
+        pytest.skip("SQLite's connections are files: no server ends them")
+    engine = db.build_engine(registry.url, pool_size=1, max_overflow=0)
+    try:
+        with engine.connect() as conn:
+            first = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+
+        def kill(pid: object) -> None:
+            with create_engine(normalise_url(registry.url)).connect() as other:
+                assert other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+            time.sleep(0.2)
+
+        # within the second: no ping, so a connection whose session ended fails the statement that uses it
+        monkeypatch.setattr(db, "PING_IDLE_SECONDS", 3600.0)
+        kill(first)
+        with pytest.raises(Exception, match="terminat|closed|connection"), engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        with engine.connect() as conn:  # SQLAlchemy invalidated it: the next checkout connects anew
+            second = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        assert second != first
+        # idle past the threshold: pinged at checkout, found dead, replaced; the statement never sees it
+        monkeypatch.setattr(db, "PING_IDLE_SECONDS", 0.0)
+        kill(second)
+        with engine.connect() as conn:
+            third = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        assert third not in (first, second)
+    finally:
+        engine.dispose()
+
+
+def test_the_ping_is_one_round_trip_after_an_idle_second_and_none_before() -> None:
+    from types import SimpleNamespace
+
+    from sqlalchemy.exc import DisconnectionError
+
+    class Connection:
+        def __init__(self, fails: bool = False) -> None:
+            self.autocommit, self.fails, self.ran, self.rolled_back = False, fails, [], 0
+
+        def cursor(self) -> "Connection":
+            return self
+
+        def execute(self, sql: str) -> None:
+            if self.fails:
+                raise OSError("server closed the connection unexpectedly")
+            self.ran.append(sql)
+
+        def close(self) -> None:
+            pass
+
+        def rollback(self) -> None:
+            self.rolled_back += 1
+
+    now = time.monotonic()
+    fresh, idle, dead = Connection(), Connection(), Connection(fails=True)
+    db._ping_if_idle(fresh, SimpleNamespace(info={"used_at": now}), None)
+    db._ping_if_idle(idle, SimpleNamespace(info={"used_at": now - db.PING_IDLE_SECONDS - 0.1}), None)
+    assert (fresh.ran, idle.ran, idle.rolled_back) == ([], ["SELECT 1"], 1)
+    db._ping_if_idle(Connection(), SimpleNamespace(info={}), None)  # never marked: pinged (not a crash)
+    with pytest.raises(DisconnectionError):
+        db._ping_if_idle(dead, SimpleNamespace(info={"used_at": now - 60}), None)
+
+
+def test_a_cache_builds_each_key_once_while_threads_wait_and_other_keys_are_not_held_up() -> None:
+    """bench F31: at a worker's start under 32 clients every request thread of a scoped token built the whole tree
+    for its reach at once. One build per key now; a failed build leaves the key to the next caller."""
+    from app.services.indicators.cache import LRU
+
+    cache: LRU[str] = LRU(8)
+    builds: list[str] = []
+    started = threading.Event()
+
+    def slow(value: str) -> Callable[[], str]:
+        def build() -> str:
+            builds.append(value)
+            started.set()
+            time.sleep(0.3)
+            return value
+        return build
+
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _i: cache.get_or_build("tree", slow("tree")), range(8)))
+    assert got == ["tree"] * 8 and builds == ["tree"]
+    # two other keys build at the same time: each build waits for the other, which one lock for all would deadlock
+    both = threading.Barrier(2, timeout=5)
+
+    def meeting(value: str) -> Callable[[], str]:
+        def build() -> str:
+            both.wait()
+            return value
+        return build
+
+    with ThreadPoolExecutor(2) as pool:
+        assert sorted(pool.map(lambda k: cache.get_or_build(k, meeting(k)), ["a", "b"])) == ["a", "b"]
+
+    def broken() -> str:
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        cache.get_or_build("x", broken)
+    assert cache.get_or_build("x", lambda: "built again") == "built again"

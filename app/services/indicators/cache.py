@@ -20,6 +20,7 @@ class LRU(Generic[V]):
         self.size = size
         self._items: OrderedDict[Hashable, V] = OrderedDict()
         self._lock = threading.Lock()
+        self._building: dict[Hashable, threading.Lock] = {}
         self.hits = 0
         self.misses = 0
 
@@ -42,9 +43,26 @@ class LRU(Generic[V]):
         return value
 
     def get_or_build(self, key: Hashable, build: Callable[[], V]) -> V:
-        """The cached value, or `build()` stored (built outside the lock: two threads may both build)."""
+        """The cached value, or `build()` stored. One thread builds a key at a time; the others that miss it meanwhile
+        wait for that build and take its value. Before, each built its own: at a worker's start under 32 clients,
+        every request thread of a scoped token built the whole tree for its reach at once, a second or more of CPU
+        behind the load's first answers (bench F31). Other keys are neither held up nor locked out."""
         found = self.get(key)
-        return found if found is not None else self.put(key, build())
+        if found is not None:
+            return found
+        with self._lock:
+            gate = self._building.setdefault(key, threading.Lock())
+        try:
+            with gate:
+                with self._lock:
+                    found = self._items.get(key)  # built while this thread waited
+                if found is None:
+                    found = self.put(key, build())
+                return found
+        finally:
+            with self._lock:
+                if self._building.get(key) is gate:
+                    del self._building[key]
 
     def clear(self) -> None:
         with self._lock:
