@@ -91,7 +91,7 @@ BOOTSTRAP_DISABLED = "bootstrap_disabled"
 
 def bootstrap_disabled(session: Session) -> bool:
     """Whether an operator disabled the bootstrap token (kept in the database: every app server obeys it)."""
-    return session.get(SecurityFlag, BOOTSTRAP_DISABLED) is not None
+    return session.scalar(select(SecurityFlag.name).where(SecurityFlag.name == BOOTSTRAP_DISABLED)) is not None
 
 
 def disable_bootstrap(session: Session, by: str) -> SecurityFlag:
@@ -119,7 +119,10 @@ def authenticate(session: Session, secret: str, *, bootstrap: str | None, reques
         if bootstrap_disabled(session):
             raise Unauthenticated("the bootstrap token was disabled by the operator")
         return Actor(name="bootstrap", role="admin", request_id=request_id)
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
+    # the columns on the connection, not the ORM object through the session: no ORM execution, identity map or
+    # instance state for a row read once a request
+    row = session.connection().execute(select(ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.org_units, ApiToken.revoked_at,
+                                 ApiToken.expires_at).where(ApiToken.token_hash == digest(secret))).first()
     now = datetime.now(UTC)
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("unknown or revoked token")

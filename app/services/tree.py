@@ -131,8 +131,8 @@ def version(session: Session) -> tuple[int, str]:
     is part of it because SQLite hands a rolled-back seq out again; the chained hash of another change
     differs. One row from a partial index.
     """
-    row = session.execute(select(Change.seq, Change.hash).where(Change.entity == "org_unit")
-                          .order_by(Change.seq.desc()).limit(1)).first()
+    row = session.connection().execute(select(Change.seq, Change.hash).where(Change.entity == "org_unit")
+                                       .order_by(Change.seq.desc()).limit(1)).first()
     return (int(row[0]), str(row[1])) if row else (0, "")
 
 
