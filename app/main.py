@@ -17,7 +17,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api import api_router, docs, error_handlers, scim
+from app.api import api_router, docs, error_handlers, persons, scim
 from app.api.admission import Admission
 from app.api.idempotency import IdempotencyMiddleware
 from app.config import get_settings
@@ -69,19 +69,6 @@ class RequestContext:
             if length and length.isdigit() and int(length) > limit:
                 refusal = error_handlers.problem(413, "payload_too_large", f"body over the limit of {limit} bytes",
                                                  request)
-        if refusal is not None:
-            await refusal(scope, receive, send)
-            return
-        limit, seen = self.body_limit(path), 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise HTTPException(413, f"body over the limit of {limit} bytes")
-            return message
-
         api = path.startswith(("/api/", "/scim/"))
         https = request.url.scheme == "https"
 
@@ -102,6 +89,19 @@ class RequestContext:
                 if https:
                     headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
             await send(message)
+
+        if refusal is not None:  # with the headers of every answer: the request id, the security headers
+            await refusal(scope, receive, with_headers)
+            return
+        limit, seen = self.body_limit(path), 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise HTTPException(413, f"body over the limit of {limit} bytes")
+            return message
 
         await self.app(scope, counted, with_headers)
 
@@ -196,6 +196,7 @@ def create_app() -> FastAPI:
     install_web(app)  # the dashboard and report files; before api_router, whose /reports/{doc} would shadow them
     app.include_router(api_router, responses=PROBLEM_RESPONSES)
     app.include_router(scim.router)
+    persons.install(app)  # GET one person as of now, ahead of FastAPI's routing (bench F31)
 
     def body_limit(path: str) -> int:
         # imports: the larger job limit here; the synchronous path holds its own (max_body_bytes)

@@ -153,17 +153,22 @@ def _token_actor(secret: str, bootstrap: str | None, request_id: str | None, *, 
 ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
+def check_role(actor: Actor, action: str) -> Actor:
+    """`actor` when the matrix lets its role take `action`, else 403."""
+    if actor.role not in ACTIONS[action]:
+        raise Forbidden(f"role {actor.role!r} may not {action.replace(':', ' ')}", code="role_forbidden")
+    if action in WHOLE_TREE_ONLY and not actor.whole_tree:
+        raise Forbidden(f"only an administrator of the whole tree may {action.replace(':', ' ')}: its effect reaches "
+                        "beyond your org units", code="whole_tree_only")
+    return actor
+
+
 def allow(action: str) -> Any:
     """A dependency that admits the roles the matrix lists for `action`."""
-    roles = ACTIONS[action]
+    ACTIONS[action]  # an action the matrix does not list fails here, when the route is declared
 
     async def check(actor: ActorDep) -> Actor:  # no I/O: run in the event loop, not on a thread of its own
-        if actor.role not in roles:
-            raise Forbidden(f"role {actor.role!r} may not {action.replace(':', ' ')}", code="role_forbidden")
-        if action in WHOLE_TREE_ONLY and not actor.whole_tree:
-            raise Forbidden(f"only an administrator of the whole tree may {action.replace(':', ' ')}: its effect reaches "
-                            "beyond your org units", code="whole_tree_only")
-        return actor
+        return check_role(actor, action)
 
     check.__name__ = f"allow_{action.replace(':', '_').replace('-', '_')}"
     check.action = action  # type: ignore[attr-defined]

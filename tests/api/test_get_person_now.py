@@ -1,0 +1,165 @@
+"""GET /persons/{id} with no query string is answered by `GetPersonNow` (app/api/persons.py), ahead of FastAPI's
+routing (bench/findings.md F31); every other form by `get_person`, the documented route. A query string FastAPI
+ignores (`?via=fastapi`) sends the same request to `get_person`: the two must answer the same status, bytes and
+headers, for every role in scope, out of scope and formerly in scope, for callers refused and hostile ids, and
+write nothing but the access-log entries of sensitive reads."""
+
+from collections.abc import Iterator
+from typing import Any, cast
+from urllib.parse import quote
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from app.api import persons as routes
+from app.db import get_session_factory
+from app.main import app
+from app.models import AccessLog, ApiToken, Change, Person, PersonVersion, Txn
+from app.services.ratelimit import TooManyRequests
+from tests.api.factories import moved_person, person, small_tree
+from tests.conftest import Registry, uniq
+
+SAME_HEADERS = ("content-type", "etag", "cache-control", "content-security-policy", "x-content-type-options",
+                "www-authenticate", "retry-after")
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The ids `GetPersonNow` answered, in order."""
+    seen: list[str] = []
+    handle = routes.GetPersonNow.handle
+
+    async def spy(self: routes.GetPersonNow, scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["path_params"]["external_id"])
+        await handle(self, scope, receive, send)
+
+    monkeypatch.setattr(routes.GetPersonNow, "handle", spy)
+    yield seen
+
+
+def _counts() -> tuple[int, ...]:
+    with get_session_factory()() as session:
+        return tuple(int(session.scalar(select(func.count()).select_from(m)) or 0)
+                     for m in (Person, PersonVersion, Change, Txn, ApiToken, AccessLog))
+
+
+def _pair(registry: Registry, external_id: str, headers: dict[str, str]) -> tuple[Any, Any]:
+    path = f"/api/v1/persons/{external_id}"
+    return registry.client.get(path, headers=headers), registry.client.get(path + "?via=fastapi", headers=headers)
+
+
+def _same(now: Any, documented: Any, what: object) -> None:
+    assert now.status_code == documented.status_code, (what, now.status_code, documented.status_code, documented.text)
+    assert now.content == documented.content, (what, now.text[:300], documented.text[:300])
+    for header in SAME_HEADERS:
+        assert now.headers.get(header) == documented.headers.get(header), (what, header)
+    assert now.headers.get("x-request-id") and now.headers["x-request-id"] != documented.headers.get("x-request-id")
+
+
+def test_the_route_tried_first_takes_only_a_get_without_a_query(registry: Registry, calls: list[str]) -> None:
+    for served in (app, cast(FastAPI, registry.client.app)):
+        assert isinstance(served.router.routes[0], routes.GetPersonNow)
+        assert not any(isinstance(r, routes.GetPersonNow) for r in served.router.routes[1:])
+    tree = small_tree(registry)
+    ext = uniq("GN")
+    h = registry.headers()
+    assert registry.client.put(f"/api/v1/persons/{ext}", json=person(ext, tree.school_a), headers=h).status_code in (200, 201)
+    assert calls == []  # a PUT is FastAPI's
+    assert registry.client.get(f"/api/v1/persons/{ext}", headers=h).status_code == 200
+    assert calls == [ext]
+    recorded = registry.client.get(f"/api/v1/persons/{ext}?via=fastapi", headers=h)
+    assert recorded.status_code == 200 and calls == [ext]
+    for method, path in (("HEAD", f"/api/v1/persons/{ext}"), ("GET", f"/api/v1/persons/{ext}?known_at=2099-01-01T00:00:00Z"),
+                         ("GET", "/api/v1/persons"), ("GET", f"/api/v1/persons/{ext}/close"),
+                         ("POST", f"/api/v1/persons/{ext}"), ("GET", f"/api/v1/persons/{ext}/"),
+                         ("GET", f"/api/v2/persons/{ext}"), ("GET", f"/x/api/v1/persons/{ext}")):
+        registry.client.request(method, path, headers=h, follow_redirects=False)  # a trailing / is redirected
+    assert calls == [ext], "only GET /api/v1/persons/{one segment} with no query string"
+    from app.api.deps import get_actor
+    from app.services.context import Actor
+
+    served = cast(FastAPI, registry.client.app)
+    served.dependency_overrides[get_actor] = lambda: Actor(name="overridden", role="auditor", org_units=(tree.commune_b,))
+    try:  # overridden dependencies (tests) are FastAPI's to apply: the documented route answers
+        assert registry.client.get(f"/api/v1/persons/{ext}", headers=h).status_code == 404
+    finally:
+        served.dependency_overrides.pop(get_actor)
+    assert calls == [ext]
+    # the OpenAPI still documents the one route, with its known_at
+    doc = registry.client.get("/openapi.json").json()["paths"]["/api/v1/persons/{external_id}"]["get"]
+    assert doc["operationId"] == "get_person" and any(p["name"] == "known_at" for p in doc["parameters"])
+
+
+def test_both_routes_answer_the_same_to_every_caller_and_write_only_the_access_log(
+        registry: Registry, calls: list[str]) -> None:
+    tree = small_tree(registry)
+    h = registry.headers()
+    stays, former, leaves = uniq("GN"), uniq("GN"), uniq("GN")
+    for ext in (stays, former, leaves):
+        assert registry.client.put(f"/api/v1/persons/{ext}", json=person(ext, tree.school_a), headers=h).status_code in (200, 201)
+    # former: moved to commune B (A keeps the ended employment); leaves: recorded anew with no employment in A
+    assert registry.client.put(f"/api/v1/persons/{former}", json=moved_person(former, tree), headers=h).status_code == 200
+    assert registry.client.put(f"/api/v1/persons/{leaves}", json=person(leaves, tree.station_b), headers=h).status_code == 200
+    callers: dict[str, dict[str, str]] = {"bootstrap": h}
+    for role in ("admin", "hr_officer", "auditor", "integration"):
+        callers[f"{role} of commune A"] = registry.headers(registry.token(role, [tree.commune_a]))
+        callers[f"{role} of commune B"] = registry.headers(registry.token(role, [tree.commune_b]))
+        callers[f"{role} of the province"] = registry.headers(registry.token(role, [tree.province]))
+    callers["admin of the whole tree"] = registry.headers(registry.token("admin", []))
+    revoked = registry.client.post("/api/v1/tokens", json={"name": uniq("tok"), "role": "admin", "org_units": []},
+                                   headers=h).json()
+    assert registry.client.delete(f"/api/v1/tokens/{revoked['id']}", headers=h).status_code == 200
+    callers |= {"revoked": registry.headers(revoked["token"]), "unknown": registry.headers("not-a-token-" + "x" * 40),
+                "no token": {}, "basic": {"Authorization": "Basic YTpi"}, "empty bearer": {"Authorization": "Bearer  "}}
+    nobody = uniq("NOBODY")
+    before = _counts()
+    sensitive_reads = 0
+    statuses: dict[tuple[str, str], int] = {}
+    for who, headers in callers.items():
+        for ext in (stays, former, leaves, nobody):
+            now, documented = _pair(registry, ext, headers)
+            _same(now, documented, (who, ext))
+            statuses[(who, ext)] = now.status_code
+            if now.status_code == 200:
+                assert now.json()["external_id"] == ext
+                sensitive_reads += "national_id" in now.json()
+    assert calls.count(stays) == len(callers)  # every pair's first request was GetPersonNow's
+    # the scope: commune A reads who stays and who moved away from it, not who never worked there; B the two who
+    # work there now; the province all three; nobody is found by anyone; refused callers are 401
+    assert statuses[("hr_officer of commune A", stays)] == statuses[("hr_officer of commune A", former)] == 200
+    assert statuses[("hr_officer of commune A", leaves)] == 404
+    assert statuses[("auditor of commune B", stays)] == 404 and statuses[("auditor of commune B", leaves)] == 200
+    assert all(statuses[(f"{r} of the province", e)] == 200 for r in ("admin", "auditor") for e in (stays, former, leaves))
+    assert {statuses[(who, e)] for who in ("revoked", "unknown", "no token", "basic", "empty bearer")
+            for e in (stays, nobody)} == {401}
+    assert {s for (who, e), s in statuses.items() if e == nobody and who not in ("revoked", "unknown", "no token",
+                                                                                  "basic", "empty bearer")} == {404}
+    after = _counts()
+    assert sensitive_reads > 0
+    assert after[:5] == before[:5], "a read wrote persons, versions, changes, transactions or tokens"
+    assert after[5] == before[5] + 2 * sensitive_reads, "one access-log entry per sensitive read, on both routes"
+
+
+def test_hostile_ids_and_a_refused_rate_get_the_same_answers(registry: Registry, calls: list[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    h = registry.headers()
+    before = _counts()
+    hostile = ("%(cut)s", "' OR '1'='1", "x%", "=HYPERLINK(\"http://x\")", "A" * 5000, "VN\u202e1", "[]", "{\"a\":1}",
+               "Nguyễn", "\u0000", "a\u0007b", "%2e%2e", "VN 1", "\ufeffVN")
+    for raw in hostile:
+        now, documented = _pair(registry, quote(raw, safe=""), h)
+        _same(now, documented, raw[:20])
+        assert now.status_code in (400, 404), (raw[:20], now.status_code)
+        assert "national_id" not in now.text
+    assert _counts() == before  # refusals write nothing, not even an access-log entry
+
+    from app.api import deps
+
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise TooManyRequests("over the limit", retry_after=17)
+
+    monkeypatch.setattr(deps.ratelimit, "hit", refuse)
+    now, documented = _pair(registry, uniq("NOBODY"), h)
+    _same(now, documented, "rate limit")
+    assert now.status_code == 429 and now.headers["retry-after"] == "17"
