@@ -150,7 +150,7 @@ def log_reads(
                 position += 1
                 row["seq"], row["prev_hash"] = position, prev
                 row["hash"] = prev = _digest(prev, _read_values(row))
-        conn.execute(insert(AccessLog), rows)
+        conn.execute(_APPEND, rows)
         own.commit()
 
 
@@ -184,10 +184,14 @@ def seal(session: Session, *, wait: bool = False) -> int | None:
     return int(before)
 
 
+# built once, as _TAKE: SQLAlchemy memoizes a statement object's cache key (every logged read runs both; bench F31)
+_END = select(AccessLog.seq, AccessLog.hash).where(AccessLog.seq.is_not(None)).order_by(AccessLog.seq.desc()).limit(1)
+_APPEND = insert(AccessLog)
+
+
 def _end(session: Session | Connection) -> tuple[int, str]:
     """The chain's last place and hash (0 and the genesis hash while nothing is sealed)."""
-    last = session.execute(select(AccessLog.seq, AccessLog.hash).where(AccessLog.seq.is_not(None))
-                           .order_by(AccessLog.seq.desc()).limit(1)).first()
+    last = session.execute(_END).first()
     return (int(last[0] or 0), str(last[1])) if last else (0, GENESIS)
 
 

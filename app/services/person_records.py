@@ -24,7 +24,7 @@ from app.models import (
     Separation,
 )
 from app.schemas.interchange import AWARD_LISTS, PERSON_LISTS
-from app.services.tree import unit_codes
+from app.services.tree import unit_codes, version_columns
 from app.services.versioning import current_or_at, retire
 
 SENSITIVE = ("ethnicity", "national_id", "party_member_since", "party_member_until")
@@ -232,6 +232,7 @@ class OneRecord(NamedTuple):
     rev: int
     units: set[int] | None  # None when read at a cut: the scope check reads the current employments itself
     record: dict[str, Any] | None
+    tree_version: tuple[int, str] | None = None  # tree.version, read in the same statement (for tree.reach)
 
 
 def _decoder(column: Any) -> Callable[[Any], Any] | None:
@@ -299,14 +300,17 @@ def read_one(session: Session, external_id: str, cut: int | None = None) -> OneR
     found = conn.exec_driver_sql(sql, tuple(values[n] for n in order) if order else values).one_or_none()
     if found is None:
         return None
-    person_id, rev, version, *lists = (json.loads(v) if isinstance(v, str) else v for v in found)
+    person_id, rev, tree_seq, tree_hash, *packed = found
+    version, *lists = (json.loads(v) if isinstance(v, str) else v for v in packed)
+    tree_version = (int(tree_seq), str(tree_hash)) if tree_seq is not None else (0, "")  # as tree.version gives it
     codes: dict[int, str] = {}
     rows = {spec.model.__tablename__: spec.rows(value, codes) for spec, value in zip(_LISTS, lists, strict=True)}
     units = None if cut is not None else {r.org_unit_id for r in rows["employment"]}
     if version is None:
-        return OneRecord(person_id, rev, units, None)
+        return OneRecord(person_id, rev, units, None, tree_version)
     versions = {person_id: _VERSION.rows([version], codes)[0]}
-    return OneRecord(person_id, rev, units, assemble({person_id: external_id}, versions, rows, codes)[person_id])
+    return OneRecord(person_id, rev, units, assemble({person_id: external_id}, versions, rows, codes)[person_id],
+                     tree_version)
 
 
 @lru_cache(maxsize=8)
@@ -323,7 +327,8 @@ def _read_one_sql(dialect: Any, at_cut: bool) -> tuple[str, tuple[str, ...] | No
         return select(group(value) if aggregate else value).where(
             spec.model.person_id == Person.id, current_or_at(spec.model, cut if at_cut else None)).scalar_subquery()
 
-    stmt = select(Person.id, Person.rev, packed(_VERSION, False), *(packed(spec, True) for spec in _LISTS)).where(
+    stmt = select(Person.id, Person.rev, *version_columns(), packed(_VERSION, False),
+                  *(packed(spec, True) for spec in _LISTS)).where(
         Person.external_id == bindparam("external_id", type_=String))
     compiled = stmt.compile(dialect=dialect)
     return compiled.string, (tuple(compiled.positiontup or ()) if compiled.positional else None)

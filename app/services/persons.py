@@ -270,10 +270,12 @@ class Outcome:
     rev: int
 
 
-def in_scope(session: Session, actor: Actor, person_id: int, units: set[int] | None = None) -> bool:
+def in_scope(session: Session, actor: Actor, person_id: int, units: set[int] | None = None,
+             tree_version: tuple[int, str] | None = None) -> bool:
     """Whether any employment of the person lies under the caller's org units; `units`: the units of the person's
-    current employments when the caller has read them already (read_one), else they are read here."""
-    allowed = tree.reach(session, actor)
+    current employments when the caller has read them already (read_one), else they are read here; `tree_version`:
+    the tree's version read with them (read_one), else read here."""
+    allowed = tree.reach(session, actor, tree_version)
     if allowed is None:
         return True
     if units is None:
@@ -455,7 +457,7 @@ def _book(session: Session) -> CodeBook:
 def read(session: Session, actor: Actor, external_id: str, *, cut: int | None = None) -> tuple[dict[str, Any], int]:
     """One person's record (now, or as recorded at transaction `cut`) and its revision."""
     found = read_one(session, external_id, cut)
-    if found is None or not in_scope(session, actor, found.id, found.units):
+    if found is None or not in_scope(session, actor, found.id, found.units, found.tree_version):
         raise _not_found(external_id)
     if found.record is None:
         raise NotFound(f"Person {external_id!r} was not yet recorded at that moment", code="person_not_found")

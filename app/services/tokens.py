@@ -6,7 +6,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput, NotFound, Unauthenticated
@@ -89,9 +89,16 @@ def revoke(session: Session, actor: Actor, token_id: int) -> ApiToken:
 BOOTSTRAP_DISABLED = "bootstrap_disabled"
 
 
+# Statements of every request, built once: SQLAlchemy memoizes a statement object's cache key, where one built
+# anew per call is walked again to find its compiled form (about 160 µs of a 320 µs look-up; bench F31)
+_BOOTSTRAP_OFF = select(SecurityFlag.name).where(SecurityFlag.name == BOOTSTRAP_DISABLED)
+_BY_HASH = select(ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.org_units, ApiToken.revoked_at,
+                  ApiToken.expires_at).where(ApiToken.token_hash == bindparam("token_hash"))
+
+
 def bootstrap_disabled(session: Session) -> bool:
     """Whether an operator disabled the bootstrap token (kept in the database: every app server obeys it)."""
-    return session.scalar(select(SecurityFlag.name).where(SecurityFlag.name == BOOTSTRAP_DISABLED)) is not None
+    return session.connection().execute(_BOOTSTRAP_OFF).first() is not None
 
 
 def disable_bootstrap(session: Session, by: str) -> SecurityFlag:
@@ -121,8 +128,7 @@ def authenticate(session: Session, secret: str, *, bootstrap: str | None, reques
         return Actor(name="bootstrap", role="admin", request_id=request_id)
     # the columns on the connection, not the ORM object through the session: no ORM execution, identity map or
     # instance state for a row read once a request
-    row = session.connection().execute(select(ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.org_units, ApiToken.revoked_at,
-                                 ApiToken.expires_at).where(ApiToken.token_hash == digest(secret))).first()
+    row = session.connection().execute(_BY_HASH, {"token_hash": digest(secret)}).first()
     now = datetime.now(UTC)
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("unknown or revoked token")

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 import pydantic_core
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.errors import NotFound
@@ -123,6 +123,20 @@ def subtree(root_id: int, day: date) -> Select[tuple[int]]:
     return select(cte.union(step).c.unit_id)
 
 
+# The last org-unit change: built once (SQLAlchemy memoizes a statement object's cache key; read on every scoped
+# request, bench F31), with the entity written into the SQL, so that PostgreSQL's partial index on it serves a
+# prepared statement's generic plan too; no bound value at all (the limit and SQLite's offset written in too), since
+# read_one sends only its own parameters
+_VERSION = (select(Change.seq, Change.hash).where(Change.entity == literal_column("'org_unit'"))
+            .order_by(Change.seq.desc()).limit(literal_column("1")).offset(literal_column("0")))
+
+
+def version_columns() -> tuple[Any, Any]:
+    """`version` as two scalar subqueries, for a statement that reads the tree's version with its own rows (one round
+    trip: `person_records.read_one`)."""
+    return _VERSION.with_only_columns(Change.seq).scalar_subquery(), _VERSION.with_only_columns(Change.hash).scalar_subquery()
+
+
 def version(session: Session) -> tuple[int, str]:
     """The tree's version as this session sees it: the seq and chain hash of the last org-unit change.
 
@@ -131,15 +145,14 @@ def version(session: Session) -> tuple[int, str]:
     is part of it because SQLite hands a rolled-back seq out again; the chained hash of another change
     differs. One row from a partial index.
     """
-    row = session.connection().execute(select(Change.seq, Change.hash).where(Change.entity == "org_unit")
-                                       .order_by(Change.seq.desc()).limit(1)).first()
+    row = session.connection().execute(_VERSION).first()
     return (int(row[0]), str(row[1])) if row else (0, "")
 
 
 _reaches: LRU[frozenset[int]] = LRU(512)
 
 
-def reach(session: Session, actor: Actor) -> set[int] | None:
+def reach(session: Session, actor: Actor, tree_version: tuple[int, str] | None = None) -> set[int] | None:
     """The unit ids a caller may see (None: the whole tree); cached for the request and, per tree version,
     for the process.
 
@@ -153,7 +166,9 @@ def reach(session: Session, actor: Actor) -> set[int] | None:
     cached = actor.cache.get("reach")
     if isinstance(cached, set):
         return cached
-    key = (str(session.get_bind().engine.url), tuple(sorted(actor.org_units)), date.today(), *version(session))
+    # `tree_version`: the version read in the caller's own statement (`version_columns`), else read here
+    key = (str(session.get_bind().engine.url), tuple(sorted(actor.org_units)), date.today(),
+           *(tree_version or version(session)))
 
     def compute() -> frozenset[int]:
         tree = Tree(session)

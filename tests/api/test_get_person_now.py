@@ -163,3 +163,25 @@ def test_hostile_ids_and_a_refused_rate_get_the_same_answers(registry: Registry,
     now, documented = _pair(registry, uniq("NOBODY"), h)
     _same(now, documented, "rate limit")
     assert now.status_code == 429 and now.headers["retry-after"] == "17"
+
+
+def test_a_unit_moved_on_the_tree_moves_the_scope_at_the_next_read(registry: Registry, calls: list[str]) -> None:
+    """The reach of a scoped caller is cached per tree version; GetPersonNow's read takes the version from its own
+    statement (read_one), so a unit moved by any request, on any server, is in the next read's scope."""
+    tree = small_tree(registry)
+    h = registry.headers()
+    ext = uniq("GN")
+    assert registry.client.put(f"/api/v1/persons/{ext}", json=person(ext, tree.school_a), headers=h).status_code in (200, 201)
+    officer_b = registry.headers(registry.token("hr_officer", [tree.commune_b]))
+    officer_a = registry.headers(registry.token("hr_officer", [tree.commune_a]))
+    assert registry.client.get(f"/api/v1/persons/{ext}", headers=officer_b).status_code == 404
+    assert registry.client.get(f"/api/v1/persons/{ext}", headers=officer_a).status_code == 200
+    school = next(u for u in tree.records() if u["code"] == tree.school_a)
+    school["parents"] = [{"code": tree.commune_a, "start": "2004-01-01", "end": "2025-12-31"},
+                         {"code": tree.commune_b, "start": "2026-01-01", "end": None}]
+    moved = registry.client.put(f"/api/v1/org-units/{tree.school_a}", json=school, headers=h)
+    assert moved.status_code == 200, moved.text
+    now_b = registry.client.get(f"/api/v1/persons/{ext}", headers=officer_b)
+    assert now_b.status_code == 200 and now_b.json()["external_id"] == ext
+    assert registry.client.get(f"/api/v1/persons/{ext}", headers=officer_a).status_code == 404
+    assert calls.count(ext) == 4

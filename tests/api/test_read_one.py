@@ -17,6 +17,7 @@ from app.models import Person
 from app.services import history
 from app.services.context import Actor
 from app.services.person_records import PERSON_LISTS, build, read_one
+from app.services.tree import version as tree_version
 from app.services.persons import in_scope
 from tests.api.factories import get_person, moved_person, org_unit, person, small_tree
 from tests.conftest import Registry, uniq
@@ -37,6 +38,7 @@ def _all_the_same(cut: int | None) -> list[dict[str, Any]]:
             one = read_one(session, p.external_id, cut)
             assert one is not None and (one.id, one.rev) == (p.id, session.get(Person, p.id).rev)  # type: ignore[union-attr]
             assert _strict(one.record) == _strict(built.get(p.id)), p.external_id  # 1 is not true, "1" not 1
+            assert one.tree_version == tree_version(session)  # read in the same statement, for the scope check
             if one.record is not None:
                 compared.append(one.record)
         assert read_one(session, uniq("NOBODY"), cut) is None
