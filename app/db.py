@@ -159,6 +159,14 @@ def get_audit_session_factory() -> sessionmaker[Session]:
 
 
 @lru_cache
+def get_audit_append_engine() -> Engine:
+    """The access log's pool (PostgreSQL), in autocommit: a reader's entries appended in one statement, no BEGIN and
+    COMMIT around it (audit.log_reads while the server's sealer runs)."""
+    bind = get_audit_session_factory().kw["bind"]
+    return bind.execution_options(isolation_level="AUTOCOMMIT")
+
+
+@lru_cache
 def get_read_engine() -> Engine:
     """The engine for read-only work: DATABASE_REPLICA_URL's, or the primary's own engine when unset."""
     settings = get_settings()

@@ -33,6 +33,12 @@ class Loop:
                 self.thread.start()
             return self.thread
 
+    @property
+    def running(self) -> bool:
+        """Whether the loop runs in this process now (started by an application that has not stopped it)."""
+        thread = self.thread
+        return thread is not None and thread.is_alive() and not self._stop.is_set()
+
     def stop(self, timeout: float = 10.0) -> None:
         with self._guard:
             self._users = max(0, self._users - 1)

@@ -238,3 +238,46 @@ def test_the_background_sealer_lives_as_long_as_the_app_that_started_it(registry
     mine = [r for r in rows if r[4] in rids]
     assert len(mine) == 3 and all(r[1] is not None for r in mine)  # sealed by the last round
     _chain_holds(rows)
+
+
+def test_while_the_servers_sealer_runs_a_read_appends_in_one_statement_and_the_sealer_chains_it(
+        registry: Registry) -> None:
+    """bench F31: with the background sealer at work in the process, a reader leaves its entry to it: one INSERT on
+    the access log's pool, no lock tried, no chain end read, no transaction around it. The sealer chains it within
+    its period, and the chain verifies."""
+    if registry.backend != "postgres":
+        pytest.skip("SQLite has one writer: a read appends and seals in its own transaction")
+    from sqlalchemy import event
+
+    from app.db import get_audit_append_engine, get_audit_session_factory
+
+    ids = _seed(registry, 3)
+    rids = {f"{pid}-append" for pid in ids}
+    heard: dict[str, list[str]] = {"pool": [], "append": []}  # the pool's engine may also hear its autocommit copy
+
+    def listener(name: str) -> Callable[..., None]:
+        def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            heard[name].append(" ".join(statement.split())[:60])
+        return seen
+
+    engines = {"pool": get_audit_session_factory().kw["bind"], "append": get_audit_append_engine()}
+    listeners = {name: listener(name) for name in engines}
+    audit.start_sealer(3600)  # running, but no round during the reads: the entries wait for the one below
+    for name, engine in engines.items():
+        event.listen(engine, "before_cursor_execute", listeners[name])
+    try:
+        for pid in ids:
+            r = registry.client.get(f"/api/v1/persons/{pid}", headers=registry.headers() | {"X-Request-ID": f"{pid}-append"})
+            assert r.status_code == 200 and "national_id" in r.json(), r.text
+    finally:
+        for name, engine in engines.items():
+            event.remove(engine, "before_cursor_execute", listeners[name])
+        audit.stop_sealer()  # its last round seals what the reads left
+    appended = heard["append"]
+    assert len(appended) == 3 and all(s.startswith("INSERT INTO access_log") for s in appended), heard
+    assert all(s.startswith("INSERT INTO access_log") for s in heard["pool"]), heard  # no lock tried, no end read
+    rows = _log(registry)
+    mine = [r for r in rows if r[4] in rids]
+    assert len(mine) == 3 and all(r[1] is not None and len(r[3]) == 64 for r in mine), mine
+    _chain_holds(rows)
+    assert _verify(registry).returncode == 0
