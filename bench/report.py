@@ -36,17 +36,19 @@ REASONS = {
     "vs_hand_uncached": "a computed answer is the engine's statement (5-7 ms at 100k) plus 8-11 statements around it "
                         "(rate limit, token, data version, definition, the unit's code and span, a breakdown by tier "
                         "where the indicator has tiers), HTTP and JSON: F14",
-    "get_person_floor": "the worker's CPU, not the database: since F23 the record is one statement, since F27 a read "
-                        "makes two trips to a worker thread (six before) and the token and rate limit share a checkout; "
-                        "about 5.5 ms of the server's CPU per read under load against the floor's 1.2 ms, spread over "
-                        "FastAPI's layers, the access log's own transaction, the token and the rate limit (F13, F23, "
-                        "F27); a round whose busiest worker's share is near 1.0 ran on one core (F28, mended since "
-                        "2026-12-07 by a socket per worker)",
+    "get_person_floor": "the worker's CPU, and the queue of 32 clients on two cores that it makes (p99 follows "
+                        "throughput). Since F31 a read of one person as of now is answered ahead of FastAPI's routing "
+                        "in one trip to a worker thread, a scoped read takes the tree's version from the record's own "
+                        "statement, and a logged read appends its entry in one INSERT for the server's sealer: about "
+                        "2.3-2.6 ms of the server's CPU per read under load against the floor's 1.1-1.2 ms, spread over "
+                        "Starlette's middleware (request id and security headers, errors, admission), the token, the "
+                        "rate limit, the read, the answer's validation and the access-log entry, none above a seventh "
+                        "of it (py-spy; F31, before it F13, F23, F27)",
     "vs_duckdb": "the same fixed per-request cost (HTTP, token, JSON) against DuckDB's in-process query",
-    "get_person": "throughput-bound: each worker spends about 7 ms of Python per read (F23: the token check, the "
-                  "record's one statement, JSON, the access-log entry of the sensitive read), so 32 clients queue on "
-                  "the two cores (p50 is about 32 / throughput); more cores or servers scale it, the latency floor is "
-                  "the per-request Python",
+    "get_person": "throughput-bound: each worker spent about 7 ms of Python per read in this run (F23: the token "
+                  "check, the record's one statement, JSON, the access-log entry of the sensitive read), so 32 "
+                  "clients queue on the two cores (p50 is about 32 / throughput); about 2.5 ms since F31 (the rows of "
+                  "bench.access_log below); more cores or servers scale it",
     "linear": "see the figure: a step that grows faster than the data (Findings)",
 }
 
