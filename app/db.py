@@ -87,14 +87,17 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
     connections (optimistic handling), as after any restart of the server."""
     if time.monotonic() - record.info.get("used_at", 0.0) < PING_IDLE_SECONDS:
         return
-    try:
+    try:  # in autocommit, as SQLAlchemy's own ping (do_ping): one round trip, no BEGIN and ROLLBACK around it
+        before = dbapi_connection.autocommit
+        if not before:
+            dbapi_connection.autocommit = True
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("SELECT 1")
         finally:
             cursor.close()
-        if not dbapi_connection.autocommit:
-            dbapi_connection.rollback()  # the ping's own transaction: the connection goes out idle, as it came in
+            if not before and not dbapi_connection.closed:
+                dbapi_connection.autocommit = before
     except Exception as exc:  # noqa: BLE001 - whatever the driver raises, the connection is replaced
         raise DisconnectionError(f"a pooled connection failed its ping: {type(exc).__name__}") from exc
 
@@ -158,12 +161,16 @@ def get_audit_session_factory() -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-@lru_cache
 def get_audit_append_engine() -> Engine:
     """The access log's pool (PostgreSQL), in autocommit: a reader's entries appended in one statement, no BEGIN and
-    COMMIT around it (audit.log_reads while the server's sealer runs)."""
-    bind = get_audit_session_factory().kw["bind"]
-    return bind.execution_options(isolation_level="AUTOCOMMIT")
+    COMMIT around it (audit.log_reads while the server's sealer runs). The pool's own connections: it goes with the
+    audit session factory's engine, whenever that is built anew."""
+    return _autocommit(get_audit_session_factory().kw["bind"])
+
+
+@lru_cache(maxsize=4)
+def _autocommit(engine: Engine) -> Engine:
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 @lru_cache

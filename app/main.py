@@ -13,6 +13,7 @@ from urllib.parse import unquote
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
+from starlette._utils import get_route_path
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -58,9 +59,9 @@ class RequestContext:
             return
         request = Request(scope)
         request.state.request_id, replaced = _request_id(request.headers.get("x-request-id"))
-        path = request.url.path
+        path = get_route_path(scope)  # what the routes see: the URL's path without a proxy's root_path
         refusal: Response | None = None
-        if CONTROL.search(unquote(path + "?" + request.url.query)):
+        if CONTROL.search(unquote(request.url.path + "?" + request.url.query)):
             detail = "the URL holds control characters (e.g. NUL)"
             refusal = (web_refusal(400, "invalid_characters", detail) if path.startswith("/dashboard")  # a page, as
                        else error_handlers.problem(400, "invalid_characters", detail, request))  # the dashboard does

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter
+from starlette._utils import get_route_path
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, NoMatchFound
@@ -99,7 +100,7 @@ class GetPersonNow(BaseRoute):
         if getattr(scope.get("app"), "dependency_overrides", None):
             return Match.NONE, {}
         if scope["type"] == "http" and scope["method"] == "GET" and not scope.get("query_string"):
-            found = self._PATH.fullmatch(scope["path"])
+            found = self._PATH.fullmatch(get_route_path(scope))  # without root_path, as Starlette routes
             if found is not None:
                 return Match.FULL, {"path_params": {"external_id": found.group(1)}}
         return Match.NONE, {}

@@ -6,11 +6,12 @@ an entry edited by hand no longer matches its hash, and `verify` names it.
 
 Writes are chained as they are written: they hold the write lock anyway. Sensitive reads are not
 serialised: a read appends its entries unsealed, and a sealer chains every unsealed entry in one
-pass (`seal`), the order of sealing giving each its `seq`, the chain's order. Whoever finds the
-sealer's lock free seals; the others go on without waiting, and a background sealer takes what is
-left within `AUDIT_SEAL_SECONDS`. Until then an entry is covered by nothing, like a transparency
-log's entry before its merge delay (RFC 9162 section 4.1): `verify` and `checkpoint` seal what is
-pending first.
+pass (`seal`), the order of sealing giving each its `seq`, the chain's order. On PostgreSQL each
+server's background sealer does it every `AUDIT_SEAL_SECONDS`, and readers only append (`log_reads`);
+where no sealer runs in the process (`AUDIT_SEAL_SECONDS=0`, the CLI, a server without its lifespan),
+a reader that finds the sealer's lock free seals, and the others go on without waiting. Until it is
+sealed an entry is covered by nothing, like a transparency log's entry before its merge delay
+(RFC 9162 section 4.1): `verify` and `checkpoint` seal what is pending first.
 """
 
 import hashlib
@@ -145,6 +146,8 @@ def log_reads(
     if _sealer.running:
         with get_audit_append_engine().connect() as appending:
             appending.execute(_APPEND, rows)  # seq NULL: the sealer's to chain; ids from the table's sequence
+        if not _sealer.running:  # it stopped while the entry was written: its last round may have run before it
+            seal_pending(wait=True)  # at a server's stop only; waits for that round, then seals what it left
         return
     with get_audit_session_factory()() as own:
         conn = own.connection()  # Core statements on the session's connection: the ORM's layers cost more than they do

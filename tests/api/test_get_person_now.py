@@ -86,6 +86,15 @@ def test_the_route_tried_first_takes_only_a_get_without_a_query(registry: Regist
     finally:
         served.dependency_overrides.pop(get_actor)
     assert calls == [ext]
+    # behind a proxy that serves the API under a prefix (uvicorn --root-path), the route path is what is matched
+    from fastapi.testclient import TestClient
+
+    proxied = TestClient(registry.client.app, root_path="/registry")
+    behind = proxied.get(f"/registry/api/v1/persons/{ext}", headers=h)
+    assert behind.status_code == 200 and behind.headers["cache-control"] == "no-store"  # an API answer's headers too
+    assert calls == [ext, ext]
+    assert proxied.get(f"/registry/registry/api/v1/persons/{ext}", headers=h).status_code == 404
+    assert calls == [ext, ext]
     # the OpenAPI still documents the one route, with its known_at
     doc = registry.client.get("/openapi.json").json()["paths"]["/api/v1/persons/{external_id}"]["get"]
     assert doc["operationId"] == "get_person" and any(p["name"] == "known_at" for p in doc["parameters"])

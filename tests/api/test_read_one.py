@@ -17,8 +17,8 @@ from app.models import Person
 from app.services import history
 from app.services.context import Actor
 from app.services.person_records import PERSON_LISTS, build, read_one
-from app.services.tree import version as tree_version
 from app.services.persons import in_scope
+from app.services.tree import version as tree_version
 from tests.api.factories import get_person, moved_person, org_unit, person, small_tree
 from tests.conftest import Registry, uniq
 

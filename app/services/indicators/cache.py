@@ -13,6 +13,15 @@ from app.models import CodeItem, Txn
 V = TypeVar("V")
 
 
+class _Flight:
+    """One build of a key under way: the threads that missed the key meanwhile wait for it (`LRU.get_or_build`)."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+
 class LRU(Generic[V]):
     """At most `size` entries; a hit makes its entry the most recent."""
 
@@ -20,7 +29,7 @@ class LRU(Generic[V]):
         self.size = size
         self._items: OrderedDict[Hashable, V] = OrderedDict()
         self._lock = threading.Lock()
-        self._building: dict[Hashable, threading.Lock] = {}
+        self._building: dict[Hashable, _Flight] = {}
         self.hits = 0
         self.misses = 0
 
@@ -44,25 +53,36 @@ class LRU(Generic[V]):
 
     def get_or_build(self, key: Hashable, build: Callable[[], V]) -> V:
         """The cached value, or `build()` stored. One thread builds a key at a time; the others that miss it meanwhile
-        wait for that build and take its value. Before, each built its own: at a worker's start under 32 clients,
+        wait for that build and take its value, or raise its error (a failed build is not tried again by each of them
+        in turn; the next caller after it builds anew). Before, each built its own: at a worker's start under 32 clients,
         every request thread of a scoped token built the whole tree for its reach at once, a second or more of CPU
         behind the load's first answers (bench F31). Other keys are neither held up nor locked out."""
         found = self.get(key)
         if found is not None:
             return found
         with self._lock:
-            gate = self._building.setdefault(key, threading.Lock())
-        try:
-            with gate:
-                with self._lock:
-                    found = self._items.get(key)  # built while this thread waited
-                if found is None:
-                    found = self.put(key, build())
+            found = self._items.get(key)  # built since the look-up above
+            if found is not None:
                 return found
+            flight = self._building.get(key)
+            leading = flight is None
+            if flight is None:
+                flight = self._building[key] = _Flight()
+        if not leading:  # another thread builds it: its value, or its error (not one failed build after another)
+            flight.done.wait()
+            if flight.error is not None:
+                raise flight.error
+            return flight.value
+        try:
+            flight.value = self.put(key, build())
+            return flight.value
+        except BaseException as exc:
+            flight.error = exc
+            raise
         finally:
             with self._lock:
-                if self._building.get(key) is gate:
-                    del self._building[key]
+                del self._building[key]
+            flight.done.set()
 
     def clear(self) -> None:
         with self._lock:
