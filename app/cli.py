@@ -1,6 +1,7 @@
 """The `registry` command line: migrate, serve, import, export, tokens, audit."""
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -95,8 +96,12 @@ def serve(
         # the workers inherit one secret, so a dashboard cookie signed by one is read by the others
         # (several hosts: set REGISTRY_SESSION_SECRET on each, docs/scaling.md)
         os.environ["REGISTRY_SESSION_SECRET"] = secrets.token_urlsafe(32)
+    # uvicorn's access log is off: it wrote each URL with its query string (a search by name, `?q=…`) in plain text;
+    # the application writes each request's line instead (app.main.request_line). LOG_LEVEL governs uvicorn's own.
+    level = logging.getLevelName(settings.log_level.upper())
     serving.run("app.main:app", host=host, port=port, workers=workers, proxy_headers=True,
-                timeout_worker_healthcheck=healthcheck_timeout)
+                timeout_worker_healthcheck=healthcheck_timeout, access_log=False,
+                **({"log_level": level} if isinstance(level, int) else {}))
 
 
 @app.command()

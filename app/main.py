@@ -4,6 +4,7 @@ import gc
 import logging
 import re
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -32,6 +33,7 @@ SMALL_BODY = 2 * 1024 * 1024
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 REQUEST_ID = re.compile(r"[\x21-\x7e]{1,100}")  # what is kept of a client's X-Request-ID (as stored: 100 characters)
 log = logging.getLogger("registry")
+requests_log = logging.getLogger("registry.requests")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -44,7 +46,8 @@ SECURITY_HEADERS = {
 class RequestContext:
     """Each request's id, its refusals (control characters in the URL; a body over the limit, declared before anything
     runs, or counted as it arrives, so that a chunked body cannot pass it either) and the headers of every answer: the
-    request id, `Recorded-At` after a write, the security headers.
+    request id, `Recorded-At` after a write, the security headers. And the request's line in the server's log
+    (`request_line`), in place of uvicorn's access log.
 
     A plain ASGI middleware: Starlette's `BaseHTTPMiddleware` (`@app.middleware("http")`, what this was) runs the
     rest of the application in a task of its own and passes the answer back through memory streams, on every
@@ -57,6 +60,7 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         request = Request(scope)
         request.state.request_id, replaced = _request_id(request.headers.get("x-request-id"))
         path = get_route_path(scope)  # what the routes see: the URL's path without a proxy's root_path
@@ -73,8 +77,12 @@ class RequestContext:
         api = path.startswith(("/api/", "/scim/"))
         https = request.url.scheme == "https"
 
+        status = 0
+
         async def with_headers(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = request.state.request_id
                 recorded = getattr(request.state, "recorded_at", None)
@@ -91,20 +99,62 @@ class RequestContext:
                     headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
             await send(message)
 
-        if refusal is not None:  # with the headers of every answer: the request id, the security headers
-            await refusal(scope, receive, with_headers)
-            return
-        limit, seen = self.body_limit(path), 0
+        try:
+            if refusal is not None:  # with the headers of every answer: the request id, the security headers
+                await refusal(scope, receive, with_headers)
+                return
+            limit, seen = self.body_limit(path), 0
 
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise HTTPException(413, f"body over the limit of {limit} bytes")
-            return message
+            async def counted() -> Message:
+                nonlocal seen
+                message = await receive()
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise HTTPException(413, f"body over the limit of {limit} bytes")
+                return message
 
-        await self.app(scope, counted, with_headers)
+            await self.app(scope, counted, with_headers)
+        finally:
+            if requests_log.isEnabledFor(logging.INFO):
+                requests_log.info("%s", request_line(scope, status, time.perf_counter() - started,
+                                                     request.state.request_id))
+
+
+def request_line(scope: Scope, status: int, seconds: float, request_id: str) -> str:
+    """A request's line in the server's log (INFO, logger `registry.requests`, which LOG_LEVEL governs): the client,
+    the method, the route's template, the status, the time taken and the request id.
+
+    In place of uvicorn's access log, which `registry serve` turns off: that wrote the URL as sent, query string
+    and all, so that every search of the persons list by name (`?q=…`) and every person's id read left personal
+    data in plain text in the server's output, outside the access log that says who read whom. Here the route's
+    template stands for the path (`/api/v1/persons/{external_id}`), no query string is written, and the request
+    id leads to the request's entries in the access log (`request_id`). A path no route matched is written as
+    sent (percent-encoded, without its query), controls and non-ASCII escaped, so that a line cannot be forged.
+    Status 0: the application raised before answering (the server's error handler answers 500)."""
+    template = _template(scope)
+    if template is None:
+        raw = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "surrogateescape")
+        template = raw.decode("latin-1")[:200].encode("unicode_escape").decode("ascii")
+    client = scope.get("client")
+    return (f"{client[0] if client else '-'} \"{scope['method']} {template}\" {status or 500} "
+            f"{seconds * 1000:.1f} ms request {request_id}")
+
+
+def _template(scope: Scope) -> str | None:
+    """The template of the route that answered (Starlette sets `scope["route"]`), from the application's root. A
+    route of an included router knows its own part of the path only (`/persons/{external_id}`): the path's part
+    before it, which can only be the routers' literal prefixes (`/api/v1`), is put before it."""
+    route = scope.get("route")
+    template, regex = getattr(route, "path_format", None), getattr(route, "path_regex", None)
+    if not isinstance(template, str) or not isinstance(regex, re.Pattern):
+        return None
+    path = get_route_path(scope)
+    if regex.fullmatch(path):
+        return template
+    for at in (i for i, c in enumerate(path) if c == "/" and i):
+        if regex.fullmatch(path[at:]):
+            return path[:at] + template
+    return None
 
 
 def _request_id(sent: str | None) -> tuple[str, str | None]:

@@ -36,7 +36,7 @@ class LiveServer:
 def serve(database_url: str, token: str, **env: str) -> Iterator[LiveServer]:
     """`registry serve` on a free loopback port against `database_url` (already migrated).
 
-    The server writes to a file, never to a pipe: nothing reads a pipe while the test runs, and a server that
+    The server writes (stdout and stderr) to a file, never to a pipe: nothing reads a pipe while the test runs, and a server that
     logged more than a pipe holds (64 KB of warnings and tracebacks, as a server with its primary stopped
     does) blocked in its next write, with the logging lock held, and stopped answering every request.
     """
@@ -50,7 +50,7 @@ def serve(database_url: str, token: str, **env: str) -> Iterator[LiveServer]:
         with os.fdopen(fd, "wb") as out:
             proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port",
                                      str(port), "--workers", workers],
-                                    env=environ, stdout=subprocess.DEVNULL, stderr=out)
+                                    env=environ, stdout=out, stderr=out)
     except BaseException:
         log.unlink(missing_ok=True)
         raise

@@ -91,7 +91,7 @@ class GetPersonNow(BaseRoute):
 
     path = path_format = "/api/v1/persons/{external_id}"
     name = "get_person_now"
-    _PATH = re.compile(r"/api/v1/persons/([^/]+)")  # what Starlette compiles "{external_id}" to: one segment
+    _PATH = path_regex = re.compile(r"/api/v1/persons/([^/]+)")  # as Starlette compiles "{external_id}": a segment
     _ANSWER: TypeAdapter[PersonRead] = TypeAdapter(PersonRead)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
@@ -102,7 +102,7 @@ class GetPersonNow(BaseRoute):
         if scope["type"] == "http" and scope["method"] == "GET" and not scope.get("query_string"):
             found = self._PATH.fullmatch(get_route_path(scope))  # without root_path, as Starlette routes
             if found is not None:
-                return Match.FULL, {"path_params": {"external_id": found.group(1)}}
+                return Match.FULL, {"path_params": {"external_id": found.group(1)}, "route": self}
         return Match.NONE, {}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:
