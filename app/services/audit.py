@@ -197,6 +197,13 @@ def seal(session: Session, *, wait: bool = False) -> int | None:
 # built once, as _TAKE: SQLAlchemy memoizes a statement object's cache key (every logged read runs both; bench F31)
 _END = select(AccessLog.seq, AccessLog.hash).where(AccessLog.seq.is_not(None)).order_by(AccessLog.seq.desc()).limit(1)
 _APPEND = insert(AccessLog)
+# PostgreSQL: a batch's seals in one statement, the rows joined by id to the arrays of their values. An executemany
+# (what SQLite runs) is one UPDATE per entry, each parsed, planned and executed by the server and sent by the driver
+_SEAL_ALL = text(
+    "UPDATE access_log SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash "
+    "FROM unnest(CAST(:ids AS integer[]), CAST(:seqs AS integer[]), CAST(:prevs AS varchar[]), "
+    "CAST(:hashes AS varchar[])) AS v(id, seq, prev_hash, hash) "
+    "WHERE access_log.id = v.id AND access_log.seq IS NULL")
 
 
 def _end(session: Session | Connection) -> tuple[int, str]:
@@ -226,7 +233,14 @@ def _seal_locked(session: Session) -> tuple[int, str]:
             digest = _digest(prev, read_content(entry))  # type: ignore[arg-type]
             seals.append({"id": entry.id, "seq": position, "prev_hash": prev, "hash": digest})
             prev = digest
-        session.execute(update(AccessLog), seals)  # by primary key, one executemany
+        if session.get_bind().dialect.name == "postgresql":
+            done = session.connection().execute(_SEAL_ALL, {
+                "ids": [e["id"] for e in seals], "seqs": [e["seq"] for e in seals],
+                "prevs": [e["prev_hash"] for e in seals], "hashes": [e["hash"] for e in seals]}).rowcount
+            if done != len(seals):  # another sealer chained some of them since they were read: only a sealer past
+                raise RuntimeError(f"sealing: {done} of {len(seals)} entries updated")  # the lock; the caller rolls back
+        else:
+            session.execute(update(AccessLog), seals)  # by primary key, one executemany
         if len(pending) < SEAL_BATCH:
             return position, prev
 

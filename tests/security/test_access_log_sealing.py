@@ -290,3 +290,42 @@ def test_while_the_servers_sealer_runs_a_read_appends_in_one_statement_and_the_s
     assert len(mine) == 3 and all(r[1] is not None and len(r[3]) == 64 for r in mine), mine
     _chain_holds(rows)
     assert _verify(registry).returncode == 0
+
+
+def test_a_second_sealer_past_the_lock_seals_nothing_and_is_rolled_back(registry: Registry,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL seals a batch in one UPDATE joined to arrays of values, on entries still unsealed: a sealer that
+    got past the lock (a bug, an operator's script) and chains entries another sealed in the meantime updates none
+    of them, and fails, rather than giving them a second place in a forked chain."""
+    if registry.backend != "postgres":
+        pytest.skip("SQLite's sealer holds the only writer's lock")
+    from sqlalchemy.orm import Session
+
+    ids = _seed(registry, 3)
+    audit.stop_sealer()  # no background round in this process while the test interleaves its two sealers
+    engine = create_engine(normalise_url(registry.url))
+    try:
+        with engine.begin() as conn:  # three entries appended, unsealed, as readers leave them to a busy sealer
+            conn.execute(text(
+                "INSERT INTO access_log (at, actor, person_id, fields, action, prev_hash, hash) "
+                "SELECT now(), 'token:t', id, 'national_id', 'read', '', '' FROM person WHERE external_id = ANY(:p)"),
+                {"p": ids})
+        digest, interleaved = audit._digest, []
+
+        def other_sealer_first(prev: str, content: dict[str, object]) -> str:
+            if not interleaved:  # the first sealer has read the pending entries; the other seals them now
+                interleaved.append(None)  # (the other's own digests go straight through)
+                interleaved[0] = audit.seal_pending(wait=True)
+            return digest(prev, content)
+
+        monkeypatch.setattr(audit, "_digest", other_sealer_first)
+        with Session(engine) as late, pytest.raises(RuntimeError, match=r"0 of \d+ entries updated"):
+            audit._seal_locked(late)  # without the lock, as a sealer past it would
+        monkeypatch.setattr(audit, "_digest", digest)
+        assert interleaved[0] is not None and interleaved[0] >= 3
+    finally:
+        engine.dispose()
+    rows = _log(registry)
+    assert all(r[1] is not None for r in rows)
+    _chain_holds(rows)
+    assert _verify(registry).returncode == 0
