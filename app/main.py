@@ -1,6 +1,7 @@
 """The FastAPI application: routers, error handlers, request ids and body limits."""
 
 import gc
+import ipaddress
 import logging
 import re
 import threading
@@ -46,8 +47,7 @@ SECURITY_HEADERS = {
 class RequestContext:
     """Each request's id, its refusals (control characters in the URL; a body over the limit, declared before anything
     runs, or counted as it arrives, so that a chunked body cannot pass it either) and the headers of every answer: the
-    request id, `Recorded-At` after a write, the security headers. And the request's line in the server's log
-    (`request_line`), in place of uvicorn's access log.
+    request id, `Recorded-At` after a write, the security headers.
 
     A plain ASGI middleware: Starlette's `BaseHTTPMiddleware` (`@app.middleware("http")`, what this was) runs the
     rest of the application in a task of its own and passes the answer back through memory streams, on every
@@ -60,7 +60,6 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
         request = Request(scope)
         request.state.request_id, replaced = _request_id(request.headers.get("x-request-id"))
         path = get_route_path(scope)  # what the routes see: the URL's path without a proxy's root_path
@@ -77,12 +76,8 @@ class RequestContext:
         api = path.startswith(("/api/", "/scim/"))
         https = request.url.scheme == "https"
 
-        status = 0
-
         async def with_headers(message: Message) -> None:
-            nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = request.state.request_id
                 recorded = getattr(request.state, "recorded_at", None)
@@ -99,45 +94,77 @@ class RequestContext:
                     headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
             await send(message)
 
+        if refusal is not None:  # with the headers of every answer: the request id, the security headers
+            await refusal(scope, receive, with_headers)
+            return
+        limit, seen = self.body_limit(path), 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise HTTPException(413, f"body over the limit of {limit} bytes")
+            return message
+
+        await self.app(scope, counted, with_headers)
+
+
+class RequestLog:
+    """Each request's line in the server's log (`request_line`), in place of uvicorn's access log. The outermost
+    middleware, so that every answer has its line: the idempotency replays and refusals and the admission's, which
+    answer before the request context runs, too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not requests_log.isEnabledFor(logging.INFO):
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), "-"  # "-": no answer was started (the request was cancelled)
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = str(message["status"])
+            await send(message)
+
         try:
-            if refusal is not None:  # with the headers of every answer: the request id, the security headers
-                await refusal(scope, receive, with_headers)
-                return
-            limit, seen = self.body_limit(path), 0
-
-            async def counted() -> Message:
-                nonlocal seen
-                message = await receive()
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise HTTPException(413, f"body over the limit of {limit} bytes")
-                return message
-
-            await self.app(scope, counted, with_headers)
+            await self.app(scope, receive, sending)
+        except Exception:
+            if status == "-":
+                status = "500"  # what the server's error handler, outside every middleware, answers
+            raise
         finally:
-            if requests_log.isEnabledFor(logging.INFO):
-                requests_log.info("%s", request_line(scope, status, time.perf_counter() - started,
-                                                     request.state.request_id))
+            requests_log.info("%s", request_line(scope, status, time.perf_counter() - started))
 
 
-def request_line(scope: Scope, status: int, seconds: float, request_id: str) -> str:
+def request_line(scope: Scope, status: str, seconds: float) -> str:
     """A request's line in the server's log (INFO, logger `registry.requests`, which LOG_LEVEL governs): the client,
-    the method, the route's template, the status, the time taken and the request id.
+    the method, the route's template, the status, the time taken and the request id ("-" for answers given before
+    one was assigned).
 
     In place of uvicorn's access log, which `registry serve` turns off: that wrote the URL as sent, query string
     and all, so that every search of the persons list by name (`?q=…`) and every person's id read left personal
     data in plain text in the server's output, outside the access log that says who read whom. Here the route's
-    template stands for the path (`/api/v1/persons/{external_id}`), no query string is written, and the request
-    id leads to the request's entries in the access log (`request_id`). A path no route matched is written as
-    sent (percent-encoded, without its query), controls and non-ASCII escaped, so that a line cannot be forged.
-    Status 0: the application raised before answering (the server's error handler answers 500)."""
-    template = _template(scope)
-    if template is None:
-        raw = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "surrogateescape")
-        template = raw.decode("latin-1")[:200].encode("unicode_escape").decode("ascii")
-    client = scope.get("client")
-    return (f"{client[0] if client else '-'} \"{scope['method']} {template}\" {status or 500} "
-            f"{seconds * 1000:.1f} ms request {request_id}")
+    template stands for the path (`/api/v1/persons/{external_id}`), and no query string is written; the request id
+    leads to the request's entries in the access log (`request_id`). A request no route took (a 404, a refusal
+    before routing, a redirect to the path with or without its trailing slash) is written `(no route)`: its path
+    may hold an id or a name. The client is written only as an IP address, so that a forwarded header cannot write
+    a line of its own."""
+    template = _template(scope) or "(no route)"
+    state = scope.get("state")
+    request_id = state.get("request_id") if isinstance(state, dict) else None
+    return (f"{_address(scope.get('client'))} \"{scope['method']} {template}\" {status} "
+            f"{seconds * 1000:.1f} ms request {request_id or '-'}")
+
+
+def _address(client: Any) -> str:
+    try:
+        return str(ipaddress.ip_address(client[0]))
+    except (TypeError, IndexError, ValueError):
+        return "-"
 
 
 def _template(scope: Scope) -> str | None:
@@ -256,7 +283,8 @@ def create_app() -> FastAPI:
     app.add_middleware(RequestContext, body_limit=body_limit)
 
     app.add_middleware(IdempotencyMiddleware)
-    # outermost but CORS: a request waits for its turn before anything of it runs on a thread or holds a connection
+    # outermost but CORS and the request log: a request waits for its turn before anything of it runs on a thread or
+    # holds a connection
     app.add_middleware(Admission, limit=settings.max_concurrent_requests)
 
     if settings.cors_origins:  # closed by default: no cross-origin browser access unless origins are named
@@ -264,6 +292,7 @@ def create_app() -> FastAPI:
                            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
                            expose_headers=["ETag", "Location", "Recorded-At", "X-Request-ID"])
+    app.add_middleware(RequestLog)  # outermost: every answer has its line, whichever middleware gave it
 
     @app.get("/healthz", tags=["health"], response_model=Health)
     def healthz() -> dict[str, str]:

@@ -344,8 +344,9 @@ def access_log_figures(results: dict[str, Any]) -> list[str]:
            f"Run {section['started']} to {section.get('finished', '?')}, {section.get('cores')} cores. One `registry "
            f"serve` (a worker per core) on PostgreSQL; wrk, {section['clients']} connections, {section['seconds']} s "
            "per load, on `GET /persons/{id}` (random among 2,000 ids), rounds in alternating order. **named**: an admin "
-           "token, each answer with sensitive fields and an access-log entry appended without a lock, sealed by "
-           "whichever reader finds the sealer free. **floor**: an auditor of the whole tree, the same records without "
+           "token, each answer with sensitive fields and an access-log entry appended without a lock (one INSERT), "
+           "chained by the server's background sealer within AUDIT_SEAL_SECONDS (F31, F32). **floor**: an auditor of "
+           "the whole tree, the same records without "
            "sensitive fields, no entry. Medians of the rounds.", "",
            "| persons | named req/s | named p50 / p99 ms | floor req/s | floor p50 / p99 ms | ratio | lock waits seen "
            "(samples) | entries / unsealed after load / after the sealer | `audit verify` of the access log |",

@@ -1,6 +1,7 @@
 """The server's log of requests keeps personal data out: one line per request (app.main.request_line) with the
 route's template for the path and no query string, in place of uvicorn's access log, which wrote each URL as sent
-(a search of the persons list by name, `?q=Nguyễn…`, and every id read) in plain text; LOG_LEVEL governs it."""
+(a search of the persons list by name, `?q=Nguyễn…`, and every id read) in plain text; LOG_LEVEL governs it. A
+request no route took is written `(no route)`, the client only as an IP address (TestClient's is "testclient": -)."""
 
 import logging
 import os
@@ -41,7 +42,7 @@ def test_each_request_has_one_line_without_its_query_or_ids(registry: Registry,
     lines = _lines(caplog)
     assert len(lines) == 4, lines
     for line, answer in zip(lines, (searched, read, known, refused), strict=True):
-        assert line.startswith("testclient \"GET /api/v1/persons"), line
+        assert line.startswith("- \"GET /api/v1/persons"), line
         assert f"\" {answer.status_code} " in line and line.endswith(f" request {answer.headers['x-request-id']}")
     assert "\"GET /api/v1/persons\" 200" in lines[0]
     assert all("\"GET /api/v1/persons/{external_id}\"" in line for line in lines[1:])
@@ -50,19 +51,50 @@ def test_each_request_has_one_line_without_its_query_or_ids(registry: Registry,
         assert secret not in text, secret
 
 
-def test_a_path_no_route_matched_is_written_escaped_on_one_line(registry: Registry,
-                                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_a_request_no_route_took_is_written_without_its_path(registry: Registry,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    """A 404, a refusal before routing (control characters, a body over the limit), a redirect to the path without
+    its trailing slash: each path may hold an id or a name, or a forged line."""
+    pid = "CCCD-001234567890"
     with caplog.at_level(logging.INFO, logger="registry.requests"):
-        missing = registry.client.get("/nowhere/%C3%90%0A127.0.0.1%20%22GET%20/forged%22%20200?q=Nguy%E1%BB%85n",
+        missing = registry.client.get("/nowhere/Nguy%E1%BB%85n%0A127.0.0.1%20%22GET%20/forged%22%20200?q=x",
                                       headers=registry.headers())
-        controls = registry.client.get("/api/v1/persons/a%00b", headers=registry.headers())
-    assert missing.status_code == 404 and controls.status_code == 400
+        under = registry.client.get(f"/api/v1/persons/{quote(NAME)}/x", headers=registry.headers())
+        controls = registry.client.get(f"/api/v1/persons/{pid}", params={"known_at": "\x01"},
+                                       headers=registry.headers())
+        too_big = registry.client.put(f"/api/v1/persons/{pid}", content=b"{" * (3 * 1024 * 1024),
+                                      headers=registry.headers() | {"content-type": "application/json"})
+        slash = registry.client.get(f"/api/v1/persons/{pid}/", headers=registry.headers(), follow_redirects=False)
+    answers = (missing, under, controls, too_big, slash)
+    assert [a.status_code for a in answers] == [404, 404, 400, 413, 307]
     lines = _lines(caplog)
-    assert len(lines) == 2, lines
-    assert lines[0] == (f"testclient \"GET /nowhere/%C3%90%0A127.0.0.1%20%22GET%20/forged%22%20200\" 404 "
-                        f"{lines[0].split(' ')[-4]} ms request {missing.headers['x-request-id']}")
-    assert "\n" not in lines[0] and "Nguy" not in lines[0]
-    assert lines[1].startswith("testclient \"GET /api/v1/persons/a%00b\" 400 "), lines[1]  # refused before routing
+    assert len(lines) == 5, lines
+    for line, answer in zip(lines, answers, strict=True):
+        method = "PUT" if answer is too_big else "GET"
+        assert line.startswith(f"- \"{method} (no route)\" {answer.status_code} "), line
+        rid = answer.headers.get("x-request-id")
+        assert line.endswith(f" request {rid}" if rid else " request -"), line
+    text = "\n".join(lines)
+    assert not any("\n" in line for line in lines)
+    for secret in (pid, "Nguy", "nowhere", "forged", "%0A"):
+        assert secret not in text, secret
+
+
+def test_an_idempotent_replay_has_its_line(registry: Registry, caplog: pytest.LogCaptureFixture) -> None:
+    """The idempotency middleware answers a replay itself, before routing and the request context: still a line,
+    without a route or a request id."""
+    tree = small_tree(registry)
+    body = {"name": uniq("replay"), "role": "auditor", "org_units": [tree.province]}
+    headers = registry.headers() | {"Idempotency-Key": uniq("k")}
+    with caplog.at_level(logging.INFO, logger="registry.requests"):
+        first = registry.client.post("/api/v1/tokens", json=body, headers=headers)
+        again = registry.client.post("/api/v1/tokens", json=body, headers=headers)
+    assert first.status_code == 201 and again.status_code == 201 and again.headers.get("idempotent-replayed") == "true"
+    lines = _lines(caplog)
+    assert [line.split(" request ")[0].rsplit(" ", 2)[0] for line in lines] == ['- "POST /api/v1/tokens" 201',
+                                                                               '- "POST (no route)" 201'], lines
+    assert lines[0].endswith(f" request {first.headers['x-request-id']}") and lines[1].endswith(" request -")
+    assert first.json()["token"] not in "\n".join(lines)
 
 
 def test_writes_and_refusals_are_written_with_their_status(registry: Registry,
@@ -92,8 +124,9 @@ def test_the_server_writes_no_query_string_and_no_uvicorn_access_line(tmp_path: 
                               env=os.environ | {"DATABASE_URL": url}, timeout=120, check=False)
     assert migrated.returncode == 0, migrated.stderr
     with serve(url, BOOT, LOG_LEVEL="INFO") as live:
-        r = httpx.get(live.base + "/api/v1/persons", params={"q": NAME}, headers={"Authorization": f"Bearer {BOOT}"},
-                      timeout=30)
+        forged = "9.9.9.9 \"GET /forged\" 200 1.0 ms request forged"  # uvicorn trusts 127.0.0.1's X-Forwarded-For
+        r = httpx.get(live.base + "/api/v1/persons", params={"q": NAME},
+                      headers={"Authorization": f"Bearer {BOOT}", "X-Forwarded-For": forged}, timeout=30)
         assert r.status_code == 200, r.text
         rid = r.headers["x-request-id"]
         out = ""
@@ -102,7 +135,7 @@ def test_the_server_writes_no_query_string_and_no_uvicorn_access_line(tmp_path: 
             if rid in out:
                 break
             httpx.get(live.base + "/healthz", timeout=5)
-    assert "\"GET /api/v1/persons\" 200 " in out and rid in out, out[-2000:]
+    assert "- \"GET /api/v1/persons\" 200 " in out and rid in out, out[-2000:]
     assert "Application startup complete" in out  # uvicorn's own INFO lines follow LOG_LEVEL=INFO
-    for secret in ("q=", quote(NAME), NAME, "Nguy", "HTTP/1.1\" 200"):  # uvicorn's access line ends so
+    for secret in ("q=", quote(NAME), NAME, "Nguy", "HTTP/1.1\" 200", "forged"):  # uvicorn's line ends so
         assert secret not in out, secret
