@@ -280,9 +280,11 @@ def create_app() -> FastAPI:
         # imports: the larger job limit here; the synchronous path holds its own (max_body_bytes)
         return max(settings.max_body_bytes, settings.max_job_bytes) if path.startswith("/api/v1/imports") else SMALL_BODY
 
-    app.add_middleware(RequestContext, body_limit=body_limit)
-
     app.add_middleware(IdempotencyMiddleware)
+    # outside the idempotency middleware: its own answers (a replay, a key reused or in progress) carry the request id
+    # and the security headers (Cache-Control: no-store) like every answer, and a body over the limit is refused
+    # before a key is claimed
+    app.add_middleware(RequestContext, body_limit=body_limit)
     # outermost but CORS and the request log: a request waits for its turn before anything of it runs on a thread or
     # holds a connection
     app.add_middleware(Admission, limit=settings.max_concurrent_requests)

@@ -27,6 +27,7 @@ import anyio
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from app.config import get_settings
 from app.db import get_session_factory
@@ -98,7 +99,11 @@ class IdempotencyMiddleware:
         if found is not None:  # a retry: hash its body as it streams by, then answer from the record
             digest = hashlib.sha256()
             while True:
-                message = await receive()
+                try:
+                    message = await receive()
+                except HTTPException as refused:  # the request context's count of a body over the limit (413):
+                    await _problem(send, refused.status_code, "payload_too_large", str(refused.detail))  # read here,
+                    return  # outside the routes' handlers, it is answered here
                 digest.update(message.get("body", b""))
                 if not message.get("more_body"):
                     break

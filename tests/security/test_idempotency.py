@@ -169,3 +169,42 @@ def test_a_claim_left_by_a_dead_server_is_taken_over(registry: Registry) -> None
     busy = registry.client.post("/api/v1/org-units", json=_unit(fresh_code),
                                 headers=registry.headers() | {"Idempotency-Key": f"busy-{fresh_code}"})
     assert (busy.status_code, busy.json()["code"]) == (409, "idempotency_in_progress")
+
+
+def test_the_middlewares_own_answers_carry_the_headers_of_every_answer(registry: Registry) -> None:
+    """A replay, a key reused for another request, a key whose first request is too long a body: answered by the
+    idempotency middleware itself, each with its own request id and the security headers (no-store: a replay of a
+    created token's answer is not kept by a cache either)."""
+    code = uniq("ID")
+    headers = registry.headers() | {"Idempotency-Key": f"k-{code}"}
+    first = registry.client.post("/api/v1/org-units", json=_unit(code), headers=headers)
+    again = registry.client.post("/api/v1/org-units", json=_unit(code), headers=headers | {"X-Request-ID": f"r-{code}"})
+    reused = registry.client.post("/api/v1/org-units", json=_unit(code + "X"), headers=headers)
+    assert (first.status_code, again.status_code, reused.status_code) == (201, 201, 422)
+    assert again.headers["idempotent-replayed"] == "true" and again.headers["x-request-id"] == f"r-{code}"
+    for answer in (first, again, reused):
+        assert answer.headers["cache-control"] == "no-store" and answer.headers["x-content-type-options"] == "nosniff"
+        assert "default-src 'none'" in answer.headers["content-security-policy"]
+    assert len({a.headers["x-request-id"] for a in (first, again, reused)}) == 3
+
+
+def test_a_replay_with_a_body_over_the_limit_is_refused_with_413(registry: Registry) -> None:
+    """The replay's body is read by the idempotency middleware, outside the routes' error handlers: a chunked body
+    over the limit (no Content-Length to refuse it by) is counted as it arrives and answered 413, not 500."""
+    code = uniq("ID")
+    headers = registry.headers() | {"Idempotency-Key": f"k-{code}"}
+    assert registry.client.post("/api/v1/org-units", json=_unit(code), headers=headers).status_code == 201
+
+    def chunks() -> Any:
+        for _ in range(3):
+            yield b" " * (1024 * 1024)
+
+    big = registry.client.post("/api/v1/org-units", content=chunks(),
+                               headers=headers | {"content-type": "application/json"})
+    assert big.status_code == 413 and big.json()["code"] == "payload_too_large", big.text
+    assert big.headers["cache-control"] == "no-store" and big.headers["x-request-id"]
+    declared = registry.client.post("/api/v1/org-units", content=b" " * (3 * 1024 * 1024),
+                                    headers=headers | {"content-type": "application/json"})
+    assert declared.status_code == 413 and declared.json()["code"] == "payload_too_large"
+    again = registry.client.post("/api/v1/org-units", json=_unit(code), headers=headers)  # the record is kept
+    assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")

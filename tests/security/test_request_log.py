@@ -81,8 +81,8 @@ def test_a_request_no_route_took_is_written_without_its_path(registry: Registry,
 
 
 def test_an_idempotent_replay_has_its_line(registry: Registry, caplog: pytest.LogCaptureFixture) -> None:
-    """The idempotency middleware answers a replay itself, before routing and the request context: still a line,
-    without a route or a request id."""
+    """The idempotency middleware answers a replay itself, before routing: still a line, with the replay's own
+    request id and without a route."""
     tree = small_tree(registry)
     body = {"name": uniq("replay"), "role": "auditor", "org_units": [tree.province]}
     headers = registry.headers() | {"Idempotency-Key": uniq("k")}
@@ -93,7 +93,8 @@ def test_an_idempotent_replay_has_its_line(registry: Registry, caplog: pytest.Lo
     lines = _lines(caplog)
     assert [line.split(" request ")[0].rsplit(" ", 2)[0] for line in lines] == ['- "POST /api/v1/tokens" 201',
                                                                                '- "POST (no route)" 201'], lines
-    assert lines[0].endswith(f" request {first.headers['x-request-id']}") and lines[1].endswith(" request -")
+    assert lines[0].endswith(f" request {first.headers['x-request-id']}")
+    assert lines[1].endswith(f" request {again.headers['x-request-id']}") and again.headers["x-request-id"] not in lines[0]
     assert first.json()["token"] not in "\n".join(lines)
 
 
