@@ -112,8 +112,8 @@ class RequestContext:
 
 class RequestLog:
     """Each request's line in the server's log (`request_line`), in place of uvicorn's access log. The outermost
-    middleware, so that every answer has its line: the idempotency replays and refusals and the admission's, which
-    answer before the request context runs, too."""
+    middleware: every answer has its line, whichever middleware gave it, and its time includes the wait for a turn
+    (admission)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
