@@ -1,0 +1,115 @@
+"""FastAPI's own OpenTelemetry export stays off, whatever providers the process has (an operator's
+`opentelemetry-instrument`, a vendor's agent): FastAPI 0.165 would otherwise put each request's path and query string
+on a span (`url.path`: a person's id; `url.query`: a search by name, `q=Nguyễn…`) and log unhandled exceptions with
+their messages, out of the process to whatever backend the providers export to, past the access log and the request
+log's rules. Here the process's providers record everything they are given; no request gives them anything."""
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote_plus
+
+import opentelemetry._logs as otel_logs
+import opentelemetry.metrics as otel_metrics
+import opentelemetry.trace as otel_trace
+import pytest
+
+from tests.api.factories import create_person, person, small_tree
+from tests.conftest import Registry, uniq
+
+NAME = "Nguyễn Thị Đào"  # the factory's person's name
+
+
+class _Recorder:
+    """Whatever the providers hand out records each call made on it (spans started, logs emitted, instruments)."""
+
+    def __init__(self, calls: list[tuple[str, Any]], kind: str) -> None:
+        self._calls, self._kind = calls, kind
+
+    def __getattr__(self, name: str) -> Any:
+        def record(*args: Any, **kwargs: Any) -> Any:
+            self._calls.append((f"{self._kind}.{name}", (args, kwargs)))
+            return _Recorder(self._calls, f"{self._kind}.{name}")
+        return record
+
+    def __enter__(self) -> "_Recorder":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class RecordingTracerProvider(otel_trace.TracerProvider):
+    def __init__(self, calls: list[tuple[str, Any]]) -> None:
+        self.calls = calls
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append(("get_tracer", (args, kwargs)))
+        return _Recorder(self.calls, "tracer")
+
+
+class RecordingMeterProvider(otel_metrics.MeterProvider):
+    def __init__(self, calls: list[tuple[str, Any]]) -> None:
+        self.calls = calls
+
+    def get_meter(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append(("get_meter", (args, kwargs)))
+        return _Recorder(self.calls, "meter")
+
+
+class RecordingLoggerProvider(otel_logs.LoggerProvider):
+    def __init__(self, calls: list[tuple[str, Any]]) -> None:
+        self.calls = calls
+
+    def get_logger(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append(("get_logger", (args, kwargs)))
+        return _Recorder(self.calls, "logger")
+
+
+@pytest.fixture
+def providers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Any]]]:
+    """The process's global providers, as an instrumented deployment has them (FastAPI reads them per request)."""
+    calls: list[tuple[str, Any]] = []
+    monkeypatch.setattr(otel_trace, "get_tracer_provider", lambda: RecordingTracerProvider(calls))
+    monkeypatch.setattr(otel_metrics, "get_meter_provider", lambda: RecordingMeterProvider(calls))
+    monkeypatch.setattr(otel_logs, "get_logger_provider", lambda: RecordingLoggerProvider(calls))
+    yield calls
+
+
+def test_no_request_reaches_the_processs_telemetry_providers(registry: Registry,
+                                                             providers: list[tuple[str, Any]]) -> None:
+    tree = small_tree(registry)
+    pid = uniq("OTEL-")
+    create_person(registry, person(pid, tree.school_a))
+    providers.clear()
+    answers = [
+        registry.client.get("/api/v1/persons", params={"q": NAME, "org_unit": tree.province}, headers=registry.headers()),
+        registry.client.get(f"/api/v1/persons/{pid}", headers=registry.headers()),  # the route ahead of routing
+        registry.client.get(f"/api/v1/persons/{pid}", params={"known_at": "2030-01-01T00:00:00Z"},
+                            headers=registry.headers()),
+        registry.client.get(f"/api/v1/persons/{pid}"),  # refused: no token
+        registry.client.put(f"/api/v1/persons/{pid}", json={"external_id": pid, "national_id": "0" * 40},
+                            headers=registry.headers()),  # a validation failure, its value in the message
+        registry.client.get(f"/nowhere/{pid}", params={"q": NAME}),
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 200, 401, 422, 404]
+    assert [p["external_id"] for p in answers[0].json()["items"]] == [pid]
+    assert providers == [], providers[:5]
+
+
+def test_the_providers_would_have_recorded_a_request(providers: list[tuple[str, Any]]) -> None:
+    """The recorders record: FastAPI's defaults, on an application of its own, hand a request's path and query to
+    them (what the registry's application turns off)."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    bare = FastAPI()
+
+    @bare.get("/persons/{external_id}")
+    def read(external_id: str) -> dict[str, str]:
+        return {"external_id": external_id}
+
+    with TestClient(bare) as client:
+        assert client.get("/persons/VN-1", params={"q": NAME}).status_code == 200
+    spans = [attrs for call, (_args, attrs) in providers if call == "tracer.start_span"]
+    assert [(s["attributes"]["url.path"], s["attributes"]["url.query"]) for s in spans] == \
+        [("/persons/VN-1", "q=" + quote_plus(NAME))], providers[:5]
