@@ -64,7 +64,10 @@ class RequestContext:
         request.state.request_id, replaced = _request_id(request.headers.get("x-request-id"))
         path = get_route_path(scope)  # what the routes see: the URL's path without a proxy's root_path
         refusal: Response | None = None
-        if CONTROL.search(unquote(request.url.path + "?" + request.url.query)):
+        # the path and query as sent, decoded once more (a control character escaped twice is refused too); read off
+        # the scope: `request.url` built the whole URL (host, port, urlunsplit) on every request for these two parts
+        target = scope["path"] + "?" + scope.get("query_string", b"").decode("latin-1")
+        if CONTROL.search(unquote(target)):
             detail = "the URL holds control characters (e.g. NUL)"
             refusal = (web_refusal(400, "invalid_characters", detail) if path.startswith("/dashboard")  # a page, as
                        else error_handlers.problem(400, "invalid_characters", detail, request))  # the dashboard does
@@ -74,7 +77,7 @@ class RequestContext:
                 refusal = error_handlers.problem(413, "payload_too_large", f"body over the limit of {limit} bytes",
                                                  request)
         api = path.startswith(("/api/", "/scim/"))
-        https = request.url.scheme == "https"
+        https = scope.get("scheme") == "https"
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

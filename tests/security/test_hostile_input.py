@@ -363,3 +363,41 @@ def test_the_fast_path_of_a_line_never_passes_a_control_character(value: Any, as
     found = imports._control(parsed, "")
     if found is not None:
         assert not imports._plain(text_), (text_, found)
+
+
+@pytest.mark.parametrize("target", [
+    "/api/v1/persons/A%00B", "/api/v1/persons/A%0BB", "/api/v1/persons/A%2500B",  # in the path; escaped twice
+    "/api/v1/persons?q=%1B%5B31m", "/api/v1/persons?q=x%01", "/api/v1/persons/A%3FB?q=%07",  # in the query
+    "/api/v1/persons/A%23%00", "/nowhere/%01", "/dashboard/persons/%0B",
+])
+def test_a_url_with_control_characters_is_refused_before_anything_runs(registry: Registry, target: str) -> None:
+    """Controls but tab, LF and CR (app.main.CONTROL), in the path (escaped once or twice: the server decodes it once)
+    or in the query."""
+    r = registry.client.get(target, headers=registry.headers())
+    assert r.status_code == 400, (target, r.status_code, r.text[:200])
+    assert r.headers["x-request-id"] and r.headers["x-content-type-options"] == "nosniff"  # the headers of every answer
+    if target.startswith("/api/"):
+        assert r.json()["code"] == "invalid_characters" and r.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("target", [
+    "/api/v1/persons/A%3FB", "/api/v1/persons/A%23B", "/api/v1/persons/A%5CB", "/api/v1/persons?q=%3F%23%25",
+    "/api/v1/persons?q=x%2501",  # the literal text x%01: a query is decoded once
+    "/api/v1/persons?q=Nguy%E1%BB%85n",
+])
+def test_a_url_with_escaped_delimiters_and_no_control_character_is_answered(registry: Registry, target: str) -> None:
+    r = registry.client.get(target, headers=registry.headers())
+    assert r.status_code in (200, 404), (target, r.status_code, r.text[:200])
+
+
+def test_hsts_only_over_https(registry: Registry) -> None:
+    """Strict-Transport-Security is sent on an answer over HTTPS (the scope's scheme), never over plain HTTP, where a
+    browser would ignore it."""
+    from fastapi.testclient import TestClient
+
+    over_tls = TestClient(registry.client.app, base_url="https://testserver")
+    secure = over_tls.get("/api/v1/persons", headers=registry.headers())
+    plain = registry.client.get("/api/v1/persons", headers=registry.headers())
+    assert secure.status_code == plain.status_code == 200
+    assert secure.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+    assert "strict-transport-security" not in plain.headers
