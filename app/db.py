@@ -38,6 +38,10 @@ def build_engine(url: str, *, read_only: bool = False, pool_size: int | None = N
     """An engine configured for the dialect: SQLite gets WAL, foreign keys and serialised writers.
 
     `read_only` (PostgreSQL): every transaction of every connection is read-only by default.
+
+    `hide_parameters`: a failing statement's values stay out of the text of its error, which the error handlers log
+    with its traceback (`[parameters: (...)]`: a national id being written, a name searched for); the statement
+    itself is kept.
     """
     url = normalise_url(url)
     parsed = make_url(url)
@@ -47,7 +51,7 @@ def build_engine(url: str, *, read_only: bool = False, pool_size: int | None = N
         settings = get_settings()
         engine = create_engine(url, pool_size=pool_size or settings.database_pool_size,
                                max_overflow=settings.database_max_overflow if max_overflow is None else max_overflow,
-                               connect_args={"options": options})
+                               connect_args={"options": options}, hide_parameters=True)
         event.listen(engine, "connect", _mark_used)
         event.listen(engine, "checkout", _ping_if_idle)
         event.listen(engine, "checkin", _server_default_access)
@@ -64,7 +68,7 @@ def build_engine(url: str, *, read_only: bool = False, pool_size: int | None = N
                                   "max_overflow": max(10, settings.database_max_overflow)}
     else:
         pooled = {}  # in memory: one connection per thread (SQLAlchemy's own choice), no pool to size
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60}, **pooled)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60}, hide_parameters=True, **pooled)
     _configure_sqlite(engine)
     return engine
 
