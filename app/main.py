@@ -270,10 +270,11 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Registry of public-sector personnel", version="0.1.0", lifespan=lifespan,
                   docs_url=None, redoc_url=None,  # served from the package by app/api/docs.py: no CDN
                   generate_unique_id_function=operation_id,
-                  # FastAPI's own OpenTelemetry export, off whatever providers the process has (an operator's
-                  # `opentelemetry-instrument`): its spans carry each URL's path and query string (a person's id, a
-                  # search by name) and its logs the messages of exceptions, to wherever the providers export, past
-                  # the access log and the request log's rules; and it asked the providers on every request
+                  # FastAPI's own OpenTelemetry export, off whatever providers the process has: its spans carry
+                  # each URL's path and query string (a person's id, a search by name) and its logs the messages of
+                  # exceptions, to wherever the providers export, past the access log and the request log's rules;
+                  # and it asked the providers on every request (the instrumentation packages for FastAPI and ASGI
+                  # are middleware of their own, not to be installed: docs/threat-model.md)
                   telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
                   description="Persons, qualifications and org units of Vietnam's public sector, and the "
                               "resolution targets derived from them. Errors are RFC 9457 problem details.")

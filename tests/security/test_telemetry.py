@@ -1,5 +1,5 @@
-"""FastAPI's own OpenTelemetry export stays off, whatever providers the process has (an operator's
-`opentelemetry-instrument`, a vendor's agent): FastAPI 0.165 would otherwise put each request's path and query string
+"""FastAPI's own OpenTelemetry export stays off, whatever providers the process has (configured by an operator's
+environment or a vendor's agent): FastAPI 0.165 would otherwise put each request's path and query string
 on a span (`url.path`: a person's id; `url.query`: a search by name, `q=Nguyễn…`) and log unhandled exceptions with
 their messages, out of the process to whatever backend the providers export to, past the access log and the request
 log's rules. Here the process's providers record everything they are given; no request gives them anything."""
@@ -9,14 +9,18 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import opentelemetry._logs as otel_logs
+import opentelemetry._logs._internal as otel_logs_internal
 import opentelemetry.metrics as otel_metrics
 import opentelemetry.trace as otel_trace
 import pytest
+from fastapi.testclient import TestClient
 
+from app.services import persons
 from tests.api.factories import create_person, person, small_tree
 from tests.conftest import Registry, uniq
 
 NAME = "Nguyễn Thị Đào"  # the factory's person's name
+SECRET_ID = "079190001234"
 
 
 class _Recorder:
@@ -72,11 +76,13 @@ def providers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Any]]
     monkeypatch.setattr(otel_trace, "get_tracer_provider", lambda: RecordingTracerProvider(calls))
     monkeypatch.setattr(otel_metrics, "get_meter_provider", lambda: RecordingMeterProvider(calls))
     monkeypatch.setattr(otel_logs, "get_logger_provider", lambda: RecordingLoggerProvider(calls))
+    # `_logs.get_logger`, which FastAPI calls for a request's logger, looks the provider up here
+    monkeypatch.setattr(otel_logs_internal, "get_logger_provider", lambda: RecordingLoggerProvider(calls))
     yield calls
 
 
-def test_no_request_reaches_the_processs_telemetry_providers(registry: Registry,
-                                                             providers: list[tuple[str, Any]]) -> None:
+def test_no_request_reaches_the_processs_telemetry_providers(registry: Registry, providers: list[tuple[str, Any]],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     tree = small_tree(registry)
     pid = uniq("OTEL-")
     create_person(registry, person(pid, tree.school_a))
@@ -93,14 +99,24 @@ def test_no_request_reaches_the_processs_telemetry_providers(registry: Registry,
     ]
     assert [a.status_code for a in answers] == [200, 200, 200, 401, 422, 404]
     assert [p["external_id"] for p in answers[0].json()["items"]] == [pid]
+
+    def failing(*_args: Any, **_kwargs: Any) -> Any:  # an unhandled exception, a person's data in its message
+        raise RuntimeError(f"national id {SECRET_ID} of {pid}")
+
+    monkeypatch.setattr(persons, "read", failing)
+    answering = TestClient(registry.client.app, raise_server_exceptions=False)  # a 500, as a client gets it
+    for params in ({}, {"known_at": "2030-01-01T00:00:00Z"}):  # the route ahead of routing, and FastAPI's
+        failed = answering.get(f"/api/v1/persons/{pid}", params=params, headers=registry.headers())
+        assert failed.status_code == 500 and failed.json()["code"] == "internal_error"
+        assert SECRET_ID not in failed.text
     assert providers == [], providers[:5]
 
 
 def test_the_providers_would_have_recorded_a_request(providers: list[tuple[str, Any]]) -> None:
     """The recorders record: FastAPI's defaults, on an application of its own, hand a request's path and query to
-    them (what the registry's application turns off)."""
+    the tracer, and an unhandled exception with its message to the logger (what the registry's application turns
+    off)."""
     from fastapi import FastAPI
-    from fastapi.testclient import TestClient
 
     bare = FastAPI()
 
@@ -108,8 +124,15 @@ def test_the_providers_would_have_recorded_a_request(providers: list[tuple[str, 
     def read(external_id: str) -> dict[str, str]:
         return {"external_id": external_id}
 
-    with TestClient(bare) as client:
+    @bare.get("/failing/{external_id}")
+    def fail(external_id: str) -> dict[str, str]:
+        raise RuntimeError(f"national id {SECRET_ID} of {external_id}")
+
+    with TestClient(bare, raise_server_exceptions=False) as client:
         assert client.get("/persons/VN-1", params={"q": NAME}).status_code == 200
+        assert client.get("/failing/VN-2").status_code == 500
+    logged = [kwargs for call, (_args, kwargs) in providers if call == "logger.emit"]
+    assert [str(k["exception"]) for k in logged] == [f"national id {SECRET_ID} of VN-2"], providers
     spans = [attrs for call, (_args, attrs) in providers if call == "tracer.start_span"]
-    assert [(s["attributes"]["url.path"], s["attributes"]["url.query"]) for s in spans] == \
-        [("/persons/VN-1", "q=" + quote_plus(NAME))], providers[:5]
+    assert [(s["attributes"]["url.path"], s["attributes"].get("url.query")) for s in spans] == \
+        [("/persons/VN-1", "q=" + quote_plus(NAME)), ("/failing/VN-2", None)], providers[:5]
