@@ -92,6 +92,14 @@ _SQLITE = (("UNIQUE constraint failed", "duplicate", "a record with the same key
            ("too large", "number_out_of_range", "a number is outside the range the registry stores"))
 
 
+def driver_text(exc: BaseException) -> str:
+    """What the server log keeps of a database error: the first line of the driver's text (the refusal and the
+    constraint it names). PostgreSQL's lines after it hold the row's values (`DETAIL: Key (person_id, …)=(…)`,
+    `Failing row contains (…)`), and the engines hide SQLAlchemy's `[parameters: …]` (app/db.py)."""
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.splitlines()[0] if text.strip() else type(exc).__name__
+
+
 def db_refusal(exc: BaseException) -> tuple[str, str]:
     """A stable code and a message of our own for a database refusal (an IntegrityError or a DataError).
 

@@ -25,6 +25,7 @@ from app.errors import (
     PreconditionRequired,
     Unauthenticated,
     db_refusal,
+    driver_text,
 )
 from app.services.persons import pydantic_errors
 from app.services.ratelimit import TooManyRequests
@@ -112,20 +113,19 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(IntegrityError)
     def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
         code, message = db_refusal(exc)
-        log.warning("database refused a write (%s): %s", code, str(exc.orig or exc).splitlines()[0])
+        log.warning("database refused a write (%s): %s", code, driver_text(exc))
         return problem(status_of(exc), code, f"the registry refused the write: {message}", request)
 
     @app.exception_handler(DataError)
     def _data(request: Request, exc: DataError) -> JSONResponse:
         code, message = db_refusal(exc)
-        log.warning("database refused a value (%s): %s", code, str(exc.orig or exc).splitlines()[0])
+        log.warning("database refused a value (%s): %s", code, driver_text(exc))
         return problem(status_of(exc), code, f"the registry refused a value: {message}", request)
 
     @app.exception_handler(DBAPIError)
     def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
         # an exception handler runs outside the `except` that caught it: the exception is passed explicitly
-        log.error("database error: %s", str(exc.orig or exc).splitlines()[0] if str(exc.orig or exc) else type(exc).__name__,
-                  exc_info=exc)
+        log.error("database error: %s", driver_text(exc), exc_info=exc)
         return problem(status_of(exc), "database_unavailable", "the database could not answer; try again", request)
 
     @app.exception_handler(PoolTimeout)

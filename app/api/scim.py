@@ -31,7 +31,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.api.deps import SessionDep, get_actor
 from app.api.error_handlers import headers_of, status_of
-from app.errors import DomainError, Forbidden, db_refusal
+from app.errors import DomainError, Forbidden, db_refusal, driver_text
 from app.services.context import Actor
 from app.services.scim import discovery, search, users
 from app.services.scim.models import UserResource
@@ -78,7 +78,7 @@ def _detail(exc: Exception) -> tuple[str, str]:
         return "http_error", str(exc.detail)
     if isinstance(exc, IntegrityError | DataError):
         code, message = db_refusal(exc)
-        log.warning("database refused a SCIM write (%s): %s", code, str(exc.orig or exc).splitlines()[0])
+        log.warning("database refused a SCIM write (%s): %s", code, driver_text(exc))
         return code, f"the registry refused {'the write' if isinstance(exc, IntegrityError) else 'a value'}: {message}"
     if isinstance(exc, DBAPIError):
         log.exception("database error")

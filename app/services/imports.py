@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from app.errors import DomainError, InvalidInput, db_refusal
+from app.errors import DomainError, InvalidInput, db_refusal, driver_text
 from app.models import ImportJob
 from app.schemas.common import CONTROL, CONTROLS_CHECKED, control_character
 from app.schemas.interchange import CourseRecord, EnrolmentRecord, OrgUnitRecord, PersonRecord, StatisticRecord
@@ -275,7 +275,7 @@ def refusal(exc: DomainError | DBAPIError) -> tuple[str, list[dict[str, Any]]]:
     if isinstance(exc, DomainError):
         return exc.code, [{"field": None, "message": exc.detail}]
     code, message = db_refusal(exc)
-    log.warning("import line refused by the database (%s): %s", code, exc.orig or exc)  # the driver's text: log only
+    log.warning("import line refused by the database (%s): %s", code, driver_text(exc))  # log only
     return code, [{"field": None, "message": message}]
 
 

@@ -78,18 +78,28 @@ def test_a_value_too_long_for_its_column_is_422_in_our_words(registry: Registry,
 
 
 def test_an_import_line_refused_by_the_database_is_reported_in_our_words(
-        registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+        registry: Registry, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The answer in the registry's words; the server log has the driver's first line (the refusal, the constraint)
+    and none of what follows it, where PostgreSQL puts the row's values (DETAIL: Key (person_id, …)=(…, [2010-…)))."""
     tree = small_tree(registry)
     monkeypatch.setattr(persons, "_primary_overlaps", lambda _employments: [])
     record = person(f"{tree.province}-{uniq('IL')}", tree.school_a)
     record["employments"].append({"org_unit": tree.station_b, "category": "vien_chuc", "occupation": "teacher_primary",
                                   "primary": True, "start": "2010-01-01", "end": None})
-    r = registry.client.post("/api/v1/imports/persons", content=(json.dumps(record, ensure_ascii=False) + "\n").encode(),
-                             headers=registry.headers() | {"Content-Type": "application/x-ndjson"})
+    with caplog.at_level(logging.INFO):
+        r = registry.client.post("/api/v1/imports/persons",
+                                 content=(json.dumps(record, ensure_ascii=False) + "\n").encode(),
+                                 headers=registry.headers() | {"Content-Type": "application/x-ndjson"})
     assert r.status_code == 200, r.text
     assert r.json()["failed"] == 1 and r.json()["created"] == 0
     assert_clean(json.dumps(r.json()["errors"], ensure_ascii=False))
     assert r.json()["errors"][0]["error"] == "overlapping_primary_employment"
+    form = logging.Formatter("%(name)s %(message)s")
+    logged = [form.format(rec) for rec in caplog.records if not rec.name.startswith(("httpx", "httpcore"))]
+    assert any("import line refused by the database (overlapping_primary_employment)" in line for line in logged)
+    text = "\n".join(logged)
+    for value in ("DETAIL", "2010-01-01", record["external_id"], record["national_id"]):
+        assert value not in text, (value, text[-2000:])
 
 
 def test_no_free_connection_is_503_database_busy_with_retry_after(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
