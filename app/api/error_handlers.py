@@ -68,7 +68,9 @@ def headers_of(exc: Exception | None, status: int) -> dict[str, str]:
 def problem(status: int, code: str, detail: str, request: Request, exc: Exception | None = None,
             **extra: Any) -> JSONResponse:
     body = {"type": f"urn:registry:error:{code}", "title": TITLES.get(status, "Error"), "status": status,
-            "code": code, "detail": detail, "instance": str(request.url.path), **extra}
+            # the path off the scope: `request.url` decodes the query string as UTF-8, and bytes that are not (a server
+            # or proxy other than h11 passes them) made every refusal of such a request a 500
+            "code": code, "detail": detail, "instance": request.scope["path"], **extra}
     return JSONResponse(body, status_code=status, media_type="application/problem+json",
                         headers=headers_of(exc, status) or None)
 
