@@ -46,9 +46,10 @@ REASONS = {
                         "Starlette's middleware (request id and security headers, errors, admission), the token, the "
                         "rate limit, the read, the answer's validation and the access-log entry, none above a seventh "
                         "of it (py-spy; F33, F32, F31, before them F13, F23, F27)",
-    "get_person_p99": "p99: the queue of 32 clients behind the throughput above (p50 is about 32 / throughput)",
+    "get_person_p99": "p99: the queue of {clients} clients behind the throughput above (p50 is about {clients} / "
+                      "throughput)",
     "get_person_p99_floor": "p99: the floor's own is {floor_p99} ms in this run, over 100 ms: at this machine's pace "
-                            "during the run no endpoint answers 32 clients within the figure (F33)",
+                            "during the run no endpoint answers {clients} clients within the figure (F33)",
     "named_vs_unnamed": "the access-log entry: its INSERT on a connection of the log's pool and its seal (a second write "
                         "of the row and its indexes, by the sealer), a fixed cost that weighs more as the read around "
                         "it gets cheaper; the ratio moved between 0.79 and 0.87 over this machine's runs of 2026-12-07 "
@@ -275,8 +276,9 @@ def access_log_goals(results: dict[str, Any]) -> list[tuple[str, str, str, str, 
             met = ratio >= 0.5 and m["p99_ms"] < 100
             causes = [REASONS["get_person_floor"]] if ratio < 0.5 else [f"throughput: met ({ratio})"]
             if m["p99_ms"] >= 100:
-                causes.append(REASONS["get_person_p99_floor"].format(floor_p99=_fmt(floor["p99_ms"]))
-                              if floor["p99_ms"] >= 100 else REASONS["get_person_p99"])
+                clients = section.get("clients", 32)
+                causes.append(REASONS["get_person_p99_floor"].format(floor_p99=_fmt(floor["p99_ms"]), clients=clients)
+                              if floor["p99_ms"] >= 100 else REASONS["get_person_p99"].format(clients=clients))
             rows.append((f"GET one person at {section.get('clients', 32)} clients, {who}: ≥ half the throughput of a "
                          "minimal ASGI + psycopg endpoint (bench/floor.py) and p99 < 100 ms", where,
                          f"{_fmt(m['throughput_rps'])} req/s (p99 {_fmt(m['p99_ms'])} ms) against the floor's "
