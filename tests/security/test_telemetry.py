@@ -42,42 +42,28 @@ class _Recorder:
         return None
 
 
-class RecordingTracerProvider(otel_trace.TracerProvider):
-    def __init__(self, calls: list[tuple[str, Any]]) -> None:
-        self.calls = calls
+def recording(base: type, getter: str, calls: list[tuple[str, Any]]) -> Any:
+    """A provider of OpenTelemetry's API (`base`: a tracer, meter or logger provider, not one of its no-op or proxy
+    classes, which FastAPI takes for "not configured") whose `getter` hands out a recorder."""
+    def get(_self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append((getter, (args, kwargs)))
+        return _Recorder(calls, getter.removeprefix("get_"))
 
-    def get_tracer(self, *args: Any, **kwargs: Any) -> Any:
-        self.calls.append(("get_tracer", (args, kwargs)))
-        return _Recorder(self.calls, "tracer")
-
-
-class RecordingMeterProvider(otel_metrics.MeterProvider):
-    def __init__(self, calls: list[tuple[str, Any]]) -> None:
-        self.calls = calls
-
-    def get_meter(self, *args: Any, **kwargs: Any) -> Any:
-        self.calls.append(("get_meter", (args, kwargs)))
-        return _Recorder(self.calls, "meter")
-
-
-class RecordingLoggerProvider(otel_logs.LoggerProvider):
-    def __init__(self, calls: list[tuple[str, Any]]) -> None:
-        self.calls = calls
-
-    def get_logger(self, *args: Any, **kwargs: Any) -> Any:
-        self.calls.append(("get_logger", (args, kwargs)))
-        return _Recorder(self.calls, "logger")
+    return type(f"Recording{base.__name__}", (base,), {getter: get})()
 
 
 @pytest.fixture
 def providers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Any]]]:
     """The process's global providers, as an instrumented deployment has them (FastAPI reads them per request)."""
     calls: list[tuple[str, Any]] = []
-    monkeypatch.setattr(otel_trace, "get_tracer_provider", lambda: RecordingTracerProvider(calls))
-    monkeypatch.setattr(otel_metrics, "get_meter_provider", lambda: RecordingMeterProvider(calls))
-    monkeypatch.setattr(otel_logs, "get_logger_provider", lambda: RecordingLoggerProvider(calls))
+    tracers = recording(otel_trace.TracerProvider, "get_tracer", calls)
+    meters = recording(otel_metrics.MeterProvider, "get_meter", calls)
+    loggers = recording(otel_logs.LoggerProvider, "get_logger", calls)
+    monkeypatch.setattr(otel_trace, "get_tracer_provider", lambda: tracers)
+    monkeypatch.setattr(otel_metrics, "get_meter_provider", lambda: meters)
+    monkeypatch.setattr(otel_logs, "get_logger_provider", lambda: loggers)
     # `_logs.get_logger`, which FastAPI calls for a request's logger, looks the provider up here
-    monkeypatch.setattr(otel_logs_internal, "get_logger_provider", lambda: RecordingLoggerProvider(calls))
+    monkeypatch.setattr(otel_logs_internal, "get_logger_provider", lambda: loggers)
     yield calls
 
 
