@@ -87,7 +87,8 @@ def test_a_burst_of_kept_alive_connections_is_spread_over_every_worker(registry:
         os.kill(max(holding, key=lambda pid: holding[pid]), signal.SIGKILL)
         deadline = time.monotonic() + 60
         while sum(1 for pid in _children(live.proc.pid) if _held(pid, _sockets(port, "0A"))) < 2:
-            assert time.monotonic() < deadline, "the dead worker was not replaced"
+            # the supervisor's own lines say why (a replacement not ready in time, one that failed to start)
+            assert time.monotonic() < deadline, f"the dead worker was not replaced: {live.log_tail()}"
             time.sleep(0.1)
         assert httpx.get(f"{live.base}/healthz", timeout=10).status_code == 200
     workers = [n for n in holding.values() if n]
