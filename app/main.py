@@ -64,8 +64,8 @@ class RequestContext:
         request.state.request_id, replaced = _request_id(request.headers.get("x-request-id"))
         path = get_route_path(scope)  # what the routes see: the URL's path without a proxy's root_path
         refusal: Response | None = None
-        # the path and query as sent, decoded once more (a control character escaped twice is refused too); read off
-        # the scope: `request.url` built the whole URL (host, port, urlunsplit) on every request for these two parts
+        # the path, which the server decoded, decoded again (a control character escaped twice is refused too), and
+        # the query as sent, decoded once; off the scope: `request.url` built the whole URL on every request
         target = scope["path"] + "?" + scope.get("query_string", b"").decode("latin-1")
         if CONTROL.search(unquote(target)):
             detail = "the URL holds control characters (e.g. NUL)"
