@@ -16,9 +16,13 @@ Elsewhere than Linux (SO_REUSEPORT missing, or without the spreading), uvicorn's
 """
 
 import logging
+import pickle
 import socket
 import sys
+from multiprocessing import connection
 from typing import Any
+
+from uvicorn.supervisors import multiprocess
 
 log = logging.getLogger("uvicorn.error")
 
@@ -70,11 +74,31 @@ def bind_reuseport(host: str, port: int) -> PortSocket:
     return sock
 
 
+class WatchedProcess(multiprocess.Process):
+    """uvicorn's worker, whose health check also ends when the worker does.
+
+    The supervisor pings each worker every half second and waits for its answer up to `timeout_worker_healthcheck`
+    (120 s for `registry serve`, whose workers may hold the interpreter for seconds while writing a large answer). It
+    holds both ends of the pipe, so a worker that died while being pinged (killed by the kernel's OOM killer, a
+    segfault, an operator) never closed it: the supervisor waited out the whole timeout before it saw the death. For
+    two minutes the worker was not replaced, no other worker was checked, and a SIGTERM waited. Here the wait is on
+    the pipe and on the process's sentinel at once, as `multiprocessing.connection.wait` allows."""
+
+    def _healthcheck(self, timeout: float) -> bool | None:
+        try:
+            self.parent_conn.send(b"ping")
+            if self.parent_conn in connection.wait([self.parent_conn, self.process.sentinel], timeout):
+                started: bool = self.parent_conn.recv()  # answered, even if it died just after
+                return started
+            return None  # no answer in time, or the worker is gone
+        except (OSError, EOFError, ValueError, pickle.UnpicklingError):
+            return None
+
+
 def run(app: str, *, host: str, port: int, workers: int, **options: Any) -> None:
     """uvicorn.run(app, host=…, port=…, workers=…, **options), with a socket per worker where the platform spreads
     connections over them."""
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
     if workers < 2 or not spreads_connections():
         uvicorn.run(app, host=host, port=port, workers=workers, **options)
@@ -86,8 +110,10 @@ def run(app: str, *, host: str, port: int, workers: int, **options: Any) -> None
         log.error("%s", exc)
         sys.exit(3)  # uvicorn's STARTUP_FAILURE, as when its own bind fails
     log.info("Uvicorn running on http://%s:%d with %d workers, a socket each (SO_REUSEPORT)", host, sock.port, workers)
+    # uvicorn's supervisor builds its workers from its module's `Process`; this process runs nothing but the supervisor
+    multiprocess.Process = WatchedProcess  # type: ignore[misc]
     try:
-        Multiprocess(config, sockets=[sock]).run()
+        multiprocess.Multiprocess(config, sockets=[sock]).run()
     except KeyboardInterrupt:
         pass
     finally:

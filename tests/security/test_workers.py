@@ -15,7 +15,7 @@ import pytest
 
 from app import serving
 from tests.conftest import BOOT, Registry
-from tests.live import serve
+from tests.live import LiveServer, serve
 
 pytestmark = pytest.mark.skipif(not serving.spreads_connections(), reason="SO_REUSEPORT spreads connections on Linux")
 
@@ -64,14 +64,26 @@ def _held(pid: int, inodes: set[str]) -> int:
     return held
 
 
+def _listening(live: LiveServer) -> list[int]:
+    """The server's workers that listen on its port (a killed one is listed until reaped, holding nothing)."""
+    assert live.proc is not None
+    port = int(live.base.rsplit(":", 1)[1])
+    return [pid for pid in _children(live.proc.pid) if _held(pid, _sockets(port, "0A"))]
+
+
+def _await_listening(live: LiveServer, workers: int, why: str) -> None:
+    deadline = time.monotonic() + 60
+    while len(_listening(live)) < workers:
+        # the supervisor's own lines (LOG_LEVEL INFO) say why: a worker that died, one not ready, one failed to start
+        assert time.monotonic() < deadline, f"{why}: {live.log_tail()}"
+        time.sleep(0.1)
+
+
 def test_a_burst_of_kept_alive_connections_is_spread_over_every_worker(registry: Registry) -> None:
-    with serve(registry.url, BOOT, WORKERS="2") as live:
+    with serve(registry.url, BOOT, WORKERS="2", LOG_LEVEL="INFO") as live:
         assert live.proc is not None
         port = int(live.base.rsplit(":", 1)[1])
-        deadline = time.monotonic() + 60  # the first worker up answers /healthz; wait until both listen
-        while sum(1 for pid in _children(live.proc.pid) if _held(pid, _sockets(port, "0A"))) < 2:
-            assert time.monotonic() < deadline, "the second worker never listened"
-            time.sleep(0.1)
+        _await_listening(live, 2, "the second worker never listened")  # the first worker up answers /healthz
         clients = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(32)]  # all at once, as wrk
         try:
             for c in clients:  # each answered, so that each was accepted, and kept alive
@@ -84,17 +96,45 @@ def test_a_burst_of_kept_alive_connections_is_spread_over_every_worker(registry:
             for c in clients:
                 c.close()
         # a worker that dies is replaced by the supervisor, and its replacement listens on a socket of its own
-        os.kill(max(holding, key=lambda pid: holding[pid]), signal.SIGKILL)
-        deadline = time.monotonic() + 60
-        while sum(1 for pid in _children(live.proc.pid) if _held(pid, _sockets(port, "0A"))) < 2:
-            # the supervisor's own lines say why (a replacement not ready in time, one that failed to start)
-            assert time.monotonic() < deadline, f"the dead worker was not replaced: {live.log_tail()}"
-            time.sleep(0.1)
+        victim = max(holding, key=lambda pid: holding[pid])
+        os.kill(victim, signal.SIGKILL)
+        _gone(victim)
+        _await_listening(live, 2, "the dead worker was not replaced")
         assert httpx.get(f"{live.base}/healthz", timeout=10).status_code == 200
     workers = [n for n in holding.values() if n]
     assert sum(workers) == 32, holding
     # spread by the kernel's hash of each connection: binomial(32, 1/2), below 4 with probability about 3e-6
     assert len(workers) == 2 and min(workers) >= 4, f"connections held by each worker: {holding}"
+
+
+def _gone(pid: int) -> None:
+    """Wait until the killed `pid` holds nothing (its descriptors are closed as it exits, before the supervisor reaps
+    it); counted before that, it would still be listening."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if not any(Path(f"/proc/{pid}/fd").iterdir()):
+                return
+        except FileNotFoundError:  # reaped
+            return
+        assert time.monotonic() < deadline, f"worker {pid} did not exit"
+        time.sleep(0.05)
+
+
+def test_a_worker_that_dies_while_the_supervisor_waits_for_its_answer_is_replaced_at_once(registry: Registry) -> None:
+    """uvicorn's supervisor holds both ends of each worker's pipe: a worker that died while being pinged was waited
+    for until the health check's timeout (120 s here) before it was replaced (app.serving.WatchedProcess). The
+    stopped worker cannot answer the ping the supervisor sends it within the next half second; then it is killed."""
+    with serve(registry.url, BOOT, WORKERS="2", LOG_LEVEL="INFO") as live:
+        _await_listening(live, 2, "the second worker never listened")
+        victim = _listening(live)[0]
+        os.kill(victim, signal.SIGSTOP)
+        time.sleep(3)  # the supervisor pings every half second: it now waits for the stopped worker's answer
+        os.kill(victim, signal.SIGKILL)
+        _gone(victim)
+        _await_listening(live, 2, "the worker that died during its health check was not replaced before the timeout")
+        assert f"Child process [{victim}] died" in live.log_tail(10**6)
+        assert httpx.get(f"{live.base}/healthz", timeout=10).status_code == 200
 
 
 def test_a_worker_binds_its_own_socket_to_the_address_it_is_sent() -> None:
