@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from app import logs
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
@@ -20,6 +22,7 @@ audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=Tr
 app.add_typer(audit_app, name="audit")
 
 KINDS = ("org-units", "persons", "statistics", "courses", "enrolments")
+logs.install()  # every command's tracebacks without the values a database or a validation error quotes
 
 
 def _url(url: str | None) -> str:

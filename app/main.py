@@ -20,6 +20,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import logs
 from app.api import api_router, docs, error_handlers, persons, scim
 from app.api.admission import Admission
 from app.api.idempotency import IdempotencyMiddleware
@@ -266,6 +267,7 @@ def create_app() -> FastAPI:
     """Build the application."""
     settings = get_settings()  # refuses a REGISTRY_BOOTSTRAP_TOKEN under 32 characters (app/config.py)
     logging.basicConfig(level=settings.log_level)
+    logs.install()  # tracebacks without the values a database or a validation error quotes (app/logs.py)
     warn_of_bootstrap()
     app = FastAPI(title="Registry of public-sector personnel", version="0.1.0", lifespan=lifespan,
                   docs_url=None, redoc_url=None,  # served from the package by app/api/docs.py: no CDN

@@ -1,0 +1,156 @@
+"""A traceback in the server's log keeps none of the values an exception's message quotes (app/logs.py).
+
+PostgreSQL's error text quotes the row it refused on the lines after its first (`DETAIL: Key (…)=(…)`, `Failing row
+contains (…)`, `CONTEXT: …`), in the driver's exception and again in SQLAlchemy's that chains it; pydantic's and
+FastAPI's validation errors quote each input (`input_value=…`). The handlers log unexpected database errors, and the
+job runner and background rounds their failures, with their tracebacks: the tracebacks keep each frame, the first
+line of a database error and its statement, and each validation error's place and type; not the values."""
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from datetime import date
+
+import httpx
+import pytest
+from fastapi.exceptions import ResponseValidationError
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from app import logs
+from app.db import build_engine
+from tests.api.factories import person, small_tree
+from tests.conftest import BOOT, Registry, uniq
+from tests.live import serve
+
+SECRET_ID = "079190001234"
+SECRET_NAME = "Nguyễn Thị Bí Mật"
+
+
+@pytest.fixture
+def written() -> Iterator[io.StringIO]:
+    """What a handler added after the application was built writes (as an operator's logging configuration would)."""
+    logs.install()
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    logger = logging.getLogger("tests.log_tracebacks")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield out
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+
+
+def _log_failure(exc: BaseException) -> None:
+    logging.getLogger("tests.log_tracebacks").error("it failed", exc_info=exc)
+
+
+def test_a_refused_row_is_logged_by_its_first_line_and_statement(registry: Registry, written: io.StringIO) -> None:
+    engine = build_engine(registry.url)
+    table = uniq("tb_").lower()
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"CREATE TABLE {table} (national_id VARCHAR(20) PRIMARY KEY, full_name VARCHAR(80), "
+                              "CHECK (length(full_name) < 40))"))
+            conn.execute(text(f"INSERT INTO {table} VALUES (:i, :n)"), {"i": SECRET_ID, "n": SECRET_NAME})
+        for values, refusal in (({"i": SECRET_ID, "n": SECRET_NAME}, "unique"),  # DETAIL: Key (national_id)=(…)
+                                ({"i": "0" + SECRET_ID[1:], "n": SECRET_NAME * 3}, "check")):  # DETAIL: Failing row contains (…)
+            with engine.begin() as conn, pytest.raises(IntegrityError) as failed:
+                conn.execute(text(f"INSERT INTO {table} VALUES (:i, :n)"), values)
+            if registry.backend == "postgres":  # the values are in the error as raised…
+                assert values["i"] in str(failed.value.orig), str(failed.value.orig)
+            _log_failure(failed.value)
+            logged = written.getvalue()
+            assert refusal in logged.lower() and f"INSERT INTO {table}" in logged, logged  # what failed, and where
+            assert "Traceback (most recent call last)" in logged and "test_log_tracebacks.py" in logged
+            for secret in (values["i"], values["n"], "DETAIL", "Failing row"):  # …and not in the log
+                assert secret not in logged, logged
+            written.truncate(0)
+            written.seek(0)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        engine.dispose()
+
+
+class _Person(BaseModel):
+    national_id: int
+    birth_date: date
+
+
+def test_a_validation_error_is_logged_by_its_places_and_types(written: io.StringIO) -> None:
+    with pytest.raises(ValidationError) as failed:
+        _Person.model_validate({"national_id": f"x{SECRET_ID}", "birth_date": SECRET_NAME})
+    assert SECRET_ID in str(failed.value)  # pydantic quotes the input…
+    answer = ResponseValidationError([{"loc": ("response", "full_name"), "type": "string_type",
+                                       "msg": f"{SECRET_NAME!r} is not valid", "input": {"national_id": SECRET_ID}}])
+    assert SECRET_ID in str(answer)  # …and so does FastAPI
+    for exc in (failed.value, answer):
+        try:
+            raise RuntimeError("wrapped") from exc
+        except RuntimeError as wrapped:
+            _log_failure(wrapped)
+    logged = written.getvalue()
+    assert "national_id: int_parsing" in logged and "birth_date: date_from_datetime_parsing" in logged, logged
+    assert "response.full_name: string_type" in logged and "RuntimeError: wrapped" in logged, logged
+    for secret in (SECRET_ID, SECRET_NAME, "input_value"):
+        assert secret not in logged, logged
+
+
+def test_other_messages_are_kept_whole_and_a_failing_str_loses_nothing(written: io.StringIO) -> None:
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise ValueError("no")
+
+    _log_failure(LookupError("unit T-1 has no parent"))
+    _log_failure(Unprintable())
+    group = ExceptionGroup("two", [KeyError("k"), DBAPIError("SELECT 1", None, Exception(f"bad\nDETAIL: {SECRET_ID}"))])
+    _log_failure(group)
+    logged = written.getvalue()
+    assert "LookupError: unit T-1 has no parent" in logged and "Unprintable" in logged, logged
+    assert "KeyError: 'k'" in logged and "bad" in logged and SECRET_ID not in logged, logged
+
+
+def test_a_live_server_logs_an_unexpected_database_error_without_the_row(registry: Registry) -> None:
+    """The real handlers of `registry serve` (uvicorn's and the root's): a statement the database refuses in a way
+    the registry does not expect (a trigger raising an internal error that quotes the row, as an extension or a
+    constraint of an operator's could) answers 503 and logs the first line, not the row."""
+    if registry.backend != "postgres":
+        pytest.skip("PostgreSQL's refusals quote the row; SQLite's are one line")
+    tree = small_tree(registry)
+    pid = uniq("LOGTB-")
+    engine = build_engine(registry.url)
+    function = uniq("refuse_").lower()
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"""
+                CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF NEW.national_id = '{SECRET_ID}' THEN
+                    RAISE EXCEPTION 'refused by a rule of the operator' USING ERRCODE = 'XX000',
+                      DETAIL = format('Failing row contains (%s, %s)', NEW.national_id, NEW.full_name),
+                      HINT = NEW.national_id;
+                  END IF;
+                  RETURN NEW;
+                END $$"""))
+            conn.execute(text(f"CREATE TRIGGER {function} BEFORE INSERT ON person_version FOR EACH ROW "
+                              f"EXECUTE FUNCTION {function}()"))
+        with serve(registry.url, BOOT, LOG_LEVEL="INFO") as live:
+            r = httpx.put(f"{live.base}/api/v1/persons/{pid}", timeout=30,
+                          content=json.dumps(person(pid, tree.school_a, national_id=SECRET_ID, full_name=SECRET_NAME)),
+                          headers={"Authorization": f"Bearer {BOOT}", "Content-Type": "application/json"})
+            assert r.status_code == 503 and r.json()["code"] == "database_unavailable", r.text
+            logged = live.log_tail(10**6)
+        assert "refused by a rule of the operator" in logged and "Traceback" in logged, logged
+        for secret in (SECRET_ID, SECRET_NAME, "Failing row", "DETAIL", "HINT"):
+            assert secret not in logged, logged
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {function} ON person_version"))
+            conn.execute(text(f"DROP FUNCTION IF EXISTS {function}()"))
+        engine.dispose()
