@@ -100,18 +100,27 @@ def run(app: str, *, host: str, port: int, workers: int, **options: Any) -> None
     connections over them."""
     import uvicorn
 
-    if workers < 2 or not spreads_connections():
-        uvicorn.run(app, host=host, port=port, workers=workers, **options)
-        return
-    config = uvicorn.Config(app, host=host, port=port, workers=workers, **options)
+    # uvicorn's supervisor (its own with a shared socket, or the one below) builds its workers from its module's
+    # `Process`; this process runs nothing but the supervisor
+    original, multiprocess.Process = multiprocess.Process, WatchedProcess  # type: ignore[misc]
     try:
-        sock = claim(host, port)
+        if workers < 2 or not spreads_connections():
+            uvicorn.run(app, host=host, port=port, workers=workers, **options)
+            return
+        _supervise(uvicorn.Config(app, host=host, port=port, workers=workers, **options))
+    finally:
+        multiprocess.Process = original  # type: ignore[misc]
+
+
+def _supervise(config: Any) -> None:
+    """uvicorn's supervisor over one socket per worker (SO_REUSEPORT)."""
+    try:
+        sock = claim(config.host, config.port)
     except OSError as exc:
         log.error("%s", exc)
         sys.exit(3)  # uvicorn's STARTUP_FAILURE, as when its own bind fails
-    log.info("Uvicorn running on http://%s:%d with %d workers, a socket each (SO_REUSEPORT)", host, sock.port, workers)
-    # uvicorn's supervisor builds its workers from its module's `Process`; this process runs nothing but the supervisor
-    multiprocess.Process = WatchedProcess  # type: ignore[misc]
+    log.info("Uvicorn running on http://%s:%d with %d workers, a socket each (SO_REUSEPORT)", config.host, sock.port,
+             config.workers)
     try:
         multiprocess.Multiprocess(config, sockets=[sock]).run()
     except KeyboardInterrupt:

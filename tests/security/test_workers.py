@@ -174,3 +174,18 @@ def test_a_second_server_on_a_port_in_use_is_refused() -> None:
         running.close()
     again = serving.claim("127.0.0.1", running.port)  # free again once the first is gone
     again.close()
+
+
+def test_uvicorns_own_supervisor_gets_the_watched_worker_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where connections are not spread over sockets (elsewhere than Linux), `registry serve --workers N` runs
+    uvicorn's own supervisor, which builds its workers from the same module's `Process`: the watched one, while it
+    runs, and uvicorn's again after."""
+    import uvicorn
+    from uvicorn.supervisors import multiprocess
+
+    seen: list[type] = []
+    monkeypatch.setattr(serving, "spreads_connections", lambda: False)
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.append(multiprocess.Process))
+    before = multiprocess.Process
+    serving.run("app.main:app", host="127.0.0.1", port=0, workers=2)
+    assert seen == [serving.WatchedProcess] and multiprocess.Process is before
