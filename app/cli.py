@@ -15,14 +15,23 @@ if TYPE_CHECKING:
 
     from app.config import Settings
 
-app = typer.Typer(help="Registry of Vietnam's public-sector personnel.", no_args_is_help=True)
+# Typer's own traceback (rich's, with each frame's local variables) is off; `main` runs the commands past Typer's hook
+app = typer.Typer(help="Registry of Vietnam's public-sector personnel.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
 tokens_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
 KINDS = ("org-units", "persons", "statistics", "courses", "enrolments")
-logs.install()  # every command's tracebacks without the values a database or a validation error quotes
+logs.install()  # every traceback, logged or uncaught, without the values a database or a validation error quotes
+
+
+def main() -> None:
+    """The `registry` command. Typer's `app()` sets its own `sys.excepthook`, which prints an uncaught exception
+    whole, PostgreSQL's DETAIL with the row it refused included; run as a click command, an uncaught exception
+    reaches the hook `logs.install` set."""
+    typer.main.get_command(app)()
 
 
 def _url(url: str | None) -> str:
@@ -415,4 +424,4 @@ def create_token(name: str, role: str, org_unit: Annotated[list[str] | None, typ
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

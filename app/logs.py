@@ -11,18 +11,23 @@ message carry the values they were given:
   validators that quote the value. Kept: each error's place and type.
 
 Every other exception keeps its message whole: the registry's own say what failed without a person's values (its
-refusals name the field, the unit, the code), and the frames name only code.
+refusals name the field, the unit, the code); the standard library's `KeyError` and `ValueError` quote the key or value
+they were given. The frames name only code.
 
-How. A log record factory (`logging.setLogRecordFactory`, the documented hook for every record of every logger) gives
-a record that carries an exception its traceback text at once, in `exc_text`, which `logging.Formatter` writes
-instead of formatting the exception itself: so every handler, those of uvicorn and of an operator's logging
-configuration included, writes the same redacted text. Hand-written because no library redacts tracebacks by the
+How. `install` replaces `logging.Formatter.formatException`, which every formatter derived from the standard one
+calls for a record that carries an exception (uvicorn's, pytest's, a JSON formatter's such as python-json-logger's,
+which call it directly): every handler, those of an operator's logging configuration included, writes the same
+redacted text. A formatter that overrides `formatException` with its own traceback is not covered. And it replaces
+`sys.excepthook` and `threading.excepthook`, which print an uncaught exception (a command of the CLI, a thread of the
+server) past logging. Not covered: asyncio's "Task exception was never retrieved", which quotes the exception's repr in
+its message (the registry awaits every task it starts). Hand-written because no library redacts tracebacks by the
 kind of exception; the text replaced is each exception's own `str()`, exactly as the traceback shows it.
 """
 
 import logging
 import sqlite3
 import sys
+import threading
 import traceback
 from types import TracebackType
 from typing import Any
@@ -51,7 +56,7 @@ def kept_text(exc: BaseException) -> str | None:
     """What a log keeps of `exc`'s message where it may hold a person's data; None where it is kept whole."""
     from fastapi.exceptions import ValidationException
     from pydantic import ValidationError
-    from sqlalchemy.exc import StatementError
+    from sqlalchemy.exc import SQLAlchemyError, StatementError
 
     if isinstance(exc, StatementError):
         orig = exc.orig
@@ -59,6 +64,8 @@ def kept_text(exc: BaseException) -> str | None:
         if orig is not None:
             first = f"({type(orig).__module__}.{type(orig).__qualname__}) {first}"
         return f"{first}\n[SQL: {exc.statement}]" if exc.statement else first
+    if isinstance(exc, SQLAlchemyError):  # its own may quote one (PendingRollbackError: "Original exception was: …")
+        return driver_text(exc)
     if _is_database_error(exc):
         return driver_text(exc)
     if isinstance(exc, ValidationError):
@@ -107,8 +114,8 @@ def traceback_text(exc_info: ExcInfo) -> str:
 
     Each message is replaced where traceback keeps it, in the `TracebackException` it formats: replacing it in the
     formatted text would miss the members of an exception group, whose lines are prefixed. That attribute (`_str`,
-    the same from Python 3.11 to 3.13) is not public; without it this raises, and the record says only that its
-    traceback could not be written (`install`), never the whole text."""
+    the same from Python 3.11 to 3.13) is not public; without it this raises, and the log says only that the
+    traceback could not be written (`_text`), never the whole text."""
     kept_of: dict[str, str] = {}
     for exc in _chain(exc_info[1]):
         kept = kept_text(exc)
@@ -129,21 +136,39 @@ def traceback_text(exc_info: ExcInfo) -> str:
     return "".join(te.format()).rstrip("\n")
 
 
-def install() -> None:
-    """Make every log record of this process that carries an exception carry its redacted traceback (idempotent)."""
-    previous = logging.getLogRecordFactory()
-    if getattr(previous, "redacts_tracebacks", False):
+def _text(exc_info: tuple[Any, Any, Any]) -> str:
+    if exc_info[1] is None:  # logging's exc_info=(None, None, None): what traceback prints of it
+        return "".join(traceback.format_exception(*exc_info)).rstrip("\n")
+    try:
+        return traceback_text(exc_info)
+    except Exception:  # noqa: BLE001 - never lose the record, and never write the unredacted text instead
+        return f"{exc_info[0].__name__} (its traceback could not be written without the values it quotes)"
+
+
+def _format_exception(self: logging.Formatter, ei: Any) -> str:
+    return _text(ei)
+
+
+def _write(text: str) -> None:
+    if sys.stderr is not None:  # as the default hooks: nowhere to write without a stderr
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+
+def _excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+    _write(_text((kind, value, tb)))
+
+
+def _thread_excepthook(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:  # as the default hook: a thread that exits is not an error
         return
+    name = args.thread.name if args.thread is not None else threading.get_ident()
+    _write(f"Exception in thread {name}:\n{_text((args.exc_type, args.exc_value, args.exc_traceback))}")
 
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
-        info = record.exc_info
-        if info and info[1] is not None and not record.exc_text:
-            try:
-                record.exc_text = traceback_text(info)
-            except Exception:  # noqa: BLE001 - never lose the record; the message line, without the traceback
-                record.exc_text = f"{type(info[1]).__name__} (its traceback could not be written)"
-        return record
 
-    factory.redacts_tracebacks = True  # type: ignore[attr-defined]
-    logging.setLogRecordFactory(factory)
+def install() -> None:
+    """Write every traceback of this process, logged or uncaught, without the values `kept_text` leaves out
+    (idempotent)."""
+    logging.Formatter.formatException = _format_exception  # type: ignore[method-assign]
+    sys.excepthook = _excepthook
+    threading.excepthook = _thread_excepthook

@@ -9,15 +9,19 @@ line of a database error and its statement, and each validation error's place an
 import io
 import json
 import logging
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.exceptions import ResponseValidationError
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, PendingRollbackError
 
 from app import logs
 from app.db import build_engine
@@ -114,6 +118,66 @@ def test_other_messages_are_kept_whole_and_a_failing_str_loses_nothing(written: 
     logged = written.getvalue()
     assert "LookupError: unit T-1 has no parent" in logged and "Unprintable" in logged, logged
     assert "KeyError: 'k'" in logged and "bad" in logged and SECRET_ID not in logged, logged
+
+
+def _refused() -> IntegrityError:
+    """An error as SQLAlchemy raises it for a row PostgreSQL refused, without a database."""
+    import psycopg
+
+    orig = psycopg.errors.UniqueViolation('duplicate key value violates unique constraint "uq_nid"\n'
+                                          f"DETAIL:  Key (national_id)=({SECRET_ID}) already exists.")
+    return IntegrityError("INSERT INTO person_version (national_id) VALUES (%(n)s)", {"n": SECRET_ID}, orig)
+
+
+class _Json(logging.Formatter):
+    """As JSON formatters do (python-json-logger): the traceback asked of `formatException` directly."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps({"message": record.getMessage(), "exc_info": self.formatException(record.exc_info)
+                           if record.exc_info else None}, ensure_ascii=False)
+
+
+def test_every_way_a_traceback_is_written_leaves_the_values_out(capsys: pytest.CaptureFixture[str]) -> None:
+    logs.install()
+    refused = _refused()
+    assert SECRET_ID in str(refused)
+    rollback = PendingRollbackError("This Session's transaction has been rolled back due to a previous exception "
+                                    f"during flush. Original exception was: {refused}")
+    written = []
+    for exc in (refused, rollback):
+        record = logging.makeLogRecord({"msg": "it failed", "levelno": logging.ERROR, "levelname": "ERROR",
+                                        "exc_info": (type(exc), exc, None)})  # made without a logger
+        written += [logging.Formatter().format(record), _Json().format(record)]
+    thread = threading.Thread(target=lambda: (_ for _ in ()).throw(refused), name="a-runner")
+    thread.start()
+    thread.join()
+    sys.excepthook(type(refused), refused, None)  # an uncaught exception of the main thread
+    written.append(capsys.readouterr().err)
+    for out in written:
+        assert "duplicate key value violates unique constraint" in out and SECRET_ID not in out, out
+        assert "DETAIL" not in out, out
+    assert "Exception in thread a-runner" in written[-1] and "INSERT INTO person_version" in written[-1]
+
+
+def test_an_uncaught_exception_of_a_command_is_printed_without_the_values(tmp_path: Path) -> None:
+    """`registry …` runs `app.cli.main`: Typer's own hook printed an uncaught exception whole (with rich, each
+    frame's local variables as well)."""
+    script = tmp_path / "command.py"
+    script.write_text(
+        "import sys\n"
+        "from app import cli\n"
+        "from tests.security.test_log_tracebacks import _refused\n"
+        "@cli.app.command('fail')\n"
+        "def fail() -> None:\n"
+        f"    record = {{'national_id': {SECRET_ID!r}}}\n"
+        "    raise _refused()\n"
+        "sys.argv = ['registry', 'fail']\n"
+        "cli.main()\n")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert run.returncode == 1, run
+    assert "duplicate key value violates unique constraint" in run.stderr and "Traceback" in run.stderr, run.stderr
+    assert SECRET_ID not in run.stderr + run.stdout and "DETAIL" not in run.stderr, run.stderr
 
 
 def test_a_live_server_logs_an_unexpected_database_error_without_the_row(registry: Registry) -> None:
