@@ -19,8 +19,9 @@ calls for a record that carries an exception (uvicorn's, pytest's, a JSON format
 which call it directly): every handler, those of an operator's logging configuration included, writes the same
 redacted text. A formatter that overrides `formatException` with its own traceback is not covered. And it replaces
 `sys.excepthook` and `threading.excepthook`, which print an uncaught exception (a command of the CLI, a thread of the
-server) past logging. Not covered: asyncio's "Task exception was never retrieved", which quotes the exception's repr in
-its message (the registry awaits every task it starts). Hand-written because no library redacts tracebacks by the
+server) past logging. asyncio's default handler of an event loop's errors ("Task exception was never retrieved") writes
+the task's repr, which quotes the exception's, into its message: `loop_exception_handler` writes the message and the
+traceback instead (`app.main.lifespan` sets it on the server's loop). Hand-written because no library redacts tracebacks by the
 kind of exception; the text replaced is each exception's own `str()`, exactly as the traceback shows it.
 """
 
@@ -164,6 +165,19 @@ def _thread_excepthook(args: threading.ExceptHookArgs) -> None:
         return
     name = args.thread.name if args.thread is not None else threading.get_ident()
     _write(f"Exception in thread {name}:\n{_text((args.exc_type, args.exc_value, args.exc_traceback))}")
+
+
+_asyncio_log = logging.getLogger("asyncio")
+
+
+def loop_exception_handler(loop: Any, context: dict[str, Any]) -> None:
+    """An event loop's handler of the errors nobody caught (a task whose exception was never retrieved, a callback
+    that raised): its message and the exception's traceback, as `formatException` writes it. asyncio's default also
+    writes each item of the context by its repr (`future: <Task … exception=IntegrityError('… DETAIL: Key (…)=(…)')>`),
+    the exception's message whole."""
+    exc = context.get("exception")
+    _asyncio_log.error("%s", context.get("message") or "an error in the event loop",
+                       exc_info=(type(exc), exc, exc.__traceback__) if isinstance(exc, BaseException) else None)
 
 
 def install() -> None:

@@ -1,5 +1,6 @@
 """The FastAPI application: routers, error handlers, request ids and body limits."""
 
+import asyncio
 import gc
 import ipaddress
 import logging
@@ -214,9 +215,11 @@ def warn_of_bootstrap() -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """On start: resume import jobs whose runner stopped (a crash, a restart), now and every few seconds;
-    on PostgreSQL, seal the access-log entries that readers leave to a busy sealer (app/services/audit.py)."""
+    on PostgreSQL, seal the access-log entries that readers leave to a busy sealer (app/services/audit.py); the
+    loop's uncaught errors written without the values their exceptions quote (app/logs.py)."""
     from app.services import audit, jobs
 
+    asyncio.get_running_loop().set_exception_handler(logs.loop_exception_handler)
     settings = get_settings()
     reaping = settings.import_jobs_resume
     sealing = settings.audit_seal_seconds > 0 and settings.database_url.startswith("postgres")

@@ -6,6 +6,8 @@ FastAPI's validation errors quote each input (`input_value=…`). The handlers l
 job runner and background rounds their failures, with their tracebacks: the tracebacks keep each frame, the first
 line of a database error and its statement, and each validation error's place and type; not the values."""
 
+import asyncio
+import gc
 import io
 import json
 import logging
@@ -19,11 +21,13 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.exceptions import ResponseValidationError
+from fastapi.testclient import TestClient
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, PendingRollbackError
 
-from app import logs
+from app import logs, main
+from app.config import get_settings
 from app.db import build_engine
 from tests.api.factories import person, small_tree
 from tests.conftest import BOOT, Registry, uniq
@@ -178,6 +182,38 @@ def test_an_uncaught_exception_of_a_command_is_printed_without_the_values(tmp_pa
     assert run.returncode == 1, run
     assert "duplicate key value violates unique constraint" in run.stderr and "Traceback" in run.stderr, run.stderr
     assert SECRET_ID not in run.stderr + run.stdout and "DETAIL" not in run.stderr, run.stderr
+
+
+async def _drop_a_failing_task(handler: bool) -> None:
+    if handler:
+        asyncio.get_running_loop().set_exception_handler(logs.loop_exception_handler)
+
+    async def fail() -> None:
+        raise _refused()
+
+    task = asyncio.ensure_future(fail())
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    del task  # never awaited: its exception never retrieved
+    gc.collect()
+
+
+def test_a_task_whose_exception_nobody_retrieved_is_logged_without_the_values(caplog: pytest.LogCaptureFixture,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    logs.install()
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        asyncio.run(_drop_a_failing_task(handler=False))
+    assert SECRET_ID in caplog.text  # asyncio's own handler writes the task's repr, and the exception's message in it
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        asyncio.run(_drop_a_failing_task(handler=True))
+    assert "Task exception was never retrieved" in caplog.text and "duplicate key value" in caplog.text, caplog.text
+    assert SECRET_ID not in caplog.text and "DETAIL" not in caplog.text, caplog.text
+    monkeypatch.setattr(get_settings(), "import_jobs_resume", False)  # no reaper, no sealer: the start-up alone
+    monkeypatch.setattr(get_settings(), "audit_seal_seconds", 0)
+    with TestClient(main.create_app()) as client:  # the application sets it on the loop it runs on
+        assert client.portal is not None
+        assert client.portal.call(asyncio.get_running_loop).get_exception_handler() is logs.loop_exception_handler
 
 
 def test_a_live_server_logs_an_unexpected_database_error_without_the_row(registry: Registry) -> None:
