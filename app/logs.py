@@ -25,11 +25,14 @@ traceback instead (`app.main.lifespan` sets it on the server's loop). Hand-writt
 kind of exception; the text replaced is each exception's own `str()`, exactly as the traceback shows it.
 """
 
+import asyncio
 import logging
 import sqlite3
 import sys
 import threading
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -38,42 +41,47 @@ from app.errors import driver_text
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 
-def _is_database_error(exc: BaseException) -> bool:
-    if isinstance(exc, sqlite3.Error):
-        return True
-    psycopg = sys.modules.get("psycopg")  # not imported: no psycopg error can exist
-    return psycopg is not None and isinstance(exc, psycopg.Error)
+def _loaded(module: str, name: str) -> Any:
+    """`module.name` where `module` is imported already, else None: an exception of a module never imported cannot
+    exist, and importing one while a handler's lock is held (a CLI's first traceback) took 0.6 s."""
+    found = sys.modules.get(module)
+    return getattr(found, name, None) if found is not None else None
+
+
+def _is(exc: BaseException, module: str, name: str) -> bool:
+    kind = _loaded(module, name)
+    return isinstance(kind, type) and isinstance(exc, kind)
 
 
 def _places(errors: Any) -> str:
     parts = []
     for error in errors:
-        place = ".".join(str(part) for part in error.get("loc", ())) or "-"
+        if not isinstance(error, dict):
+            parts.append("?")
+            continue
+        place = ".".join(str(part) for part in (error.get("loc") or ())) or "-"
         parts.append(f"{place}: {error.get('type', '?')}")
     return "; ".join(parts)
 
 
 def kept_text(exc: BaseException) -> str | None:
     """What a log keeps of `exc`'s message where it may hold a person's data; None where it is kept whole."""
-    from fastapi.exceptions import ValidationException
-    from pydantic import ValidationError
-    from sqlalchemy.exc import SQLAlchemyError, StatementError
-
-    if isinstance(exc, StatementError):
-        orig = exc.orig
+    if _is(exc, "sqlalchemy.exc", "StatementError"):
+        orig = exc.orig  # type: ignore[attr-defined]
         first = driver_text(exc)
         if orig is not None:
             first = f"({type(orig).__module__}.{type(orig).__qualname__}) {first}"
-        return f"{first}\n[SQL: {exc.statement}]" if exc.statement else first
-    if isinstance(exc, SQLAlchemyError):  # its own may quote one (PendingRollbackError: "Original exception was: …")
+        statement = exc.statement  # type: ignore[attr-defined]
+        return f"{first}\n[SQL: {statement}]" if statement else first
+    if _is(exc, "sqlalchemy.exc", "SQLAlchemyError"):  # its own may quote one (PendingRollbackError: "Original …")
         return driver_text(exc)
-    if _is_database_error(exc):
+    if isinstance(exc, sqlite3.Error) or _is(exc, "psycopg", "Error"):
         return driver_text(exc)
-    if isinstance(exc, ValidationError):
-        return f"{exc.error_count()} validation errors for {exc.title}: " + _places(
-            exc.errors(include_input=False, include_url=False, include_context=False))
-    if isinstance(exc, ValidationException):
-        errors = list(exc.errors())
+    if _is(exc, "pydantic", "ValidationError"):
+        return f"{exc.error_count()} validation errors for {exc.title}: " + _places(  # type: ignore[attr-defined]
+            exc.errors(include_input=False, include_url=False, include_context=False))  # type: ignore[attr-defined]
+    if _is(exc, "fastapi.exceptions", "ValidationException"):
+        errors = list(exc.errors())  # type: ignore[attr-defined]
         return f"{len(errors)} validation errors: " + _places(errors)
     return None
 
@@ -98,11 +106,13 @@ def _chain(exc: BaseException) -> list[BaseException]:
 def _nodes(te: traceback.TracebackException) -> list[traceback.TracebackException]:
     """`te`, the causes and contexts it prints, and the members of exception groups, each once."""
     found: list[traceback.TracebackException] = []
+    seen: set[int] = set()
     stack = [te]
     while stack:
         current = stack.pop()
-        if any(current is seen for seen in found):
+        if id(current) in seen:
             continue
+        seen.add(id(current))
         found.append(current)
         stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
         stack.extend(getattr(current, "exceptions", None) or ())
@@ -119,7 +129,10 @@ def traceback_text(exc_info: ExcInfo) -> str:
     traceback could not be written (`_text`), never the whole text."""
     kept_of: dict[str, str] = {}
     for exc in _chain(exc_info[1]):
-        kept = kept_text(exc)
+        try:
+            kept = kept_text(exc)
+        except Exception:  # noqa: BLE001 - one that cannot be summarised loses its message, not the traceback
+            kept = "<message withheld: it could not be written without the values it may quote>"
         if kept is None:
             continue
         try:
@@ -167,22 +180,80 @@ def _thread_excepthook(args: threading.ExceptHookArgs) -> None:
     _write(f"Exception in thread {name}:\n{_text((args.exc_type, args.exc_value, args.exc_traceback))}")
 
 
+def _unraisablehook(unraisable: Any) -> None:
+    """An exception nobody could catch (raised in `__del__`, in a generator closed by the garbage collector)."""
+    try:
+        where = f"{unraisable.err_msg or 'Exception ignored in'}: {unraisable.object!r}"
+    except Exception:  # noqa: BLE001 - an object whose repr fails
+        where = unraisable.err_msg or "Exception ignored"
+    _write(f"{where}\n{_text((unraisable.exc_type, unraisable.exc_value, unraisable.exc_traceback))}")
+
+
+class _QuotedExceptions(logging.Filter):
+    """A record whose arguments hold an exception (psycopg's own `"error ignored terminating %r: %s", self, exc`
+    after a refused COPY): the exception as `kept_text` keeps it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and any(isinstance(a, BaseException) for a in args):
+            kept = []
+            for arg in args:
+                text = None
+                if isinstance(arg, BaseException):
+                    try:
+                        text = kept_text(arg)
+                    except Exception:  # noqa: BLE001
+                        text = type(arg).__name__
+                kept.append(arg if text is None else text)
+            record.args = tuple(kept)
+        return True
+
+
+@contextmanager
+def reported(what: str) -> Iterator[None]:
+    """Log an exception of the block with its traceback (as `formatException` writes it) and raise one of a line in its
+    place: Starlette sends a failed lifespan's `traceback.format_exc()` as the failure's message, which uvicorn logs as
+    text, every message of the chain whole."""
+    try:
+        yield
+    except Exception:
+        logging.getLogger("registry").error("%s failed", what, exc_info=True)
+        raise RuntimeError(f"{what} failed; its traceback is in the log above") from None
+
+
 _asyncio_log = logging.getLogger("asyncio")
 
 
 def loop_exception_handler(loop: Any, context: dict[str, Any]) -> None:
     """An event loop's handler of the errors nobody caught (a task whose exception was never retrieved, a callback
-    that raised): its message and the exception's traceback, as `formatException` writes it. asyncio's default also
-    writes each item of the context by its repr (`future: <Task … exception=IntegrityError('… DETAIL: Key (…)=(…)')>`),
-    the exception's message whole."""
+    that raised): its message, the task's name and coroutine, and the exception's traceback, as `formatException`
+    writes it. asyncio's default writes each item of the context by its repr (`future: <Task …
+    exception=IntegrityError('… DETAIL: Key (…)=(…)')>`), the exception's message whole."""
     exc = context.get("exception")
-    _asyncio_log.error("%s", context.get("message") or "an error in the event loop",
+    message = context.get("message") or "an error in the event loop"
+    task = context.get("task") or context.get("future")
+    if isinstance(task, asyncio.Task):
+        coro = task.get_coro()
+        message = f"{message} (task {task.get_name()}, {getattr(coro, '__qualname__', type(coro).__name__)})"
+    _asyncio_log.error("%s", message,
                        exc_info=(type(exc), exc, exc.__traceback__) if isinstance(exc, BaseException) else None)
+
+
+_QUOTING_LOGGERS = ("psycopg",)  # its warnings "error ignored …: %s" quote the error they ignored
 
 
 def install() -> None:
     """Write every traceback of this process, logged or uncaught, without the values `kept_text` leaves out
-    (idempotent)."""
+    (idempotent). The hooks for uncaught exceptions are replaced where they are Python's own: one set before (an error
+    reporter's, pytest's) is left to its owner."""
     logging.Formatter.formatException = _format_exception  # type: ignore[method-assign]
-    sys.excepthook = _excepthook
-    threading.excepthook = _thread_excepthook
+    if sys.excepthook is sys.__excepthook__:
+        sys.excepthook = _excepthook
+    if threading.excepthook is threading.__excepthook__:
+        threading.excepthook = _thread_excepthook
+    if sys.unraisablehook is sys.__unraisablehook__:
+        sys.unraisablehook = _unraisablehook
+    for name in _QUOTING_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _QuotedExceptions) for f in logger.filters):
+            logger.addFilter(_QuotedExceptions())

@@ -219,23 +219,25 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     loop's uncaught errors written without the values their exceptions quote (app/logs.py)."""
     from app.services import audit, jobs
 
-    asyncio.get_running_loop().set_exception_handler(logs.loop_exception_handler)
-    settings = get_settings()
-    reaping = settings.import_jobs_resume
-    sealing = settings.audit_seal_seconds > 0 and settings.database_url.startswith("postgres")
-    if reaping:
-        jobs.start_reaper()
-    if sealing:
-        audit.start_sealer(settings.audit_seal_seconds)
-    _build_routes(app)
-    _freeze_start_up()
+    with logs.reported("the application's start-up"):
+        asyncio.get_running_loop().set_exception_handler(logs.loop_exception_handler)
+        settings = get_settings()
+        reaping = settings.import_jobs_resume
+        sealing = settings.audit_seal_seconds > 0 and settings.database_url.startswith("postgres")
+        if reaping:
+            jobs.start_reaper()
+        if sealing:
+            audit.start_sealer(settings.audit_seal_seconds)
+        _build_routes(app)
+        _freeze_start_up()
     try:
         yield
     finally:  # the loops are this application's: they stop with the last application of the process that runs them
-        if sealing:
-            audit.stop_sealer()
-        if reaping:
-            jobs.stop_reaper()
+        with logs.reported("the application's shutdown"):
+            if sealing:
+                audit.stop_sealer()
+            if reaping:
+                jobs.stop_reaper()
 
 
 def _build_routes(app: FastAPI) -> None:

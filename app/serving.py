@@ -94,6 +94,16 @@ class WatchedProcess(multiprocess.Process):
         except (OSError, EOFError, ValueError, pickle.UnpicklingError):
             return None
 
+    def target(self, sockets: list[socket.socket] | None = None) -> None:
+        """The worker's body. An exception that escapes it was printed whole by multiprocessing (`print_exc`, past
+        logging): PostgreSQL's DETAIL of an error, with the row it refused. Logged here instead (app/logs.py); the
+        worker exits 1, as multiprocessing makes it."""
+        try:
+            super().target(sockets)
+        except Exception:
+            log.error("the worker stopped on an error", exc_info=True)
+            sys.exit(1)
+
 
 def run(app: str, *, host: str, port: int, workers: int, **options: Any) -> None:
     """uvicorn.run(app, host=…, port=…, workers=…, **options), with a socket per worker where the platform spreads

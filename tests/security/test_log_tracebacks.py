@@ -7,6 +7,7 @@ job runner and background rounds their failures, with their tracebacks: the trac
 line of a database error and its statement, and each validation error's place and type; not the values."""
 
 import asyncio
+import contextlib
 import gc
 import io
 import json
@@ -17,10 +18,11 @@ import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from fastapi.exceptions import ResponseValidationError
+from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import text
@@ -119,9 +121,23 @@ def test_other_messages_are_kept_whole_and_a_failing_str_loses_nothing(written: 
     _log_failure(Unprintable())
     group = ExceptionGroup("two", [KeyError("k"), DBAPIError("SELECT 1", None, Exception(f"bad\nDETAIL: {SECRET_ID}"))])
     _log_failure(group)
+    class Odd(RequestValidationError):
+        def errors(self) -> Any:
+            raise RuntimeError("cannot list them")
+
+    for cause in (RequestValidationError([f"national id {SECRET_ID}"]),  # errors that are not pydantic's dicts
+                  Odd([{"loc": ("body",), "type": "x", "input": SECRET_ID}])):  # one that cannot be summarised
+        try:
+            raise ValueError("the frame above it") from cause
+        except ValueError as odd:
+            _log_failure(odd)
     logged = written.getvalue()
-    assert "LookupError: unit T-1 has no parent" in logged and "Unprintable" in logged, logged
+    assert "LookupError: unit T-1 has no parent" in logged, logged
+    assert "Unprintable: <exception str() failed>" in logged, logged
     assert "KeyError: 'k'" in logged and "bad" in logged and SECRET_ID not in logged, logged
+    assert "RequestValidationError: 1 validation errors: ?" in logged, logged
+    assert "Odd: <message withheld" in logged and "ValueError: the frame above it" in logged, logged
+    assert "Traceback (most recent call last)" in logged and "in test_other_messages" in logged, logged
 
 
 def _refused() -> IntegrityError:
@@ -141,7 +157,12 @@ class _Json(logging.Formatter):
                            if record.exc_info else None}, ensure_ascii=False)
 
 
-def test_every_way_a_traceback_is_written_leaves_the_values_out(capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_way_a_traceback_is_written_leaves_the_values_out(capsys: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # Python's own hooks, as in a server or a command (pytest's own is set before the application is built, and kept)
+    monkeypatch.setattr(threading, "excepthook", threading.__excepthook__)
+    monkeypatch.setattr(sys, "excepthook", sys.__excepthook__)
+    monkeypatch.setattr(sys, "unraisablehook", sys.__unraisablehook__)
     logs.install()
     refused = _refused()
     assert SECRET_ID in str(refused)
@@ -156,11 +177,29 @@ def test_every_way_a_traceback_is_written_leaves_the_values_out(capsys: pytest.C
     thread.start()
     thread.join()
     sys.excepthook(type(refused), refused, None)  # an uncaught exception of the main thread
+
+    class Closing:
+        def __del__(self) -> None:
+            raise refused
+
+    closing = Closing()
+    del closing  # an exception nobody can catch: sys.unraisablehook
+    gc.collect()
     written.append(capsys.readouterr().err)
-    for out in written:
-        assert "duplicate key value violates unique constraint" in out and SECRET_ID not in out, out
-        assert "DETAIL" not in out, out
-    assert "Exception in thread a-runner" in written[-1] and "INSERT INTO person_version" in written[-1]
+    psycopg_log = logging.getLogger("psycopg")  # psycopg's own "error ignored terminating %r: %s", self, exc
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    psycopg_log.addHandler(handler)
+    try:
+        psycopg_log.warning("error ignored terminating %r: %s", "<copy>", refused.orig)
+    finally:
+        psycopg_log.removeHandler(handler)
+    written.append(out.getvalue())
+    for text_out in written:
+        assert "duplicate key value violates unique constraint" in text_out and SECRET_ID not in text_out, text_out
+        assert "DETAIL" not in text_out, text_out
+    assert "Exception in thread a-runner" in written[-2] and "INSERT INTO person_version" in written[-2]
+    assert "Exception ignored in" in written[-2] and "error ignored terminating" in written[-1]
 
 
 def test_an_uncaught_exception_of_a_command_is_printed_without_the_values(tmp_path: Path) -> None:
@@ -169,12 +208,16 @@ def test_an_uncaught_exception_of_a_command_is_printed_without_the_values(tmp_pa
     script = tmp_path / "command.py"
     script.write_text(
         "import sys\n"
+        "import psycopg\n"
+        "from sqlalchemy.exc import IntegrityError\n"
         "from app import cli\n"
-        "from tests.security.test_log_tracebacks import _refused\n"
         "@cli.app.command('fail')\n"
         "def fail() -> None:\n"
+        "    assert 'app.main' not in sys.modules  # what the command has installed, not the application\n"
         f"    record = {{'national_id': {SECRET_ID!r}}}\n"
-        "    raise _refused()\n"
+        "    orig = psycopg.errors.UniqueViolation('duplicate key value violates unique constraint \"uq_nid\"\\n'\n"
+        "                                          'DETAIL:  Key (national_id)=(%s) already exists.' % record['national_id'])\n"
+        "    raise IntegrityError('INSERT INTO person_version (national_id) VALUES (%(n)s)', record, orig)\n"
         "sys.argv = ['registry', 'fail']\n"
         "cli.main()\n")
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
@@ -254,3 +297,49 @@ def test_a_live_server_logs_an_unexpected_database_error_without_the_row(registr
             conn.execute(text(f"DROP TRIGGER IF EXISTS {function} ON person_version"))
             conn.execute(text(f"DROP FUNCTION IF EXISTS {function}()"))
         engine.dispose()
+
+
+def test_a_failed_start_up_sends_one_line_and_logs_the_traceback_without_the_values(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Starlette sends a failed lifespan's `traceback.format_exc()` as its message, and uvicorn logs that as text."""
+    def fail(app: Any) -> None:
+        raise _refused()
+
+    monkeypatch.setattr(get_settings(), "import_jobs_resume", False)
+    monkeypatch.setattr(get_settings(), "audit_seal_seconds", 0)
+    monkeypatch.setattr(main, "_build_routes", fail)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "lifespan.startup"}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    app = main.create_app()
+    with caplog.at_level(logging.ERROR, logger="registry"), contextlib.suppress(BaseException):
+        asyncio.run(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send))
+    failed = [m for m in sent if m["type"] == "lifespan.startup.failed"]
+    assert len(failed) == 1 and "start-up failed" in failed[0]["message"], sent
+    assert SECRET_ID not in failed[0]["message"] and "DETAIL" not in failed[0]["message"], failed
+    assert "duplicate key value violates unique constraint" in caplog.text and "Traceback" in caplog.text, caplog.text
+    assert SECRET_ID not in caplog.text, caplog.text
+
+
+def test_an_error_that_stops_a_worker_is_logged_without_the_values(caplog: pytest.LogCaptureFixture,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """multiprocessing prints an exception that escapes a worker's body with `print_exc`, past logging."""
+    from uvicorn.supervisors import multiprocess
+
+    from app import serving
+
+    def fail(self: Any, sockets: Any = None) -> None:
+        raise _refused()
+
+    monkeypatch.setattr(multiprocess.Process, "target", fail)
+    worker = object.__new__(serving.WatchedProcess)  # its body alone: no pipe, no process
+    with caplog.at_level(logging.ERROR, logger="uvicorn.error"), pytest.raises(SystemExit) as stopped:
+        worker.target([])
+    assert stopped.value.code == 1
+    assert "the worker stopped on an error" in caplog.text and "duplicate key value" in caplog.text, caplog.text
+    assert SECRET_ID not in caplog.text and "DETAIL" not in caplog.text, caplog.text
