@@ -86,11 +86,12 @@ def kept_text(exc: BaseException) -> str | None:
     return None
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    """`exc`, its causes and contexts, and the members of exception groups, each once."""
-    found: list[BaseException] = []
+def _graph(root: Any) -> list[Any]:
+    """`root`, its causes and contexts, and the members of exception groups, each once: of an exception, or of the
+    `TracebackException` that prints it (which mirrors them)."""
+    found: list[Any] = []
     seen: set[int] = set()
-    stack = [exc]
+    stack = [root]
     while stack:
         current = stack.pop()
         if id(current) in seen:
@@ -98,24 +99,8 @@ def _chain(exc: BaseException) -> list[BaseException]:
         seen.add(id(current))
         found.append(current)
         stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
-        if isinstance(current, BaseExceptionGroup):
-            stack.extend(current.exceptions)
-    return found
-
-
-def _nodes(te: traceback.TracebackException) -> list[traceback.TracebackException]:
-    """`te`, the causes and contexts it prints, and the members of exception groups, each once."""
-    found: list[traceback.TracebackException] = []
-    seen: set[int] = set()
-    stack = [te]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        found.append(current)
-        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
-        stack.extend(getattr(current, "exceptions", None) or ())
+        if isinstance(current, BaseExceptionGroup | traceback.TracebackException):
+            stack.extend(current.exceptions or ())
     return found
 
 
@@ -128,7 +113,7 @@ def traceback_text(exc_info: ExcInfo) -> str:
     the same from Python 3.11 to 3.13) is not public; without it this raises, and the log says only that the
     traceback could not be written (`_text`), never the whole text."""
     kept_of: dict[str, str] = {}
-    for exc in _chain(exc_info[1]):
+    for exc in _graph(exc_info[1]):
         try:
             kept = kept_text(exc)
         except Exception:  # noqa: BLE001 - one that cannot be summarised loses its message, not the traceback
@@ -142,11 +127,11 @@ def traceback_text(exc_info: ExcInfo) -> str:
         kept_of[whole] = kept
     te = traceback.TracebackException(*exc_info, compact=True)
     if kept_of:
-        for node in _nodes(te):
+        for node in _graph(te):
             message = getattr(node, "_str", None)
             if not isinstance(message, str):
                 raise RuntimeError("this Python's TracebackException keeps its message elsewhere")
-            node._str = kept_of.get(message, message)  # type: ignore[attr-defined]
+            node._str = kept_of.get(message, message)
     return "".join(te.format()).rstrip("\n")
 
 
