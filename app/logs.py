@@ -17,12 +17,14 @@ they were given. The frames name only code.
 How. `install` replaces `logging.Formatter.formatException`, which every formatter derived from the standard one
 calls for a record that carries an exception (uvicorn's, pytest's, a JSON formatter's such as python-json-logger's,
 which call it directly): every handler, those of an operator's logging configuration included, writes the same
-redacted text. A formatter that overrides `formatException` with its own traceback is not covered. And it replaces
-`sys.excepthook` and `threading.excepthook`, which print an uncaught exception (a command of the CLI, a thread of the
-server) past logging. asyncio's default handler of an event loop's errors ("Task exception was never retrieved") writes
-the task's repr, which quotes the exception's, into its message: `loop_exception_handler` writes the message and the
-traceback instead (`app.main.lifespan` sets it on the server's loop). Hand-written because no library redacts tracebacks by the
-kind of exception; the text replaced is each exception's own `str()`, exactly as the traceback shows it.
+redacted text. A formatter that overrides `formatException` with its own traceback is not covered. The text written
+past logging is covered too: `sys.excepthook`, `threading.excepthook` and `sys.unraisablehook` (where each is still
+Python's own), psycopg's warnings that pass the error they ignored as an argument (a filter on its logger), a failed
+lifespan (`reported`: Starlette sends its `traceback.format_exc()` as a message), an event loop's uncaught errors
+(`loop_exception_handler`: asyncio's default writes the task's repr, which quotes the exception's) and an error that
+stops a worker (`app.serving.WatchedProcess.target`: multiprocessing prints it). Hand-written because no library
+redacts tracebacks by the kind of exception; the text replaced is each exception's own `str()`, exactly as the
+traceback shows it.
 """
 
 import asyncio
