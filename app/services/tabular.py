@@ -23,6 +23,7 @@ With `lang=vi`, code values are written as their Vietnamese labels (`labelled`, 
 which an import reads back to the same codes.
 """
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -664,14 +665,37 @@ def xlsx_bytes(rows: Iterable[dict[str, Any]], kind: str, lang: str = "en") -> I
     columns = COLUMNS[kind]
     book = Workbook(write_only=True)
     sheet = book.create_sheet(kind)
-    sheet.append([text_cell(sheet, VI.get(c, c) if lang == "vi" else c) for c in columns])
-    for row in rows:
-        sheet.append([_xlsx_cell(sheet, c, row.get(c)) for c in columns])
     with tempfile.TemporaryFile() as handle:
-        book.save(handle)
+        try:
+            sheet.append([text_cell(sheet, VI.get(c, c) if lang == "vi" else c) for c in columns])
+            for row in rows:
+                sheet.append([_xlsx_cell(sheet, c, row.get(c)) for c in columns])
+            book.save(handle)
+        except BaseException:
+            _discard(sheet)
+            raise
         handle.seek(0)
         while chunk := handle.read(1024 * 1024):
             yield chunk
+
+
+def _discard(sheet: Any) -> None:
+    """A write-only sheet's rows removed from the disk when its export fails before the workbook is saved.
+
+    openpyxl writes them to a named file of its own in the temporary directory (`openpyxl.*`, not deleted on close)
+    and removes it only when the workbook is saved, or at the process's exit: a failed export (the database gone
+    mid-way, a value that cannot be written) left the persons it had written so far there for as long as the server
+    ran, and its generators, collected later, raised "I/O operation on closed file" as an unraisable exception. Each
+    step is attempted whatever the failure left broken; the file goes in any case."""
+    writer = getattr(sheet, "_writer", None)
+    if writer is None:  # nothing was written yet
+        return
+    for close in (getattr(sheet, "_rows", None), writer):  # the rows' generator, then the file's XML stream
+        if close is not None:
+            with contextlib.suppress(Exception):
+                close.close()
+    with contextlib.suppress(OSError, ValueError):
+        writer.cleanup()  # the file, and its entry in openpyxl's list of files to remove at exit
 
 
 def _xlsx_cell(sheet: Any, column: str, value: Any) -> Any:

@@ -1,10 +1,18 @@
 """CSV and XLSX beside JSON Lines: the same validation, errors with row and column, lossless round trips."""
 
+import gc
+import glob
 import io
 import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
 
+import pytest
 from openpyxl import Workbook, load_workbook
 
+from app.services import tabular
 from tests.conftest import Registry, uniq
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -92,6 +100,60 @@ class TestXlsx:
         report = _post(registry, "statistics", buffer.getvalue(), XLSX)
         assert report["created"] == 1
         assert [(e["row"], e["cell"]) for e in report["errors"]] == [(3, "D3")]
+
+
+class TestXlsxExportFailure:
+    """An XLSX export that fails before its workbook is saved leaves nothing of the rows it wrote behind: openpyxl
+    keeps a write-only sheet's rows in a named temporary file of its own, removed on save or at the process's exit."""
+
+    @staticmethod
+    def _rows_then(failure: Callable[[], object]) -> Iterator[dict[str, object]]:
+        yield {"external_id": "VN-T-1", "full_name": "Nguyễn Thị Bí Mật", "birth_date": "1980-01-01"}
+        yield {"external_id": "VN-T-2", "full_name": "Trần Văn Riêng", "birth_date": "1981-02-03"}
+        failure()
+        yield {"external_id": "VN-T-3", "full_name": "never written"}
+
+    @staticmethod
+    def _left_on_disk() -> set[str]:
+        return set(glob.glob(os.path.join(tempfile.gettempdir(), "openpyxl.*")))
+
+    def _fails_and_leaves_nothing(self, rows: Iterator[dict[str, object]], error: type[BaseException],
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+        from openpyxl.worksheet import _writer
+
+        unraisable: list[object] = []
+        monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+        on_disk, listed = self._left_on_disk(), list(_writer.ALL_TEMP_FILES)
+        with pytest.raises(error):
+            b"".join(tabular.xlsx_bytes(rows, "persons"))
+        gc.collect()  # the sheet's generators, collected: before the fix, "I/O operation on closed file"
+        assert self._left_on_disk() - on_disk == set()
+        assert list(_writer.ALL_TEMP_FILES) == listed
+        assert unraisable == []
+
+    def test_a_source_that_fails_part_way(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        def failure() -> None:
+            raise RuntimeError("the database went away")
+
+        self._fails_and_leaves_nothing(self._rows_then(failure), RuntimeError, monkeypatch)
+
+    def test_a_value_openpyxl_refuses(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        rows = iter([{"external_id": "VN-T-1", "full_name": "Nguyễn Thị Bí Mật"},
+                     {"external_id": "VN-T-2", "full_name": object()}])  # not a cell value: openpyxl's ValueError
+        self._fails_and_leaves_nothing(rows, ValueError, monkeypatch)
+
+    def test_an_export_that_is_stopped(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        def failure() -> None:
+            raise KeyboardInterrupt
+
+        self._fails_and_leaves_nothing(self._rows_then(failure), KeyboardInterrupt, monkeypatch)
+
+    def test_a_saved_export_leaves_nothing_either(self) -> None:
+        on_disk = self._left_on_disk()
+        body = b"".join(tabular.xlsx_bytes(iter([{"external_id": "VN-T-1", "full_name": "Nguyễn Thị Bí Mật"}]),
+                                           "persons"))
+        assert load_workbook(io.BytesIO(body)).worksheets[0]["B2"].value == "Nguyễn Thị Bí Mật"
+        assert self._left_on_disk() - on_disk == set()
 
 
 class TestRoundTrip:

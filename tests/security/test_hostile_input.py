@@ -2,8 +2,11 @@
 
 import asyncio
 import codecs
+import glob
 import io
 import json
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -263,6 +266,7 @@ class TestFailingExport:
 
         monkeypatch.setattr(exports, "CHUNK", 1)
         monkeypatch.setattr(exports, "build", build)
+        on_disk = set(glob.glob(os.path.join(tempfile.gettempdir(), "openpyxl.*")))
         with _served(registry) as base:
             for fmt in ("jsonl", "csv", "xlsx"):
                 calls.clear()
@@ -278,6 +282,8 @@ class TestFailingExport:
                 assert "export_failed" in last and "incomplete" in last, (fmt, r.text[-300:])
         monkeypatch.undo()
         assert len(registry.export("persons").splitlines()) == 4
+        # the failed XLSX's rows, written by openpyxl to a temporary file of its own, are not left on the disk
+        assert set(glob.glob(os.path.join(tempfile.gettempdir(), "openpyxl.*"))) - on_disk == set()
 
 
 class TestReportCells:
