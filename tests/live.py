@@ -1,13 +1,14 @@
 """A live server for tests that need a real HTTP peer (fuzzing, SCIM compliance, browsers)."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,9 +49,10 @@ def serve(database_url: str, token: str, **env: str) -> Iterator[LiveServer]:
     log = Path(name)
     try:
         with os.fdopen(fd, "wb") as out:
+            # a session (and process group) of its own: whatever the supervisor leaves can be killed with it
             proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port",
                                      str(port), "--workers", workers],
-                                    env=environ, stdout=out, stderr=out)
+                                    env=environ, stdout=out, stderr=out, start_new_session=True)
     except BaseException:
         log.unlink(missing_ok=True)
         raise
@@ -67,10 +69,17 @@ def serve(database_url: str, token: str, **env: str) -> Iterator[LiveServer]:
             raise RuntimeError(f"server did not start: {log.read_text(errors='replace')[-4000:]}")
         yield LiveServer(base, token, proc, log)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.unlink(missing_ok=True)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server started in a session of its own: SIGTERM to the supervisor, which stops its workers; then
+    SIGKILL to the whole group, for what it left (a supervisor that did not stop within 10 s, or one a test killed,
+    leaves its workers serving on an old port for the rest of the run: seen 2026-12-07, four of them for hours)."""
+    proc.terminate()
+    with suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
+    with suppress(ProcessLookupError):  # nothing left of the group
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()

@@ -137,6 +137,31 @@ def test_a_worker_that_dies_while_the_supervisor_waits_for_its_answer_is_replace
         assert httpx.get(f"{live.base}/healthz", timeout=10).status_code == 200
 
 
+def _alive(pid: int) -> bool:
+    """`pid` exists and is not a zombie (an orphan's parent, the container's first process, may never reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_killed_supervisors_workers_are_stopped_with_the_test_server(registry: Registry) -> None:
+    """tests/live.serve starts the server in a process group of its own and kills the group when it leaves: a
+    supervisor that is killed (or that does not stop within 10 s) no longer leaves its workers serving an old port
+    for the rest of the run."""
+    with serve(registry.url, BOOT, WORKERS="2") as live:
+        _await_listening(live, 2, "the second worker never listened")
+        left = _children(live.proc.pid)
+        assert len(left) >= 2
+        os.kill(live.proc.pid, signal.SIGKILL)
+        live.proc.wait()
+        assert [pid for pid in left if _alive(pid)], "the workers should outlive their supervisor until the group goes"
+    deadline = time.monotonic() + 10
+    while [pid for pid in left if _alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [pid for pid in left if _alive(pid)] == []
+
+
 def test_a_worker_binds_its_own_socket_to_the_address_it_is_sent() -> None:
     """What the supervisor sends each spawned worker (a pickled socket) is bound anew, to the same address, with
     SO_REUSEPORT: two listen at once, and the supervisor's own socket never listens."""
