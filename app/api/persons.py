@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter
 from starlette._utils import get_route_path
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
+from app.api.admission import in_short_turn
 from app.api.deps import (
     AnswerRoute,
     ReadSessionDep,
@@ -84,7 +84,8 @@ class GetPersonNow(BaseRoute):
     route is tried first (`install`) and matches only that one form; it calls what `get_person` calls, in one
     trip to a worker thread: the caller's token and rate limit (`get_actor`), the role check of the matrix
     (`check_role`, persons:read), `persons.read` (scope, redaction, the access-log entry), and the answer
-    validated by the same model (`PersonRead`, fields left out stay out). A refusal raises the same errors, which
+    validated by the same model (`PersonRead`, fields left out stay out). The trip is on one of the worker's few
+    threads for short reads (`admission.in_short_turn`, bench F34). A refusal raises the same errors, which
     the application's handlers answer; the middleware (request id, headers, admission, idempotency) wraps it as
     it wraps every route. tests/api/test_get_person_now.py compares its answers with `get_person`'s, byte for
     byte, for every role, in scope and out, and hostile ids."""
@@ -117,7 +118,7 @@ class GetPersonNow(BaseRoute):
             with contextmanager(get_read_session)() as session:
                 return persons.read(session, actor, external_id)
 
-        record, rev = await run_in_threadpool(read)
+        record, rev = await in_short_turn(read)  # on one of a few threads of the worker (bench F34)
         body = self._ANSWER.dump_json(self._ANSWER.validate_python(record), by_alias=True, exclude_unset=True)
         await Response(body, media_type="application/json", headers={"ETag": etag(rev)})(scope, receive, send)
 

@@ -4,17 +4,22 @@ ignores (`?via=fastapi`) sends the same request to `get_person`: the two must an
 headers, for every role in scope, out of scope and formerly in scope, for callers refused and hostile ids, and
 write nothing but the access-log entries of sensitive reads."""
 
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 from urllib.parse import quote
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from app.api import admission
 from app.api import persons as routes
 from app.db import get_session_factory
-from app.main import app
+from app.main import app, create_app
 from app.models import AccessLog, ApiToken, Change, Person, PersonVersion, Txn
 from app.services.ratelimit import TooManyRequests
 from tests.api.factories import moved_person, person, small_tree
@@ -194,3 +199,39 @@ def test_a_unit_moved_on_the_tree_moves_the_scope_at_the_next_read(registry: Reg
     assert now_b.status_code == 200 and now_b.json()["external_id"] == ext
     assert registry.client.get(f"/api/v1/persons/{ext}", headers=officer_a).status_code == 404
     assert calls.count(ext) == 4
+
+
+def test_reads_run_on_a_few_threads_of_the_worker_and_the_others_wait_their_turn(
+        registry: Registry, calls: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """GetPersonNow's reads run on at most `SHORT_READ_THREADS` threads at once (admission.in_short_turn, bench F34):
+    twelve reads sent together by eight clients are all answered, each with its own person, never more than that
+    many of them on a thread at the same time."""
+    tree = small_tree(registry)
+    h = registry.headers()
+    ids = [uniq("GT") for _ in range(6)]
+    for ext in ids:
+        assert registry.client.put(f"/api/v1/persons/{ext}", json=person(ext, tree.school_a),
+                                   headers=h).status_code in (200, 201)
+    running, most, lock = 0, 0, threading.Lock()
+    real = routes.persons.read
+
+    def read(*args: Any, **kwargs: Any) -> Any:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        try:
+            time.sleep(0.2)  # long enough for the other requests to arrive while this one holds its thread
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(routes.persons, "read", read)
+    # one event loop for every request, as in a worker (TestClient outside `with` runs each in a loop of its own)
+    with TestClient(create_app()) as client, ThreadPoolExecutor(8) as clients:
+        answers = list(clients.map(lambda ext: client.get(f"/api/v1/persons/{ext}", headers=h), ids * 2))
+    assert [a.status_code for a in answers] == [200] * 12, [a.text[:200] for a in answers]
+    assert [a.json()["external_id"] for a in answers] == ids * 2
+    assert sorted(calls) == sorted(ids * 2)  # every one of them by GetPersonNow
+    assert most == admission.SHORT_READ_THREADS
