@@ -45,11 +45,12 @@ REASONS = {
                         "against 2.0-2.7 ms in the slower runs of F33: twice, whatever the machine's pace), spread over "
                         "Starlette's middleware (request id and security headers, errors, admission), the token, the "
                         "rate limit, the read, the answer's validation and the access-log entry, none above a seventh "
-                        "of it (py-spy; F33, F32, F31, before them F13, F23, F27)",
-    "get_person_p99": "p99: the queue of {clients} clients behind the throughput above (p50 is about {clients} / "
-                      "throughput)",
-    "get_person_p99_floor": "p99: the floor's own is {floor_p99} ms in this run, over 100 ms: at this machine's pace "
-                            "during the run no endpoint answers {clients} clients within the figure (F33)",
+                        "of it (py-spy; F33, F32, F31, before them F13, F23, F27); since F34 the reads of a worker run on two of "
+                        "its threads, the others waiting in the event loop",
+    "get_person_p99": "p99: {clients} clients in a closed loop wait {mean} ms on average ({clients} / throughput, Little's "
+                      "law), and this run's p99 is {shape}× that mean; with that shape p99 < 100 ms needs about "
+                      "{need} req/s, {share} of the floor's throughput, where the throughput half of the goal asks "
+                      "for 0.5 (the floor's own p99 is {floor_p99} ms; F34)",
     "named_vs_unnamed": "the access-log entry: its INSERT on a connection of the log's pool and its seal (a second write "
                         "of the row and its indexes, by the sealer), a fixed cost that weighs more as the read around "
                         "it gets cheaper; the ratio moved between 0.79 and 0.87 over this machine's runs of 2026-12-07 "
@@ -276,9 +277,7 @@ def access_log_goals(results: dict[str, Any]) -> list[tuple[str, str, str, str, 
             met = ratio >= 0.5 and m["p99_ms"] < 100
             causes = [REASONS["get_person_floor"]] if ratio < 0.5 else [f"throughput: met ({ratio})"]
             if m["p99_ms"] >= 100:
-                clients = section.get("clients", 32)
-                causes.append(REASONS["get_person_p99_floor"].format(floor_p99=_fmt(floor["p99_ms"]), clients=clients)
-                              if floor["p99_ms"] >= 100 else REASONS["get_person_p99"].format(clients=clients))
+                causes.append(p99_cause(m, floor, section.get("clients", 32)))
             rows.append((f"GET one person at {section.get('clients', 32)} clients, {who}: ≥ half the throughput of a "
                          "minimal ASGI + psycopg endpoint (bench/floor.py) and p99 < 100 ms", where,
                          f"{_fmt(m['throughput_rps'])} req/s (p99 {_fmt(m['p99_ms'])} ms) against the floor's "
@@ -286,6 +285,17 @@ def access_log_goals(results: dict[str, Any]) -> list[tuple[str, str, str, str, 
                          f"({run['asgi_floor_same_json']['compared']} ids compared); ratio {ratio}",
                          "met" if met else "**short**", "" if met else "; ".join(causes)))
     return rows
+
+
+def p99_cause(load: dict[str, Any], floor: dict[str, Any], clients: int) -> str:
+    """Why a GET-person load's p99 is over 100 ms, in the run's own figures: the throughput that p99 < 100 ms needs
+    at the load's latency shape (its p99 over the mean wait of a closed loop of `clients`), against the floor's."""
+    mean = clients / load["throughput_rps"] * 1000  # ms: Little's law for a closed loop
+    shape = load["p99_ms"] / mean
+    need = load["throughput_rps"] * load["p99_ms"] / 100  # the throughput at which mean × shape is 100 ms
+    return REASONS["get_person_p99"].format(clients=clients, mean=_fmt(round(mean, 1)), shape=round(shape, 2),
+                                            need=_fmt(round(need)), share=round(need / floor["throughput_rps"], 2),
+                                            floor_p99=_fmt(floor["p99_ms"]))
 
 
 def twins_goals(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
