@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter
 from starlette._utils import get_route_path
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
@@ -24,12 +25,13 @@ from app.api.deps import (
     read_in_thread,
 )
 from app.api.params import AsOf, KnownAt, PersonPath, Search, cursor_after, page_size
+from app.config import get_settings
 from app.db import get_read_session
 from app.errors import InvalidInput
 from app.schemas.common import AppSchema, IfMatch, IsoDate
 from app.schemas.interchange import PersonPatch, PersonRecord
 from app.schemas.records import PersonPage, PersonRead
-from app.services import codelists, history, persons
+from app.services import codelists, history, identity, persons
 from app.services.context import Actor
 
 router = APIRouter(prefix="/persons", tags=["persons"], route_class=AnswerRoute)
@@ -85,7 +87,8 @@ class GetPersonNow(BaseRoute):
     trip to a worker thread: the caller's token and rate limit (`get_actor`), the role check of the matrix
     (`check_role`, persons:read), `persons.read` (scope, redaction, the access-log entry), and the answer
     validated by the same model (`PersonRead`, fields left out stay out). The trip is on one of the worker's few
-    threads for short reads (`admission.in_short_turn`, bench F34). A refusal raises the same errors, which
+    threads for short reads (`admission.in_short_turn`, bench F34), unless the caller's token is an identity
+    provider's, whose check may wait on the provider. A refusal raises the same errors, which
     the application's handlers answer; the middleware (request id, headers, admission, idempotency) wraps it as
     it wraps every route. tests/api/test_get_person_now.py compares its answers with `get_person`'s, byte for
     byte, for every role, in scope and out, and hostile ids."""
@@ -118,9 +121,22 @@ class GetPersonNow(BaseRoute):
             with contextmanager(get_read_session)() as session:
                 return persons.read(session, actor, external_id)
 
-        record, rev = await in_short_turn(read)  # on one of a few threads of the worker (bench F34)
+        if _may_wait_on_the_network(request):  # not a short read: on the worker's general threads
+            record, rev = await run_in_threadpool(read)
+        else:
+            record, rev = await in_short_turn(read)  # on one of a few threads of the worker (bench F34)
         body = self._ANSWER.dump_json(self._ANSWER.validate_python(record), by_alias=True, exclude_unset=True)
         await Response(body, media_type="application/json", headers={"ETag": etag(rev)})(scope, receive, send)
+
+
+def _may_wait_on_the_network(request: Request) -> bool:
+    """Whether the caller signs in with an identity provider's token, whose keys `get_actor` may fetch from the
+    provider (for a key id it has not seen, whoever sent it, for up to the client's timeout). Two such reads on the
+    few threads of short reads would hold every other read of one person of the worker behind them, and with them
+    its admission's turns."""
+    if not get_settings().oidc_enabled:
+        return False
+    return identity.looks_like_jwt(request.headers.get("authorization", "").partition(" ")[2].strip())
 
 
 def install(app: Any) -> None:

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote
 
@@ -16,11 +17,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from app import config
 from app.api import admission
 from app.api import persons as routes
 from app.db import get_session_factory
+from app.errors import Unauthenticated
 from app.main import app, create_app
 from app.models import AccessLog, ApiToken, Change, Person, PersonVersion, Txn
+from app.services import identity
 from app.services.ratelimit import TooManyRequests
 from tests.api.factories import moved_person, person, small_tree
 from tests.conftest import Registry, uniq
@@ -235,3 +239,42 @@ def test_reads_run_on_a_few_threads_of_the_worker_and_the_others_wait_their_turn
     assert [a.json()["external_id"] for a in answers] == ids * 2
     assert sorted(calls) == sorted(ids * 2)  # every one of them by GetPersonNow
     assert most == admission.SHORT_READ_THREADS
+
+
+def test_a_read_signed_in_through_an_identity_provider_never_holds_up_the_short_reads(
+        registry: Registry, calls: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A caller with an identity provider's token may wait on the provider (its keys fetched for a key id not seen
+    yet, whoever sent the token): such reads run on the worker's general threads, so that two of them, stuck, do not
+    take both threads of the short reads and every read of one person behind them."""
+    ext = uniq("GI")
+    tree = small_tree(registry)
+    assert registry.client.put(f"/api/v1/persons/{ext}", json=person(ext, tree.school_a),
+                               headers=registry.headers()).status_code in (200, 201)
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text('{"keys": []}')
+    monkeypatch.setenv("OIDC_ISSUER", "https://idp.example.vn")
+    monkeypatch.setenv("OIDC_JWKS_FILE", str(jwks))
+    config.get_settings.cache_clear()
+    waiting, released, timed_out = threading.Semaphore(0), threading.Event(), []
+
+    def provider(*_args: Any) -> Any:  # the provider's keys, slow to come: held until the plain read is answered
+        waiting.release()
+        timed_out.append(not released.wait(10))
+        raise Unauthenticated("the provider did not answer")
+
+    monkeypatch.setattr(identity, "authenticate", provider)
+    try:
+        with TestClient(create_app()) as client, ThreadPoolExecutor(2) as clients:
+            stuck = [clients.submit(client.get, f"/api/v1/persons/{ext}",
+                                    headers={"Authorization": f"Bearer eyJhbGciOiJSUzI1NiJ9.e30.{n}"}) for n in (1, 2)]
+            assert waiting.acquire(timeout=10) and waiting.acquire(timeout=10)  # both in the provider
+            plain = client.get(f"/api/v1/persons/{ext}", headers=registry.headers())
+            released.set()
+            assert [f.result().status_code for f in stuck] == [401, 401]
+    finally:
+        released.set()
+        monkeypatch.undo()
+        config.get_settings.cache_clear()
+    assert plain.status_code == 200 and plain.json()["external_id"] == ext
+    assert timed_out == [False, False]  # the plain read was answered while both were held
+    assert calls.count(ext) == 3
