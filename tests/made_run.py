@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.live import stop
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -81,13 +83,9 @@ def made_run(database_url: str, workdir: Path) -> Iterator[MadeRun]:
     log = workdir / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(_cli("serve", "--host", "127.0.0.1", "--port", str(port)), cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+                                stderr=subprocess.STDOUT, start_new_session=True)  # stopped with its workers: live.stop
     try:
         _wait(f"http://127.0.0.1:{port}", proc, log)
         yield MadeRun(f"http://127.0.0.1:{port}", workdir, demo.stdout)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)

@@ -31,7 +31,7 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from app.errors import InvalidInput
 from app.schemas.interchange import PERSON_LISTS
@@ -670,13 +670,30 @@ def xlsx_bytes(rows: Iterable[dict[str, Any]], kind: str, lang: str = "en") -> I
             sheet.append([text_cell(sheet, VI.get(c, c) if lang == "vi" else c) for c in columns])
             for row in rows:
                 sheet.append([_xlsx_cell(sheet, c, row.get(c)) for c in columns])
-            book.save(handle)
+            _save(book, handle)
         except BaseException:
             _discard(sheet)
             raise
         handle.seek(0)
         while chunk := handle.read(1024 * 1024):
             yield chunk
+
+
+def _save(book: Any, handle: IO[bytes]) -> None:
+    """`book.save(handle)`, as openpyxl's `save_workbook` does it, with the archive closed on a failure too: left
+    open, the archive's finaliser later wrote into the closed file ("seek of closed file", an unraisable exception)."""
+    from zipfile import ZIP_DEFLATED, ZipFile
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    archive = ZipFile(handle, "w", ZIP_DEFLATED, allowZip64=True)
+    book.properties.modified = dt.datetime.now(tz=dt.UTC).replace(tzinfo=None)
+    try:
+        ExcelWriter(book, archive).save()  # writes every part, then closes the archive
+    except BaseException:
+        with contextlib.suppress(Exception):
+            archive.close()
+        raise
 
 
 def _discard(sheet: Any) -> None:

@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -113,6 +114,12 @@ class TestXlsxExportFailure:
         failure()
         yield {"external_id": "VN-T-3", "full_name": "never written"}
 
+    @pytest.fixture(autouse=True)
+    def _own_temporary_directory(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """openpyxl's files in a directory of this test's: another test's export, in another pytest worker, would
+        otherwise be counted here while it is being written."""
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
     @staticmethod
     def _left_on_disk() -> set[str]:
         return set(glob.glob(os.path.join(tempfile.gettempdir(), "openpyxl.*")))
@@ -147,6 +154,16 @@ class TestXlsxExportFailure:
             raise KeyboardInterrupt
 
         self._fails_and_leaves_nothing(self._rows_then(failure), KeyboardInterrupt, monkeypatch)
+
+    def test_a_save_that_fails(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from openpyxl.worksheet._writer import WorksheetWriter
+
+        def full(_self: object) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(WorksheetWriter, "write_tail", full)  # inside the save, after the rows
+        rows = iter([{"external_id": "VN-T-1", "full_name": "Nguyễn Thị Bí Mật"}])
+        self._fails_and_leaves_nothing(rows, OSError, monkeypatch)  # and the archive closed: no "seek of closed file"
 
     def test_a_saved_export_leaves_nothing_either(self) -> None:
         on_disk = self._left_on_disk()

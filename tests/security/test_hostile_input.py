@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -249,7 +250,8 @@ def _served(registry: Registry) -> Iterator[str]:
 
 
 class TestFailingExport:
-    def test_a_failure_part_way_is_never_a_clean_200(self, fresh_registry: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_a_failure_part_way_is_never_a_clean_200(self, fresh_registry: Any, monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
         from app.services import exports
 
         registry = fresh_registry()
@@ -266,7 +268,9 @@ class TestFailingExport:
 
         monkeypatch.setattr(exports, "CHUNK", 1)
         monkeypatch.setattr(exports, "build", build)
-        on_disk = set(glob.glob(os.path.join(tempfile.gettempdir(), "openpyxl.*")))
+        # openpyxl's files in a directory of this test's (another pytest worker's export is not counted here)
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+        own = str(tmp_path)
         with _served(registry) as base:
             for fmt in ("jsonl", "csv", "xlsx"):
                 calls.clear()
@@ -283,7 +287,7 @@ class TestFailingExport:
         monkeypatch.undo()
         assert len(registry.export("persons").splitlines()) == 4
         # the failed XLSX's rows, written by openpyxl to a temporary file of its own, are not left on the disk
-        assert set(glob.glob(os.path.join(tempfile.gettempdir(), "openpyxl.*"))) - on_disk == set()
+        assert glob.glob(os.path.join(own, "openpyxl.*")) == []
 
 
 class TestReportCells:
