@@ -703,7 +703,8 @@ def _discard(sheet: Any) -> None:
     and removes it only when the workbook is saved, or at the process's exit: a failed export (the database gone
     mid-way, a value that cannot be written) left the persons it had written so far there for as long as the server
     ran, and its generators, collected later, raised "I/O operation on closed file" as an unraisable exception. Each
-    step is attempted whatever the failure left broken; the file goes in any case."""
+    step is attempted whatever the failure left broken; the file goes whenever the sheet's writer was made (a writer
+    whose own making failed, say for want of file descriptors, is not known to the sheet, and its file is left)."""
     writer = getattr(sheet, "_writer", None)
     if writer is None:  # nothing was written yet
         return
