@@ -100,20 +100,50 @@ class Outcome:
 
 def check_write_scope(session: Session, actor: Actor, rec: OrgUnitRecord, existing_id: int | None,
                       old: dict[str, Any] | None = None) -> None:
-    """Scoped writers write units under their own units only (roots are for the whole tree), and name as
-    successors only units under them too."""
+    """Scoped writers write units under their own units only (roots are for the whole tree), and change only the
+    part of a unit's past that lay under them: a parent link they add, remove or change names a unit under their
+    units, and so does every link in force over the days a new `valid_from` or `valid_to` adds or takes away. A
+    unit that moved to them (a commune's station, under the merged commune since the 2025 reform) keeps its years
+    under its former parent as they are: erasing them would change that parent's figures for those years, which
+    are not the writer's. Links and dates left as they are do not count (a full record carries them). Successors
+    likewise: only units under theirs are added or removed."""
     allowed = tree.reach(session, actor)
     if allowed is None:
         return
-    parent_ids = tree.unit_ids(session, {p.code for p in rec.parents})
     if existing_id is not None and existing_id not in allowed:
         raise Forbidden(f"org unit {rec.code!r} is outside your org units", code="out_of_scope")
-    if not rec.parents or any(pid not in allowed for pid in parent_ids.values()):
+    if not rec.parents:
         raise Forbidden(f"org unit {rec.code!r} would lie outside your org units", code="out_of_scope")
-    named = set(rec.successors) | set((old or {}).get("successors") or [])
-    beyond = unit_lineage.scope_problems(old, rec, allowed, tree.unit_ids(session, named))
+    touched = _touched_links(old, rec)
+    ids = tree.unit_ids(session, {code for code, _ in touched} | set(rec.successors)
+                        | set((old or {}).get("successors") or []))
+    beyond = [{"field": field, "message": (f"the link to {code!r} is outside your org units" if field.startswith("parents")
+                                          else f"the new {field} changes the unit's days under {code!r}, outside your "
+                                               "org units")
+                                         + ": a unit's years under a parent that is not yours are changed by that "
+                                           "parent's writers or an administrator"}
+              for code, field in touched if ids.get(code) not in allowed]
+    beyond += unit_lineage.scope_problems(old, rec, allowed, ids)
     if beyond:
-        raise write_scope.OutOfScope(f"org unit {rec.code!r} names successors outside your org units", beyond)
+        raise write_scope.OutOfScope(f"org unit {rec.code!r} reaches outside your org units", beyond)
+
+
+def _touched_links(old: dict[str, Any] | None, rec: OrgUnitRecord) -> list[tuple[str, str]]:
+    """(parent code, field) of every parent link the write adds, removes or changes, and of every link of the old
+    record in force over days the new `valid_from` or `valid_to` adds or takes away."""
+    new_links = [(p.code, _iso(p.start), _iso(p.end)) for p in rec.parents]
+    old_links = [(p["code"], p["start"], p["end"]) for p in (old or {}).get("parents") or []]
+    touched = [(code, f"parents[{i}]") for i, (code, *_span) in enumerate(new_links)
+               if (code, *_span) not in old_links]
+    touched += [(code, "parents") for code, *_span in old_links if (code, *_span) not in new_links]
+    if old is not None and old["valid_from"] != _iso(rec.valid_from):  # the days [lo, hi) come or go
+        lo, hi = sorted((old["valid_from"], _iso(rec.valid_from)))
+        touched += [(code, "valid_from") for code, start, end in old_links if start < hi and (end is None or end >= lo)]
+    if old is not None and old["valid_to"] != _iso(rec.valid_to):  # the days (lo, hi] come or go; None: no end
+        lo, hi = sorted((old["valid_to"], _iso(rec.valid_to)), key=lambda d: (d is None, d or ""))
+        touched += [(code, "valid_to") for code, start, end in old_links
+                    if (hi is None or start <= hi) and (end is None or end > lo)]
+    return touched
 
 
 def upsert(session: Session, actor: Actor, rec: OrgUnitRecord, book: CodeBook,
