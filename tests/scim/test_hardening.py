@@ -5,6 +5,7 @@ reached the database; a filter on the ethnicity with `count=0` told whether a pe
 without an access-log row; a userName taken outside the caller's units answered 409.
 """
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -246,3 +247,47 @@ class TestDeleteInScope:
         assert world.get(f"/Users/{uid}", headers=scoped).status_code == 200  # its former unit still reads it
         assert_error(world.registry.client.delete(f"/scim/v2/Users/{uid}", headers=scoped), 409)
         assert world.get(f"/Users/{uid}").status_code == 200  # not hidden from its current unit
+
+    def test_a_concurrent_employer_deletes_only_its_part_and_the_user_stays_for_everyone(self, world: World) -> None:
+        """A unit holding a concurrent employment ends it with DELETE (the person leaves it); the person, managed
+        elsewhere, stays a User for the managing unit, the whole tree and the caller (before: 404 for everyone)."""
+        from sqlalchemy import create_engine, text
+
+        from app.db import normalise_url
+
+        uid = uniq("CC")
+        employments = [{"org_unit": world.b, "category": "cong_chuc", "occupation": "specialist", "primary": True,
+                        "start": "2011-09-01", "end": None},
+                       {"org_unit": world.a, "category": "cong_chuc", "occupation": None, "primary": False,
+                        "start": "2018-01-01", "end": None}]
+        world.create(uid, employments=employments)
+        concurrent = world.registry.headers(world.registry.token("integration", [world.a]))
+        managing = world.registry.headers(world.registry.token("integration", [world.b]))
+        engine = create_engine(normalise_url(world.registry.url))
+
+        def rows() -> list[tuple[object, ...]]:
+            with engine.connect() as conn:
+                return [tuple(r) for r in conn.execute(text(
+                    "SELECT o.code, e.is_primary, e.start_date, e.end_date FROM employment e JOIN org_unit o "
+                    "ON o.id = e.org_unit_id JOIN person p ON p.id = e.person_id WHERE p.external_id = :x "
+                    "AND e.sys_to IS NULL ORDER BY o.code"), {"x": uid})]
+
+        try:
+            before = rows()
+            r = world.registry.client.delete(f"/scim/v2/Users/{uid}", headers=concurrent)
+            assert r.status_code == 204, r.text
+            after = rows()
+            assert [row for row in after if row[0] == world.b] == [row for row in before if row[0] == world.b]
+            ended = next(row for row in after if row[0] == world.a)
+            assert str(ended[3]) == date.today().isoformat()  # its own part ends today; the managing one runs on
+            for headers in (managing, world.admin, concurrent):
+                user = world.get(f"/Users/{uid}", headers=headers)
+                assert user.status_code == 200 and user.json()["active"] is True, user.text
+            listed = world.get("/Users", headers=managing, filter=f'userName eq "{uid}"').json()
+            assert listed["totalResults"] == 1
+            # the managing unit's DELETE is a deletion: gone for everyone
+            assert world.registry.client.delete(f"/scim/v2/Users/{uid}", headers=managing).status_code == 204
+            for headers in (managing, world.admin, concurrent):
+                assert_error(world.get(f"/Users/{uid}", headers=headers), 404)
+        finally:
+            engine.dispose()

@@ -1,7 +1,8 @@
 """What SCIM needs from the database besides records: who it may see, who it deleted, and when things changed.
 
 A SCIM DELETE closes the person (persons.close, no hard delete) in a transaction noted DELETED; the
-person is gone from SCIM (404, left out of lists) while that transaction's change is their latest one.
+person is gone from SCIM (404, left out of lists) while that transaction's change is their latest one. A DELETE by
+a caller that does not manage the person ends only its units' part, noted LEFT: the person stays a User.
 A later write (a POST re-provisioning them, a REST or import write) brings them back.
 """
 
@@ -18,6 +19,7 @@ from app.services.context import Actor
 from app.services.person_records import LIST_TABLES
 
 DELETED = "scim: DELETE /Users"
+LEFT = "scim: DELETE /Users (left the caller's units; managed elsewhere)"
 RESTORED = "scim: POST /Users (re-provisioned)"
 VERSIONED = (PersonVersion, *LIST_TABLES)
 

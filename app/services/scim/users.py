@@ -104,20 +104,25 @@ def patch(session: Session, actor: Actor, external_id: str, payload: dict[str, A
 
 
 def delete(session: Session, actor: Actor, external_id: str, if_match: int | None) -> None:
-    """DELETE /Users/{id}: the person leaves today (persons.close); SCIM answers 404 for them from now on."""
+    """DELETE /Users/{id}: the person leaves today (persons.close); SCIM answers 404 for them from now on.
+
+    A scoped caller that does not manage the person (a concurrent employment's unit: the managing employment is
+    elsewhere, app.services.write_scope) ends only what its units hold, as a REST close does; the person stays a
+    User for every caller, the units still employing them first (a deletion is everyone's: one unit's leaving
+    would otherwise hide from SCIM a person whose managing unit still employs them)."""
     history.lock_for_write(session)
     person = store.visible(session, actor, external_id)
     _check_version(person.rev, if_match)
-    store.mark_transaction(session, actor, store.DELETED)
+    manages = _manages(session, actor, build(session, {person.id: external_id})[person.id])
+    store.mark_transaction(session, actor, store.DELETED if manages else store.LEFT)
     try:
         outcome = persons.close(session, actor, external_id, date.today(), if_match=if_match)
     except Conflict as exc:  # nothing of the caller's runs past today: an inactive User, deleted if the caller manages it
-        record = build(session, {person.id: external_id})[person.id]
-        if exc.code != "nothing_to_close" or not _manages(session, actor, record):
+        if exc.code != "nothing_to_close" or not manages:
             raise
-        store.mark(session, actor, store.DELETED, record)
+        store.mark(session, actor, store.DELETED, build(session, {person.id: external_id})[person.id])
         return
-    if outcome.status == "unchanged":
+    if outcome.status == "unchanged" and manages:
         store.mark(session, actor, store.DELETED, outcome.record)
 
 
