@@ -287,12 +287,11 @@ def _awards_in_write_scope(session: Session, actor: Actor, code: str, person_ids
     records = build(session, people)
     keepers = {pid: write_scope.managing_unit(r, date.today()) for pid, r in records.items()}
     ids = tree.unit_ids(session, {k for k in keepers.values() if k})
-    beyond = sum(1 for k in keepers.values() if k is None or ids.get(k) not in allowed)
-    if beyond:
+    if any(k is None or ids.get(k) not in allowed for k in keepers.values()):  # not how many: some are not readable
         raise write_scope.OutOfScope(f"course {code!r}: its award is held by persons outside your org units", [
-            {"field": "awards", "message": f"{beyond} person(s) completed this course whose qualifications are kept "
-                                           "outside your org units: changing what it awards would change theirs; "
-                                           "their units or an administrator may change it"}])
+            {"field": "awards", "message": "persons who completed this course have their qualifications kept outside "
+                                           "your org units: changing what it awards would change theirs; their units "
+                                           "or an administrator may change it"}])
 
 
 def _enrolment_write_scope(session: Session, actor: Actor, person: Person) -> None:

@@ -392,3 +392,32 @@ def test_a_small_need_is_withheld_from_a_role_that_sees_counts_only_in_the_plan_
     book = registry.client.get(f"/api/v1/training-plans/{tree.agency}/2026.xlsx", headers=integration)
     cells = [c for row in load_workbook(io.BytesIO(book.content)).active.iter_rows(values_only=True) for c in row]
     assert "•" in cells
+
+
+def test_a_refused_award_change_does_not_count_the_persons_the_caller_cannot_read(registry: Registry) -> None:
+    """A course of the caller's commune, completed by one of its persons and by persons of another commune: changing
+    what it awards is refused, and the refusal reads the same whether one or two of those others completed it (it
+    said "2 person(s)" before, a count of persons the caller may not read)."""
+    tree = small_tree(registry)
+    mine, theirs, more = uniq("A"), uniq("B"), uniq("B")
+    import_records(registry, "persons", [person(mine, tree.school_a), person(theirs, tree.station_b),
+                                         person(more, tree.station_b)])
+    course = uniq("CA")
+    import_records(registry, "courses", [_course(course, tree.commune_a)])
+    import_records(registry, "enrolments", [_enrolment(p, course, "completed", completed_on="2026-06-30")
+                                            for p in (mine, theirs)])
+    h = registry.headers(registry.token("hr_officer", [tree.commune_a]))
+    change = {"awards": {"political_theory": {"level": "trung_cap"}}}
+
+    def refusal() -> dict[str, Any]:
+        r = registry.client.patch(f"/api/v1/courses/{course}", json=change, headers=h)
+        assert (r.status_code, r.json()["code"]) == (403, "out_of_scope"), r.text
+        return dict(r.json())
+
+    before = registry.export("courses"), registry.export("enrolments")
+    one = refusal()
+    import_records(registry, "enrolments", [_enrolment(more, course, "completed", completed_on="2026-06-30")])
+    after_more = registry.export("courses"), registry.export("enrolments")
+    two = refusal()
+    assert one == two and not any(ch.isdigit() for ch in one["errors"][0]["message"]), one
+    assert (registry.export("courses"), registry.export("enrolments")) == after_more != before  # nothing refused written
