@@ -18,7 +18,9 @@ class WriteEntry(ReadSchema):
     key: str
     op: str
     record: JsonObject
-    hash: str
+    hash: str | None = Field(None, description="the entry's chain hash; null for roles shown records without their "
+                                               "sensitive fields (the hash of the full record would confirm a guess of "
+                                               "them): they verify the chain with GET /audit/verify")
 
 
 class ReadEntry(ReadSchema):

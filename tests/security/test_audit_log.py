@@ -123,3 +123,30 @@ def test_auditors_read_the_log_without_sensitive_values_or_other_units_persons(r
     assert pid in keys and other_pid not in keys and other not in keys
     record = next(w["record"] for w in log["writes"] if w["key"] == pid)
     assert "national_id" not in record and "ethnicity" not in record and record["redacted"]
+
+
+def test_an_auditor_is_shown_no_write_hash_that_would_confirm_a_guess_of_what_is_withheld(registry: Registry) -> None:
+    """Each write's hash is sha256(previous hash + the full record): with the rest of the record shown, it confirms a
+    guess of the withheld ethnicity and national id (the attack took 0.2 s with the id's prefix known). An auditor
+    is shown no hash of the write log, neither of the person's write nor of any write chained after it."""
+    from app.services import audit
+
+    code, pid = _seed(registry)
+    auditor = registry.token("auditor", [code])
+    writes = registry.client.get("/api/v1/audit", params={"person": pid}, headers=registry.headers(auditor)).json()["writes"]
+    shown = next(w for w in writes if w["key"] == pid)
+    assert shown["record"]["redacted"] and shown["hash"] is None
+    everything = registry.client.get("/api/v1/audit", params={"limit": 1000}, headers=registry.headers(auditor)).json()
+    assert everything["writes"] and all(w["hash"] is None for w in everything["writes"])
+    # the admin, who reads the record whole, gets the hash; the guess it would confirm is the true value
+    admin = next(w for w in registry.client.get("/api/v1/audit", params={"person": pid},
+                                                headers=registry.headers()).json()["writes"] if w["key"] == pid)
+    assert admin["hash"] and admin["record"]["ethnicity"] == "05"
+    engine = create_engine(normalise_url(registry.url))
+    try:
+        with engine.connect() as conn:
+            prev = conn.execute(text("SELECT prev_hash FROM change WHERE seq = :s"), {"s": admin["seq"]}).scalar_one()
+    finally:
+        engine.dispose()
+    guess = {k: v for k, v in shown.items() if k != "hash"} | {"record": admin["record"]}
+    assert audit._digest(prev, guess) == admin["hash"]  # what the auditor could have tested with the hash shown
