@@ -327,6 +327,8 @@ class IndicatorGap(ReadSchema):
     status: str
     target: Target | None
     needed: int | None = Field(description="how many more persons must meet the condition (null: no floor to reach)")
+    needed_note: str | None = Field(None, description="a target set at every level whose tiers fall short: `needed` "
+                                                      "sums each tier's own lack, named here")
     closable_by_training: bool
     candidates: list[GapCandidate] | None = Field(description="ranked; null for roles that see counts only")
     candidates_count: int | None

@@ -559,6 +559,32 @@ def needed(num: Any, den: Any, spec: IndicatorSpec) -> int | None:
     return k
 
 
+def _needed_at_every_tier(session: Session, actor: Actor, setup: Setup, day: date, overall: int) -> dict[str, Any]:
+    """`needed` of a target set at every level (domain.md: met only when the floor is reached at each tier that has
+    members): each tier's own lack, summed, or the whole's when that is more. Persons who meet the condition at one
+    tier do not raise another's share, so each tier's lack is closed by its own members; a person seated at two tiers
+    that both fall short closes a lack at each, and the sum is then one more than such a person needs.
+
+    A role whose `/value` suppresses the cell of a tier of fewer members than the threshold (those shown persons
+    without their sensitive fields, `service.small_tier`) is not told that tier's lack either, which would tell its
+    count: `needed` is withheld."""
+    cells = service.tier_cells(setup.spec, service._by_counts(session, setup.spec, setup.ctx(day, setup.training),
+                                                              setup.unit_id, "tier"))
+    small = {c["tier"] for c in cells if c["denominator"] and c["denominator"] < service.threshold()}
+    lacks = {c["tier"]: needed(c["numerator"], c["denominator"], setup.spec) or 0 for c in cells if c["denominator"]}
+    total = sum(lacks.values())
+    if not total:
+        return {}
+    if not actor.sees_sensitive and any(lacks[t] for t in small):
+        return {"needed": None, "suppressed": True,
+                "needed_note": "withheld from your role: a tier of fewer members than the suppression threshold falls "
+                               "short at every level, and its lack would tell its count"}
+    return {"needed": max(overall, total),
+            "needed_note": "a target set at every level: the lacks of the tiers that fall short, summed ("
+                           + ", ".join(f"{tier} {k}" for tier, k in lacks.items() if k)
+                           + "); a person seated at two of them closes a lack at each"}
+
+
 def _share_atoms(spec: IndicatorSpec) -> list[Atom] | None:
     """The share's conditions, each a lack of its own (an atom, or every atom of a top-level `all`); None otherwise."""
     share = spec.share
@@ -646,6 +672,8 @@ def gap(session: Session, actor: Actor, code: str, *, org_unit: str, start: date
         "needed": needed(point["numerator"], point["denominator"], spec),
         "assumptions": _assumptions(training),
     }
+    if service.tiered(spec) and training != "completion_rate" and answer["needed"] is not None:
+        answer |= _needed_at_every_tier(session, actor, setup, day, answer["needed"])
     conditions = _share_atoms(spec)
     closable = conditions is not None and any(_closable(a) for a in conditions)
     answer["closable_by_training"] = closable

@@ -244,6 +244,21 @@ def test_a_share_set_at_every_level_is_met_only_when_every_tier_is(world: World)
     assert [pt["status"] for pt in women["points"]] == ["met", "met", "met", "met", "not_met", "not_met"]
     gap = world.gap(WOMEN, training="none")
     assert (gap["numerator"], gap["denominator"], gap["status"]) == (3, 5, "not_met")
+    # 3/5 is above the band, but the province tier's 0/2 needs one more woman (1/2 >= 20%): `needed` was 0
+    assert gap["needed"] == 1 and "province 1" in gap["needed_note"], gap
+
+
+def test_the_lack_of_a_small_tier_is_withheld_where_value_suppresses_its_cell(world: World) -> None:
+    """The province tier (2 members) is under the suppression threshold: `/value` suppresses its cell for an auditor,
+    and its lack would tell its count. The administrator, who reads the persons, gets it."""
+    auditor = world.r.token("auditor", [world.p])
+    value = world.ok(f"/indicators/{WOMEN}/value", auditor, org_unit=world.p, as_of=D1)
+    [province] = [t for t in value["by_tier"] if t["tier"] == "province"]
+    assert province["suppressed"] is True and province.get("numerator") is None
+    gap = world.gap(WOMEN, auditor, training="none")
+    assert (gap["needed"], gap["suppressed"], gap["status"]) == (None, True, "not_met"), gap
+    assert "withheld" in gap["needed_note"] and "1" not in gap["needed_note"]
+    assert world.gap(WOMEN, training="none")["needed"] == 1
 
 
 # (indicator, training, the day before, the day, figure on the day before, figure on the day)
