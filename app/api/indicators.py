@@ -258,22 +258,26 @@ def get_indicator_trend(
 
 @router.get("/indicators/{code}/sql", response_model=IndicatorSql)
 def get_indicator_sql(
-    code: IndicatorCode, org_unit: UnitCode, session: ReadSessionDep, actor: Reader, as_of: AsOf = None
+    code: IndicatorCode, org_unit: UnitCode, session: ReadSessionDep, actor: Reader, as_of: AsOf = None,
+    known_at: KnownAt = None,
 ) -> dict[str, Any]:
-    """Every statement the engine runs for this unit's figures, at the date `/value` answers at (binds inlined).
+    """Every statement the engine runs for this unit's figures, at the date `/value` answers at (binds inlined);
+    with `known_at`, those of `/value`'s answer as known then (the definition in force then, the rows recorded then).
 
     `sql` is the whole script (each statement under a comment, ended by `;`), to paste into psql or sqlite3
     as the `dialect` says; `statements` gives each one with its purpose: which figures of the answer it gives.
     """
     service.unit_in_reach(session, actor, org_unit)
     asked = as_of or date.today()
-    day = service.answer_date(session, actor, code, asked)
-    statements = service.sql_statements(session, code, org_unit=org_unit, as_of=day)
+    day = service.answer_date(session, actor, code, asked, known_at)
+    statements = service.sql_statements(session, code, org_unit=org_unit, as_of=day,
+                                        cut=history.txn_cut(session, known_at))
     return {
         "indicator": code,
         "org_unit": org_unit,
         "as_of": day.isoformat(),
         **({"requested_as_of": asked.isoformat()} if day != asked else {}),
+        "known_at": known_at.isoformat() if known_at else None,
         "dialect": session.get_bind().dialect.name,
         "sql": service.sql_script(statements),
         "statements": statements,

@@ -184,6 +184,7 @@ class IndicatorSql(ReadSchema):
     org_unit: str
     as_of: Day
     requested_as_of: Day | None = None
+    known_at: Moment | None = Field(None, description="the moment the statements read the registry as of (null: now)")
     dialect: str = Field(description="postgresql or sqlite")
     sql: str = Field(description="the whole script, to paste into psql or sqlite3")
     statements: list[Statement]

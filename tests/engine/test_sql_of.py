@@ -479,3 +479,45 @@ def test_a_definition_with_awkward_literals(fresh_registry: Any) -> None:
         assert (v["numerator"], v["denominator"]) == (2, 4)
     finally:
         raw.close()
+
+
+def test_the_sql_of_an_answer_with_known_at_is_the_sql_that_answer_ran(registry: Registry) -> None:
+    """`/value?known_at=K` answers as the registry was at K; `/sql?known_at=K` shows the statements it ran, which,
+    pasted after later writes, still give K's figures (it ignored `known_at` before, and showed today's)."""
+    import time
+    from datetime import UTC, datetime
+
+    from tests.api.factories import import_records, org_unit, person
+
+    p = uniq("KA")
+    body = f"{p}-B"
+    assert import_records(registry, "org-units", [
+        org_unit(p, tier="province"),
+        org_unit(body, parent=p, kind="party_executive_committee", tier="province", sector="party")])["errors"] == []
+
+    def member(ext: str, gender: str) -> dict[str, Any]:
+        return person(ext, p, gender=gender, employments=[], national_id=None,
+                      memberships=[{"body": body, "role": "member", "start": "2021-01-01", "end": None}])
+
+    assert import_records(registry, "persons", [member(f"{p}-1", "female"), member(f"{p}-2", "male"),
+                                                member(f"{p}-3", "male")])["errors"] == []
+    time.sleep(0.05)
+    known = datetime.now(UTC).isoformat()
+    time.sleep(0.05)
+    assert import_records(registry, "persons", [member(f"{p}-4", "female")])["errors"] == []
+    code, h = "CT-2030-WOMEN-PARTY-COMMITTEE", registry.headers()
+    params = {"org_unit": p, "as_of": "2025-12-31"}
+    then = registry.client.get(f"/api/v1/indicators/{code}/value", params=params | {"known_at": known}, headers=h).json()
+    now = registry.client.get(f"/api/v1/indicators/{code}/value", params=params, headers=h).json()
+    assert (then["numerator"], then["denominator"], now["numerator"], now["denominator"]) == (1, 3, 2, 4)
+    raw = Raw(registry)
+    try:
+        for asked, answer in ((known, then), (None, now)):
+            shown = registry.client.get(f"/api/v1/indicators/{code}/sql",
+                                        params=params | ({"known_at": asked} if asked else {}), headers=h).json()
+            assert (shown["known_at"] is None) == (asked is None), shown
+            first = raw.one(shown["statements"][0]["sql"])
+            assert first.rows == [(answer["numerator"], answer["denominator"])], (asked, first.rows)
+            assert raw.script(shown["sql"])[0] == first
+    finally:
+        raw.close()

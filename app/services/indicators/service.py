@@ -816,29 +816,30 @@ def sql_script(statements: list[dict[str, str]]) -> str:
 
 
 def sql_statements(session: Session, code: str, *, org_unit: str, as_of: date,
-                   projection: Projected | None = None) -> list[dict[str, str]]:
-    """What `evaluate` runs for the unit's figures on the date, as known now: [{purpose, sql}], binds inlined.
+                   projection: Projected | None = None, cut: int | None = None) -> list[dict[str, str]]:
+    """What `evaluate` runs for the unit's figures on the date, as known now (or at transaction `cut`, what an answer
+    with `known_at` runs: the definition then, the rows recorded then): [{purpose, sql}], binds inlined.
 
     The statement objects are the evaluation's own (`compiler.prepared`, `reported.latest_stmt`,
     `reported.yearly_stmt`); the purpose says which figures of the answer each one gives. Checks that only
     shape the note (whether the unit existed on the date) and the disclosure rules are left out. With a
     projection's moves, the statements a projection runs for that date (app/services/projection.py).
     """
-    _row, spec = catalog.get(session, code)
+    _row, spec = catalog.get(session, code, cut)
     unit_id = tree.unit_id(session, org_unit)
     dialect = _typed_dialect(session.get_bind().dialect)
-    ctx = context(session, spec, as_of, None)
+    ctx = context(session, spec, as_of, cut)
     ctx.projection = projection
     found = _figure_statements(spec, ctx, unit_id)
     if projection is not None:
         return [{"purpose": " ".join(purpose.split()),
                  "sql": str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))}
                 for purpose, stmt in found]
-    last = closed_before(session, unit_id, as_of, None) if has_territory(spec) else None
+    last = closed_before(session, unit_id, as_of, cut) if has_territory(spec) else None
     if last is not None:
-        found += _territory_statements(spec, context(session, spec, as_of, None), unit_id)
+        found += _territory_statements(spec, context(session, spec, as_of, cut), unit_id)
         found += [(f"at_closure ({last.isoformat()}): {purpose}", stmt)
-                  for purpose, stmt in _figure_statements(spec, context(session, spec, last, None), unit_id)]
+                  for purpose, stmt in _figure_statements(spec, context(session, spec, last, cut), unit_id)]
     return [
         {"purpose": " ".join(purpose.split()), "sql": str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))}
         for purpose, stmt in found
