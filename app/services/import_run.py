@@ -210,16 +210,18 @@ class ImportRun:
         The file is read once as a whole first: one that cannot be read is refused (InvalidInput) before any write.
         """
         self.fmt = fmt
-        if fmt == "csv":
-            tabular.check_csv(source, self.kind)
-        else:
-            tabular.check_xlsx(source, self.kind)
+        split = tabular.check_csv(source, self.kind) if fmt == "csv" else tabular.check_xlsx(source, self.kind)
         rows = tabular.csv_rows(source, self.kind) if fmt == "csv" else tabular.xlsx_rows(source, self.kind)
         with self.factory() as session:
             names = labels.Names(codelists.load(session))  # "Nữ", "Khơ-me": a spreadsheet may name a code
         pending: list[imports.Line] = []
         places: dict[int, tabular.Grouped] = {}
         for grouped in tabular.group(rows, self.kind):
+            runs = split.get(grouped.record.get(tabular.key_column(self.kind)) or "")
+            if runs:  # one of its runs; reported once, on its first
+                if grouped.first_row == runs[0]:
+                    self._split(grouped, runs)
+                continue
             if grouped.errors:
                 self._bad_cells(grouped, names)
                 continue
@@ -233,6 +235,16 @@ class ImportRun:
             self._located(self.whole, pending, places)
         elif pending:
             self._located(self.batch, pending, places)
+
+    def _split(self, grouped: tabular.Grouped, runs: list[int]) -> None:
+        """A record whose rows are not together (`tabular.SplitRecords`): not written, its runs named."""
+        self.report.lines += 1
+        key = imports.record_key(self.kind, grouped.record)
+        column = tabular.key_column(self.kind)
+        self.report.errors.append({
+            "line": grouped.first_row, **imports.key_entry(self.kind, key), "field": column,
+            "message": tabular.split_error(self.kind, str(key), runs), "error": "split_record", "row": grouped.first_row,
+            "column": column, "cell": grouped.cell(self.kind, column, grouped.first_row)})
 
     def _bad_cells(self, grouped: tabular.Grouped, names: labels.Names) -> None:
         """A record with cells that could not be read: not written; those cells and every other error of it reported."""

@@ -205,3 +205,89 @@ def test_templates_have_the_documented_columns(registry: Registry) -> None:
     assert example.startswith("ST-000123,Thạch Thị Sa Rây,1987-03-09,Nữ,Khơ-me,"), example
     r = registry.client.get("/api/v1/templates/org-units", headers=registry.headers())
     assert load_workbook(io.BytesIO(r.content)).active["A1"].value == "Mã"
+
+
+class TestSplitRecords:
+    """A person's rows apart from one another (a sheet sorted by list, or by hand): each run was written as the whole
+    record in turn, the last one replacing the first (an employment and its person's other rows deleted, no error).
+    Now the record is refused whole, on its first row, naming every run; the records between are written."""
+
+    def _rows(self, code: str) -> list[list[str]]:
+        header = ["external_id", "full_name", "birth_date", "gender", "ethnicity", "list", "org_unit", "category",
+                  "primary", "start", "level", "awarded_on"]
+        return [header,
+                [f"{code}-1", "Nguyễn Văn A", "1980-01-01", "male", "01", "employments", code, "cong_chuc", "true",
+                 "2010-01-01", "", ""],
+                [f"{code}-2", "Lê Thị B", "1981-01-01", "female", "01", "employments", code, "cong_chuc", "true",
+                 "2011-01-01", "", ""],
+                [f"{code}-1", "", "", "", "", "degrees", "", "", "", "", "master", "2012-06-01"],
+                [f"{code}-3", "Trần C", "1982-01-01", "female", "01", "employments", code, "cong_chuc", "true",
+                 "2012-01-01", "", ""],
+                [f"{code}-1", "", "", "", "", "degrees", "", "", "", "", "bachelor", "2008-06-01"]]
+
+    def _bodies(self, rows: list[list[str]]) -> list[tuple[bytes, str]]:
+        csv_body = "\n".join(",".join(r) for r in rows).encode()
+        book = Workbook()
+        for r in rows:
+            book.active.append(r)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        return [(csv_body, "text/csv"), (buffer.getvalue(), XLSX)]
+
+    @pytest.mark.parametrize("form", ["csv", "xlsx"])
+    @pytest.mark.parametrize("dry_run", [False, True])
+    def test_a_person_whose_rows_are_apart_is_refused_whole_and_named(self, registry: Registry, form: str,
+                                                                      dry_run: bool) -> None:
+        code = uniq("SPL")
+        registry.import_lines("org-units", [json.dumps(_unit(code), ensure_ascii=False)])
+        before = registry.export("persons")
+        body, ctype = self._bodies(self._rows(code))[form == "xlsx"]
+        report = _post(registry, "persons", body, ctype, dry_run=dry_run)
+        assert (report["created"], report["failed"]) == (2, 1), report
+        [error] = report["errors"]
+        assert (error["line"], error["external_id"], error["error"], error["row"], error["cell"]) == \
+            (2, f"{code}-1", "split_record", 2, "A2"), error
+        assert "rows 2, 4, 6" in error["message"] and "sort the sheet by external_id" in error["message"]
+        h = registry.headers()
+        assert registry.client.get(f"/api/v1/persons/{code}-1", headers=h).status_code == 404
+        if dry_run:
+            assert registry.export("persons") == before
+        else:
+            for n in (2, 3):
+                assert registry.client.get(f"/api/v1/persons/{code}-{n}", headers=h).status_code == 200
+
+    def test_a_row_without_a_key_between_two_runs_splits_them(self, registry: Registry) -> None:
+        code = uniq("SPL")
+        registry.import_lines("org-units", [json.dumps(_unit(code), ensure_ascii=False)])
+        rows = self._rows(code)
+        rows[2][0] = ""  # B's row lost its id: it still separates A's rows
+        report = _post(registry, "persons", self._bodies(rows[:4])[0][0], "text/csv")
+        assert "split_record" in {e["error"] for e in report["errors"]}, report
+        assert registry.client.get(f"/api/v1/persons/{code}-1", headers=registry.headers()).status_code == 404
+
+    def test_an_existing_person_keeps_their_record(self, registry: Registry) -> None:
+        """Before, the last run replaced the stored record: the employment was deleted by an 'update'."""
+        code = uniq("SPL")
+        registry.import_lines("org-units", [json.dumps(_unit(code), ensure_ascii=False)])
+        rows = self._rows(code)
+        assert _post(registry, "persons", self._bodies(rows[:2])[0][0], "text/csv")["created"] == 1
+        stored = registry.client.get(f"/api/v1/persons/{code}-1", headers=registry.headers()).json()
+        report = _post(registry, "persons", self._bodies(rows[:4])[0][0], "text/csv")
+        assert [e["error"] for e in report["errors"]] == ["split_record"] and report["updated"] == 0, report
+        assert registry.client.get(f"/api/v1/persons/{code}-1", headers=registry.headers()).json() == stored
+
+    def test_sorted_rows_and_org_units_read_as_before(self, registry: Registry) -> None:
+        code = uniq("SPL")
+        registry.import_lines("org-units", [json.dumps(_unit(code), ensure_ascii=False)])
+        rows = self._rows(code)
+        ordered = [rows[0], rows[1], rows[3], rows[5], rows[2], rows[4]]
+        report = _post(registry, "persons", self._bodies(ordered)[1][0], XLSX)
+        assert (report["created"], report["errors"]) == (3, []), report
+        person = registry.client.get(f"/api/v1/persons/{code}-1", headers=registry.headers()).json()
+        assert person["employments"] and {d["level"] for d in person["degrees"]} == {"master", "bachelor"}
+        units = ("code,name,kind,tier,sector,valid_from,parent_code,parent_start\n"
+                 f"{code}-U,Xã U,area,commune,state,2000-01-01,{code},2000-01-01\n"
+                 f"{code}-V,Xã V,area,commune,state,2000-01-01,{code},2000-01-01\n"
+                 f"{code}-U,,,,,,{code}-V,2010-01-01\n")
+        report = _post(registry, "org-units", units.encode(), "text/csv")
+        assert [(e["code"], e["error"]) for e in report["errors"]] == [(f"{code}-U", "split_record")], report
