@@ -137,9 +137,9 @@ def log_reads(
          "action": action, "detail": detail, "prev_hash": "", "hash": "", "seq": None}
         for pid in person_ids
     ]
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(AccessLog), rows)
-        seal(session)
+    if session.get_bind().dialect.name != "postgresql":  # its own entries only: any other unsealed row is a forgery
+        ids = list(session.scalars(insert(AccessLog).returning(AccessLog.id, sort_by_parameter_order=True), rows))
+        _seal_locked(session, ids)
         return
     from app.db import get_audit_append_engine, get_audit_session_factory
 
@@ -179,16 +179,20 @@ def seal(session: Session, *, wait: bool = False) -> int | None:
 
     Each gets the next `seq`, its `prev_hash` and its `hash`, as entries chained one by one always
     did. One sealer at a time: on PostgreSQL a transaction-scoped advisory lock, taken without
-    waiting (`None`: another sealer is at work, and seals what is pending) unless `wait`; on SQLite
-    the writer's own lock. Entries committed while a sealer runs are sealed by the next one, with a
+    waiting (`None`: another sealer is at work, and seals what is pending) unless `wait`. Entries committed while a sealer runs are sealed by the next one, with a
     later `seq` than entries of higher id: the chain's order is `seq`, the order of sealing.
     Returns how many entries were sealed. The caller commits.
+
+    SQLite: none. Every read there seals its own entries in its own transaction (`log_reads`), so an unsealed row
+    was written by someone else, straight into the database: sealing it, as verify did, made a forged read (one
+    backdated eleven months, the attack) an intact entry. It is left unsealed, and `verify` names it.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        if wait:
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _READ_LOCK_KEY})
-        elif not session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _READ_LOCK_KEY}):
-            return None
+    if session.get_bind().dialect.name != "postgresql":
+        return 0
+    if wait:
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _READ_LOCK_KEY})
+    elif not session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _READ_LOCK_KEY}):
+        return None
     before = session.scalar(select(func.count()).select_from(AccessLog).where(AccessLog.seq.is_(None))) or 0
     _seal_locked(session)
     return int(before)
@@ -217,14 +221,14 @@ def _read_values(values: dict[str, Any]) -> dict[str, Any]:
     return read_content(SimpleNamespace(**values))  # type: ignore[arg-type]
 
 
-def _seal_locked(session: Session) -> tuple[int, str]:
-    """Seal every unsealed entry (the caller holds the sealer's lock); the chain's new end."""
+def _seal_locked(session: Session, only: list[int] | None = None) -> tuple[int, str]:
+    """Seal every unsealed entry (or those of `only`; the caller holds the sealer's lock); the chain's new end."""
     columns = (AccessLog.id, AccessLog.at, AccessLog.actor, AccessLog.request_id, AccessLog.person_id, AccessLog.fields,
                AccessLog.action, AccessLog.detail)
     position, prev = _end(session)
     while True:
-        pending = session.execute(
-            select(*columns).where(AccessLog.seq.is_(None)).order_by(AccessLog.id).limit(SEAL_BATCH)).all()
+        unsealed = AccessLog.seq.is_(None) if only is None else AccessLog.seq.is_(None) & AccessLog.id.in_(only)
+        pending = session.execute(select(*columns).where(unsealed).order_by(AccessLog.id).limit(SEAL_BATCH)).all()
         if not pending:
             return position, prev
         seals = []
@@ -347,6 +351,11 @@ def verify(session: Session) -> list[Finding]:
     or an emptied table: a signed checkpoint (app/services/checkpoint.py) can.
     """
     findings: list[Finding] = []
+    if session.get_bind().dialect.name != "postgresql":  # no row waits for a seal there (`seal`): each is a forgery
+        findings += [Finding("access_log", entry_id, "never sealed: every read seals its own entry as it is written, "
+                                                     "so this row was put in the database by other means")
+                     for entry_id in session.scalars(select(AccessLog.id).where(AccessLog.seq.is_(None))
+                                                     .order_by(AccessLog.id))]
     for log in LOGS:
         prev = GENESIS
         for entry in entries(session, log):

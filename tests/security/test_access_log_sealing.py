@@ -329,3 +329,31 @@ def test_a_second_sealer_past_the_lock_seals_nothing_and_is_rolled_back(registry
     assert all(r[1] is not None for r in rows)
     _chain_holds(rows)
     assert _verify(registry).returncode == 0
+
+
+def test_a_row_put_in_the_sqlite_log_by_hand_is_named_never_sealed(fresh_registry: Callable[[], Registry]) -> None:
+    """SQLite: every read seals its own entry in its own transaction, so no row of the service waits for a seal. A
+    forged read inserted by hand (backdated, an id below every other) was sealed by the next verify, or the next
+    reader, and then passed as intact; now neither seals it and verify names it, whatever reads come after."""
+    registry = fresh_registry()
+    if registry.backend != "sqlite":
+        pytest.skip("SQLite: PostgreSQL's readers append unsealed entries for the sealer (the window in the README)")
+    ids = _seed(registry, 3)
+    _read(registry, ids[0])
+    assert _verify(registry).returncode == 0
+
+    def forge(conn: Connection) -> None:
+        conn.execute(text(
+            "INSERT INTO access_log (id, at, actor, request_id, person_id, fields, action, detail, prev_hash, hash, seq) "
+            "VALUES (-5, '2026-01-02 09:00:00', 'token:3:officer', '0123456789abcdef', 1, 'ethnicity,national_id', "
+            "'read', NULL, '', '', NULL)"))
+
+    _tamper(registry, forge)
+    _read(registry, ids[1])  # a later reader seals its own entry only
+    broken = _verify(registry)
+    assert broken.returncode == 1 and "access_log entry -5: never sealed" in broken.stderr, broken.stderr + broken.stdout
+    api = registry.client.get("/api/v1/audit/verify", headers=registry.headers()).json()
+    assert api["intact"] is False and [f["entry"] for f in api["findings"]] == [-5], api
+    forged = [r for r in _log(registry) if r[0] == -5]
+    assert forged == [(-5, None, "", "", "0123456789abcdef")]  # still unsealed after the read and both verifies
+    assert [r[1] for r in _log(registry) if r[0] != -5] == [1, 2]  # the two reads, chained
