@@ -20,11 +20,11 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy import ColumnElement, Connection, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.models import AccessLog, Change, Person, Txn
@@ -175,13 +175,14 @@ SEAL_BATCH = 5000
 
 
 def seal(session: Session, *, wait: bool = False) -> int | None:
-    """Chain every unsealed access-log entry the session sees, in id order, after the last sealed one.
+    """Chain every unsealed access-log entry the session sees (but those out of time, `_on_time`), in id order,
+    after the last sealed one.
 
-    Each gets the next `seq`, its `prev_hash` and its `hash`, as entries chained one by one always
-    did. One sealer at a time: on PostgreSQL a transaction-scoped advisory lock, taken without
-    waiting (`None`: another sealer is at work, and seals what is pending) unless `wait`. Entries committed while a sealer runs are sealed by the next one, with a
-    later `seq` than entries of higher id: the chain's order is `seq`, the order of sealing.
-    Returns how many entries were sealed. The caller commits.
+    Each gets the next `seq`, its `prev_hash` and its `hash`, as entries chained one by one always did. One sealer
+    at a time: a transaction-scoped advisory lock, taken without waiting (`None`: another sealer is at work, and
+    seals what is pending) unless `wait`. Entries committed while a sealer runs are sealed by the next one, with a
+    later `seq` than entries of higher id: the chain's order is `seq`, the order of sealing. Returns how many
+    entries were sealed. The caller commits.
 
     SQLite: none. Every read there seals its own entries in its own transaction (`log_reads`), so an unsealed row
     was written by someone else, straight into the database: sealing it, as verify did, made a forged read (one
@@ -193,9 +194,29 @@ def seal(session: Session, *, wait: bool = False) -> int | None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _READ_LOCK_KEY})
     elif not session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _READ_LOCK_KEY}):
         return None
-    before = session.scalar(select(func.count()).select_from(AccessLog).where(AccessLog.seq.is_(None))) or 0
+    before = session.scalar(select(func.count()).select_from(AccessLog).where(_on_time(session))) or 0
     _seal_locked(session)
     return int(before)
+
+
+LATE = timedelta(minutes=10)
+
+
+def _end_at(session: Session) -> datetime | None:
+    """When the chain's last sealed entry says it was read."""
+    return session.scalar(select(AccessLog.at).where(AccessLog.seq.is_not(None)).order_by(AccessLog.seq.desc()).limit(1))
+
+
+def _on_time(session: Session) -> ColumnElement[bool]:
+    """The unsealed entries a sealer takes: all but those claiming a time more than LATE before the chain's sealed end.
+
+    A reader's entry is sealed within AUDIT_SEAL_SECONDS of its `at` by whichever server's sealer runs first, so it
+    never claims a time long before entries already sealed. A row inserted unsealed by someone with write access to
+    the database, backdated (the attack: a read of eleven months before, by an officer who could not read that
+    person), was sealed as genuine. It stays unsealed, and `verify` names it (`out_of_time`)."""
+    end_at = _end_at(session)
+    unsealed = AccessLog.seq.is_(None)
+    return unsealed if end_at is None else unsealed & (AccessLog.at >= end_at - LATE)
 
 
 # built once, as _TAKE: SQLAlchemy memoizes a statement object's cache key (every logged read runs both; bench F31)
@@ -227,7 +248,7 @@ def _seal_locked(session: Session, only: list[int] | None = None) -> tuple[int, 
                AccessLog.action, AccessLog.detail)
     position, prev = _end(session)
     while True:
-        unsealed = AccessLog.seq.is_(None) if only is None else AccessLog.seq.is_(None) & AccessLog.id.in_(only)
+        unsealed = _on_time(session) if only is None else AccessLog.seq.is_(None) & AccessLog.id.in_(only)
         pending = session.execute(select(*columns).where(unsealed).order_by(AccessLog.id).limit(SEAL_BATCH)).all()
         if not pending:
             return position, prev
@@ -268,7 +289,7 @@ def _sealing_round() -> None:
     from app.db import get_audit_session_factory
 
     with get_audit_session_factory()() as own:
-        if own.scalar(select(AccessLog.id).where(AccessLog.seq.is_(None)).limit(1)) is not None:
+        if own.scalar(select(AccessLog.id).where(_on_time(own)).limit(1)) is not None:
             seal(own)  # without waiting: another server's sealer at work seals them too
             own.commit()
 
@@ -356,6 +377,11 @@ def verify(session: Session) -> list[Finding]:
                                                      "so this row was put in the database by other means")
                      for entry_id in session.scalars(select(AccessLog.id).where(AccessLog.seq.is_(None))
                                                      .order_by(AccessLog.id))]
+    elif (end_at := _end_at(session)) is not None:  # rows no sealer takes (`_on_time`)
+        findings += [Finding("access_log", entry_id, f"out of time: not sealed, it claims a read at {_at(at)}, more "
+                                                     f"than {LATE.seconds // 60} minutes before entries already sealed")
+                     for entry_id, at in session.execute(select(AccessLog.id, AccessLog.at).where(
+                         AccessLog.seq.is_(None), AccessLog.at < end_at - LATE).order_by(AccessLog.id))]
     for log in LOGS:
         prev = GENESIS
         for entry in entries(session, log):

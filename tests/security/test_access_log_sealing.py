@@ -357,3 +357,52 @@ def test_a_row_put_in_the_sqlite_log_by_hand_is_named_never_sealed(fresh_registr
     forged = [r for r in _log(registry) if r[0] == -5]
     assert forged == [(-5, None, "", "", "0123456789abcdef")]  # still unsealed after the read and both verifies
     assert [r[1] for r in _log(registry) if r[0] != -5] == [1, 2]  # the two reads, chained
+
+
+def test_a_backdated_row_put_in_the_postgresql_log_is_not_sealed_and_is_named(
+        fresh_registry: Callable[[], Registry]) -> None:
+    """PostgreSQL: readers append unsealed entries for the sealer, so a row inserted by hand is sealed like theirs
+    (the window the README names). One that claims a read long before entries already sealed (the attack: an
+    officer's read eleven months back, of a person that officer cannot read) is not: no sealer takes it, verify
+    names it `out of time`, and the reads after it are chained past it."""
+    registry = fresh_registry()
+    if registry.backend != "postgres":
+        pytest.skip("PostgreSQL; SQLite seals nothing a read did not write (the test above)")
+    ids = _seed(registry, 3)
+    _read(registry, ids[0])
+    assert _verify(registry).returncode == 0
+
+    def forge(conn: Connection) -> None:
+        conn.execute(text(
+            "INSERT INTO access_log (id, at, actor, request_id, person_id, fields, action, detail, prev_hash, hash, seq) "
+            "VALUES (-5, now() - interval '11 months', 'token:3:officer', '0123456789abcdef', NULL, "
+            "'ethnicity,national_id', 'read', NULL, '', '', NULL)"))
+
+    _tamper(registry, forge)
+    _read(registry, ids[1])  # this reader's entry, sealed after the forged row was put in
+    audit.seal_pending(wait=True)  # as the server's sealer and verify do
+    broken = _verify(registry)
+    assert broken.returncode == 1 and "access_log entry -5: out of time" in broken.stderr, broken.stderr
+    api = registry.client.get("/api/v1/audit/verify", headers=registry.headers()).json()
+    assert api["intact"] is False and [f["entry"] for f in api["findings"]] == [-5] and api["unsealed"] == 1, api
+    rows = _log(registry)
+    assert [r for r in rows if r[0] == -5] == [(-5, None, "", "", "0123456789abcdef")]
+    assert sorted(r[1] for r in rows if r[0] != -5) == [1, 2]
+    _chain_holds([r for r in rows if r[0] != -5])
+
+
+def test_a_row_that_claims_the_moment_it_was_put_in_is_sealed_as_the_readme_says(
+        fresh_registry: Callable[[], Registry]) -> None:
+    """The window that stays: a row inserted unsealed with a plausible time is sealed like a reader's (an insider
+    with write access to the database, in the moment before the seal). Pinned so that the README stays true."""
+    registry = fresh_registry()
+    if registry.backend != "postgres":
+        pytest.skip("PostgreSQL")
+    ids = _seed(registry, 2)
+    _read(registry, ids[0])
+    _tamper(registry, lambda conn: conn.execute(text(
+        "INSERT INTO access_log (at, actor, request_id, person_id, fields, action, prev_hash, hash) "
+        "VALUES (now(), 'token:3:officer', 'feedfacefeedface', NULL, 'ethnicity', 'read', '', '')")))
+    audit.seal_pending(wait=True)
+    assert _verify(registry).returncode == 0
+    assert [r[1] for r in _log(registry) if r[4] == "feedfacefeedface"] == [2]
