@@ -233,6 +233,39 @@ class Row:
     number: int  # 1-based, the header being row 1
     cells: dict[str, str]
     letters: dict[str, str] = field(default_factory=dict)  # column key -> its letter in this file (A, B, ...)
+    stray: list[str] = field(default_factory=list)  # cells with a value under no header ("F3"): the record's errors
+
+
+def _stray(keys: list[str | None], texts: list[str], number: int) -> list[str]:
+    """The cells of a row that hold a value under no header (past the last header, or under a blank one)."""
+    from openpyxl.utils import get_column_letter
+
+    return [f"{get_column_letter(i + 1)}{number}" for i, text in enumerate(texts)
+            if text and (i >= len(keys) or keys[i] is None)]
+
+
+def check_header(headers: list[str], kind: str) -> None:
+    """A header naming a column the importer does not read, or one column twice, is a 422 before any write: its
+    cells would be dropped (a second `full_name` replaced the first), and nothing sent is dropped silently."""
+    from openpyxl.utils import get_column_letter
+
+    keys = header_keys(headers, kind)
+    problems = [{"field": name.strip()[:100], "column": get_column_letter(i + 1),
+                 "message": f"column {get_column_letter(i + 1)} ({name.strip()[:100]!r}) is not a column of {kind} "
+                            f"(the template, GET /api/v1/templates/{kind}, lists them, in English or Vietnamese)"}
+                for i, (name, key) in enumerate(zip(headers, keys, strict=True)) if key is None and name.strip()]
+    seen: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        if key is not None and key in seen:
+            problems.append({"field": key, "column": get_column_letter(i + 1),
+                             "message": f"column {get_column_letter(i + 1)} is {key!r} again (first column "
+                                        f"{get_column_letter(seen[key] + 1)}): which one to read?"})
+        elif key is not None:
+            seen[key] = i
+    if problems:
+        unknown = any("is not a column" in p["message"] for p in problems)
+        raise InvalidInput(f"the header row names {len(problems)} column(s) the import cannot read",
+                           code="unknown_column" if unknown else "duplicate_column", errors=problems)
 
 
 @dataclass
@@ -302,7 +335,8 @@ def csv_rows(text: Iterable[str], kind: str) -> Iterator[Row]:
     letters = _letters(keys)
     for number, values in enumerate(reader, start=2):
         if any(v.strip() for v in values):
-            yield Row(number, {k: restore(v.strip()) for k, v in zip(keys, values, strict=False) if k}, letters)
+            yield Row(number, {k: restore(v.strip()) for k, v in zip(keys, values, strict=False) if k}, letters,
+                      _stray(keys, [v.strip() for v in values], number))
 
 
 def xlsx_rows(stream: io.BufferedIOBase | io.BytesIO, kind: str) -> Iterator[Row]:
@@ -315,12 +349,15 @@ def xlsx_rows(stream: io.BufferedIOBase | io.BytesIO, kind: str) -> Iterator[Row
         headers = [str(h) if h is not None else "" for h in next(rows)]
     except StopIteration:
         return
+    check_header(headers, kind)
     keys = header_keys(headers, kind)
     letters = _letters(keys)
     for number, values in enumerate(rows, start=2):
-        cells = {k: _cell_text(v) for k, v in zip(keys, values, strict=False) if k}
-        if any(cells.values()):
-            yield Row(number, cells, letters)
+        texts = [_cell_text(v) for v in values]
+        cells = {k: text for k, text in zip(keys, texts, strict=False) if k}
+        stray = _stray(keys, texts, number)
+        if any(cells.values()) or stray:
+            yield Row(number, cells, letters, stray)
     book.close()
 
 
@@ -389,14 +426,23 @@ def group(rows: Iterable[Row], kind: str) -> Iterator[Grouped]:
     current: list[Row] = []
     for row in rows:
         if kind in FLAT:
-            yield _flat(row, kind)
+            yield _strays(_flat(row, kind), [row])
             continue
         if current and row.cells.get(column, "") != current[0].cells.get(column, ""):
-            yield _assemble(current, kind)
+            yield _strays(_assemble(current, kind), current)
             current = []
         current.append(row)
     if current:
-        yield _assemble(current, kind)
+        yield _strays(_assemble(current, kind), current)
+
+
+def _strays(out: Grouped, rows: list[Row]) -> Grouped:
+    """A record with a value under no header is not written: the cell is named (nothing sent is dropped silently)."""
+    out.errors += [{"row": row.number, "column": None, "cell": cell, "field": None,
+                    "message": f"cell {cell} holds a value under no column the import reads: name its column in the "
+                               "header or clear it"}
+                   for row in rows for cell in row.stray]
+    return out
 
 
 def _flat(row: Row, kind: str) -> Grouped:
@@ -615,7 +661,9 @@ def check_csv(text: Any, kind: str) -> dict[str, list[int]]:
     found = SplitRecords(kind)
     try:
         reader = _reader(text, kind)
-        keys = header_keys(next(reader, []), kind)
+        headers: list[str] = next(reader, [])
+        check_header(headers, kind)
+        keys = header_keys(headers, kind)
         at = max((i for i, k in enumerate(keys) if k == key_column(kind)), default=None)  # the last such column: read
         for number, values in enumerate(reader, start=2):  # numbered as csv_rows numbers them
             if at is not None and any(v.strip() for v in values):
