@@ -87,6 +87,10 @@ class Line:
     number: int
     raw: bytes
 
+    def __post_init__(self) -> None:
+        if self.number == 1:  # a file saved "UTF-8 with BOM" (Notepad, Excel) is UTF-8: its first record is read
+            self.raw = self.raw.removeprefix(b"\xef\xbb\xbf")
+
 
 def add_error(report: Report, line: int, key: Key, fld: str | None, message: str, code: str) -> None:
     """One error of one line (or record) in the report."""

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from app.errors import InvalidInput
-from app.schemas.interchange import PERSON_LISTS
+from app.schemas.interchange import EXACT_INT, PERSON_LISTS
 from app.services import labels
 from app.services.labels import Names
 from app.services.text import neutralise, restore
@@ -416,7 +416,7 @@ def _convert(key: str, text: str) -> Any:
             number = float(text.replace(",", "")) if text.count(",") and "." in text else float(text.replace(",", "."))
         except ValueError:
             raise ValueError(f"{text!r} is not a number") from None
-        return int(number) if number.is_integer() else number
+        return int(number) if number.is_integer() and abs(number) <= EXACT_INT else number  # 1e16 stays as exported
     return text
 
 

@@ -406,3 +406,30 @@ class TestNothingDroppedSilently:
         unit = uniq("BL")
         body = f"code,name,kind,tier,sector,valid_from,,\n{unit},Xã Ba,area,commune,state,2000-01-01,,\n"
         assert _post(registry, "org-units", body.encode(), "text/csv")["created"] == 1
+
+
+@pytest.mark.parametrize("value", [1e16, 1e308, -2.5e20])
+def test_a_large_figure_read_back_from_its_csv_and_xlsx_exports(registry: Registry, value: float) -> None:
+    """A statistic of 1e16 is kept from JSON Lines and exported as 1e+16; read back from CSV it became the integer
+    10000000000000000, refused as too large to keep exactly: the record was lost on the round trip."""
+    code = uniq("BIG")
+    registry.import_lines("org-units", [json.dumps(_unit(code), ensure_ascii=False)])
+    line = json.dumps({"code": "population", "org_unit": code, "period": "2019", "value": value, "source": "GSO"})
+    assert registry.import_lines("statistics", [line])["errors"] == []
+    h = registry.headers()
+    for fmt, ctype in (("csv", "text/csv"), ("xlsx", XLSX)):
+        exported = registry.client.get("/api/v1/exports/statistics", params={"format": fmt}, headers=h)
+        assert exported.status_code == 200
+        report = _post(registry, "statistics", exported.content, ctype)
+        assert report["errors"] == [] and report["failed"] == 0, (fmt, report)
+    back = [json.loads(x) for x in registry.export("statistics").splitlines() if code in x]
+    assert [s["value"] for s in back] == [value]
+
+
+def test_a_json_lines_file_saved_with_a_byte_order_mark_loses_no_record(registry: Registry) -> None:
+    code = uniq("BOM")
+    body = "\ufeff" + json.dumps(_unit(code), ensure_ascii=False) + "\n"
+    report = registry.import_lines("org-units", body)
+    assert (report["created"], report["errors"]) == (1, []), report
+    again = registry.import_lines("org-units", "\n\ufeff" + json.dumps(_unit(code), ensure_ascii=False) + "\n")
+    assert again["errors"][0]["line"] == 2  # only a file's first bytes are its mark: elsewhere it is an error
