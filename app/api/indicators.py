@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.api.deps import AnswerRoute, ReadSessionDep, SessionDep, allow, large_answer, read_in_thread
@@ -165,12 +165,22 @@ def list_indicator_persons(
     return service.persons(session, actor, code, org_unit=org_unit, as_of=as_of or date.today(), known_at=known_at)
 
 
+def _known_now(request: Request) -> None:
+    """Projections and gaps answer as the registry is known now (planning.md): a `known_at` sent to them was ignored,
+    and the answer looked dated; it is refused."""
+    if "known_at" in request.query_params:
+        raise InvalidInput("projections and gaps answer as the registry is known now: known_at is not taken here",
+                           code="known_at_not_taken", errors=[{"field": "known_at", "message": "leave it out; "
+                           "/value, /persons and /sql answer as known at a moment, and a published run keeps figures"}])
+
+
+KnownNow = [Depends(_known_now)]
 From = Annotated[IsoDate | None, Query(alias="from", description="the first date (D0, YYYY-MM-DD); default today")]
 Training = Annotated[str, Query(description="expected (planned and enrolled enrolments award on their expected "
                                             "completion), none, or completion_rate (weighed by the unit's history)")]
 
 
-@router.get("/indicators/{code}/projection", response_model=IndicatorProjection)
+@router.get("/indicators/{code}/projection", response_model=IndicatorProjection, dependencies=KnownNow)
 def get_indicator_projection(
     code: IndicatorCode,
     org_unit: UnitCode,
@@ -186,7 +196,7 @@ def get_indicator_projection(
                                  training=training)
 
 
-@router.get("/indicators/{code}/projection/sql", response_model=IndicatorSql)
+@router.get("/indicators/{code}/projection/sql", response_model=IndicatorSql, dependencies=KnownNow)
 def get_indicator_projection_sql(
     code: IndicatorCode,
     org_unit: UnitCode,
@@ -201,7 +211,7 @@ def get_indicator_projection_sql(
                           training=training)
 
 
-@router.get("/indicators/{code}/projections", response_model=IndicatorProjections)
+@router.get("/indicators/{code}/projections", response_model=IndicatorProjections, dependencies=KnownNow)
 def get_indicator_projections(
     code: IndicatorCode,
     session: ReadSessionDep,
@@ -220,7 +230,7 @@ def get_indicator_projections(
     return JSONResponse(answer)
 
 
-@router.get("/indicators/{code}/gap", response_model=IndicatorGap)
+@router.get("/indicators/{code}/gap", response_model=IndicatorGap, dependencies=KnownNow)
 def get_indicator_gap(
     code: IndicatorCode,
     org_unit: UnitCode,

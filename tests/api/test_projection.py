@@ -565,3 +565,14 @@ def test_points_fall_on_every_31_december_between(world: World) -> None:
     assert [pt["as_of"] for pt in body["points"]] == ["2027-05-10", "2027-12-31"]
     assert _figures(body["points"]) == [(1, 3), (1, 4)]
     assert [e["kind"] for e in body["events"]] == ["record_start"]  # A's birthday is D0 itself: no event
+
+
+@pytest.mark.parametrize("path", ["projection", "projection/sql", "gap"])
+def test_known_at_sent_to_a_projection_is_refused_not_ignored(world: World, path: str) -> None:
+    """planning.md: a projection is as known now. A `known_at` was taken silently and the answer drifted after later
+    writes while looking dated (the figures review)."""
+    r = world.get(f"/indicators/{LANG4}/{path}", org_unit=world.p, **{"from": D0, "known_at": "2026-01-01T00:00:00Z"})
+    assert (r.status_code, r.json()["code"]) == (422, "known_at_not_taken"), r.text
+    assert r.json()["errors"][0]["field"] == "known_at"
+    r = world.get(f"/indicators/{LANG4}/projections", **{"from": D0, "known_at": "2026-01-01T00:00:00Z"})
+    assert (r.status_code, r.json()["code"]) == (422, "known_at_not_taken"), r.text
