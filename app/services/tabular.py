@@ -690,7 +690,7 @@ XML_TOKEN_LIMIT = 1 << 20  # bytes between two '<' of a workbook's XML part: a c
 XML_CHUNK = 1 << 20
 
 
-def _xml_problem(part: IO[bytes]) -> str | None:
+def _xml_problem(part: IO[bytes] | io.RawIOBase) -> str | None:
     """What makes an XML part of a workbook costly to parse, read once as a stream: a comment or a processing
     instruction after the declaration (Excel writes none), or a stretch of more than XML_TOKEN_LIMIT bytes without
     a '<' (an attribute, a comment, a text no cell can hold).
@@ -723,6 +723,35 @@ def _xml_problem(part: IO[bytes]) -> str | None:
     return f"it holds more than {XML_TOKEN_LIMIT} bytes without markup, more than any cell can hold"
 
 
+_UTF16 = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")
+
+
+def _part_problem(part: IO[bytes]) -> str | None:
+    """`_xml_problem` of a part that is XML in a single-byte form (after a byte order mark and blanks: `<`); a part in
+    UTF-16 is refused (Excel writes UTF-8, and a `<!--` in UTF-16 is no UTF-8 `<!--`); a part that is not XML
+    (an image, printer settings) is not parsed by the reader, and is left alone."""
+    head = part.read(XML_CHUNK)
+    if head.startswith(_UTF16):
+        return "it is UTF-16 text, which a workbook written by Excel is not (UTF-8)"
+    body = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if body and not body.startswith(b"<"):
+        return None
+    return _xml_problem(_Rest(head, part))
+
+
+class _Rest(io.RawIOBase):
+    """`head`, then the rest of `part`: the part read from its start, once."""
+
+    def __init__(self, head: bytes, part: IO[bytes]) -> None:
+        self._head, self._part = head, part
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            out, self._head = self._head, b""
+            return out
+        return self._part.read(size)
+
+
 def check_xlsx(stream: Any, kind: str) -> dict[str, list[int]]:
     """Read the whole workbook once, then rewind: a corrupt or foreign file is a 422 before any write; so is one whose
     XML would take a worker minutes to parse (`_xml_problem`). Returns the records whose rows are split
@@ -730,13 +759,12 @@ def check_xlsx(stream: Any, kind: str) -> dict[str, list[int]]:
     found = SplitRecords(kind)
     try:
         with zipfile.ZipFile(stream) as book:
-            for info in book.infolist():
-                if info.filename.endswith((".xml", ".rels")):
-                    with book.open(info) as part:
-                        problem = _xml_problem(part)
-                    if problem:
-                        raise InvalidInput(f"the workbook's part {info.filename[:200]!r} cannot be read: {problem}",
-                                           code="invalid_xlsx", errors=[{"field": "body", "message": problem}])
+            for info in book.infolist():  # every part, whatever its name: the relationships choose what is parsed
+                with book.open(info) as part:
+                    problem = _part_problem(part)
+                if problem:
+                    raise InvalidInput(f"the workbook's part {info.filename[:200]!r} cannot be read: {problem}",
+                                       code="invalid_xlsx", errors=[{"field": "body", "message": problem}])
         stream.seek(0)
         for number, key in _keys(xlsx_rows(stream, kind), kind):
             found.row(number, key)

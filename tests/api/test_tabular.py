@@ -336,6 +336,46 @@ class TestCostlyXml:
         assert "sheet1.xml" in r.json()["detail"]
         assert registry.export("org-units") == before
 
+    @pytest.mark.parametrize("name, data", [
+        ("xl/worksheets/sheet9.XML", b"<worksheet><!--" + b"0" * 4096 + b"--></worksheet>"),  # any name: rels choose
+        ("xl/custom.bin", b"  \n<x><!-- -->" + b"</x>"),
+        ("xl/worksheets/sheet8.xml", "<worksheet><!--x--></worksheet>".encode("utf-16")),  # with its byte order mark
+        ("xl/worksheets/sheet7.xml", "<worksheet><!--x--></worksheet>".encode("utf-16-le")),
+        ("xl/worksheets/sheet6.xml", b" " * (2 << 20) + b"<a/>"),  # blanks first: still XML, still too long
+    ], ids=["upper-case name", "a .bin holding XML", "UTF-16", "UTF-16 without a mark", "leading blanks"])
+    def test_every_part_that_may_be_parsed_is_checked(self, registry: Registry, name: str, data: bytes) -> None:
+        """The review's bypasses: a part named other than *.xml (openpyxl finds a sheet through the relationships),
+        and a UTF-16 part, whose comment is no UTF-8 `<!--`."""
+        import zipfile
+
+        code = uniq("BOM")
+        out = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(self._book(code, lambda d: d))) as source, \
+                zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+            for item in source.namelist():
+                target.writestr(item, source.read(item))
+            target.writestr(name, data)
+        r = registry.client.post("/api/v1/imports/org-units", content=out.getvalue(),
+                                 headers=registry.headers() | {"Content-Type": XLSX})
+        assert (r.status_code, r.json()["code"]) == (422, "invalid_xlsx"), r.text
+        assert name in r.json()["detail"]
+
+    def test_a_part_that_is_not_xml_is_left_alone(self, registry: Registry) -> None:
+        import random
+        import zipfile
+
+        code = uniq("BOM")
+        noise = random.Random(7).randbytes(1 << 20)
+        assert b"<?" in noise  # a picture's bytes hold what would be an instruction in XML
+        out = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(self._book(code, lambda d: d))) as source, \
+                zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+            for item in source.namelist():
+                target.writestr(item, source.read(item))
+            target.writestr("xl/media/image1.png", b"\x89PNG\r\n\x1a\n" + noise)
+        report = _post(registry, "org-units", out.getvalue(), XLSX)
+        assert (report["created"], report["errors"]) == (1, []), report
+
     def test_a_plain_workbook_with_a_long_cell_is_read(self, registry: Registry) -> None:
         code = uniq("BOM")
         body = self._book(code, lambda d: d)
