@@ -51,9 +51,16 @@ class CheckpointCheck(AppSchema):
 def verify_against_checkpoint(payload: CheckpointCheck, session: SessionDep,
                               actor: Annotated[Actor, allow("audit:read")]) -> dict[str, Any]:
     """Hold both logs to a signed checkpoint (as `registry audit verify --checkpoint`): `findings` name each rewrite,
-    deletion or truncation of what it covers. The public key is the caller's (base64), else the server's signing key's.
+    deletion or truncation of what it covers. The public key is the caller's (base64), else the server's signing key's;
+    an auditor (shown records without their sensitive fields) may use the server's only, since a checkpoint of its
+    own making would confirm guesses of what it is not shown.
     """
     try:
+        if payload.public_key and not actor.sees_sensitive:
+            # a checkpoint the caller signs with a key of its own states any leaf it likes: the answer, entry by
+            # entry, would confirm a guess of the fields withheld from this role (the review's oracle)
+            raise checkpoint.CheckpointError("your role checks checkpoints signed with this server's key only: "
+                                             "leave public_key out")
         if payload.public_key:
             public = checkpoint.load_public(payload.public_key, files=False)
         elif get_settings().audit_signing_key_file:

@@ -150,3 +150,54 @@ def test_an_auditor_is_shown_no_write_hash_that_would_confirm_a_guess_of_what_is
         engine.dispose()
     guess = {k: v for k, v in shown.items() if k != "hash"} | {"record": admin["record"]}
     assert audit._digest(prev, guess) == admin["hash"]  # what the auditor could have tested with the hash shown
+
+
+def test_an_auditor_cannot_check_a_checkpoint_of_its_own_making(registry: Registry) -> None:
+    """The review's oracle: a checkpoint signed with the auditor's own key, one block on the person's write, its leaf
+    the shown entry with a guess of the withheld fields, told "rewritten" for every wrong guess and nothing for the
+    true one (05 of 01..06). An auditor now checks checkpoints with the server's key only; an admin, who reads the
+    fields anyway, may bring its own."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from app.services import audit, checkpoint
+
+    code, pid = _seed(registry)
+    auditor = registry.token("auditor", [code])
+    shown = next(w for w in registry.client.get("/api/v1/audit", params={"person": pid},
+                                                headers=registry.headers(auditor)).json()["writes"] if w["key"] == pid)
+    key = Ed25519PrivateKey.generate()
+
+    def forged(ethnicity: str) -> dict[str, object]:
+        record = {k: v for k, v in shown["record"].items() if k != "redacted"} | {
+            "ethnicity": ethnicity, "national_id": "094188001234", "party_member_since": None,
+            "party_member_until": None}
+        leaf = checkpoint.leaf_hash(audit.canonical({k: v for k, v in shown.items() if k != "hash"}
+                                                    | {"record": record}).encode()).hex()
+        seq = shown["seq"]
+        doc: dict[str, object] = {
+            "format": checkpoint.FORMAT, "timestamp": "2026-01-01T00:00:00+00:00",
+            "key_id": checkpoint.key_id(key.public_key()), "public_key": checkpoint.public_text(key.public_key()),
+            "hash": "x", "logs": {
+                "change": {"tree_size": 1, "root_hash": leaf, "first_id": seq, "last_id": seq, "last_chain_hash": "",
+                           "block_size": 1, "blocks": [[seq, seq, 1, leaf]]},
+                "access_log": {"tree_size": 0, "root_hash": checkpoint.EMPTY_ROOT, "first_id": None, "last_id": None,
+                               "last_chain_hash": "", "block_size": 1, "blocks": []}}}
+        doc["signature"] = base64.b64encode(key.sign(checkpoint._signed_bytes(doc))).decode()
+        return doc
+
+    public = checkpoint.public_text(key.public_key())
+    answers = set()
+    for ethnicity in ("01", "05"):
+        r = registry.client.post("/api/v1/audit/verify", headers=registry.headers(auditor),
+                                 json={"checkpoint": forged(ethnicity), "public_key": public})
+        assert (r.status_code, r.json()["code"]) == (422, "invalid_checkpoint"), r.text
+        assert "server's key only" in r.json()["detail"]
+        answers.add(r.text.replace(ethnicity, ""))
+    assert len(answers) == 1  # the same refusal whatever the guess
+    # the oracle the test closes: the admin's answer tells the true value from a wrong one
+    told = {e: any("rewritten" in f["problem"] for f in registry.client.post(
+        "/api/v1/audit/verify", headers=registry.headers(),
+        json={"checkpoint": forged(e), "public_key": public}).json()["findings"]) for e in ("01", "05")}
+    assert told == {"01": True, "05": False}
