@@ -123,9 +123,32 @@ def check_write_scope(session: Session, actor: Actor, rec: OrgUnitRecord, existi
                                          + ": a unit's years under a parent that is not yours are changed by that "
                                            "parent's writers or an administrator"}
               for code, field in touched if ids.get(code) not in allowed]
+    if old is not None:
+        beyond += _attributes_beyond(old, rec, allowed, tree.unit_ids(session, {p["code"] for p in old["parents"]}
+                                                                      | {p.code for p in rec.parents}))
     beyond += unit_lineage.scope_problems(old, rec, allowed, ids)
     if beyond:
         raise write_scope.OutOfScope(f"org unit {rec.code!r} reaches outside your org units", beyond)
+
+
+DATED = ("parents", "successors", "valid_from", "valid_to")  # checked by their days above; the rest hold for all time
+
+
+def _attributes_beyond(old: dict[str, Any], rec: OrgUnitRecord, allowed: set[int],
+                       ids: dict[str, int]) -> list[dict[str, str]]:
+    """A unit's name, kind, tier, sector, languages and pool fields have one value for all its years: a scoped writer
+    changes them only when every year of the unit lies under its units (every parent link, kept or new, is theirs).
+    Otherwise the change rewrites the unit as it counts in a parent's figures that are not the writer's (a moved
+    station's kind and tier as the closed commune and district counted it; a writer's own top unit's tier as the
+    province counts it: the review)."""
+    parents = {p["code"] for p in old["parents"]} | {p.code for p in rec.parents}
+    outside = sorted(c for c in parents if ids.get(c) not in allowed)
+    if not outside:
+        return []
+    new = canonical(rec)
+    return [{"field": key, "message": f"the unit's {key} holds for all its years, also those under {outside[0]!r}, "
+                                      "outside your org units: that parent's writers or an administrator change it"}
+            for key in new if key not in DATED and new[key] != old.get(key)]
 
 
 def _touched_links(old: dict[str, Any] | None, rec: OrgUnitRecord) -> list[tuple[str, str]]:

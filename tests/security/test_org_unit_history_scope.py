@@ -76,8 +76,8 @@ def _write(reform: Reform, route: str, record: dict[str, Any], token: str = BOOT
     if route == "PUT":
         r = client.put(f"/api/v1/org-units/{record['code']}", json=record, headers=headers)
     elif route == "PATCH":
-        r = client.patch(f"/api/v1/org-units/{record['code']}",
-                         json={k: record[k] for k in ("parents", "valid_from", "valid_to", "name")}, headers=headers)
+        r = client.patch(f"/api/v1/org-units/{record['code']}", json={k: v for k, v in record.items() if k != "code"},
+                         headers=headers)
     else:
         report = reform.registry.import_lines("org-units", [json.dumps(record, ensure_ascii=False)], token=token,
                                               dry_run=route == "dry run")
@@ -132,14 +132,34 @@ def test_the_refusal_names_the_link(reform: Reform) -> None:
 
 @pytest.mark.parametrize("route", ROUTES)
 def test_what_a_full_record_carries_unchanged_does_not_count(reform: Reform, route: str) -> None:
-    """The station's current manager renames it, carrying its years under X as they are (refused before: every
-    parent a record named had to be the writer's, so M could not even send back the record it exported)."""
-    renamed = reform.station | {"name": "Trạm Y tế xã Mới"}
-    status, code, _ = _write(reform, route, renamed, reform.tokens["integration"])
+    """The station's current manager sends back its record as exported, its years under X included (refused before:
+    every parent a record named had to be the writer's, so M could not even send back what it exported)."""
+    before = reform.state()
+    status, code, _ = _write(reform, route, reform.station, reform.tokens["integration"])
     assert (status, code) == (200, ""), code
-    got = reform.registry.client.get(f"/api/v1/org-units/{reform.s}", headers=reform.registry.headers()).json()
-    assert got["name"] == ("Đơn vị " + reform.s if route == "dry run" else "Trạm Y tế xã Mới")
-    assert [p["code"] for p in got["parents"]] == [reform.x, reform.m]
+    assert reform.state() == before  # unchanged
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("change", [{"name": "Trạm Y tế xã Mới"}, {"kind": "area", "tier": "province"},
+                                    {"ethnic_contact": True}, {"sector": "health"}, {"local_languages": ["km"]}])
+def test_an_attribute_of_all_the_units_years_is_not_changed_past_the_writers_units(
+        reform: Reform, route: str, change: dict[str, Any]) -> None:
+    """The review: a name, kind, tier, sector or language holds for every year of the unit, those under X too (the
+    commune-stations figure of D counts S by its kind); and M's own tier, kind or name count in P's figures. Neither
+    is the writer's alone. A unit whose every year lies under the writer's units (S2) is theirs to change."""
+    before = reform.state()
+    for record in (reform.station | change, reform.registry.client.get(
+            f"/api/v1/org-units/{reform.m}", headers=reform.registry.headers()).json() | change):
+        record = {k: v for k, v in record.items() if k in reform.station}
+        status, code, fields = _write(reform, route, record, reform.tokens["admin"])
+        assert (status, code) == (403, "out_of_scope"), (record["code"], status, code)
+        assert reform.state() == before, record["code"]
+    own = {k: v for k, v in reform.registry.client.get(f"/api/v1/org-units/{reform.s2}",
+                                                        headers=reform.registry.headers()).json().items()
+           if k in reform.station}
+    status, code, _ = _write(reform, "PUT", own | change, reform.tokens["admin"])
+    assert (status, code) == (200, ""), code
 
 
 def test_a_move_within_the_writers_units_is_written(reform: Reform) -> None:
