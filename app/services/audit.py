@@ -207,16 +207,26 @@ def _end_at(session: Session) -> datetime | None:
     return session.scalar(select(AccessLog.at).where(AccessLog.seq.is_not(None)).order_by(AccessLog.seq.desc()).limit(1))
 
 
+def _window(session: Session) -> tuple[datetime, datetime]:
+    """The times an unsealed entry may claim: from LATE before the chain's sealed end (or the database's clock, when
+    that is earlier) to LATE after the database's clock."""
+    now = session.scalar(select(func.now()))
+    assert now is not None
+    end_at = _end_at(session)
+    return min(end_at, now) - LATE if end_at is not None else datetime.min.replace(tzinfo=UTC), now + LATE
+
+
 def _on_time(session: Session) -> ColumnElement[bool]:
-    """The unsealed entries a sealer takes: all but those claiming a time more than LATE before the chain's sealed end.
+    """The unsealed entries a sealer takes: those claiming a time within `_window`.
 
     A reader's entry is sealed within AUDIT_SEAL_SECONDS of its `at` by whichever server's sealer runs first, so it
     never claims a time long before entries already sealed. A row inserted unsealed by someone with write access to
     the database, backdated (the attack: a read of eleven months before, by an officer who could not read that
-    person), was sealed as genuine. It stays unsealed, and `verify` names it (`out_of_time`)."""
-    end_at = _end_at(session)
-    unsealed = AccessLog.seq.is_(None)
-    return unsealed if end_at is None else unsealed & (AccessLog.at >= end_at - LATE)
+    person), was sealed as genuine. It stays unsealed, and `verify` names it (`out of time`). So does one dated
+    after the database's clock: sealed, it moved the chain's end ahead, and every reader's entry after it fell out
+    of time (the review). A server whose clock runs ahead has its entries named too, until its clock is mended."""
+    low, high = _window(session)
+    return AccessLog.seq.is_(None) & (AccessLog.at >= low) & (AccessLog.at <= high)
 
 
 # built once, as _TAKE: SQLAlchemy memoizes a statement object's cache key (every logged read runs both; bench F31)
@@ -377,11 +387,14 @@ def verify(session: Session) -> list[Finding]:
                                                      "so this row was put in the database by other means")
                      for entry_id in session.scalars(select(AccessLog.id).where(AccessLog.seq.is_(None))
                                                      .order_by(AccessLog.id))]
-    elif (end_at := _end_at(session)) is not None:  # rows no sealer takes (`_on_time`)
+    else:  # rows no sealer takes (`_on_time`)
+        low, high = _window(session)
         findings += [Finding("access_log", entry_id, f"out of time: not sealed, it claims a read at {_at(at)}, more "
-                                                     f"than {LATE.seconds // 60} minutes before entries already sealed")
+                                                     f"than {LATE.seconds // 60} minutes "
+                                                     + ("before entries already sealed" if at < low
+                                                        else "after the database's clock"))
                      for entry_id, at in session.execute(select(AccessLog.id, AccessLog.at).where(
-                         AccessLog.seq.is_(None), AccessLog.at < end_at - LATE).order_by(AccessLog.id))]
+                         AccessLog.seq.is_(None), (AccessLog.at < low) | (AccessLog.at > high)).order_by(AccessLog.id))]
     for log in LOGS:
         prev = GENESIS
         for entry in entries(session, log):

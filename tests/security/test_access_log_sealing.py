@@ -406,3 +406,29 @@ def test_a_row_that_claims_the_moment_it_was_put_in_is_sealed_as_the_readme_says
     audit.seal_pending(wait=True)
     assert _verify(registry).returncode == 0
     assert [r[1] for r in _log(registry) if r[4] == "feedfacefeedface"] == [2]
+
+
+def test_a_row_dated_ahead_of_the_database_clock_does_not_stop_the_sealing(
+        fresh_registry: Callable[[], Registry]) -> None:
+    """The review: a row dated thirty days ahead (a forgery, or a server whose clock jumped) was sealed, moved the
+    chain's end ahead, and every reader's entry after it was then out of time, never sealed. It is not sealed (the
+    database's clock bounds it), verify names it, and the reads after it are chained."""
+    registry = fresh_registry()
+    if registry.backend != "postgres":
+        pytest.skip("PostgreSQL")
+    ids = _seed(registry, 3)
+    _read(registry, ids[0])
+    _tamper(registry, lambda conn: conn.execute(text(
+        "INSERT INTO access_log (id, at, actor, request_id, person_id, fields, action, prev_hash, hash) "
+        "VALUES (-7, now() + interval '30 days', 'token:3:officer', 'aheadaheadahead0', NULL, 'ethnicity', 'read', "
+        "'', '')")))
+    audit.seal_pending(wait=True)
+    for pid in ids[1:]:
+        _read(registry, pid)
+    audit.seal_pending(wait=True)
+    rows = _log(registry)
+    assert [r for r in rows if r[0] == -7] == [(-7, None, "", "", "aheadaheadahead0")]
+    assert sorted(r[1] for r in rows if r[0] != -7) == [1, 2, 3]  # every read sealed, past it
+    broken = _verify(registry)
+    assert broken.returncode == 1 and "access_log entry -7: out of time" in broken.stderr, broken.stderr
+    assert "after the database's clock" in broken.stderr
