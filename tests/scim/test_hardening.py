@@ -248,6 +248,29 @@ class TestDeleteInScope:
         assert_error(world.registry.client.delete(f"/scim/v2/Users/{uid}", headers=scoped), 409)
         assert world.get(f"/Users/{uid}").status_code == 200  # not hidden from its current unit
 
+    def test_the_managing_unit_deletes_its_part_while_another_unit_still_employs_the_person(self, world: World) -> None:
+        """The review: the managing unit's DELETE hid the person from every caller, the unit still employing them
+        included. Its part ends; the person stays a User while the other employment runs, and is deleted by the
+        managing unit's DELETE once nothing runs on."""
+        uid = uniq("CM")
+        world.create(uid, employments=[
+            {"org_unit": world.b, "category": "cong_chuc", "occupation": "specialist", "primary": True,
+             "start": "2011-09-01", "end": None},
+            {"org_unit": world.a, "category": "cong_chuc", "occupation": None, "primary": False,
+             "start": "2018-01-01", "end": None}])
+        managing = world.registry.headers(world.registry.token("integration", [world.b]))
+        concurrent = world.registry.headers(world.registry.token("integration", [world.a]))
+        assert world.registry.client.delete(f"/scim/v2/Users/{uid}", headers=managing).status_code == 204
+        for headers in (concurrent, world.admin, managing):
+            assert world.get(f"/Users/{uid}", headers=headers).status_code == 200
+        record = world.registry.client.get(f"/api/v1/persons/{uid}", headers=world.admin).json()
+        ends = {e["org_unit"]: e["end"] for e in record["employments"]}
+        assert ends == {world.b: date.today().isoformat(), world.a: None}, ends
+        assert world.registry.client.delete(f"/scim/v2/Users/{uid}", headers=concurrent).status_code == 204
+        assert world.registry.client.delete(f"/scim/v2/Users/{uid}", headers=managing).status_code == 204
+        for headers in (concurrent, world.admin, managing):
+            assert_error(world.get(f"/Users/{uid}", headers=headers), 404)
+
     def test_a_concurrent_employer_deletes_only_its_part_and_the_user_stays_for_everyone(self, world: World) -> None:
         """A unit holding a concurrent employment ends it with DELETE (the person leaves it); the person, managed
         elsewhere, stays a User for the managing unit, the whole tree and the caller (before: 404 for everyone)."""

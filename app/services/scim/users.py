@@ -106,14 +106,15 @@ def patch(session: Session, actor: Actor, external_id: str, payload: dict[str, A
 def delete(session: Session, actor: Actor, external_id: str, if_match: int | None) -> None:
     """DELETE /Users/{id}: the person leaves today (persons.close); SCIM answers 404 for them from now on.
 
-    A scoped caller that does not manage the person (a concurrent employment's unit: the managing employment is
-    elsewhere, app.services.write_scope) ends only what its units hold, as a REST close does; the person stays a
-    User for every caller, the units still employing them first (a deletion is everyone's: one unit's leaving
-    would otherwise hide from SCIM a person whose managing unit still employs them)."""
+    A scoped caller ends only what its units hold, as a REST close does. The person is deleted (404 to every
+    caller) when the caller manages them (app.services.write_scope) and nothing of theirs runs on elsewhere; else
+    they stay a User for every caller: one unit's leaving, a concurrent employment's unit or the managing unit while
+    another still employs them, would otherwise hide from SCIM a person other units employ."""
     history.lock_for_write(session)
     person = store.visible(session, actor, external_id)
     _check_version(person.rev, if_match)
-    manages = _manages(session, actor, build(session, {person.id: external_id})[person.id])
+    record = build(session, {person.id: external_id})[person.id]
+    manages = _manages(session, actor, record) and not _employed_elsewhere(session, actor, record)
     store.mark_transaction(session, actor, store.DELETED if manages else store.LEFT)
     try:
         outcome = persons.close(session, actor, external_id, date.today(), if_match=if_match)
@@ -124,6 +125,18 @@ def delete(session: Session, actor: Actor, external_id: str, if_match: int | Non
         return
     if outcome.status == "unchanged" and manages:
         store.mark(session, actor, store.DELETED, outcome.record)
+
+
+def _employed_elsewhere(session: Session, actor: Actor, record: dict[str, Any]) -> bool:
+    """Whether an employment of the person outside the caller's units runs past today (a close by the caller
+    leaves it running)."""
+    allowed = tree.reach(session, actor)
+    if allowed is None:
+        return False
+    today = date.today().isoformat()
+    running = {e["org_unit"] for e in record.get("employments") or [] if e.get("end") is None or e["end"] > today}
+    ids = tree.unit_ids(session, running)
+    return any(ids.get(code) not in allowed for code in running)
 
 
 def _manages(session: Session, actor: Actor, record: dict[str, Any]) -> bool:
