@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     oidc_jwks_url: str | None = None
     oidc_jwks_cache_seconds: float = Field(default=300.0, gt=0, allow_inf_nan=False)
     oidc_jwks_timeout_seconds: float = Field(default=5.0, gt=0, allow_inf_nan=False)
-    oidc_jwks_retry_seconds: float = Field(default=30.0, ge=0, allow_inf_nan=False)
+    oidc_jwks_retry_seconds: float = Field(default=30.0, ge=1, allow_inf_nan=False)
     oidc_role_claim: str = "registry_role"
     oidc_units_claim: str = "registry_org_units"
     # Aggregate-only roles see no count below this in a figure touching a sensitive attribute (indicators/disclosure.py).
