@@ -331,6 +331,16 @@ def test_a_second_sealer_past_the_lock_seals_nothing_and_is_rolled_back(registry
     assert _verify(registry).returncode == 0
 
 
+def _forge_read(registry: Registry, at: str, request_id: str, entry_id: int | None = None) -> None:
+    """A read put in the access log by hand, unsealed, past the append-only triggers (an insider's forgery); `at` is
+    SQL (a literal or an expression of the database's clock)."""
+    columns, values = "at, actor, request_id, person_id, fields, action, prev_hash, hash", \
+        f"{at}, 'token:3:officer', '{request_id}', NULL, 'ethnicity,national_id', 'read', '', ''"
+    if entry_id is not None:
+        columns, values = f"id, {columns}", f"{entry_id}, {values}"
+    _tamper(registry, lambda conn: conn.execute(text(f"INSERT INTO access_log ({columns}) VALUES ({values})")))
+
+
 def test_a_row_put_in_the_sqlite_log_by_hand_is_named_never_sealed(fresh_registry: Callable[[], Registry]) -> None:
     """SQLite: every read seals its own entry in its own transaction, so no row of the service waits for a seal. A
     forged read inserted by hand (backdated, an id below every other) was sealed by the next verify, or the next
@@ -342,13 +352,7 @@ def test_a_row_put_in_the_sqlite_log_by_hand_is_named_never_sealed(fresh_registr
     _read(registry, ids[0])
     assert _verify(registry).returncode == 0
 
-    def forge(conn: Connection) -> None:
-        conn.execute(text(
-            "INSERT INTO access_log (id, at, actor, request_id, person_id, fields, action, detail, prev_hash, hash, seq) "
-            "VALUES (-5, '2026-01-02 09:00:00', 'token:3:officer', '0123456789abcdef', 1, 'ethnicity,national_id', "
-            "'read', NULL, '', '', NULL)"))
-
-    _tamper(registry, forge)
+    _forge_read(registry, "'2026-01-02 09:00:00'", "0123456789abcdef", -5)
     _read(registry, ids[1])  # a later reader seals its own entry only
     broken = _verify(registry)
     assert broken.returncode == 1 and "access_log entry -5: never sealed" in broken.stderr, broken.stderr + broken.stdout
@@ -372,13 +376,7 @@ def test_a_backdated_row_put_in_the_postgresql_log_is_not_sealed_and_is_named(
     _read(registry, ids[0])
     assert _verify(registry).returncode == 0
 
-    def forge(conn: Connection) -> None:
-        conn.execute(text(
-            "INSERT INTO access_log (id, at, actor, request_id, person_id, fields, action, detail, prev_hash, hash, seq) "
-            "VALUES (-5, now() - interval '11 months', 'token:3:officer', '0123456789abcdef', NULL, "
-            "'ethnicity,national_id', 'read', NULL, '', '', NULL)"))
-
-    _tamper(registry, forge)
+    _forge_read(registry, "now() - interval '11 months'", "0123456789abcdef", -5)
     _read(registry, ids[1])  # this reader's entry, sealed after the forged row was put in
     audit.seal_pending(wait=True)  # as the server's sealer and verify do
     broken = _verify(registry)
@@ -400,9 +398,7 @@ def test_a_row_that_claims_the_moment_it_was_put_in_is_sealed_as_the_readme_says
         pytest.skip("PostgreSQL")
     ids = _seed(registry, 2)
     _read(registry, ids[0])
-    _tamper(registry, lambda conn: conn.execute(text(
-        "INSERT INTO access_log (at, actor, request_id, person_id, fields, action, prev_hash, hash) "
-        "VALUES (now(), 'token:3:officer', 'feedfacefeedface', NULL, 'ethnicity', 'read', '', '')")))
+    _forge_read(registry, "now()", "feedfacefeedface")
     audit.seal_pending(wait=True)
     assert _verify(registry).returncode == 0
     assert [r[1] for r in _log(registry) if r[4] == "feedfacefeedface"] == [2]
@@ -418,10 +414,7 @@ def test_a_row_dated_ahead_of_the_database_clock_does_not_stop_the_sealing(
         pytest.skip("PostgreSQL")
     ids = _seed(registry, 3)
     _read(registry, ids[0])
-    _tamper(registry, lambda conn: conn.execute(text(
-        "INSERT INTO access_log (id, at, actor, request_id, person_id, fields, action, prev_hash, hash) "
-        "VALUES (-7, now() + interval '30 days', 'token:3:officer', 'aheadaheadahead0', NULL, 'ethnicity', 'read', "
-        "'', '')")))
+    _forge_read(registry, "now() + interval '30 days'", "aheadaheadahead0", -7)
     audit.seal_pending(wait=True)
     for pid in ids[1:]:
         _read(registry, pid)
