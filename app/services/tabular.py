@@ -690,6 +690,13 @@ XML_TOKEN_LIMIT = 1 << 20  # bytes between two '<' of a workbook's XML part: a c
 XML_CHUNK = 1 << 20
 
 
+# a cell holding a formula and no saved result (`<v />`, or none): openpyxl and other programs that do not calculate
+# write them so; read for its value, the cell is empty, and a date or a name was lost without an error (the review)
+_NO_RESULT = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3}[0-9]{1,7})"[^>]*>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)'
+                        rb'(?:<v\s*/>|<v>\s*</v>)?</c>')
+_OVERLAP = 64 * 1024  # bytes of the chunk before kept with the next: a cell is far shorter (a formula: 8,192 characters)
+
+
 def _xml_problem(part: IO[bytes] | io.RawIOBase) -> str | None:
     """What makes an XML part of a workbook costly to parse, read once as a stream: a comment or a processing
     instruction after the declaration (Excel writes none), or a stretch of more than XML_TOKEN_LIMIT bytes without
@@ -700,12 +707,15 @@ def _xml_problem(part: IO[bytes] | io.RawIOBase) -> str | None:
     of a worker, a 310 KB one more than 14 minutes (the attack). A part that passes parses in linear time."""
     tail, run, start = b"", 0, True
     while chunk := part.read(XML_CHUNK):
-        window = tail + chunk
-        body = window.removeprefix(b"\xef\xbb\xbf").lstrip() if start else window
+        window = tail + chunk  # the chunk with the end of the one before: what spans the two is seen whole
+        body = chunk.removeprefix(b"\xef\xbb\xbf").lstrip() if start else tail[-3:] + chunk
         if start and body.startswith(b"<?xml") and b"?>" in body:  # the declaration: the one instruction expected
             body = body[body.index(b"?>") + 2:]
         if b"<!--" in body or b"<?" in body:
             return "it holds a comment or a processing instruction, which a workbook written by Excel does not"
+        if found := _NO_RESULT.search(window):
+            return (f"cell {found.group(1).decode()} holds a formula without its result (the file was written by a "
+                    "program that does not calculate): open and save it in Excel or LibreOffice, or write values")
         start = False
         pieces = chunk.split(b"<")
         if len(pieces) == 1:
@@ -717,7 +727,7 @@ def _xml_problem(part: IO[bytes] | io.RawIOBase) -> str | None:
             run = len(pieces[-1])
         if run > XML_TOKEN_LIMIT:
             break
-        tail = window[-3:]
+        tail = window[-_OVERLAP:]
     else:
         return None
     return f"it holds more than {XML_TOKEN_LIMIT} bytes without markup, more than any cell can hold"
